@@ -1,0 +1,32 @@
+/*
+ * provider.h — where embedd's vectors come from.
+ *
+ * A provider turns texts into vectors for a model it serves. The built-in
+ * `hash` provider needs nothing outside the process; `ollama` and `openai`
+ * (any OpenAI-compatible server) will plug in here as further providers
+ * with the same three functions, chosen by LH_EMBED_PROVIDER.
+ */
+#ifndef LH_EMBED_PROVIDER_H
+#define LH_EMBED_PROVIDER_H
+
+#include "bus/err.h"
+#include "bus/schema.h"
+
+typedef struct lh_embed_provider lh_embed_provider;
+
+struct lh_embed_provider {
+    const char *name; /* "hash" */
+    /* Resolves a requested model (NULL = the default) to the model name it
+     * will report and the dimension it produces; 400 for unknown models. */
+    lh_err *(*resolve)(lh_embed_provider *p, const char *model, char *name_out, size_t cap,
+                       int *dimension);
+    /* Writes texts->n rows of `dimension` floats to out. */
+    lh_err *(*embed)(lh_embed_provider *p, const char *model, int dimension,
+                     const lh_strs *texts, float *out);
+    void (*destroy)(lh_embed_provider *p);
+};
+
+/* The built-in feature-hashing provider; `dimension` is its default. */
+lh_err *lh_embed_hash_provider_create(int dimension, lh_embed_provider **out);
+
+#endif

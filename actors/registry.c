@@ -1,0 +1,52 @@
+/*
+ * registry.c — the table of actors. Adding an actor to the system is one
+ * line here (in dependency order: an actor comes after those it calls).
+ */
+#include "actors/registry.h"
+
+#include <string.h>
+
+#include "actors/embed/embed.h"
+#include "gateway/gateway.h"
+
+static const lh_actor_def *const lh_actors[] = {
+    &lh_embed_actor,
+    &lh_gateway_actor, /* last: it fronts all the others */
+};
+
+#define LH_N_ACTORS (sizeof lh_actors / sizeof lh_actors[0])
+
+/* "embedd" is served by domain "embed": the name minus its trailing 'd'. */
+static int lh_matches_domain(const char *actor, const char *name)
+{
+    size_t n = strlen(actor);
+    return n > 1 && actor[n - 1] == 'd' && strlen(name) == n - 1 && !strncmp(actor, name, n - 1);
+}
+
+const lh_actor_def *lh_registry_find(const char *name)
+{
+    for (size_t i = 0; i < LH_N_ACTORS; i++)
+        if (!strcmp(lh_actors[i]->name, name) || lh_matches_domain(lh_actors[i]->name, name))
+            return lh_actors[i];
+    return NULL;
+}
+
+const lh_actor_def *const *lh_registry_all(size_t *n)
+{
+    *n = LH_N_ACTORS;
+    return lh_actors;
+}
+
+const lh_endpoint_def *lh_registry_endpoint(const char *subject, const lh_actor_def **actor)
+{
+    for (size_t i = 0; i < LH_N_ACTORS; i++) {
+        for (size_t e = 0; e < lh_actors[i]->n_endpoints; e++) {
+            if (!strcmp(lh_actors[i]->endpoints[e].subject, subject)) {
+                if (actor)
+                    *actor = lh_actors[i];
+                return &lh_actors[i]->endpoints[e];
+            }
+        }
+    }
+    return NULL;
+}

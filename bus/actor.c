@@ -1,0 +1,323 @@
+/*
+ * actor.c — the request path every endpoint shares.
+ *
+ * For each message: take or make the request id, convert JSON to msgpack
+ * when the body is JSON, decode through the endpoint's request schema,
+ * call the handler, encode its reply (or its error, with the ADR-32
+ * headers) in the request's encoding, publish it, and account for it in
+ * the endpoint's stats. Handlers see only decoded structs and never touch
+ * the wire.
+ */
+#include "bus/actor_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "bus/json.h"
+#include "bus/log.h"
+#include "bus/request.h"
+
+struct lh_ctx {
+    lh_actor *actor;
+    lh_arena *arena;
+    const char *request_id;
+};
+
+void lh_new_id(char out[23])
+{
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    unsigned char rnd[22];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        /* getrandom on Linux >= 3.17 does not fail for 22 bytes; keep going anyway */
+        for (size_t i = 0; i < sizeof rnd; i++)
+            rnd[i] = (unsigned char)rand();
+    }
+    for (int i = 0; i < 22; i++)
+        out[i] = alphabet[rnd[i] % 62];
+    out[22] = '\0';
+}
+
+static uint64_t lh_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- accessors ---- */
+
+const lh_actor_def *lh_actor_def_of(const lh_actor *a) { return a->def; }
+const char *lh_actor_id(const lh_actor *a) { return a->id; }
+const lh_config *lh_actor_config(const lh_actor *a) { return &a->config; }
+lh_conn *lh_actor_conn(const lh_actor *a) { return a->conn; }
+void *lh_actor_state(const lh_actor *a) { return a->state; }
+void *lh_ctx_state(lh_ctx *ctx) { return ctx->actor->state; }
+lh_actor *lh_ctx_actor(lh_ctx *ctx) { return ctx->actor; }
+const char *lh_ctx_request_id(lh_ctx *ctx) { return ctx->request_id; }
+void *lh_ctx_alloc(lh_ctx *ctx, size_t n) { return lh_arena_alloc(ctx->arena, n); }
+lh_arena *lh_ctx_arena(lh_ctx *ctx) { return ctx->arena; }
+
+/* ---- replies ---- */
+
+static void lh_pack_error(lh_buf *out, const lh_err *err)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    const char *field = lh_err_field(err);
+    const char *msg = lh_err_message(err);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "error", 5);
+    msgpack_pack_map(&pk, field ? 3 : 2);
+    msgpack_pack_str_with_body(&pk, "code", 4);
+    msgpack_pack_int(&pk, lh_err_code(err));
+    msgpack_pack_str_with_body(&pk, "message", 7);
+    msgpack_pack_str_with_body(&pk, msg, strlen(msg));
+    if (field) {
+        msgpack_pack_str_with_body(&pk, "field", 5);
+        msgpack_pack_str_with_body(&pk, field, strlen(field));
+    }
+}
+
+static void lh_send_reply(lh_worker *w, natsMsg *req, const char *rid, const lh_err *err,
+                          bool as_json)
+{
+    const char *reply = natsMsg_GetReply(req);
+    if (!reply || !*reply)
+        return; /* a publish without a reply subject wants no answer */
+    const lh_buf *body = &w->out;
+    if (as_json) {
+        lh_buf_reset(&w->json);
+        lh_err *jerr = lh_msgpack_to_json(w->out.data, w->out.len, &w->json);
+        assert(!jerr); /* we encoded it ourselves */
+        lh_err_free(jerr);
+        body = &w->json;
+    }
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, reply, NULL, body->data, (int)body->len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, LH_HDR_REQUEST_ID, rid);
+    if (s == NATS_OK && err) {
+        char code[16];
+        snprintf(code, sizeof code, "%d", lh_err_code(err));
+        s = natsMsgHeader_Set(m, LH_HDR_ERROR_CODE, code);
+        if (s == NATS_OK)
+            s = natsMsgHeader_Set(m, LH_HDR_ERROR, lh_err_message(err));
+    }
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(lh_conn_nats(w->actor->conn), m);
+    if (s != NATS_OK)
+        lh_warn("reply to %s not sent: %s", natsMsg_GetSubject(req), natsStatus_GetText(s));
+    natsMsg_Destroy(m);
+}
+
+static void lh_record_error(lh_endpoint_rt *ep, const lh_err *err)
+{
+    atomic_fetch_add(&ep->num_errors, 1);
+    pthread_mutex_lock(&ep->mu);
+    snprintf(ep->last_error, sizeof ep->last_error, "%d: %s", lh_err_code(err),
+             lh_err_message(err));
+    pthread_mutex_unlock(&ep->mu);
+}
+
+/* Decodes, handles and encodes; the reply (or error body) ends in w->out. */
+static lh_err *lh_serve(lh_worker *w, natsMsg *msg, lh_ctx *ctx, bool as_json)
+{
+    const lh_endpoint_def *def = w->ep->def;
+    const char *data = natsMsg_GetData(msg);
+    size_t len = (size_t)natsMsg_GetDataLength(msg);
+    if (as_json) {
+        lh_buf_reset(&w->body);
+        lh_err *err = lh_json_to_msgpack(data, len, &w->body);
+        if (err)
+            return err;
+        data = w->body.data;
+        len = w->body.len;
+    }
+    void *req = NULL;
+    lh_err *err = lh_schema_decode(def->request, data, len, w->arena, &req);
+    if (err)
+        return err;
+    void *reply = def->reply ? lh_arena_alloc(w->arena, def->reply->size) : NULL;
+    err = def->handler(ctx, req, reply);
+    if (err)
+        return err;
+    lh_buf_reset(&w->out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &w->out, lh_buf_msgpack_write);
+    if (def->reply)
+        lh_schema_encode(def->reply, reply, &pk);
+    else
+        msgpack_pack_map(&pk, 0);
+    return NULL;
+}
+
+static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)nc;
+    (void)sub;
+    lh_worker *w = closure;
+    uint64_t t0 = lh_now_ns();
+    const char *rid = NULL;
+    char fresh[23];
+    if (natsMsgHeader_Get(msg, LH_HDR_REQUEST_ID, &rid) != NATS_OK || !rid || !*rid) {
+        lh_new_id(fresh);
+        rid = fresh;
+    }
+    lh_log_set_actor(w->actor->def->name);
+    lh_log_set_request_id(rid);
+    bool as_json = lh_is_json(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+    lh_ctx ctx = {w->actor, w->arena, rid};
+    lh_err *err = lh_serve(w, msg, &ctx, as_json);
+    if (err) {
+        lh_buf_reset(&w->out);
+        lh_pack_error(&w->out, err);
+        if (lh_err_code(err) >= 500)
+            lh_warn("%s failed: %d %s", w->ep->def->subject, lh_err_code(err), lh_err_message(err));
+        else
+            lh_debug("%s refused: %d %s", w->ep->def->subject, lh_err_code(err),
+                     lh_err_message(err));
+    }
+    lh_send_reply(w, msg, rid, err, as_json);
+    atomic_fetch_add(&w->ep->num_requests, 1);
+    if (err)
+        lh_record_error(w->ep, err);
+    atomic_fetch_add(&w->ep->processing_ns, lh_now_ns() - t0);
+    lh_err_free(err);
+    lh_arena_reset(w->arena);
+    lh_log_set_request_id(NULL);
+    natsMsg_Destroy(msg);
+}
+
+/* ---- lifecycle ---- */
+
+static void lh_format_started(char *out, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, cap - n, ".%09dZ", (int)(ts.tv_nsec % 1000000000));
+}
+
+static lh_err *lh_subscribe_endpoints(lh_actor *a)
+{
+    natsConnection *nc = lh_conn_nats(a->conn);
+    size_t n = a->def->n_endpoints;
+    for (size_t e = 0; e < n; e++) {
+        for (int k = 0; k < a->workers; k++) {
+            lh_worker *w = &a->wk[e * (size_t)a->workers + (size_t)k];
+            w->actor = a;
+            w->ep = &a->eps[e];
+            w->arena = lh_arena_create();
+            natsStatus s = natsConnection_QueueSubscribe(&w->sub, nc, a->eps[e].def->subject, "q",
+                                                         lh_on_request, w);
+            if (s == NATS_OK)
+                s = natsSubscription_SetPendingLimits(w->sub, 65536, 256 * 1024 * 1024);
+            if (s != NATS_OK)
+                return lh_err_from_nats(s, a->eps[e].def->subject);
+        }
+    }
+    return NULL;
+}
+
+static lh_actor *lh_actor_alloc(const lh_actor_def *def, const lh_actor_opts *opts)
+{
+    lh_actor *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->def = def;
+    a->config = *opts->config;
+    a->workers = opts->workers > 0 ? opts->workers : 1;
+    lh_new_id(a->id);
+    lh_format_started(a->started, sizeof a->started);
+    size_t n = def->n_endpoints;
+    a->eps = calloc(n ? n : 1, sizeof *a->eps);
+    a->wk = calloc(n ? n * (size_t)a->workers : 1, sizeof *a->wk);
+    for (size_t e = 0; a->eps && e < n; e++) {
+        a->eps[e].def = &def->endpoints[e];
+        pthread_mutex_init(&a->eps[e].mu, NULL);
+    }
+    if (!a->eps || !a->wk) {
+        free(a->eps);
+        free(a->wk);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_actor **out)
+{
+    lh_actor *a = lh_actor_alloc(def, opts);
+    if (!a)
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    lh_conn_opts co = {.url = a->config.nats_url, .name = def->name, .wait_for_server = true};
+    lh_err *err = lh_conn_create(&co, &a->conn);
+    if (!err && def->init) {
+        err = def->init(a, &a->state);
+        a->initialised = !err;
+    }
+    if (!err)
+        err = lh_subscribe_endpoints(a);
+    if (!err)
+        err = lh_discovery_subscribe(a);
+    if (!err && def->start)
+        err = def->start(a, a->state);
+    if (err) {
+        lh_actor_destroy(a);
+        return lh_err_wrap(err, "start %s", def->name);
+    }
+    lh_info("%s %s started (id %s, %zu endpoint%s x %d worker%s)", def->name, def->version, a->id,
+            def->n_endpoints, def->n_endpoints == 1 ? "" : "s", a->workers,
+            a->workers == 1 ? "" : "s");
+    *out = a;
+    return NULL;
+}
+
+/* Lets every worker finish what it already received, taking nothing new. */
+static void lh_drain_endpoints(lh_actor *a)
+{
+    size_t n = a->def->n_endpoints * (size_t)a->workers;
+    for (size_t i = 0; i < n; i++)
+        if (a->wk[i].sub)
+            natsSubscription_Drain(a->wk[i].sub);
+    for (size_t i = 0; i < n; i++)
+        if (a->wk[i].sub)
+            natsSubscription_WaitForDrainCompletion(a->wk[i].sub, 30000);
+}
+
+void lh_actor_destroy(lh_actor *a)
+{
+    if (!a)
+        return;
+    if (a->initialised && a->def->stop)
+        a->def->stop(a, a->state);
+    if (a->conn) {
+        lh_drain_endpoints(a);
+        lh_conn_drain(a->conn, 30000);
+    }
+    lh_discovery_unsubscribe(a);
+    size_t n = a->def->n_endpoints * (size_t)a->workers;
+    for (size_t i = 0; i < n; i++) {
+        natsSubscription_Destroy(a->wk[i].sub);
+        lh_arena_destroy(a->wk[i].arena);
+        lh_buf_free(&a->wk[i].body);
+        lh_buf_free(&a->wk[i].out);
+        lh_buf_free(&a->wk[i].json);
+    }
+    if (a->initialised && a->def->fini)
+        a->def->fini(a->state);
+    lh_conn_destroy(a->conn);
+    for (size_t e = 0; e < a->def->n_endpoints; e++)
+        pthread_mutex_destroy(&a->eps[e].mu);
+    lh_info("%s stopped", a->def->name);
+    free(a->eps);
+    free(a->wk);
+    free(a);
+}

@@ -1,0 +1,95 @@
+/*
+ * actor.h — an actor is a table.
+ *
+ * Each actor declares itself once: name (the ADR-32 service name, which is
+ * the daemon name: "embedd"), version, description, optional lifecycle
+ * hooks, and an endpoint table (name, subject, handler, request and reply
+ * schema, doc). The runtime does the rest: a queue subscription in group
+ * "q" per endpoint per worker, msgpack-or-JSON decoding through the
+ * request schema, the reply in the request's encoding, ADR-32 error
+ * headers, request ids, per-endpoint stats and $SRV discovery.
+ */
+#ifndef LH_ACTOR_H
+#define LH_ACTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "bus/buf.h"
+#include "bus/config.h"
+#include "bus/conn.h"
+#include "bus/err.h"
+#include "bus/schema.h"
+
+typedef struct lh_actor lh_actor;
+typedef struct lh_ctx lh_ctx;
+
+/* Handles one decoded request. `req` is a struct of the endpoint's request
+ * schema; `reply` a zeroed struct of its reply schema for the handler to
+ * fill (strings and arrays allocated with lh_ctx_alloc). Return NULL for
+ * success or an error to send instead. */
+typedef lh_err *(*lh_handler_fn)(lh_ctx *ctx, const void *req, void *reply);
+
+typedef struct lh_endpoint_def {
+    const char *name;    /* ADR-32 endpoint name, e.g. "request" */
+    const char *subject; /* e.g. "embed.request" */
+    lh_handler_fn handler;
+    const lh_schema *request;
+    const lh_schema *reply;
+    const char *doc;
+} lh_endpoint_def;
+
+typedef struct lh_actor_def {
+    const char *name;        /* "embedd" */
+    const char *version;     /* semver */
+    const char *description;
+    const lh_endpoint_def *endpoints;
+    size_t n_endpoints;
+    /* Called before subscribing; the state is given to every handler. */
+    lh_err *(*init)(lh_actor *actor, void **state);
+    /* Called after endpoints are subscribed (the gateway opens its socket here). */
+    lh_err *(*start)(lh_actor *actor, void *state);
+    /* Called when stopping, before the connection drains (stop taking work). */
+    void (*stop)(lh_actor *actor, void *state);
+    /* Called last, after in-flight requests are done. */
+    void (*fini)(void *state);
+} lh_actor_def;
+
+typedef struct lh_actor_opts {
+    const lh_config *config;
+    int workers; /* subscribers per endpoint, >= 1 */
+} lh_actor_opts;
+
+/* Connects, initialises, subscribes and starts. */
+lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_actor **out);
+/* Stops taking requests, finishes those in flight, disconnects. */
+void lh_actor_destroy(lh_actor *a);
+
+const lh_actor_def *lh_actor_def_of(const lh_actor *a);
+const char *lh_actor_id(const lh_actor *a);
+const lh_config *lh_actor_config(const lh_actor *a);
+lh_conn *lh_actor_conn(const lh_actor *a);
+void *lh_actor_state(const lh_actor *a);
+
+/* ---- inside a handler ---- */
+
+void *lh_ctx_state(lh_ctx *ctx);
+lh_actor *lh_ctx_actor(lh_ctx *ctx);
+const char *lh_ctx_request_id(lh_ctx *ctx);
+/* Zeroed memory that lives until the reply is sent. */
+void *lh_ctx_alloc(lh_ctx *ctx, size_t n);
+lh_arena *lh_ctx_arena(lh_ctx *ctx);
+
+/* ---- discovery documents (ADR-32), also used by tests ---- */
+
+/* Appends the JSON of $SRV.PING / INFO / STATS for this actor. */
+void lh_actor_ping_json(lh_actor *a, lh_buf *out);
+void lh_actor_info_json(lh_actor *a, lh_buf *out);
+void lh_actor_stats_json(lh_actor *a, lh_buf *out);
+
+/* Generates a random ADR-32 instance id (22 chars of [0-9A-Za-z]). */
+void lh_new_id(char out[23]);
+
+#endif

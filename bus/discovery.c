@@ -1,0 +1,136 @@
+/*
+ * discovery.c — the NATS service API (ADR-32) for every actor: answers
+ * $SRV.PING, $SRV.INFO and $SRV.STATS, bare, by name and by name.id, with
+ * the io.nats.micro.v1 JSON documents, so `nats micro ls|info|stats` and
+ * `lakehouse status` see every running instance.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/actor_internal.h"
+#include "bus/json.h"
+#include "bus/log.h"
+
+static void lh_json_kv_str(lh_buf *out, const char *key, const char *val, bool comma)
+{
+    if (comma)
+        lh_buf_append(out, ",", 1);
+    lh_json_append_string(out, key, strlen(key));
+    lh_buf_append(out, ":", 1);
+    lh_json_append_string(out, val, strlen(val));
+}
+
+static void lh_srv_header(lh_actor *a, lh_buf *out, const char *type)
+{
+    char full[64];
+    snprintf(full, sizeof full, "io.nats.micro.v1.%s", type);
+    lh_buf_append(out, "{", 1);
+    lh_json_kv_str(out, "type", full, false);
+    lh_json_kv_str(out, "name", a->def->name, true);
+    lh_json_kv_str(out, "id", a->id, true);
+    lh_json_kv_str(out, "version", a->def->version, true);
+    lh_buf_append_str(out, ",\"metadata\":{}");
+}
+
+void lh_actor_ping_json(lh_actor *a, lh_buf *out)
+{
+    lh_srv_header(a, out, "ping_response");
+    lh_buf_append(out, "}", 1);
+}
+
+static void lh_endpoint_common(lh_buf *out, const lh_endpoint_def *ep)
+{
+    lh_buf_append(out, "{", 1);
+    lh_json_kv_str(out, "name", ep->name, false);
+    lh_json_kv_str(out, "subject", ep->subject, true);
+    lh_json_kv_str(out, "queue_group", "q", true);
+}
+
+void lh_actor_info_json(lh_actor *a, lh_buf *out)
+{
+    lh_srv_header(a, out, "info_response");
+    lh_json_kv_str(out, "description", a->def->description ? a->def->description : "", true);
+    lh_buf_append_str(out, ",\"endpoints\":[");
+    for (size_t i = 0; i < a->def->n_endpoints; i++) {
+        if (i)
+            lh_buf_append(out, ",", 1);
+        lh_endpoint_common(out, &a->def->endpoints[i]);
+        lh_buf_append_str(out, ",\"metadata\":{}}");
+    }
+    lh_buf_append_str(out, "]}");
+}
+
+void lh_actor_stats_json(lh_actor *a, lh_buf *out)
+{
+    lh_srv_header(a, out, "stats_response");
+    lh_buf_append_str(out, ",\"endpoints\":[");
+    for (size_t i = 0; i < a->def->n_endpoints; i++) {
+        lh_endpoint_rt *ep = &a->eps[i];
+        uint64_t n = atomic_load(&ep->num_requests);
+        uint64_t ns = atomic_load(&ep->processing_ns);
+        if (i)
+            lh_buf_append(out, ",", 1);
+        lh_endpoint_common(out, ep->def);
+        lh_buf_appendf(out, ",\"num_requests\":%llu,\"num_errors\":%llu",
+                       (unsigned long long)n, (unsigned long long)atomic_load(&ep->num_errors));
+        pthread_mutex_lock(&ep->mu);
+        lh_json_kv_str(out, "last_error", ep->last_error, true);
+        pthread_mutex_unlock(&ep->mu);
+        lh_buf_appendf(out, ",\"processing_time\":%llu,\"average_processing_time\":%llu}",
+                       (unsigned long long)ns, (unsigned long long)(n ? ns / n : 0));
+    }
+    lh_buf_append_str(out, "],");
+    lh_json_kv_str(out, "started", a->started, false);
+    lh_buf_append(out, "}", 1);
+}
+
+typedef void (*lh_srv_doc_fn)(lh_actor *a, lh_buf *out);
+
+static void lh_on_srv(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)sub;
+    lh_actor *a = closure;
+    const char *subj = natsMsg_GetSubject(msg);
+    const char *reply = natsMsg_GetReply(msg);
+    lh_srv_doc_fn doc = strncmp(subj, "$SRV.PING", 9) == 0   ? lh_actor_ping_json
+                        : strncmp(subj, "$SRV.INFO", 9) == 0 ? lh_actor_info_json
+                                                             : lh_actor_stats_json;
+    if (reply && *reply) {
+        lh_buf out;
+        lh_buf_init(&out);
+        doc(a, &out);
+        natsConnection_Publish(nc, reply, out.data, (int)out.len);
+        lh_buf_free(&out);
+    }
+    natsMsg_Destroy(msg);
+}
+
+lh_err *lh_discovery_subscribe(lh_actor *a)
+{
+    static const char *verbs[] = {"PING", "INFO", "STATS"};
+    natsConnection *nc = lh_conn_nats(a->conn);
+    int k = 0;
+    for (int v = 0; v < 3; v++) {
+        char subj[3][160];
+        snprintf(subj[0], sizeof subj[0], "$SRV.%s", verbs[v]);
+        snprintf(subj[1], sizeof subj[1], "$SRV.%s.%s", verbs[v], a->def->name);
+        snprintf(subj[2], sizeof subj[2], "$SRV.%s.%s.%s", verbs[v], a->def->name, a->id);
+        for (int s = 0; s < 3; s++, k++) {
+            natsStatus st = natsConnection_Subscribe(&a->srv[k], nc, subj[s], lh_on_srv, a);
+            if (st != NATS_OK)
+                return lh_err_from_nats(st, subj[s]);
+        }
+    }
+    return NULL;
+}
+
+void lh_discovery_unsubscribe(lh_actor *a)
+{
+    for (int k = 0; k < LH_SRV_SUBS; k++) {
+        if (a->srv[k]) {
+            natsSubscription_Unsubscribe(a->srv[k]);
+            natsSubscription_Destroy(a->srv[k]);
+            a->srv[k] = NULL;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/*
+ * err.h — errors as values.
+ *
+ * Every fallible function in Lakehouse returns an `lh_err *`: NULL means
+ * success, anything else is an owned error carrying an HTTP-like code, a
+ * message a person can act on, and optionally the request field at fault.
+ * Callers either handle it, pass it up, or wrap it with context
+ * (lh_err_wrap) so the final message reads like a path: "load index: read
+ * snapshot: permission denied". The codes are the ones the bus puts in
+ * `Nats-Service-Error-Code` and the gateway turns into HTTP statuses.
+ */
+#ifndef LH_ERR_H
+#define LH_ERR_H
+
+#include <stdarg.h>
+
+enum {
+    LH_EBADREQ = 400,     /* malformed or invalid input */
+    LH_EFORBIDDEN = 403,  /* refused by policy */
+    LH_ENOTFOUND = 404,
+    LH_EMETHOD = 405,
+    LH_ECONFLICT = 409,
+    LH_ETOOLARGE = 413,
+    LH_EMEDIA = 415,      /* unsupported content type */
+    LH_EUNPROCESSABLE = 422,
+    LH_EBUSY = 429,
+    LH_EINTERNAL = 500,
+    LH_EUNAVAILABLE = 503,
+    LH_ETIMEOUT = 504,
+};
+
+typedef struct lh_err lh_err;
+
+/* Creates an error. `field` may be NULL. The message is printf-formatted. */
+lh_err *lh_err_new(int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+lh_err *lh_err_newv(int code, const char *field, const char *fmt, va_list ap);
+
+/* Prefixes the message with "<context>: " and returns the same error.
+ * Passing NULL returns NULL, so `return lh_err_wrap(f(), "ctx")` is safe. */
+lh_err *lh_err_wrap(lh_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+int lh_err_code(const lh_err *err);
+const char *lh_err_message(const lh_err *err);
+const char *lh_err_field(const lh_err *err); /* NULL when no field */
+void lh_err_free(lh_err *err);
+
+/* The short reason phrase for a code ("Bad Request"), for logs and HTTP. */
+const char *lh_err_reason(int code);
+
+#endif

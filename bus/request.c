@@ -1,0 +1,45 @@
+/*
+ * request.c — synchronous actor-to-actor calls and reading error replies.
+ */
+#include "bus/request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/log.h"
+
+lh_err *lh_reply_error(natsMsg *msg, const char *subject)
+{
+    if (natsMsg_IsNoResponders(msg))
+        return lh_err_new(LH_EUNAVAILABLE, NULL, "no actor is serving %s", subject);
+    const char *code = NULL;
+    if (natsMsgHeader_Get(msg, LH_HDR_ERROR_CODE, &code) != NATS_OK || !code)
+        return NULL;
+    const char *text = NULL;
+    natsMsgHeader_Get(msg, LH_HDR_ERROR, &text);
+    long n = strtol(code, NULL, 10);
+    if (n < 400 || n > 599)
+        n = LH_EINTERNAL;
+    return lh_err_new((int)n, NULL, "%s", text && *text ? text : "error with no message");
+}
+
+lh_err *lh_request(lh_conn *c, const char *subject, const char *data, size_t len,
+                   const char *request_id, int timeout_ms, lh_buf *reply)
+{
+    natsMsg *req = NULL;
+    natsMsg *rep = NULL;
+    const char *rid = request_id ? request_id : lh_log_request_id();
+    natsStatus s = natsMsg_Create(&req, subject, NULL, data, (int)len);
+    if (s == NATS_OK && rid)
+        s = natsMsgHeader_Set(req, LH_HDR_REQUEST_ID, rid);
+    if (s == NATS_OK)
+        s = natsConnection_RequestMsg(&rep, lh_conn_nats(c), req, timeout_ms);
+    natsMsg_Destroy(req);
+    if (s != NATS_OK)
+        return lh_err_from_nats(s, subject);
+    lh_err *err = lh_reply_error(rep, subject);
+    if (!err)
+        lh_buf_append(reply, natsMsg_GetData(rep), (size_t)natsMsg_GetDataLength(rep));
+    natsMsg_Destroy(rep);
+    return err;
+}

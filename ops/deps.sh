@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# deps.sh — installs the Debian 12 packages Lakehouse builds and runs with.
+# Idempotent and non-interactive: does nothing when everything is present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  nats-server libnats-dev libmsgpack-dev libcurl4-openssl-dev libleveldb-dev
+  libfaiss-dev libopenblas-dev libcmocka-dev libmicrohttpd-dev libjansson-dev
+  libsqlite3-dev wrk
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

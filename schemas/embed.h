@@ -1,0 +1,31 @@
+/*
+ * embed.h — the messages of embedd (`embed.*`).
+ */
+#ifndef LH_SCHEMAS_EMBED_H
+#define LH_SCHEMAS_EMBED_H
+
+#include "bus/schema.h"
+
+/* Bounds on one embed.request; the docs and the 413 messages quote them. */
+#define LH_EMBED_MAX_TEXTS 1024
+#define LH_EMBED_MAX_TEXT_BYTES 32768
+#define LH_EMBED_MAX_TOTAL_BYTES (1024 * 1024)
+
+#define LH_EMBED_REQUEST(F, T)                                                              \
+    F(T, texts, STRINGS, .required = true, .min = 1, .max = LH_EMBED_MAX_TEXTS,             \
+      .item_max = LH_EMBED_MAX_TEXT_BYTES, .total_max = LH_EMBED_MAX_TOTAL_BYTES,           \
+      .flags = LH_F_NONBLANK, .doc = "Texts to embed, each non-blank UTF-8.")               \
+    F(T, model, STRING, .max = 128,                                                         \
+      .doc = "Model name. Default: the configured provider's default model "                \
+             "(`hash-384` for the built-in provider).")                                     \
+    F(T, normalize, BOOL, .def = 1, .doc = "Scale each vector to unit length.")
+LH_SCHEMA_DECLARE(lh_embed_request, LH_EMBED_REQUEST)
+
+#define LH_EMBED_REPLY(F, T)                                                                \
+    F(T, vectors, MATRIX, .doc = "One vector per text, in request order.")                 \
+    F(T, dimension, INT, .doc = "Length of each vector.")                                   \
+    F(T, model, STRING, .doc = "The model that produced the vectors.")                      \
+    F(T, provider, STRING, .doc = "The provider that served the model (`hash`, ...).")
+LH_SCHEMA_DECLARE(lh_embed_reply, LH_EMBED_REPLY)
+
+#endif

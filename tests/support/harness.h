@@ -1,0 +1,135 @@
+/*
+ * harness.h — the integration-test harness linked into every test.
+ *
+ * Integration tests run the real thing: a real nats-server (JetStream on,
+ * a throwaway store) on a free loopback port, real `lakehouse serve ...`
+ * processes, and real HTTP through libcurl. This header gives them the few
+ * helpers that makes pleasant: start/stop/restart a server, spawn and stop
+ * processes, wait (boundedly) for ports and actors, and speak HTTP.
+ *
+ * Helpers that cannot continue call cmocka's fail_msg (after printing the
+ * relevant log tail), so a test reads as a list of steps with no error
+ * plumbing. Every wait is a bounded polling loop; nothing here asserts time.
+ * Spawned children receive SIGKILL when the test process dies, so a crashed
+ * test never leaves servers behind. (The kernel ties that to the *thread*
+ * that spawned them: spawn from the test's main thread, as cmocka does.)
+ *
+ * Including this header also brings in cmocka and nats.c in the right order.
+ */
+#ifndef LH_TESTS_HARNESS_H
+#define LH_TESTS_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+#include <nats/nats.h>
+
+#ifndef LH_BINARY
+#error "LH_BINARY must be defined (absolute path of the lakehouse executable)"
+#endif
+#ifndef LH_SOURCE_DIR
+#error "LH_SOURCE_DIR must be defined (the source tree root)"
+#endif
+
+/* ---- files and ports ---------------------------------------------------- */
+
+/* A fresh directory /tmp/lhtest-XXXXXX; malloc'd path, caller frees. */
+char *lh_test_tmpdir(void);
+/* Removes a tree (no symlink following). Refuses anything not under /tmp/. */
+void lh_test_rmrf(const char *path);
+/* Reads a whole file, NUL-terminated; NULL if it cannot be opened.
+ * `len` (may be NULL) receives the length without the NUL. */
+char *lh_test_read_file(const char *path, size_t *len);
+/* Prints the last `lines` lines of a log to stderr, for failure messages. */
+void lh_test_log_tail(const char *path, int lines);
+
+/* A port that was free a moment ago (bind 127.0.0.1:0, read it, close). */
+int lh_test_free_port(void);
+/* Polls until a TCP connect to 127.0.0.1:port succeeds. */
+bool lh_test_wait_port(int port, int timeout_ms);
+
+/* ---- nats-server -------------------------------------------------------- */
+
+typedef struct lh_test_nats {
+    pid_t pid;      /* 0 when not running */
+    int port;
+    char dir[512];  /* holds js/ (the JetStream store) and nats.log */
+    char url[128];  /* nats://127.0.0.1:PORT */
+} lh_test_nats;
+
+/* Starts nats-server with JetStream and waits until it answers PING and
+ * JetStream answers $JS.API.INFO. Zero-initialize `n` first: a zero port
+ * picks a free one and an empty dir makes a fresh one (preset either to
+ * reuse it). Fails the test with the log tail when the server won't come up. */
+void lh_test_nats_start(lh_test_nats *n);
+/* SIGTERM and reap (SIGKILL after 10 s). Keeps port, dir and url. */
+void lh_test_nats_stop(lh_test_nats *n);
+/* Stop, then start again on the same port and store. */
+void lh_test_nats_restart(lh_test_nats *n);
+/* Stop if running and remove the directory. */
+void lh_test_nats_destroy(lh_test_nats *n);
+
+/* A connection for tests: reconnects quickly and for up to about 30 s, so
+ * a test can restart the server under it. Fails the test on error. */
+natsConnection *lh_test_nats_connect(const char *url);
+
+/* Requests $SRV.PING.<actor>; true on any reply that is not "no responders". */
+bool lh_test_ping(const char *nats_url, const char *actor, int timeout_ms);
+bool lh_test_ping_conn(natsConnection *nc, const char *actor, int timeout_ms);
+
+/* ---- processes ---------------------------------------------------------- */
+
+typedef struct lh_test_proc {
+    pid_t pid;      /* 0 once reaped */
+    char log[512];  /* where stdout+stderr go */
+} lh_test_proc;
+
+/* Spawns argv (argv[0] looked up in PATH if it has no slash) with the
+ * current environment plus `env` ("K=V" strings, NULL-terminated, may be
+ * NULL; they override inherited variables of the same name). stdout and
+ * stderr are appended to log_path (or go to /dev/null when it is NULL).
+ * The child inherits no descriptor beyond 0-2. Fails the test if the
+ * program cannot be executed. */
+void lh_test_spawn(lh_test_proc *p, char *const argv[], char *const env[],
+                   const char *log_path);
+
+/* Spawns `LH_BINARY serve <actors...> <args...>` with LH_NATS_URL=nats_url
+ * plus `env`, and waits (up to 60 s) until every actor answers
+ * $SRV.PING.<name>. Fails the test with the log tail if the process exits
+ * or an actor stays silent. `args` and `env` are NULL-terminated or NULL. */
+void lh_test_serve(lh_test_proc *p, const char *nats_url, const char *const actors[],
+                   const char *const args[], char *const env[], const char *log_path);
+
+/* Sends `sig`, then waits up to timeout_ms for the process to end. Returns
+ * its wait status (WIFEXITED etc.), or -1 if it outlived the timeout (it is
+ * then SIGKILLed and reaped) or was not running. */
+int lh_test_signal_wait(lh_test_proc *p, int sig, int timeout_ms);
+/* Waits up to timeout_ms for the process to end on its own. Returns its
+ * wait status, or -1 on timeout (the process keeps running) or if it was
+ * not running. */
+int lh_test_wait_exit(lh_test_proc *p, int timeout_ms);
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+/* One HTTP exchange through libcurl (no proxy, 60 s overall limit).
+ * headers: NULL-terminated "Name: value" list or NULL. body may be NULL (no
+ * request body); otherwise body_len bytes are sent. The response body is
+ * returned NUL-terminated in *resp_body (malloc'd) and its length in
+ * *resp_len; raw response headers in *resp_headers (malloc'd). Each of the
+ * three outputs may be NULL. Returns the HTTP status, or -1 on a transport
+ * error (then the outputs are set to NULL / 0). */
+long lh_test_http(const char *method, const char *url, const char *const headers[],
+                  const char *body, size_t body_len, char **resp_body, size_t *resp_len,
+                  char **resp_headers);
+
+/* ---- internal, shared by the harness files ------------------------------ */
+
+int64_t lh_test_now_ms(void);   /* monotonic */
+void lh_test_sleep_ms(int ms);
+
+#endif
