@@ -427,8 +427,10 @@ void lh_mux_destroy(lh_mux *m)
 
 /* ---- requests ---- */
 
-static lh_mux_req *lh_mux_add(lh_mux *m, const char *subject, int timeout_ms, lh_mux_cb cb,
-                              void *user)
+/* Returns the sequence number, not the record: once mu is released the
+ * record may already be completed and recycled. */
+static uint64_t lh_mux_add(lh_mux *m, const char *subject, int timeout_ms, lh_mux_cb cb,
+                           void *user)
 {
     int64_t deadline = lh_mux_now_ns() + (int64_t)timeout_ms * 1000000;
     pthread_mutex_lock(&m->mu);
@@ -441,8 +443,9 @@ static lh_mux_req *lh_mux_add(lh_mux *m, const char *subject, int timeout_ms, lh
     snprintf(r->subject, sizeof r->subject, "%s", subject);
     if (lh_mux_insert(m, r))
         pthread_cond_signal(&m->timer_cv);
+    uint64_t seq = r->seq;
     pthread_mutex_unlock(&m->mu);
-    return r;
+    return seq;
 }
 
 static natsStatus lh_mux_publish(lh_mux *m, const char *subject, const char *reply,
@@ -452,6 +455,8 @@ static natsStatus lh_mux_publish(lh_mux *m, const char *subject, const char *rep
         return NATS_MAX_PAYLOAD;
     natsMsg *msg = NULL;
     natsStatus s = natsMsg_Create(&msg, subject, reply, data, (int)len);
+    if (!request_id)
+        request_id = lh_log_request_id();
     if (s == NATS_OK && request_id && *request_id)
         s = natsMsgHeader_Set(msg, LH_HDR_REQUEST_ID, request_id);
     if (s == NATS_OK)
@@ -465,20 +470,23 @@ lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t 
 {
     assert(m && subject && cb && timeout_ms >= 0);
     /* Pending before publishing: the reply may arrive before publish returns. */
-    lh_mux_req *r = lh_mux_add(m, subject, timeout_ms, cb, user);
-    uint64_t seq = r->seq;
+    uint64_t seq = lh_mux_add(m, subject, timeout_ms, cb, user);
     char reply[96];
     snprintf(reply, sizeof reply, "%s%" PRIu64, m->inbox, seq);
     natsStatus s = lh_mux_publish(m, subject, reply, data, len, request_id);
     if (s == NATS_OK)
         return NULL;
     pthread_mutex_lock(&m->mu);
-    r = lh_mux_take(m, seq);
+    lh_mux_req *r = lh_mux_take(m, seq);
     if (r)
         lh_mux_free_req(m, r);
     pthread_mutex_unlock(&m->mu);
     /* Not found: the timer already completed it, so the callback has run. */
-    return r ? lh_err_from_nats(s, subject) : NULL;
+    if (!r)
+        return NULL;
+    char what[LH_MUX_SUBJECT_MAX + 16];
+    snprintf(what, sizeof what, "publish to %s", subject);
+    return lh_err_from_nats(s, what);
 }
 
 size_t lh_mux_pending(lh_mux *m)

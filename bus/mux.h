@@ -20,17 +20,29 @@
 
 typedef struct lh_mux lh_mux;
 
-/* `err` is NULL on success. On success `msg` is the reply (the callee's
- * error replies arrive as errors too, see lh_reply_error); the callback
- * owns neither and must copy what it keeps. */
+/* Exactly one call per request:
+ *   reply            err NULL,                      msg the reply
+ *   error reply      err = lh_reply_error(msg, ..), msg the reply, so its
+ *                    `{"error":{...}}` body can be passed on as it is
+ *   no responders    err 503 "no actor is serving <subject>", msg NULL
+ *   deadline passed  err 504 "no reply from <subject> within N ms", msg NULL
+ *   lh_mux_destroy   err 503, msg NULL
+ * The callback owns neither `err` nor `msg` and must copy what it keeps. It
+ * runs on the inbox's delivery thread (replies), the mux's timer thread
+ * (timeouts; possibly before lh_mux_request has returned) or the thread
+ * calling lh_mux_destroy, so it must be quick and must not call
+ * lh_mux_destroy. */
 typedef void (*lh_mux_cb)(void *user, lh_err *err, natsMsg *msg);
 
 lh_err *lh_mux_create(lh_conn *c, lh_mux **out);
-/* Fails every pending request with 503 and frees the mux. */
+/* Stops the inbox and the timer, fails every pending request with 503 and
+ * frees the mux. No lh_mux_request may run concurrently with it. */
 void lh_mux_destroy(lh_mux *m);
 
-/* Publishes a request. On an immediate failure returns the error and the
- * callback is never called. `request_id` may be NULL. */
+/* Publishes a request with the reply subject `_LH_INBOX.<id>.<seq>` and
+ * the Lh-Request-Id header. On an immediate failure returns the error and
+ * the callback is never called. `request_id` may be NULL (the thread's
+ * current one is used, if any). */
 lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t len,
                        const char *request_id, int timeout_ms, lh_mux_cb cb, void *user);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bus/buf.h"
+#include "bus/mpcheck.h"
 
 #define LH_PATH_MAX 160
 
@@ -381,6 +382,9 @@ lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_ar
         msgpack_object empty = {.type = MSGPACK_OBJECT_MAP};
         return lh_schema_decode_obj(s, &empty, a, NULL, value);
     }
+    lh_err *bad = lh_mp_check(data, len);
+    if (bad)
+        return bad;
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;

@@ -83,6 +83,8 @@ lh_err *lh_stack_init(lh_stack *st, const char *data_dir, bool create)
         err = lh_mkdir_p(st->data_dir);
     if (!err && create)
         err = lh_resolve(st->data_dir, sizeof st->data_dir);
+    else if (!err && access(st->data_dir, F_OK) == 0)
+        lh_err_free(lh_resolve(st->data_dir, sizeof st->data_dir));
     if (!err)
         err = lh_join(st->run_dir, sizeof st->run_dir, st->data_dir, "run", "");
     if (!err)

@@ -209,6 +209,13 @@ static void test_malformed_msgpack(void **state)
     assert_int_equal(lh_err_code(err), 400);
     assert_non_null(strstr(lh_err_message(err), "must be a map"));
     lh_err_free(err);
+    /* An array claiming 2^32 items in five bytes must be refused before
+     * anything allocates for it. */
+    const char hostile[] = {(char)0xdd, (char)0xff, (char)0xff, (char)0xff, (char)0xff};
+    err = lh_schema_decode(&t_msg_schema, hostile, sizeof hostile, f->arena, &out);
+    assert_int_equal(lh_err_code(err), 400);
+    assert_non_null(strstr(lh_err_message(err), "truncated"));
+    lh_err_free(err);
     const char trailing[] = {(char)0x80, 0x01};
     err = lh_schema_decode(&t_msg_schema, trailing, sizeof trailing, f->arena, &out);
     assert_int_equal(lh_err_code(err), 400);

@@ -77,6 +77,8 @@ void lh_test_nats_destroy(lh_test_nats *n);
 /* A connection for tests: reconnects quickly and for up to about 30 s, so
  * a test can restart the server under it. Fails the test on error. */
 natsConnection *lh_test_nats_connect(const char *url);
+/* The same connection, or NULL when the server cannot be reached. */
+natsConnection *lh_test_nats_try_connect(const char *url);
 
 /* Requests $SRV.PING.<actor>; true on any reply that is not "no responders". */
 bool lh_test_ping(const char *nats_url, const char *actor, int timeout_ms);
@@ -118,7 +120,8 @@ int lh_test_wait_exit(lh_test_proc *p, int timeout_ms);
 
 /* One HTTP exchange through libcurl (no proxy, 60 s overall limit).
  * headers: NULL-terminated "Name: value" list or NULL. body may be NULL (no
- * request body); otherwise body_len bytes are sent. The response body is
+ * request body; POST/PUT/PATCH then send Content-Length: 0); otherwise
+ * body_len bytes are sent. HEAD asks for headers only. The response body is
  * returned NUL-terminated in *resp_body (malloc'd) and its length in
  * *resp_len; raw response headers in *resp_headers (malloc'd). Each of the
  * three outputs may be NULL. Returns the HTTP status, or -1 on a transport

@@ -249,7 +249,9 @@ static int first_silent_actor(natsConnection *nc, const char *const actors[], bo
 
 static void wait_actors_ready(lh_test_proc *p, const char *nats_url, const char *const actors[])
 {
-    natsConnection *nc = lh_test_nats_connect(nats_url);
+    natsConnection *nc = lh_test_nats_try_connect(nats_url);
+    if (nc == NULL)
+        serve_failed(p, "cannot reach NATS at", nats_url);
     bool *ready = calloc(count_strings(actors) + 1, sizeof *ready);
     assert(ready != NULL);
     int64_t deadline = lh_test_now_ms() + SERVE_READY_TIMEOUT_MS;
@@ -259,8 +261,12 @@ static void wait_actors_ready(lh_test_proc *p, const char *nats_url, const char 
         bool exited = waitpid(p->pid, &status, WNOHANG) == p->pid;
         if (exited || lh_test_now_ms() >= deadline) {
             const char *actor = actors[silent];
-            if (exited)
+            if (exited) {
                 p->pid = 0;
+                fprintf(stderr, "harness: lakehouse serve ended with %s %d\n",
+                        WIFEXITED(status) ? "exit status" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            }
             free(ready);
             natsConnection_Destroy(nc);
             serve_failed(p, exited ? "exited before answering ping for" : "no ping answer from",

@@ -1,0 +1,208 @@
+/*
+ * gw.h — how the gateway's parts meet (internal to gateway/).
+ *
+ *   gateway.c   the actor: settings, start/stop, the shared state (lh_gw)
+ *   server.c    libmicrohttpd: the access handler, request state, suspend/resume
+ *   routes.c    THE route table and path matching
+ *   dispatch.c  one HTTP request -> one bus request through the mux
+ *   bridge.c    JSON <-> msgpack for routes, path params, error bodies
+ *   compat.c    reply shapes of other systems (/ai/embed, /v1/embeddings)
+ *   health.c    GET /v1/health: concurrent discovery pings
+ *   metrics.c   GET /metrics: Prometheus counters and histograms
+ *   openapi.c   GET /v1/openapi.json from the route table and the schemas
+ */
+#ifndef LH_GW_H
+#define LH_GW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "bus/buf.h"
+#include "bus/config.h"
+#include "bus/err.h"
+#include "bus/mux.h"
+
+#define LH_GW_MAX_PARAMS 4
+#define LH_GW_RID_MAX 64
+#define LH_GW_DEFAULT_MAX_BODY (8u << 20)
+
+typedef struct lh_gw lh_gw;
+typedef struct lh_gw_req lh_gw_req;
+typedef struct lh_gw_metrics lh_gw_metrics;
+
+/* ---- routes.c ---------------------------------------------------------- */
+
+/* How a route's JSON becomes the bus request and the reply becomes JSON. */
+typedef struct lh_gw_shape {
+    const char *name;
+    /* req->body (JSON, maybe empty) -> msgpack request in `out`. */
+    lh_err *(*request)(lh_gw_req *req, lh_buf *out);
+    /* msgpack reply -> JSON response body in `out`. */
+    lh_err *(*reply)(lh_gw_req *req, const char *data, size_t len, lh_buf *out);
+    /* JSON Schema texts for OpenAPI; NULL means "the endpoint's schema". */
+    const char *request_schema;
+    const char *reply_schema;
+} lh_gw_shape;
+
+/* A local route answers inside the gateway: it responds or suspends. */
+typedef void (*lh_gw_local_fn)(lh_gw_req *req);
+
+typedef struct lh_gw_route {
+    const char *method;       /* "GET", "POST", ... */
+    const char *pattern;      /* "/v1/embed", "/v1/storage/{bucket}/{key...}" */
+    const char *subject;      /* bus routes: the subject they call */
+    const char *actor;        /* bus routes: the actor serving it (health pings it) */
+    const lh_gw_shape *shape; /* bus routes */
+    lh_gw_local_fn local;     /* local routes */
+    const char *summary;      /* one line for OpenAPI */
+} lh_gw_route;
+
+typedef struct lh_gw_param {
+    const char *name; /* points into the pattern, not NUL-terminated */
+    size_t name_len;
+    const char *value; /* points into the matched path */
+    size_t value_len;
+} lh_gw_param;
+
+typedef struct lh_gw_match {
+    const lh_gw_route *route; /* NULL: no route for this method and path */
+    int index;                /* route's index, or of the first route with this
+                               * path (405), or -1 (404): the metrics key */
+    lh_gw_param params[LH_GW_MAX_PARAMS];
+    size_t n_params;
+    char allow[64]; /* when route is NULL: methods serving the path ("" = none) */
+} lh_gw_match;
+
+const lh_gw_route *lh_gw_routes(size_t *n);
+/* Matches method and path against the table. HEAD matches GET routes. */
+bool lh_gw_route_match(const char *method, const char *path, lh_gw_match *m);
+/* The distinct actors the bus routes call, in table order. */
+const char *const *lh_gw_route_actors(size_t *n);
+
+/* ---- the shared state (gateway.c) -------------------------------------- */
+
+struct lh_gw {
+    lh_config config;
+    size_t max_body;
+    int threads;
+    lh_mux *mux;
+    lh_gw_metrics *metrics;
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    lh_buf openapi; /* built once at start */
+    /* Requests between "about to publish" and "callback done"; stop waits
+     * for zero after setting `draining`, so the mux outlives every use. */
+    atomic_int bus_in_flight;
+    atomic_int http_in_flight; /* accepted, not yet completed */
+    atomic_bool draining;
+    struct lh_gw_pool *pool;
+};
+
+/* ---- server.c: one HTTP request ---------------------------------------- */
+
+typedef enum {
+    LH_GW_RECEIVING, /* headers seen, body arriving */
+    LH_GW_SUSPENDED, /* waiting for the bus; on_resume runs on the next call */
+    LH_GW_ANSWERED,  /* a response is queued */
+} lh_gw_state;
+
+typedef struct lh_gw_ping lh_gw_ping;
+
+struct lh_gw_req {
+    lh_gw *gw;
+    struct MHD_Connection *conn;
+    lh_gw_state state;
+    lh_gw_match match;
+    int method_index; /* metrics */
+    int64_t start_ns;
+    int status;       /* the status queued, 0 before */
+    lh_err *early;    /* refusal decided from the headers, answered after the body */
+    bool too_large;
+    char rid[LH_GW_RID_MAX + 1];
+    lh_buf path;      /* the URL path; match params point into it */
+    lh_buf body;      /* the request body */
+    lh_buf bus;       /* the bus request */
+    lh_buf out;       /* the response body */
+    void (*on_resume)(lh_gw_req *req);
+    /* Written by the bus callback before it resumes the connection. */
+    lh_err *reply_err;
+    lh_buf reply;
+    bool reply_has_body;
+    /* Scratch for reply shapes. */
+    int64_t tokens;
+    bool base64;
+    /* health.c */
+    lh_gw_ping *pings;
+    size_t n_pings;
+    atomic_size_t pings_left;
+    lh_gw_req *next_free;
+};
+
+lh_err *lh_gw_server_start(lh_gw *gw);
+/* Stops accepting connections; requests on open connections continue. */
+void lh_gw_server_quiesce(lh_gw *gw);
+void lh_gw_server_stop(lh_gw *gw);
+void lh_gw_pool_free(lh_gw *gw);
+
+/* Queues the response (JSON unless content_type says otherwise). */
+void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *content_type);
+/* Queues `{"error":{...}}` with the error's code as the status; frees err. */
+void lh_gw_respond_error(lh_gw_req *req, lh_err *err);
+/* Suspends the connection; after lh_gw_resume, on_resume(req) answers. */
+void lh_gw_suspend(lh_gw_req *req, void (*on_resume)(lh_gw_req *req));
+/* From any thread; the caller must not touch req afterwards. */
+void lh_gw_resume(lh_gw_req *req);
+
+/* ---- dispatch.c -------------------------------------------------------- */
+
+/* Sends the request of a bus route and suspends until the outcome. */
+void lh_gw_dispatch(lh_gw_req *req);
+/* Waits (bounded) until no bus request is in flight. */
+void lh_gw_dispatch_wait_idle(lh_gw *gw, int timeout_ms);
+
+/* ---- bridge.c ---------------------------------------------------------- */
+
+/* The HTTP status for an error code (400..599 pass, anything else 500). */
+int lh_gw_status_of(const lh_err *err);
+/* Appends {"error":{"code":N,"message":"...","field":"..."}}. */
+void lh_gw_error_json(const lh_err *err, lh_buf *out);
+/* JSON body (empty = {}) -> msgpack map with the path params as fields. */
+lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out);
+/* Rewrites the msgpack map in[0..len) with the params set as string
+ * fields (a param replaces a body field of the same name). */
+lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params, size_t n,
+                           lh_buf *out);
+/* The response body for an error reply: the callee's own JSON-converted
+ * `{"error":...}` body when it sent one, else one made from err. */
+void lh_gw_error_reply_body(const lh_err *err, const char *data, size_t len, lh_buf *out);
+
+/* ---- compat.c ---------------------------------------------------------- */
+
+extern const lh_gw_shape lh_gw_shape_native;
+extern const lh_gw_shape lh_gw_shape_ai_embed;
+extern const lh_gw_shape lh_gw_shape_openai_embeddings;
+/* Whitespace-separated words, OpenAI's `usage` stand-in. */
+int64_t lh_gw_count_words(const char *s, size_t len);
+
+/* ---- health.c, metrics.c, openapi.c ------------------------------------ */
+
+void lh_gw_health(lh_gw_req *req);
+
+enum { LH_GW_N_METHODS = 8 };
+int lh_gw_method_index(const char *method);
+lh_gw_metrics *lh_gw_metrics_create(size_t n_routes);
+void lh_gw_metrics_destroy(lh_gw_metrics *m);
+void lh_gw_metrics_observe(lh_gw_metrics *m, int route, int method, int status, int64_t ns);
+void lh_gw_metrics_render(lh_gw *gw, lh_buf *out);
+void lh_gw_metrics_route(lh_gw_req *req);
+
+void lh_gw_openapi_build(lh_buf *out);
+void lh_gw_openapi_route(lh_gw_req *req);
+
+int64_t lh_gw_now_ns(void);
+
+#endif

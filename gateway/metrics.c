@@ -1,0 +1,194 @@
+/*
+ * metrics.c — GET /metrics in the Prometheus text format.
+ *
+ *   lh_http_requests_total{route,method,status}   counter
+ *   lh_http_request_duration_seconds{route}       histogram (time to answer)
+ *   lh_http_requests_in_flight                    gauge
+ *   lh_bus_pending_requests                       gauge (the mux's table)
+ *
+ * `route` is the route's pattern from the table (or "unmatched"), never the
+ * raw path, so the label set stays bounded. Every counter is an atomic in
+ * a fixed array indexed by route, method and status: recording takes no
+ * lock and allocates nothing.
+ */
+#include "gateway/gw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LH_GW_STATUS_MIN 100
+#define LH_GW_N_STATUS 500 /* 100..599 */
+
+static const char *const lh_gw_methods[LH_GW_N_METHODS] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER",
+};
+
+/* Upper bounds in seconds; the gateway adds well under a millisecond. */
+static const double lh_gw_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
+                                      5,      10,      30};
+#define LH_GW_N_BOUNDS (sizeof lh_gw_bounds / sizeof lh_gw_bounds[0])
+
+typedef struct lh_gw_hist {
+    atomic_uint_fast64_t buckets[LH_GW_N_BOUNDS + 1]; /* not cumulative; last is +Inf */
+    atomic_uint_fast64_t sum_ns;
+    atomic_uint_fast64_t count;
+} lh_gw_hist;
+
+struct lh_gw_metrics {
+    size_t n_keys; /* routes, plus the last key for "unmatched" */
+    atomic_uint_fast64_t *requests; /* [key][method][status] */
+    lh_gw_hist *hist;               /* [key] */
+};
+
+int lh_gw_method_index(const char *method)
+{
+    for (int i = 0; i < LH_GW_N_METHODS - 1; i++)
+        if (!strcmp(method, lh_gw_methods[i]))
+            return i;
+    return LH_GW_N_METHODS - 1;
+}
+
+lh_gw_metrics *lh_gw_metrics_create(size_t n_routes)
+{
+    lh_gw_metrics *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->n_keys = n_routes + 1;
+    /* calloc'd zeros are valid initial values for these lock-free atomics. */
+    m->requests = calloc(m->n_keys * LH_GW_N_METHODS * LH_GW_N_STATUS, sizeof *m->requests);
+    m->hist = calloc(m->n_keys, sizeof *m->hist);
+    if (!m->requests || !m->hist) {
+        lh_gw_metrics_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+void lh_gw_metrics_destroy(lh_gw_metrics *m)
+{
+    if (!m)
+        return;
+    free(m->requests);
+    free(m->hist);
+    free(m);
+}
+
+static size_t lh_gw_key(const lh_gw_metrics *m, int route)
+{
+    return route >= 0 && (size_t)route < m->n_keys - 1 ? (size_t)route : m->n_keys - 1;
+}
+
+static size_t lh_gw_bucket(int64_t ns)
+{
+    double s = (double)ns / 1e9;
+    size_t b = 0;
+    while (b < LH_GW_N_BOUNDS && s > lh_gw_bounds[b])
+        b++;
+    return b;
+}
+
+void lh_gw_metrics_observe(lh_gw_metrics *m, int route, int method, int status, int64_t ns)
+{
+    if (!m || status < LH_GW_STATUS_MIN || status >= LH_GW_STATUS_MIN + LH_GW_N_STATUS)
+        return;
+    size_t key = lh_gw_key(m, route);
+    size_t at = (key * LH_GW_N_METHODS + (size_t)method) * LH_GW_N_STATUS +
+                (size_t)(status - LH_GW_STATUS_MIN);
+    atomic_fetch_add_explicit(&m->requests[at], 1, memory_order_relaxed);
+    lh_gw_hist *h = &m->hist[key];
+    atomic_fetch_add_explicit(&h->buckets[lh_gw_bucket(ns)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_ns, ns > 0 ? (uint64_t)ns : 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
+/* ---- rendering ---- */
+
+static const char *lh_gw_route_label(size_t key, const lh_gw_route *routes, size_t n_routes)
+{
+    return key < n_routes ? routes[key].pattern : "unmatched";
+}
+
+static void lh_gw_render_requests(const lh_gw_metrics *m, const lh_gw_route *routes,
+                                  size_t n_routes, lh_buf *out)
+{
+    lh_buf_append_str(out, "# HELP lh_http_requests_total HTTP requests answered, by route "
+                           "pattern, method and status.\n"
+                           "# TYPE lh_http_requests_total counter\n");
+    for (size_t key = 0; key < m->n_keys; key++)
+        for (size_t meth = 0; meth < LH_GW_N_METHODS; meth++)
+            for (size_t st = 0; st < LH_GW_N_STATUS; st++) {
+                size_t at = (key * LH_GW_N_METHODS + meth) * LH_GW_N_STATUS + st;
+                uint64_t v = atomic_load_explicit(&m->requests[at], memory_order_relaxed);
+                if (v)
+                    lh_buf_appendf(out,
+                                   "lh_http_requests_total{route=\"%s\",method=\"%s\","
+                                   "status=\"%zu\"} %llu\n",
+                                   lh_gw_route_label(key, routes, n_routes), lh_gw_methods[meth],
+                                   st + LH_GW_STATUS_MIN, (unsigned long long)v);
+            }
+}
+
+static void lh_gw_render_hist(const lh_gw_hist *h, const char *route, lh_buf *out)
+{
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= LH_GW_N_BOUNDS; b++) {
+        cumulative += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
+        if (b < LH_GW_N_BOUNDS)
+            lh_buf_appendf(out, "lh_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                           route, lh_gw_bounds[b], (unsigned long long)cumulative);
+        else
+            lh_buf_appendf(out, "lh_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                           route, (unsigned long long)cumulative);
+    }
+    /* _count is the +Inf bucket, so the two agree even mid-update. */
+    lh_buf_appendf(out, "lh_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route,
+                   (double)atomic_load_explicit(&h->sum_ns, memory_order_relaxed) / 1e9);
+    lh_buf_appendf(out, "lh_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route,
+                   (unsigned long long)cumulative);
+}
+
+static void lh_gw_render_latency(const lh_gw_metrics *m, const lh_gw_route *routes,
+                                 size_t n_routes, lh_buf *out)
+{
+    lh_buf_append_str(out, "# HELP lh_http_request_duration_seconds Time from the request's "
+                           "headers to its response being queued.\n"
+                           "# TYPE lh_http_request_duration_seconds histogram\n");
+    for (size_t key = 0; key < m->n_keys; key++)
+        if (atomic_load_explicit(&m->hist[key].count, memory_order_relaxed))
+            lh_gw_render_hist(&m->hist[key], lh_gw_route_label(key, routes, n_routes), out);
+}
+
+/* Uses the mux under the same guard as a request, so stop cannot free it
+ * underneath (see lh_gw_dispatch). */
+static size_t lh_gw_bus_pending(lh_gw *gw)
+{
+    atomic_fetch_add(&gw->bus_in_flight, 1);
+    size_t n = !atomic_load(&gw->draining) && gw->mux ? lh_mux_pending(gw->mux) : 0;
+    atomic_fetch_sub(&gw->bus_in_flight, 1);
+    return n;
+}
+
+void lh_gw_metrics_render(lh_gw *gw, lh_buf *out)
+{
+    size_t n_routes;
+    const lh_gw_route *routes = lh_gw_routes(&n_routes);
+    lh_gw_render_requests(gw->metrics, routes, n_routes, out);
+    lh_gw_render_latency(gw->metrics, routes, n_routes, out);
+    lh_buf_appendf(out,
+                   "# HELP lh_http_requests_in_flight HTTP requests received and not yet "
+                   "completed.\n# TYPE lh_http_requests_in_flight gauge\n"
+                   "lh_http_requests_in_flight %d\n",
+                   atomic_load(&gw->http_in_flight));
+    lh_buf_appendf(out,
+                   "# HELP lh_bus_pending_requests Bus requests awaiting a reply.\n"
+                   "# TYPE lh_bus_pending_requests gauge\nlh_bus_pending_requests %zu\n",
+                   lh_gw_bus_pending(gw));
+}
+
+void lh_gw_metrics_route(lh_gw_req *req)
+{
+    lh_buf_reset(&req->out);
+    lh_gw_metrics_render(req->gw, &req->out);
+    lh_gw_respond(req, 200, &req->out, "text/plain; version=0.0.4; charset=utf-8");
+}

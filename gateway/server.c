@@ -1,0 +1,490 @@
+/*
+ * server.c — the HTTP side: a libmicrohttpd daemon with a small pool of
+ * epoll threads and suspendable connections.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers (we match the route and decide refusals that need no
+ * body), once per body chunk (we buffer up to the limit), and once more at
+ * the end (we answer or, for a bus route, publish and suspend). A resumed
+ * connection gets one more call, where the outcome the bus callback left
+ * in the request state is turned into the response. No thread ever waits
+ * for the bus.
+ *
+ * Request states come from a free list with their buffers, so the steady
+ * state allocates little beyond what libmicrohttpd and nats.c do.
+ */
+#include "gateway/gw.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/actor.h"
+#include "bus/log.h"
+
+#define LH_GW_CONNECTION_LIMIT 16384
+#define LH_GW_IDLE_TIMEOUT_S 120
+#define LH_GW_LISTEN_BACKLOG 4096
+#define LH_GW_POOL_MAX 4096
+/* Buffers that grew past this go back to the allocator instead of the pool. */
+#define LH_GW_POOL_BUF_MAX (256 * 1024)
+
+int64_t lh_gw_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- request state pool ---- */
+
+struct lh_gw_pool {
+    pthread_mutex_t mu;
+    lh_gw_req *free;
+    size_t n_free;
+};
+
+static void lh_gw_req_free(lh_gw_req *req)
+{
+    lh_buf_free(&req->path);
+    lh_buf_free(&req->body);
+    lh_buf_free(&req->bus);
+    lh_buf_free(&req->out);
+    lh_buf_free(&req->reply);
+    free(req->pings);
+    free(req);
+}
+
+static void lh_gw_buf_recycle(lh_buf *b)
+{
+    if (b->cap > LH_GW_POOL_BUF_MAX)
+        lh_buf_free(b);
+    lh_buf_reset(b);
+}
+
+/* Clears a request for reuse, keeping its buffers' memory. */
+static void lh_gw_req_clear(lh_gw_req *req)
+{
+    lh_err_free(req->early);
+    lh_err_free(req->reply_err);
+    lh_buf path = req->path, body = req->body, bus = req->bus, out = req->out, reply = req->reply;
+    lh_gw_ping *pings = req->pings;
+    memset(req, 0, sizeof *req);
+    req->path = path, req->body = body, req->bus = bus, req->out = out, req->reply = reply;
+    req->pings = pings;
+    lh_gw_buf_recycle(&req->path);
+    lh_gw_buf_recycle(&req->body);
+    lh_gw_buf_recycle(&req->bus);
+    lh_gw_buf_recycle(&req->out);
+    lh_gw_buf_recycle(&req->reply);
+}
+
+static lh_gw_req *lh_gw_pool_get(lh_gw *gw)
+{
+    struct lh_gw_pool *p = gw->pool;
+    pthread_mutex_lock(&p->mu);
+    lh_gw_req *req = p->free;
+    if (req) {
+        p->free = req->next_free;
+        p->n_free--;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return NULL;
+    }
+    req->next_free = NULL;
+    return req;
+}
+
+static void lh_gw_pool_put(lh_gw *gw, lh_gw_req *req)
+{
+    lh_gw_req_clear(req);
+    struct lh_gw_pool *p = gw->pool;
+    pthread_mutex_lock(&p->mu);
+    bool keep = p->n_free < LH_GW_POOL_MAX;
+    if (keep) {
+        req->next_free = p->free;
+        p->free = req;
+        p->n_free++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!keep)
+        lh_gw_req_free(req);
+}
+
+void lh_gw_pool_free(lh_gw *gw)
+{
+    struct lh_gw_pool *p = gw->pool;
+    if (!p)
+        return;
+    for (lh_gw_req *r = p->free, *next; r; r = next) {
+        next = r->next_free;
+        lh_gw_req_free(r);
+    }
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+    gw->pool = NULL;
+}
+
+/* ---- responses ---- */
+
+static void lh_gw_add_headers(lh_gw_req *req, struct MHD_Response *resp, int status,
+                              const char *content_type)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            content_type ? content_type : "application/json");
+    MHD_add_response_header(resp, "X-Request-Id", req->rid);
+    if (status == 405 && req->match.allow[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->match.allow);
+    if (atomic_load(&req->gw->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *content_type)
+{
+    assert(req->state != LH_GW_ANSWERED);
+    size_t len = body ? body->len : 0;
+    /* MUST_COPY keeps our pooled buffer; the copy of a reply is small. */
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, len ? body->data : (void *)"", len ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        lh_error("cannot create a response (out of memory)");
+        return;
+    }
+    lh_gw_add_headers(req, resp, status, content_type);
+    if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
+        lh_warn("could not queue the %d response for %s", status, req->path.data);
+    MHD_destroy_response(resp);
+    req->status = status;
+    req->state = LH_GW_ANSWERED;
+    /* Counted when answered, so a client that sees the response also sees
+     * it in /metrics. */
+    lh_gw_metrics_observe(req->gw->metrics, req->match.index, req->method_index, status,
+                          lh_gw_now_ns() - req->start_ns);
+}
+
+void lh_gw_respond_error(lh_gw_req *req, lh_err *err)
+{
+    lh_buf_reset(&req->out);
+    lh_gw_error_json(err, &req->out);
+    int status = lh_gw_status_of(err);
+    if (status >= 500) {
+        lh_log_set_request_id(req->rid);
+        lh_warn("%s: %d %s", req->path.data, status, lh_err_message(err));
+        lh_log_set_request_id(NULL);
+    }
+    lh_err_free(err);
+    lh_gw_respond(req, status, &req->out, NULL);
+}
+
+void lh_gw_suspend(lh_gw_req *req, void (*on_resume)(lh_gw_req *req))
+{
+    assert(req->state == LH_GW_RECEIVING);
+    req->on_resume = on_resume;
+    req->state = LH_GW_SUSPENDED;
+    MHD_suspend_connection(req->conn);
+}
+
+void lh_gw_resume(lh_gw_req *req) { MHD_resume_connection(req->conn); }
+
+/* ---- the request's first call: route, id, refusals from headers ---- */
+
+static bool lh_gw_rid_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LH_GW_RID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void lh_gw_take_request_id(lh_gw_req *req)
+{
+    const char *rid = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid && lh_gw_rid_ok(rid))
+        snprintf(req->rid, sizeof req->rid, "%s", rid);
+    else
+        lh_new_id(req->rid);
+}
+
+/* JSON bodies may come labelled application/json (any parameters), with no
+ * Content-Type at all, or as application/x-www-form-urlencoded: that is
+ * what `curl -d` sends unless told otherwise, and refusing it would make
+ * the first curl a user types fail. Such a body is read as JSON, never as
+ * form fields. Anything else is 415. */
+static bool lh_gw_content_type_ok(const char *ct)
+{
+    if (!ct)
+        return true;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    static const char *const accepted[] = {"application/json", "application/x-www-form-urlencoded"};
+    if (n == 0)
+        return true;
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
+        if (strlen(accepted[i]) == n && !strncasecmp(ct, accepted[i], n))
+            return true;
+    return false;
+}
+
+static bool lh_gw_has_body_method(const char *method)
+{
+    return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
+}
+
+static lh_err *lh_gw_refusal(lh_gw_req *req, const char *method)
+{
+    if (!lh_gw_route_match(method, req->path.data, &req->match)) {
+        if (req->match.allow[0])
+            return lh_err_new(LH_EMETHOD, NULL, "%s is not allowed on %s (allowed: %s)", method,
+                              req->path.data, req->match.allow);
+        return lh_err_new(LH_ENOTFOUND, NULL, "no route for %s %s", method, req->path.data);
+    }
+    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (lh_gw_has_body_method(method) && !lh_gw_content_type_ok(ct))
+        return lh_err_new(LH_EMEDIA, NULL,
+                          "unsupported Content-Type '%s': send application/json", ct);
+    return NULL;
+}
+
+/* A declared length over the limit is refused before any of it is read. */
+static bool lh_gw_declared_too_large(lh_gw_req *req)
+{
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end != cl && !errno && n > req->gw->max_body;
+}
+
+static lh_err *lh_gw_too_large(const lh_gw *gw)
+{
+    return lh_err_new(LH_ETOOLARGE, NULL,
+                      "request body is larger than the limit of %zu bytes (LH_HTTP_MAX_BODY)",
+                      gw->max_body);
+}
+
+static lh_gw_req *lh_gw_begin(lh_gw *gw, struct MHD_Connection *conn, const char *url,
+                              const char *method)
+{
+    lh_gw_req *req = lh_gw_pool_get(gw);
+    if (!req)
+        return NULL;
+    req->gw = gw;
+    req->conn = conn;
+    req->state = LH_GW_RECEIVING;
+    req->start_ns = lh_gw_now_ns();
+    req->method_index = lh_gw_method_index(method);
+    atomic_fetch_add(&gw->http_in_flight, 1);
+    lh_gw_take_request_id(req);
+    lh_buf_append_str(&req->path, url);
+    lh_buf_cstr(&req->path);
+    req->early = lh_gw_refusal(req, method);
+    return req;
+}
+
+/* ---- the access handler ---- */
+
+static void lh_gw_take_body(lh_gw_req *req, const char *data, size_t len)
+{
+    if (req->early || req->too_large)
+        return; /* read and dropped: answering after the body keeps the connection */
+    if (req->body.len + len > req->gw->max_body) {
+        req->too_large = true; /* chunked: the length was not known up front */
+        lh_buf_free(&req->body);
+        return;
+    }
+    lh_buf_append(&req->body, data, len);
+}
+
+/* The last call of a request: everything has been read. */
+static void lh_gw_answer(lh_gw_req *req)
+{
+    if (req->early) {
+        lh_err *err = req->early;
+        req->early = NULL;
+        lh_gw_respond_error(req, err);
+    } else if (req->too_large) {
+        lh_gw_respond_error(req, lh_gw_too_large(req->gw));
+    } else if (req->match.route->local) {
+        req->match.route->local(req);
+    } else {
+        lh_gw_dispatch(req);
+    }
+}
+
+static enum MHD_Result lh_gw_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls)
+{
+    (void)version;
+    lh_gw_req *req = *con_cls;
+    if (!req) {
+        req = *con_cls = lh_gw_begin(cls, conn, url, method);
+        if (!req)
+            return MHD_NO; /* out of memory: drop the connection */
+        if (!req->early && lh_gw_declared_too_large(req))
+            lh_gw_respond_error(req, lh_gw_too_large(req->gw));
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        lh_gw_take_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    switch (req->state) {
+    case LH_GW_RECEIVING: lh_gw_answer(req); break;
+    case LH_GW_SUSPENDED: req->on_resume(req); break;
+    case LH_GW_ANSWERED: break;
+    }
+    return MHD_YES;
+}
+
+static void lh_gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    lh_gw *gw = cls;
+    lh_gw_req *req = *con_cls;
+    if (!req)
+        return;
+    *con_cls = NULL;
+    assert(req->state != LH_GW_SUSPENDED);
+    atomic_fetch_sub(&gw->http_in_flight, 1);
+    lh_gw_pool_put(gw, req);
+}
+
+/* ---- the daemon ---- */
+
+static void lh_gw_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    lh_warn("http: %s", line);
+}
+
+/* Thousands of connections need thousands of descriptors. */
+static void lh_gw_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl))
+        lh_warn("cannot raise the open-file limit: %s", strerror(errno));
+}
+
+static lh_err *lh_gw_bind(int fd, const struct addrinfo *ai, const lh_config *cfg)
+{
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LH_GW_LISTEN_BACKLOG) == 0)
+        return NULL;
+    int e = errno;
+    if (e == EADDRINUSE)
+        return lh_err_new(LH_EUNAVAILABLE, NULL,
+                          "port %d is in use on %s: stop what holds it or set LH_HTTP_PORT",
+                          cfg->http_port, cfg->http_addr);
+    return lh_err_new(LH_EUNAVAILABLE, NULL, "cannot listen on %s:%d: %s", cfg->http_addr,
+                      cfg->http_port, strerror(e));
+}
+
+/* Our own listening socket, so a taken port is reported as exactly that. */
+static lh_err *lh_gw_listen(const lh_config *cfg, int *out)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->http_port);
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(cfg->http_addr, port, &hints, &ai);
+    if (rc)
+        return lh_err_new(LH_EBADREQ, NULL, "cannot resolve LH_HTTP_ADDR %s: %s", cfg->http_addr,
+                          gai_strerror(rc));
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    lh_err *err = fd < 0 ? lh_err_new(LH_EINTERNAL, NULL, "socket: %s", strerror(errno))
+                         : lh_gw_bind(fd, ai, cfg);
+    freeaddrinfo(ai);
+    if (err) {
+        if (fd >= 0)
+            close(fd);
+        return err;
+    }
+    *out = fd;
+    return NULL;
+}
+
+lh_err *lh_gw_server_start(lh_gw *gw)
+{
+    gw->pool = calloc(1, sizeof *gw->pool);
+    if (!gw->pool)
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    pthread_mutex_init(&gw->pool->mu, NULL);
+    lh_gw_raise_fd_limit();
+    int fd;
+    lh_err *err = lh_gw_listen(&gw->config, &fd);
+    if (err)
+        return err;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    gw->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, lh_gw_access, gw, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)LH_GW_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)LH_GW_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, lh_gw_completed, gw,
+        MHD_OPTION_EXTERNAL_LOGGER, lh_gw_mhd_log, NULL, MHD_OPTION_END);
+    if (!gw->daemon) {
+        close(fd);
+        return lh_err_new(LH_EINTERNAL, NULL, "cannot start the HTTP server on %s:%d",
+                          gw->config.http_addr, gw->config.http_port);
+    }
+    bool v6 = strchr(gw->config.http_addr, ':') != NULL;
+    lh_info("gateway listening on http://%s%s%s:%d", v6 ? "[" : "", gw->config.http_addr,
+            v6 ? "]" : "", gw->config.http_port);
+    return NULL;
+}
+
+void lh_gw_server_quiesce(lh_gw *gw)
+{
+    if (gw->daemon && gw->listen_fd < 0)
+        gw->listen_fd = MHD_quiesce_daemon(gw->daemon);
+}
+
+void lh_gw_server_stop(lh_gw *gw)
+{
+    if (gw->daemon)
+        MHD_stop_daemon(gw->daemon);
+    gw->daemon = NULL;
+    /* A quiesced socket is ours to close, and only after the threads stop. */
+    if (gw->listen_fd >= 0)
+        close(gw->listen_fd);
+    gw->listen_fd = -1;
+}
