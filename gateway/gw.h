@@ -78,6 +78,8 @@ typedef struct lh_gw_match {
 } lh_gw_match;
 
 const lh_gw_route *lh_gw_routes(size_t *n);
+/* Matches a path against one pattern segment by segment; fills m->params. */
+bool lh_gw_pattern_match(const char *pattern, const char *path, lh_gw_match *m);
 /* Matches method and path against the table. HEAD matches GET routes. */
 bool lh_gw_route_match(const char *method, const char *path, lh_gw_match *m);
 /* The distinct actors the bus routes call, in table order. */
@@ -119,7 +121,8 @@ struct lh_gw_req {
     lh_gw_match match;
     int method_index; /* metrics */
     int64_t start_ns;
-    int status;       /* the status queued, 0 before */
+    int status;       /* the status answered, 0 before */
+    bool queued;      /* libmicrohttpd took the response */
     lh_err *early;    /* refusal decided from the headers, answered after the body */
     bool too_large;
     char rid[LH_GW_RID_MAX + 1];

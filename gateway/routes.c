@@ -64,8 +64,7 @@ static bool lh_gw_add_param(lh_gw_match *m, const char *pat, size_t plen, const 
     return true;
 }
 
-/* Matches path against pattern segment by segment, collecting params. */
-static bool lh_gw_path_matches(const char *pattern, const char *path, lh_gw_match *m)
+bool lh_gw_pattern_match(const char *pattern, const char *path, lh_gw_match *m)
 {
     m->n_params = 0;
     const char *p = pattern, *s = path;
@@ -108,7 +107,7 @@ bool lh_gw_route_match(const char *method, const char *path, lh_gw_match *m)
     lh_gw_match probe;
     for (size_t i = 0; i < LH_GW_N_ROUTES; i++) {
         const lh_gw_route *r = &lh_gw_table[i];
-        if (!lh_gw_path_matches(r->pattern, path, &probe))
+        if (!lh_gw_pattern_match(r->pattern, path, &probe))
             continue;
         if (lh_gw_method_matches(r->method, method)) {
             memcpy(m->params, probe.params, sizeof probe.params);

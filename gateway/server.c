@@ -161,10 +161,12 @@ void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *c
         len, len ? body->data : (void *)"", len ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         lh_error("cannot create a response (out of memory)");
+        req->state = LH_GW_ANSWERED;
         return;
     }
     lh_gw_add_headers(req, resp, status, content_type);
-    if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
+    req->queued = MHD_queue_response(req->conn, (unsigned)status, resp) == MHD_YES;
+    if (!req->queued)
         lh_warn("could not queue the %d response for %s", status, req->path.data);
     MHD_destroy_response(resp);
     req->status = status;
@@ -351,7 +353,7 @@ static enum MHD_Result lh_gw_access(void *cls, struct MHD_Connection *conn, cons
             return MHD_NO; /* out of memory: drop the connection */
         if (!req->early && lh_gw_declared_too_large(req))
             lh_gw_respond_error(req, lh_gw_too_large(req->gw));
-        return MHD_YES;
+        return req->state == LH_GW_ANSWERED && !req->queued ? MHD_NO : MHD_YES;
     }
     if (*upload_data_size) {
         lh_gw_take_body(req, upload_data, *upload_data_size);
@@ -363,7 +365,9 @@ static enum MHD_Result lh_gw_access(void *cls, struct MHD_Connection *conn, cons
     case LH_GW_SUSPENDED: req->on_resume(req); break;
     case LH_GW_ANSWERED: break;
     }
-    return MHD_YES;
+    /* Answered without a queued response (out of memory): close rather
+     * than be called again and again. */
+    return req->state == LH_GW_ANSWERED && !req->queued ? MHD_NO : MHD_YES;
 }
 
 static void lh_gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -376,7 +380,10 @@ static void lh_gw_completed(void *cls, struct MHD_Connection *conn, void **con_c
     if (!req)
         return;
     *con_cls = NULL;
-    assert(req->state != LH_GW_SUSPENDED);
+    /* Still SUSPENDED is possible: the bus callback resumed the connection
+     * (its last touch of req), then the client had gone before the handler
+     * ran again. Nothing else holds req then; the daemon never ends a
+     * connection that is still suspended, as stop resumes them all first. */
     atomic_fetch_sub(&gw->http_in_flight, 1);
     lh_gw_pool_put(gw, req);
 }
@@ -450,17 +457,17 @@ lh_err *lh_gw_server_start(lh_gw *gw)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     pthread_mutex_init(&gw->pool->mu, NULL);
     lh_gw_raise_fd_limit();
-    int fd;
+    int fd = -1;
     lh_err *err = lh_gw_listen(&gw->config, &fd);
     if (err)
         return err;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     gw->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, lh_gw_access, gw, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->threads, MHD_OPTION_CONNECTION_LIMIT,
+        flags, 0, NULL, NULL, lh_gw_access, gw, MHD_OPTION_EXTERNAL_LOGGER, lh_gw_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)LH_GW_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)LH_GW_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, lh_gw_completed, gw,
-        MHD_OPTION_EXTERNAL_LOGGER, lh_gw_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!gw->daemon) {
         close(fd);
         return lh_err_new(LH_EINTERNAL, NULL, "cannot start the HTTP server on %s:%d",

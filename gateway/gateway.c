@@ -1,0 +1,119 @@
+/*
+ * gateway.c — the gateway as an actor: its settings and its lifecycle.
+ *
+ * start: the mux on the actor's connection, then the HTTP socket.
+ * stop:  refuse new work, stop accepting, let every bus request in flight
+ *        finish (each is bounded by its deadline), destroy the mux while
+ *        the connection is still up, then stop the HTTP threads. All of it
+ *        happens before the runtime drains the connection.
+ * fini:  free what is left.
+ */
+#include "gateway/gateway.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/log.h"
+#include "gateway/gw.h"
+
+#define LH_GW_DEFAULT_THREADS 2
+/* After the bus work is done, how long answered requests get to go out. */
+#define LH_GW_FLUSH_MS 1000
+
+static size_t lh_gw_env_size(const char *name, size_t def, size_t min, size_t max)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || n < min || n > max) {
+        lh_warn("ignoring %s=%s (expected %zu..%zu)", name, v, min, max);
+        return def;
+    }
+    return (size_t)n;
+}
+
+static lh_err *lh_gw_init(lh_actor *actor, void **state)
+{
+    lh_gw *gw = calloc(1, sizeof *gw);
+    if (!gw)
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    gw->config = *lh_actor_config(actor);
+    gw->max_body = lh_gw_env_size("LH_HTTP_MAX_BODY", LH_GW_DEFAULT_MAX_BODY, 1, (size_t)1 << 40);
+    gw->threads = (int)lh_gw_env_size("LH_HTTP_THREADS", LH_GW_DEFAULT_THREADS, 1, 64);
+    gw->listen_fd = -1;
+    size_t n_routes, n_actors;
+    lh_gw_routes(&n_routes);
+    lh_gw_route_actors(&n_actors); /* computed once, before any HTTP thread */
+    gw->metrics = lh_gw_metrics_create(n_routes);
+    if (!gw->metrics) {
+        free(gw);
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    }
+    lh_gw_openapi_build(&gw->openapi);
+    *state = gw;
+    return NULL;
+}
+
+static lh_err *lh_gw_start(lh_actor *actor, void *state)
+{
+    lh_gw *gw = state;
+    lh_err *err = lh_mux_create(lh_actor_conn(actor), &gw->mux);
+    if (!err)
+        err = lh_gw_server_start(gw);
+    return err; /* on error the runtime calls stop, which undoes what started */
+}
+
+static void lh_gw_wait_answered(lh_gw *gw, int timeout_ms)
+{
+    struct timespec tick = {0, 2 * 1000 * 1000};
+    int64_t until = lh_gw_now_ns() + (int64_t)timeout_ms * 1000000;
+    while (atomic_load(&gw->http_in_flight) > 0 && lh_gw_now_ns() < until)
+        nanosleep(&tick, NULL);
+}
+
+static void lh_gw_stop(lh_actor *actor, void *state)
+{
+    (void)actor;
+    lh_gw *gw = state;
+    if (!gw)
+        return;
+    atomic_store(&gw->draining, true);
+    lh_gw_server_quiesce(gw);
+    if (gw->mux) {
+        lh_gw_dispatch_wait_idle(gw, gw->config.request_timeout_ms + 1000);
+        lh_mux_destroy(gw->mux); /* answers any straggler with 503 */
+        gw->mux = NULL;
+    }
+    if (gw->daemon) {
+        lh_gw_wait_answered(gw, LH_GW_FLUSH_MS);
+        lh_gw_server_stop(gw);
+    }
+}
+
+static void lh_gw_fini(void *state)
+{
+    lh_gw *gw = state;
+    if (!gw)
+        return;
+    lh_gw_stop(NULL, gw); /* a no-op after stop; cleans up if start failed midway */
+    lh_gw_pool_free(gw);
+    lh_gw_metrics_destroy(gw->metrics);
+    lh_buf_free(&gw->openapi);
+    free(gw);
+}
+
+const lh_actor_def lh_gateway_actor = {
+    .name = "gateway",
+    .version = "0.1.0",
+    .description = "The HTTP gateway: one bus request per HTTP request, connections "
+                   "suspended while the bus answers.",
+    .endpoints = NULL,
+    .n_endpoints = 0,
+    .init = lh_gw_init,
+    .start = lh_gw_start,
+    .stop = lh_gw_stop,
+    .fini = lh_gw_fini,
+};
