@@ -17,7 +17,9 @@ struct lh_conn {
 
 static void lh_on_disconnected(natsConnection *nc, void *closure)
 {
-    (void)nc;
+    /* nats.c reports a deliberate close as a disconnect too. */
+    if (natsConnection_IsClosed(nc) || natsConnection_IsDraining(nc))
+        return;
     lh_warn("bus disconnected (%s); reconnecting", (const char *)closure);
 }
 

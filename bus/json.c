@@ -524,8 +524,13 @@ static size_t lh_format_shortest_printf(double v, bool single, int p_lo, int p_h
 /* `v` must be finite; a float32 arrives widened to double (exactly). */
 static size_t lh_format_shortest(double v, bool single, char *text)
 {
-    if (v == 0)
-        return (size_t)sprintf(text, "%s", signbit(v) ? "-0" : "0");
+    if (v == 0) { /* common in sparse vectors: no printf on this path */
+        size_t n = signbit(v) ? 2 : 1;
+        memcpy(text, "-0", 2);
+        if (n == 1)
+            text[0] = '0';
+        return n;
+    }
     lh_binary_fp f = single ? lh_float32_parts((float)v) : lh_float64_parts(v);
     /* below 6 (or 15) digits %.Pg gives the same digits; subnormals are
      * less precise, so there shorter really is shorter */

@@ -31,6 +31,9 @@
 /* Subjects are kept for error messages only; longer ones are truncated. */
 #define LH_MUX_SUBJECT_MAX 256
 #define LH_MUX_MIN_BUCKETS 256
+/* With nothing pending the timer still wakes this often, so that it is
+ * already armed when the next request comes and need not be signalled. */
+#define LH_MUX_IDLE_WAKE_NS ((int64_t)1000000000)
 /* How long destroy waits for the inbox's delivery thread to finish. */
 #define LH_MUX_SUB_DONE_WAIT_MS 5000
 
@@ -57,6 +60,10 @@ struct lh_mux {
     pthread_t timer;
     bool stopping;
     bool sub_done;
+    /* When the timer will wake next (0 until it first runs, when it looks
+     * at the list anyway). A request due later needs no signal: with one
+     * timeout for all, requests never wake the timer thread. */
+    int64_t armed_ns;
 
     uint64_t next_seq;
     lh_mux_req **buckets;
@@ -105,9 +112,8 @@ static void lh_mux_grow(lh_mux *m)
 }
 
 /* Inserts in deadline order. Requests with one timeout arrive in deadline
- * order already, so the scan from the tail stops at once. Returns true
- * when r became the earliest deadline (the timer must re-arm). */
-static bool lh_mux_deadline_insert(lh_mux *m, lh_mux_req *r)
+ * order already, so the scan from the tail stops at once. */
+static void lh_mux_deadline_insert(lh_mux *m, lh_mux_req *r)
 {
     lh_mux_req *after = m->dtail;
     while (after && after->deadline_ns > r->deadline_ns)
@@ -122,7 +128,6 @@ static bool lh_mux_deadline_insert(lh_mux *m, lh_mux_req *r)
         after->dnext = r;
     else
         m->dhead = r;
-    return m->dhead == r;
 }
 
 static void lh_mux_deadline_unlink(lh_mux *m, lh_mux_req *r)
@@ -138,7 +143,7 @@ static void lh_mux_deadline_unlink(lh_mux *m, lh_mux_req *r)
     r->dprev = r->dnext = NULL;
 }
 
-static bool lh_mux_insert(lh_mux *m, lh_mux_req *r)
+static void lh_mux_insert(lh_mux *m, lh_mux_req *r)
 {
     if (m->n_pending >= m->n_buckets)
         lh_mux_grow(m);
@@ -146,7 +151,7 @@ static bool lh_mux_insert(lh_mux *m, lh_mux_req *r)
     r->hnext = m->buckets[b];
     m->buckets[b] = r;
     m->n_pending++;
-    return lh_mux_deadline_insert(m, r);
+    lh_mux_deadline_insert(m, r);
 }
 
 /* Unlinks the pending request `seq`; NULL when it was already completed. */
@@ -220,21 +225,23 @@ static void lh_mux_on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *
     (void)sub;
     lh_mux *m = closure;
     uint64_t seq;
-    lh_mux_req *r = NULL;
+    lh_mux_cb cb = NULL;
+    void *user = NULL;
+    lh_err *err = NULL;
     if (lh_mux_parse_seq(m, natsMsg_GetSubject(msg), &seq)) {
         pthread_mutex_lock(&m->mu);
-        r = lh_mux_take(m, seq);
-        pthread_mutex_unlock(&m->mu);
-    }
-    if (r) {
         /* A late second reply (several responders) finds nothing to take. */
-        lh_err *err = lh_mux_reply_error(msg, r->subject);
-        r->cb(r->user, err, natsMsg_IsNoResponders(msg) ? NULL : msg);
-        lh_err_free(err);
-        pthread_mutex_lock(&m->mu);
-        lh_mux_free_req(m, r);
+        lh_mux_req *r = lh_mux_take(m, seq);
+        if (r) {
+            cb = r->cb, user = r->user;
+            err = lh_mux_reply_error(msg, r->subject); /* a header lookup when all is well */
+            lh_mux_free_req(m, r);
+        }
         pthread_mutex_unlock(&m->mu);
     }
+    if (cb)
+        cb(user, err, natsMsg_IsNoResponders(msg) ? NULL : msg);
+    lh_err_free(err);
     natsMsg_Destroy(msg);
 }
 
@@ -287,17 +294,14 @@ static void *lh_mux_timer_main(void *arg)
     lh_mux *m = arg;
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
-        if (!m->dhead) {
-            pthread_cond_wait(&m->timer_cv, &m->mu);
-            continue;
-        }
         int64_t now = lh_mux_now_ns();
-        if (m->dhead->deadline_ns > now) {
-            struct timespec at = lh_mux_abstime(m->dhead->deadline_ns);
-            pthread_cond_timedwait(&m->timer_cv, &m->mu, &at);
+        if (m->dhead && m->dhead->deadline_ns <= now) {
+            lh_mux_fire_expired(m, lh_mux_take_expired(m, now));
             continue;
         }
-        lh_mux_fire_expired(m, lh_mux_take_expired(m, now));
+        m->armed_ns = m->dhead ? m->dhead->deadline_ns : now + LH_MUX_IDLE_WAKE_NS;
+        struct timespec at = lh_mux_abstime(m->armed_ns);
+        pthread_cond_timedwait(&m->timer_cv, &m->mu, &at);
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
@@ -441,7 +445,8 @@ static uint64_t lh_mux_add(lh_mux *m, const char *subject, int timeout_ms, lh_mu
     r->cb = cb;
     r->user = user;
     snprintf(r->subject, sizeof r->subject, "%s", subject);
-    if (lh_mux_insert(m, r))
+    lh_mux_insert(m, r);
+    if (deadline < m->armed_ns)
         pthread_cond_signal(&m->timer_cv);
     uint64_t seq = r->seq;
     pthread_mutex_unlock(&m->mu);
@@ -465,6 +470,18 @@ static natsStatus lh_mux_publish(lh_mux *m, const char *subject, const char *rep
     return s;
 }
 
+static lh_err *lh_mux_publish_error(lh_mux *m, const char *subject, natsStatus s)
+{
+    /* While the bus is away nats.c refuses in several ways (headers "not
+     * supported" before the first connect, for one): all of them are 503. */
+    if (natsConnection_Status(m->nc) != NATS_CONN_STATUS_CONNECTED)
+        return lh_err_new(LH_EUNAVAILABLE, NULL, "cannot send to %s: the bus is unavailable (%s)",
+                          subject, natsStatus_GetText(s));
+    char what[LH_MUX_SUBJECT_MAX + 16];
+    snprintf(what, sizeof what, "publish to %s", subject);
+    return lh_err_from_nats(s, what);
+}
+
 lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t len,
                        const char *request_id, int timeout_ms, lh_mux_cb cb, void *user)
 {
@@ -481,12 +498,8 @@ lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t 
     if (r)
         lh_mux_free_req(m, r);
     pthread_mutex_unlock(&m->mu);
-    /* Not found: the timer already completed it, so the callback has run. */
-    if (!r)
-        return NULL;
-    char what[LH_MUX_SUBJECT_MAX + 16];
-    snprintf(what, sizeof what, "publish to %s", subject);
-    return lh_err_from_nats(s, what);
+    /* Not found: the timer completed it, so the callback ran (or runs). */
+    return r ? lh_mux_publish_error(m, subject, s) : NULL;
 }
 
 size_t lh_mux_pending(lh_mux *m)

@@ -40,11 +40,8 @@ static void lh_gw_finish(lh_gw_req *req)
         size_t len = req->reply_has_body ? req->reply.len : 0;
         lh_gw_error_reply_body(err, req->reply.data, len, &req->out);
         int status = lh_gw_status_of(err);
-        if (status >= 500) {
-            lh_log_set_request_id(req->rid);
-            lh_warn("%s: %d %s", req->path.data, status, lh_err_message(err));
-            lh_log_set_request_id(NULL);
-        }
+        if (status >= 500)
+            lh_gw_log_failure(req, status, lh_err_message(err));
         lh_err_free(err);
         lh_gw_respond(req, status, &req->out, NULL);
         return;

@@ -2,7 +2,8 @@
  * gw.h — how the gateway's parts meet (internal to gateway/).
  *
  *   gateway.c   the actor: settings, start/stop, the shared state (lh_gw)
- *   server.c    libmicrohttpd: the access handler, request state, suspend/resume
+ *   server.c    libmicrohttpd: the access handler, responses, suspend/resume
+ *   pool.c      request states and their buffers, recycled
  *   routes.c    THE route table and path matching
  *   dispatch.c  one HTTP request -> one bus request through the mux
  *   bridge.c    JSON <-> msgpack for routes, path params, error bodies
@@ -102,6 +103,8 @@ struct lh_gw {
     atomic_int http_in_flight; /* accepted, not yet completed */
     atomic_bool draining;
     struct lh_gw_pool *pool;
+    char rid_prefix[11];         /* random per process: see lh_gw_new_request_id */
+    atomic_uint_fast64_t rid_seq;
 };
 
 /* ---- server.c: one HTTP request ---------------------------------------- */
@@ -149,16 +152,24 @@ lh_err *lh_gw_server_start(lh_gw *gw);
 /* Stops accepting connections; requests on open connections continue. */
 void lh_gw_server_quiesce(lh_gw *gw);
 void lh_gw_server_stop(lh_gw *gw);
-void lh_gw_pool_free(lh_gw *gw);
 
 /* Queues the response (JSON unless content_type says otherwise). */
 void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *content_type);
 /* Queues `{"error":{...}}` with the error's code as the status; frees err. */
 void lh_gw_respond_error(lh_gw_req *req, lh_err *err);
+/* Logs a 5xx answer (at most one line a second, counting the rest). */
+void lh_gw_log_failure(lh_gw_req *req, int status, const char *message);
 /* Suspends the connection; after lh_gw_resume, on_resume(req) answers. */
 void lh_gw_suspend(lh_gw_req *req, void (*on_resume)(lh_gw_req *req));
 /* From any thread; the caller must not touch req afterwards. */
 void lh_gw_resume(lh_gw_req *req);
+
+/* ---- pool.c: request states with their buffers, recycled --------------- */
+
+lh_err *lh_gw_pool_create(lh_gw *gw);
+lh_gw_req *lh_gw_pool_get(lh_gw *gw); /* zeroed but for buffer memory; NULL when out of memory */
+void lh_gw_pool_put(lh_gw *gw, lh_gw_req *req);
+void lh_gw_pool_free(lh_gw *gw);
 
 /* ---- dispatch.c -------------------------------------------------------- */
 

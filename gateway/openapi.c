@@ -112,8 +112,10 @@ static json_t *lh_gw_field_schema(const lh_field *f)
     case LH_K_OBJECTS: o = lh_gw_array_of(f->sub ? lh_gw_schema_json(f->sub) : json_object(), f); break;
     case LH_K_ANY: o = json_object(); break;
     }
-    bool has_default = !f->required && (f->kind == LH_K_INT || f->kind == LH_K_FLOAT);
-    if (has_default)
+    /* A zero .def cannot be told from "no default" (reply fields have
+     * none), so only a nonzero one is documented for numbers. */
+    bool numeric = f->kind == LH_K_INT || f->kind == LH_K_FLOAT;
+    if (!f->required && numeric && f->def != 0)
         lh_gw_set_num(o, "default", f->def);
     if (!f->required && f->kind == LH_K_BOOL)
         json_object_set_new(o, "default", json_boolean(f->def != 0));

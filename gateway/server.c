@@ -9,15 +9,11 @@
  * connection gets one more call, where the outcome the bus callback left
  * in the request state is turned into the response. No thread ever waits
  * for the bus.
- *
- * Request states come from a free list with their buffers, so the steady
- * state allocates little beyond what libmicrohttpd and nats.c do.
  */
 #include "gateway/gw.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,111 +27,17 @@
 
 #include "bus/actor.h"
 #include "bus/log.h"
+#include "gateway/gateway.h"
 
 #define LH_GW_CONNECTION_LIMIT 16384
 #define LH_GW_IDLE_TIMEOUT_S 120
 #define LH_GW_LISTEN_BACKLOG 4096
-#define LH_GW_POOL_MAX 4096
-/* Buffers that grew past this go back to the allocator instead of the pool. */
-#define LH_GW_POOL_BUF_MAX (256 * 1024)
 
 int64_t lh_gw_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- request state pool ---- */
-
-struct lh_gw_pool {
-    pthread_mutex_t mu;
-    lh_gw_req *free;
-    size_t n_free;
-};
-
-static void lh_gw_req_free(lh_gw_req *req)
-{
-    lh_buf_free(&req->path);
-    lh_buf_free(&req->body);
-    lh_buf_free(&req->bus);
-    lh_buf_free(&req->out);
-    lh_buf_free(&req->reply);
-    free(req->pings);
-    free(req);
-}
-
-static void lh_gw_buf_recycle(lh_buf *b)
-{
-    if (b->cap > LH_GW_POOL_BUF_MAX)
-        lh_buf_free(b);
-    lh_buf_reset(b);
-}
-
-/* Clears a request for reuse, keeping its buffers' memory. */
-static void lh_gw_req_clear(lh_gw_req *req)
-{
-    lh_err_free(req->early);
-    lh_err_free(req->reply_err);
-    lh_buf path = req->path, body = req->body, bus = req->bus, out = req->out, reply = req->reply;
-    lh_gw_ping *pings = req->pings;
-    memset(req, 0, sizeof *req);
-    req->path = path, req->body = body, req->bus = bus, req->out = out, req->reply = reply;
-    req->pings = pings;
-    lh_gw_buf_recycle(&req->path);
-    lh_gw_buf_recycle(&req->body);
-    lh_gw_buf_recycle(&req->bus);
-    lh_gw_buf_recycle(&req->out);
-    lh_gw_buf_recycle(&req->reply);
-}
-
-static lh_gw_req *lh_gw_pool_get(lh_gw *gw)
-{
-    struct lh_gw_pool *p = gw->pool;
-    pthread_mutex_lock(&p->mu);
-    lh_gw_req *req = p->free;
-    if (req) {
-        p->free = req->next_free;
-        p->n_free--;
-    }
-    pthread_mutex_unlock(&p->mu);
-    if (!req) {
-        req = calloc(1, sizeof *req);
-        if (!req)
-            return NULL;
-    }
-    req->next_free = NULL;
-    return req;
-}
-
-static void lh_gw_pool_put(lh_gw *gw, lh_gw_req *req)
-{
-    lh_gw_req_clear(req);
-    struct lh_gw_pool *p = gw->pool;
-    pthread_mutex_lock(&p->mu);
-    bool keep = p->n_free < LH_GW_POOL_MAX;
-    if (keep) {
-        req->next_free = p->free;
-        p->free = req;
-        p->n_free++;
-    }
-    pthread_mutex_unlock(&p->mu);
-    if (!keep)
-        lh_gw_req_free(req);
-}
-
-void lh_gw_pool_free(lh_gw *gw)
-{
-    struct lh_gw_pool *p = gw->pool;
-    if (!p)
-        return;
-    for (lh_gw_req *r = p->free, *next; r; r = next) {
-        next = r->next_free;
-        lh_gw_req_free(r);
-    }
-    pthread_mutex_destroy(&p->mu);
-    free(p);
-    gw->pool = NULL;
 }
 
 /* ---- responses ---- */
@@ -177,16 +79,35 @@ void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *c
                           lh_gw_now_ns() - req->start_ns);
 }
 
+/* An outage turns every request into a 503: one line a second says so
+ * without flooding the log. */
+void lh_gw_log_failure(lh_gw_req *req, int status, const char *message)
+{
+    static atomic_llong last_sec;
+    static atomic_int suppressed;
+    long long sec = lh_gw_now_ns() / 1000000000;
+    long long seen = atomic_load(&last_sec);
+    if (seen == sec || !atomic_compare_exchange_strong(&last_sec, &seen, sec)) {
+        atomic_fetch_add(&suppressed, 1);
+        return;
+    }
+    int more = atomic_exchange(&suppressed, 0);
+    lh_log_set_request_id(req->rid);
+    if (more)
+        lh_warn("%s: %d %s (and %d more failures in the last second)", req->path.data, status,
+                message, more);
+    else
+        lh_warn("%s: %d %s", req->path.data, status, message);
+    lh_log_set_request_id(NULL);
+}
+
 void lh_gw_respond_error(lh_gw_req *req, lh_err *err)
 {
     lh_buf_reset(&req->out);
     lh_gw_error_json(err, &req->out);
     int status = lh_gw_status_of(err);
-    if (status >= 500) {
-        lh_log_set_request_id(req->rid);
-        lh_warn("%s: %d %s", req->path.data, status, lh_err_message(err));
-        lh_log_set_request_id(NULL);
-    }
+    if (status >= 500)
+        lh_gw_log_failure(req, status, lh_err_message(err));
     lh_err_free(err);
     lh_gw_respond(req, status, &req->out, NULL);
 }
@@ -218,13 +139,25 @@ static bool lh_gw_rid_ok(const char *s)
     return true;
 }
 
+/* A random per-process prefix and a counter: the same 22 characters of
+ * [0-9A-Za-z] as lh_new_id, unique without a getrandom(2) per request. */
+static void lh_gw_new_request_id(lh_gw *gw, char out[23])
+{
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    uint64_t n = atomic_fetch_add_explicit(&gw->rid_seq, 1, memory_order_relaxed);
+    memcpy(out, gw->rid_prefix, 10);
+    for (int i = 21; i >= 10; i--, n /= 62)
+        out[i] = digits[n % 62];
+    out[22] = '\0';
+}
+
 static void lh_gw_take_request_id(lh_gw_req *req)
 {
     const char *rid = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && lh_gw_rid_ok(rid))
         snprintf(req->rid, sizeof req->rid, "%s", rid);
     else
-        lh_new_id(req->rid);
+        lh_gw_new_request_id(req->gw, req->rid);
 }
 
 /* JSON bodies may come labelled application/json (any parameters), with no
@@ -346,6 +279,11 @@ static enum MHD_Result lh_gw_access(void *cls, struct MHD_Connection *conn, cons
                                     void **con_cls)
 {
     (void)version;
+    static _Thread_local bool named; /* the daemon's threads are not ours to name at birth */
+    if (!named) {
+        lh_log_set_actor(lh_gateway_actor.name);
+        named = true;
+    }
     lh_gw_req *req = *con_cls;
     if (!req) {
         req = *con_cls = lh_gw_begin(cls, conn, url, method);
@@ -452,13 +390,16 @@ static lh_err *lh_gw_listen(const lh_config *cfg, int *out)
 
 lh_err *lh_gw_server_start(lh_gw *gw)
 {
-    gw->pool = calloc(1, sizeof *gw->pool);
-    if (!gw->pool)
-        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    pthread_mutex_init(&gw->pool->mu, NULL);
+    lh_err *err = lh_gw_pool_create(gw);
+    if (err)
+        return err;
+    char id[23];
+    lh_new_id(id);
+    memcpy(gw->rid_prefix, id, 10);
+    gw->rid_prefix[10] = '\0';
     lh_gw_raise_fd_limit();
     int fd = -1;
-    lh_err *err = lh_gw_listen(&gw->config, &fd);
+    err = lh_gw_listen(&gw->config, &fd);
     if (err)
         return err;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/log.h"
+
 void lh_cli_print_usage(const lh_command *cmd, FILE *out)
 {
     fputs(cmd->usage, out);
@@ -38,6 +40,13 @@ int lh_cli_fail(const lh_command *cmd, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return LH_EXIT_FAIL;
+}
+
+void lh_cli_quiet_logs(void)
+{
+    lh_log_init("lakehouse");
+    if (!getenv("LH_LOG_LEVEL"))
+        lh_log_set_level(LH_LOG_ERROR);
 }
 
 bool lh_cli_parse_int(const char *s, int min, int max, int *out)

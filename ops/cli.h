@@ -42,6 +42,11 @@ int lh_cli_usage_error(const lh_command *cmd, const char *fmt, ...)
 int lh_cli_fail(const lh_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* For one-shot tools (req, status): the bus runtime's info and warning
+ * lines (connects, disconnects) are noise there, since every failure is
+ * reported as the command's own error. LH_LOG_LEVEL still overrides. */
+void lh_cli_quiet_logs(void);
+
 /* Parses a whole decimal integer in [min, max]. */
 bool lh_cli_parse_int(const char *s, int min, int max, int *out);
 

@@ -46,7 +46,9 @@ static const char lh_docs_preamble[] =
     "limit answers 413; any other invalid input answers 400 naming the field;\n"
     "unknown fields are refused.\n"
     "\n"
-    "Try one from a shell: `lakehouse req SUBJECT '{...}'` (or `nats req`).\n";
+    "Try one from a shell: `lakehouse req SUBJECT '{...}'` (or `nats req`). Over\n"
+    "HTTP, the gateway's routes and their bodies are described by its\n"
+    "`GET /v1/openapi.json`, generated from the same tables.\n";
 
 /* ---- cells ------------------------------------------------------------- */
 

@@ -184,6 +184,7 @@ static int lh_req_run(int argc, char **argv)
     int rc = lh_req_parse(argc, argv, &args);
     if (rc >= 0)
         return rc;
+    lh_cli_quiet_logs();
     lh_buf body;
     lh_buf_init(&body);
     lh_req_body(&args, &body);

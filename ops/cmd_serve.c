@@ -104,6 +104,35 @@ static void lh_serve_stop(lh_actor **running, size_t n)
     nats_Close(); /* releases the library's threads and memory */
 }
 
+/* Blocks the stop signals in this thread and so in every thread made after. */
+static sigset_t lh_serve_block_stop_signals(void)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return stop;
+}
+
+/* Starts every actor, or none: on a failure the started ones are stopped. */
+static bool lh_serve_start(const lh_serve_args *args, const lh_actor_opts *opts,
+                           lh_actor **running)
+{
+    for (size_t n = 0; n < args->n; n++) {
+        lh_err *err = lh_actor_create(args->actors[n], opts, &running[n]);
+        if (err) {
+            /* The runtime's message already names the actor ("start gateway: ..."). */
+            fprintf(stderr, "lakehouse serve: %s\n", lh_err_message(err));
+            lh_err_free(err);
+            lh_serve_stop(running, n);
+            return false;
+        }
+    }
+    return true;
+}
+
 static int lh_serve_run(int argc, char **argv)
 {
     lh_serve_args args;
@@ -114,30 +143,14 @@ static int lh_serve_run(int argc, char **argv)
     lh_config cfg;
     lh_config_load(&cfg);
     lh_actor_opts opts = {.config = &cfg, .workers = args.workers ? args.workers : cfg.workers};
-
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    sigset_t stop = lh_serve_block_stop_signals(); /* before any actor thread exists */
     lh_actor *running[LH_SERVE_MAX_ACTORS];
-    size_t n = 0;
-    for (; n < args.n; n++) {
-        lh_err *err = lh_actor_create(args.actors[n], &opts, &running[n]);
-        if (err) {
-            fprintf(stderr, "lakehouse serve: start %s: %s\n", args.actors[n]->name,
-                    lh_err_message(err));
-            lh_err_free(err);
-            lh_serve_stop(running, n);
-            return LH_EXIT_FAIL;
-        }
-    }
+    if (!lh_serve_start(&args, &opts, running))
+        return LH_EXIT_FAIL;
     int sig = 0;
     sigwait(&stop, &sig);
     lh_info("received %s; finishing in-flight requests", strsignal(sig));
-    lh_serve_stop(running, n);
+    lh_serve_stop(running, args.n);
     lh_info("stopped");
     return LH_EXIT_OK;
 }

@@ -118,10 +118,11 @@ static void lh_print_cells(char cells[LH_COLS][64], const int widths[LH_COLS])
 {
     for (int c = 0; c < LH_COLS; c++) {
         /* Numbers right-aligned (columns 3..5), text left-aligned. */
-        int pad = widths[c] - lh_display_width(cells[c]);
+        bool last = c + 1 == LH_COLS;
+        int pad = last ? 0 : widths[c] - lh_display_width(cells[c]);
         bool right = c >= 3 && c <= 5;
         printf("%*s%s%*s%s", right ? pad : 0, "", cells[c], right ? 0 : pad, "",
-               c + 1 < LH_COLS ? "  " : "\n");
+               last ? "\n" : "  ");
     }
 }
 
@@ -272,6 +273,7 @@ static int lh_status_run(int argc, char **argv)
             return lh_cli_usage_error(&lh_cmd_status, "unexpected argument '%s'", value);
         data_dir = value;
     }
+    lh_cli_quiet_logs();
     char url[512];
     lh_stack_bus_url(data_dir, url, sizeof url);
     return lh_status_show(url);

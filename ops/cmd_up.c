@@ -139,15 +139,24 @@ static int lh_up_refuse_running(const lh_stack *st)
     return LH_EXIT_OK;
 }
 
+static int lh_up_refuse_port(const char *what, const char *addr, int port, const char *flag)
+{
+    int e = lh_port_check(addr, port);
+    if (e == EADDRINUSE)
+        return lh_cli_fail(&lh_cmd_up, "port %d (%s) is already in use on %s; choose another "
+                           "with %s", port, what, addr, flag);
+    if (e)
+        return lh_cli_fail(&lh_cmd_up, "cannot listen on %s:%d (%s): %s", addr, port, what,
+                           strerror(e));
+    return LH_EXIT_OK;
+}
+
 static int lh_up_refuse_ports(const lh_up_args *a, const char *http_addr)
 {
-    if (!lh_port_free("127.0.0.1", a->nats_port))
-        return lh_cli_fail(&lh_cmd_up, "port %d (bus) is already in use on 127.0.0.1; "
-                           "choose another with --nats-port", a->nats_port);
-    if (!lh_port_free(http_addr, a->http_port))
-        return lh_cli_fail(&lh_cmd_up, "port %d (gateway) is already in use on %s; "
-                           "choose another with --http-port", a->http_port, http_addr);
-    return LH_EXIT_OK;
+    int rc = lh_up_refuse_port("bus", "127.0.0.1", a->nats_port, "--nats-port");
+    if (!rc)
+        rc = lh_up_refuse_port("gateway", http_addr, a->http_port, "--http-port");
+    return rc;
 }
 
 static int lh_up_find_nats_server(char *out, size_t cap)
@@ -224,6 +233,8 @@ static void lh_up_read_verdict(int fd, char *out, size_t cap)
         if (n <= 0)
             break;
         len += (size_t)n;
+        if (memchr(out, '\n', len)) /* the verdict is one line */
+            break;
     }
     out[len] = '\0';
     out[strcspn(out, "\n")] = '\0';

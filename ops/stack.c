@@ -285,20 +285,20 @@ static bool lh_ipv4(const char *addr, int port, struct sockaddr_in *out)
     return inet_pton(AF_INET, addr, &out->sin_addr) == 1;
 }
 
-bool lh_port_free(const char *addr, int port)
+int lh_port_check(const char *addr, int port)
 {
     struct sockaddr_in sa;
-    if (!lh_ipv4(addr, port, &sa) && !lh_ipv4("127.0.0.1", port, &sa))
-        return false;
+    if (!lh_ipv4(addr, port, &sa))
+        return EINVAL;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return false;
+        return errno;
     /* Like the servers themselves, so lingering TIME_WAIT does not count. */
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 1) == 0;
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 1) == 0 ? 0 : errno;
     close(fd);
-    return ok;
+    return rc;
 }
 
 bool lh_port_accepts(int port)

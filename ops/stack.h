@@ -75,8 +75,9 @@ bool lh_stack_is_ours(const lh_stack *st, const char *name, pid_t pid);
 /* Reads NAME's pid file; true (and *pid) when that process is still ours. */
 bool lh_stack_running(const lh_stack *st, const char *name, pid_t *pid);
 
-/* True when nothing listens on addr:port (we could bind it). */
-bool lh_port_free(const char *addr, int port);
+/* 0 when a server could listen on addr:port (IPv4), else the errno of the
+ * attempt (EADDRINUSE: something listens there already). */
+int lh_port_check(const char *addr, int port);
 /* True when a TCP connect to 127.0.0.1:port succeeds. */
 bool lh_port_accepts(int port);
 

@@ -64,10 +64,23 @@ typedef struct lh_sup {
 
 /* ---- detaching --------------------------------------------------------- */
 
-/* New session, no terminal, stdio to the supervisor log, and no inherited
- * descriptors except the two we own (moved to 3 and 4). */
-static lh_err *lh_sup_detach(const lh_supervisor_opts *o, int *ready_fd, int *lock_fd)
+/* Closes every descriptor from 3 up except `keep_a` and `keep_b`: whatever
+ * `up` inherited (a test's pipes, say) must not be held open for days. */
+static void lh_close_all_but(int keep_a, int keep_b)
 {
+    int lo = keep_a < keep_b ? keep_a : keep_b, hi = keep_a < keep_b ? keep_b : keep_a;
+    if (lo > 3)
+        close_range(3, (unsigned)lo - 1, 0);
+    if (hi - lo > 1)
+        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+/* New session, no terminal, stdio to the supervisor log, and no inherited
+ * descriptors except the two we own. */
+static lh_err *lh_sup_detach(const lh_supervisor_opts *o, int ready_fd, int lock_fd)
+{
+    assert(ready_fd > 2 && lock_fd > 2 && ready_fd != lock_fd);
     setsid();
     if (chdir("/") != 0)
         return lh_err_new(LH_EINTERNAL, NULL, "chdir /: %s", strerror(errno));
@@ -80,14 +93,9 @@ static lh_err *lh_sup_detach(const lh_supervisor_opts *o, int *ready_fd, int *lo
     if (null_fd < 0 || log_fd < 0)
         return lh_err_new(LH_EINTERNAL, NULL, "open %s: %s", log_path, strerror(errno));
     fflush(NULL);
-    if (dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0 ||
-        dup2(*ready_fd, 3) < 0 || dup2(*lock_fd, 4) < 0)
+    if (dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
         return lh_err_new(LH_EINTERNAL, NULL, "dup2: %s", strerror(errno));
-    close_range(5, ~0U, 0);
-    fcntl(3, F_SETFD, FD_CLOEXEC);
-    fcntl(4, F_SETFD, FD_CLOEXEC);
-    *ready_fd = 3;
-    *lock_fd = 4;
+    lh_close_all_but(ready_fd, lock_fd);
     return NULL;
 }
 
@@ -413,6 +421,7 @@ static lh_err *lh_sup_start_all(lh_sup *s)
     for (size_t i = 1; !err && i < s->n; i++)
         err = lh_sup_start_actor(s, &s->children[i], &conn);
     lh_conn_destroy(conn);
+    nats_Close(); /* the supervisor has no further use for the bus */
     if (!err)
         err = lh_stack_write_env(&s->o->stack, s->nats_url, s->http_url);
     return err;
@@ -528,12 +537,11 @@ static void lh_sup_report(int ready_fd, lh_err *err)
 
 int lh_supervisor_run(const lh_supervisor_opts *o, int ready_fd)
 {
-    int lock_fd = o->lock_fd;
     lh_sup s;
     memset(&s, 0, sizeof s);
     s.o = o;
     lh_sup_block_signals(&s);
-    lh_err *err = lh_sup_detach(o, &ready_fd, &lock_fd);
+    lh_err *err = lh_sup_detach(o, ready_fd, o->lock_fd);
     lh_log_init("supervisor");
     if (!err)
         err = lh_stack_write_pid(&o->stack, LH_STACK_SUPERVISOR, getpid());
@@ -558,7 +566,7 @@ int lh_supervisor_run(const lh_supervisor_opts *o, int ready_fd)
     lh_stack_remove_pid(&o->stack, LH_STACK_SUPERVISOR);
     if (s.envp)
         lh_sup_free_environment(s.envp);
-    close(lock_fd);
+    close(o->lock_fd);
     int status = err ? 1 : 0;
     lh_err_free(err);
     return status;

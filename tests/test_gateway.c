@@ -1,11 +1,12 @@
 /*
  * test_gateway.c — HTTP through the real gateway onto a real bus.
  *
- * Three stacks: embedd and the gateway together (the routes, shapes,
+ * Four stacks: embedd and the gateway together (the routes, shapes,
  * refusals, health, metrics, OpenAPI, keep-alive); the gateway alone (no
  * responders is 503, a responder that never answers is 504, health says
- * who is down); and a gateway whose port is taken (it refuses to start and
- * says why).
+ * who is down); the gateway stopped by SIGTERM while a request waits for
+ * the bus (the request is still answered); and a gateway whose port is
+ * taken (it refuses to start and says why).
  */
 #include "tests/support/harness.h"
 
@@ -14,7 +15,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,6 +480,25 @@ static void test_keep_alive_reuses_the_connection(void **state)
     curl_easy_cleanup(c);
 }
 
+/* Last in its group: the reply inbox must come back with the bus. */
+static void test_serves_again_after_a_nats_restart(void **state)
+{
+    fixture *f = *state;
+    lh_test_nats_restart(&f->nats);
+    long status = 0;
+    for (int i = 0; i < 300 && status != 200; i++) { /* bounded: about 30 s */
+        response r = http(f, "POST", "/v1/embed", NULL, "{\"texts\":[\"back\"]}");
+        status = r.status;
+        response_free(&r);
+        if (status != 200)
+            lh_test_sleep_ms(100);
+    }
+    assert_int_equal(status, 200);
+    response r = http(f, "GET", "/v1/health", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+}
+
 /* ---- the gateway alone ---- */
 
 static void test_no_responders_is_503(void **state)
@@ -523,6 +545,77 @@ static void test_health_is_503_when_an_actor_is_down(void **state)
     assert_true(json_is_false(json_object_get(a, "up")));
     assert_true(json_string_length(json_object_get(a, "error")) > 0);
     response_free(&r);
+}
+
+/* ---- shutdown with a request in flight ---- */
+
+static atomic_int slow_received;
+
+/* Answers after half a second, so SIGTERM lands while the request waits. */
+static void slow_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)sub;
+    (void)closure;
+    atomic_store(&slow_received, 1);
+    lh_test_sleep_ms(500);
+    char body[32];
+    size_t n = 0;
+    body[n++] = (char)0x81; /* msgpack {"vectors":[]} */
+    body[n++] = (char)0xa7;
+    memcpy(body + n, "vectors", 7);
+    n += 7;
+    body[n++] = (char)0x90;
+    natsConnection_Publish(nc, natsMsg_GetReply(msg), body, (int)n);
+    natsMsg_Destroy(msg);
+}
+
+typedef struct pending_http {
+    fixture *f;
+    long status;
+    char *body;
+} pending_http;
+
+static void *post_embed(void *arg)
+{
+    pending_http *p = arg;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", p->f->port);
+    const char *body = "{\"texts\":[\"x\"]}";
+    p->status = lh_test_http("POST", url, NULL, body, strlen(body), &p->body, NULL, NULL);
+    return NULL;
+}
+
+static void test_sigterm_finishes_requests_in_flight(void **state)
+{
+    fixture *f = *state;
+    natsConnection *nc = lh_test_nats_connect(f->nats.url);
+    natsSubscription *sub = NULL;
+    assert_int_equal(natsConnection_QueueSubscribe(&sub, nc, "embed.request", "q", slow_reply, NULL),
+                     NATS_OK);
+    assert_int_equal(natsConnection_Flush(nc), NATS_OK);
+    atomic_store(&slow_received, 0);
+    pending_http p = {.f = f};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, post_embed, &p), 0);
+    for (int i = 0; i < 5000 && !atomic_load(&slow_received); i++)
+        lh_test_sleep_ms(2);
+    assert_true(atomic_load(&slow_received));
+    int st = lh_test_signal_wait(&f->serve, SIGTERM, 20000);
+    pthread_join(t, NULL);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    if (p.status != 200)
+        fail_msg("the request in flight got %ld: %s", p.status, p.body ? p.body : "");
+    assert_string_equal(p.body, "{\"vectors\":[]}");
+    free(p.body);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+}
+
+static int setup_gateway_slow(void **state)
+{
+    *state = start(GATEWAY_ONLY, "10000");
+    return 0;
 }
 
 /* ---- a taken port ---- */
@@ -579,17 +672,22 @@ int main(void)
         cmocka_unit_test(test_metrics_count_requests),
         cmocka_unit_test(test_openapi_describes_the_routes),
         cmocka_unit_test(test_keep_alive_reuses_the_connection),
+        cmocka_unit_test(test_serves_again_after_a_nats_restart),
     };
     const struct CMUnitTest alone[] = {
         cmocka_unit_test(test_no_responders_is_503),
         cmocka_unit_test(test_silent_responder_is_504),
         cmocka_unit_test(test_health_is_503_when_an_actor_is_down),
     };
+    const struct CMUnitTest shutdown[] = {
+        cmocka_unit_test(test_sigterm_finishes_requests_in_flight),
+    };
     const struct CMUnitTest taken[] = {
         cmocka_unit_test(test_taken_port_fails_start_clearly),
     };
     int failed = cmocka_run_group_tests_name("full stack", stack, setup_stack, teardown);
     failed += cmocka_run_group_tests_name("gateway alone", alone, setup_gateway_only, teardown);
+    failed += cmocka_run_group_tests_name("shutdown", shutdown, setup_gateway_slow, teardown);
     failed += cmocka_run_group_tests_name("taken port", taken, NULL, NULL);
     nats_CloseAndWait(5000); /* lets LeakSanitizer see nats.c fully released */
     return failed;
