@@ -5,6 +5,7 @@
  */
 #include "bus/conn.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,16 @@
 struct lh_conn {
     natsConnection *nc;
     char name[64];
+    /* Set by nats.c's closed callback, its last call into us: after it,
+     * freeing the struct the callbacks point at is safe. */
+    atomic_bool closed;
 };
+
+static void lh_on_closed(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    atomic_store(&((lh_conn *)closure)->closed, true);
+}
 
 static void lh_on_disconnected(natsConnection *nc, void *closure)
 {
@@ -75,6 +85,8 @@ static natsStatus lh_conn_options(const lh_conn_opts *o, lh_conn *c, natsOptions
     if (s == NATS_OK)
         s = natsOptions_SetSendAsap(opts, true);
     if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(opts, lh_on_closed, c);
+    if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(opts, lh_on_disconnected, c->name);
     if (s == NATS_OK)
         s = natsOptions_SetReconnectedCB(opts, lh_on_reconnected, c->name);
@@ -135,6 +147,8 @@ void lh_conn_destroy(lh_conn *c)
         return;
     if (c->nc) {
         natsConnection_Close(c->nc);
+        for (int waited = 0; !atomic_load(&c->closed) && waited < 5000; waited += 5)
+            nats_Sleep(5);
         natsConnection_Destroy(c->nc);
     }
     free(c);

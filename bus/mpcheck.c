@@ -16,43 +16,55 @@ static uint64_t lh_be(const unsigned char *p, int n)
 }
 
 /* Header and payload sizes of the value starting with type byte `t`, and
- * how many nested values it adds. Returns 0 for a byte that is no type. */
+ * how many nested values it adds. Returns the header length (type byte
+ * included), -1 when the header itself is cut short, 0 for a byte that is
+ * no type. A switch, not a table scan: this runs once per value, and a
+ * vector reply is hundreds of values. */
 static int lh_mp_shape(unsigned char t, const unsigned char *p, size_t avail, uint64_t *skip,
                        uint64_t *children)
 {
     *skip = 0;
     *children = 0;
-    if (t <= 0x7f || t >= 0xe0 || (t >= 0xc2 && t <= 0xc3) || t == 0xc0)
-        return 1;
-    if ((t & 0xe0) == 0xa0) { *skip = t & 0x1f; return 1; }         /* fixstr */
-    if ((t & 0xf0) == 0x90) { *children = t & 0x0f; return 1; }     /* fixarray */
+    if (t <= 0x7f || t >= 0xe0)
+        return 1;                                                     /* fixint */
+    if ((t & 0xe0) == 0xa0) { *skip = t & 0x1f; return 1; }           /* fixstr */
+    if ((t & 0xf0) == 0x90) { *children = t & 0x0f; return 1; }       /* fixarray */
     if ((t & 0xf0) == 0x80) { *children = 2u * (t & 0x0f); return 1; } /* fixmap */
-    static const struct { unsigned char t; int len_bytes; int fixed; int kind; } tab[] = {
-        {0xc4, 1, 0, 0}, {0xc5, 2, 0, 0}, {0xc6, 4, 0, 0},  /* bin */
-        {0xc7, 1, 1, 0}, {0xc8, 2, 1, 0}, {0xc9, 4, 1, 0},  /* ext: +1 type byte */
-        {0xca, 0, 4, 0}, {0xcb, 0, 8, 0},                   /* float */
-        {0xcc, 0, 1, 0}, {0xcd, 0, 2, 0}, {0xce, 0, 4, 0}, {0xcf, 0, 8, 0},
-        {0xd0, 0, 1, 0}, {0xd1, 0, 2, 0}, {0xd2, 0, 4, 0}, {0xd3, 0, 8, 0},
-        {0xd4, 0, 2, 0}, {0xd5, 0, 3, 0}, {0xd6, 0, 5, 0}, {0xd7, 0, 9, 0}, {0xd8, 0, 17, 0},
-        {0xd9, 1, 0, 0}, {0xda, 2, 0, 0}, {0xdb, 4, 0, 0},  /* str */
-        {0xdc, 2, 0, 1}, {0xdd, 4, 0, 1},                   /* array */
-        {0xde, 2, 0, 2}, {0xdf, 4, 0, 2},                   /* map */
-    };
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
-        if (tab[i].t != t)
-            continue;
-        if (avail < (size_t)tab[i].len_bytes)
-            return -1;
-        uint64_t n = lh_be(p, tab[i].len_bytes);
-        if (tab[i].kind == 1)
-            *children = n;
-        else if (tab[i].kind == 2)
-            *children = 2 * n;
-        else
-            *skip = tab[i].len_bytes ? n + (uint64_t)tab[i].fixed : (uint64_t)tab[i].fixed;
-        return 1 + tab[i].len_bytes;
+    int len_bytes = 0;
+    uint64_t fixed = 0;
+    int kind = 0; /* 0 payload, 1 array, 2 map */
+    switch (t) {
+    case 0xc0: case 0xc2: case 0xc3: return 1;                        /* nil, bool */
+    case 0xc4: case 0xd9: len_bytes = 1; break;                       /* bin8, str8 */
+    case 0xc5: case 0xda: len_bytes = 2; break;
+    case 0xc6: case 0xdb: len_bytes = 4; break;
+    case 0xc7: len_bytes = 1; fixed = 1; break;                       /* ext: + type */
+    case 0xc8: len_bytes = 2; fixed = 1; break;
+    case 0xc9: len_bytes = 4; fixed = 1; break;
+    case 0xcc: case 0xd0: fixed = 1; break;
+    case 0xcd: case 0xd1: case 0xd4: fixed = 2; break;
+    case 0xd5: fixed = 3; break;
+    case 0xca: case 0xce: case 0xd2: fixed = 4; break;
+    case 0xd6: fixed = 5; break;
+    case 0xcb: case 0xcf: case 0xd3: fixed = 8; break;
+    case 0xd7: fixed = 9; break;
+    case 0xd8: fixed = 17; break;
+    case 0xdc: len_bytes = 2; kind = 1; break;
+    case 0xdd: len_bytes = 4; kind = 1; break;
+    case 0xde: len_bytes = 2; kind = 2; break;
+    case 0xdf: len_bytes = 4; kind = 2; break;
+    default: return 0;                                                /* 0xc1 */
     }
-    return 0; /* 0xc1 is never used */
+    if (avail < (size_t)len_bytes)
+        return -1;
+    uint64_t n = lh_be(p, len_bytes);
+    if (kind == 1)
+        *children = n;
+    else if (kind == 2)
+        *children = 2 * n;
+    else
+        *skip = (len_bytes ? n : 0) + fixed;
+    return 1 + len_bytes;
 }
 
 lh_err *lh_mp_check(const char *data, size_t len)

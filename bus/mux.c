@@ -384,7 +384,8 @@ lh_err *lh_mux_create(lh_conn *c, lh_mux **out)
 static void lh_mux_stop_inbox(lh_mux *m)
 {
     natsSubscription_Unsubscribe(m->sub); /* fails harmlessly on a closed connection */
-    struct timespec at = lh_mux_abstime(lh_mux_now_ns() + (int64_t)LH_MUX_SUB_DONE_WAIT_MS * 1000000);
+    int64_t until = lh_mux_now_ns() + (int64_t)LH_MUX_SUB_DONE_WAIT_MS * 1000000;
+    struct timespec at = lh_mux_abstime(until);
     pthread_mutex_lock(&m->mu);
     while (!m->sub_done) {
         if (pthread_cond_timedwait(&m->sub_cv, &m->mu, &at) == ETIMEDOUT) {

@@ -28,7 +28,8 @@
 static bool lh_gw_key_is(const msgpack_object *k, const char *name)
 {
     size_t n = strlen(name);
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, name, n);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           !memcmp(k->via.str.ptr, name, n);
 }
 
 static const msgpack_object *lh_gw_map_get(const msgpack_object *map, const char *name)
@@ -300,7 +301,8 @@ static lh_err *lh_gw_openai_check(const msgpack_object *map)
 {
     const msgpack_object *input = lh_gw_map_get(map, "input");
     if (!input)
-        return lh_err_new(LH_EBADREQ, "input", "input is required: a string or an array of strings");
+        return lh_err_new(LH_EBADREQ, "input",
+                          "input is required: a string or an array of strings");
     bool ok = input->type == MSGPACK_OBJECT_STR;
     if (input->type == MSGPACK_OBJECT_ARRAY) {
         ok = true;

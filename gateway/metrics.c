@@ -13,6 +13,7 @@
  */
 #include "gateway/gw.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,12 +135,12 @@ static void lh_gw_render_hist(const lh_gw_hist *h, const char *route, lh_buf *ou
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= LH_GW_N_BOUNDS; b++) {
         cumulative += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
+        char le[32] = "+Inf";
         if (b < LH_GW_N_BOUNDS)
-            lh_buf_appendf(out, "lh_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                           route, lh_gw_bounds[b], (unsigned long long)cumulative);
-        else
-            lh_buf_appendf(out, "lh_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                           route, (unsigned long long)cumulative);
+            snprintf(le, sizeof le, "%g", lh_gw_bounds[b]);
+        lh_buf_appendf(out,
+                       "lh_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
+                       route, le, (unsigned long long)cumulative);
     }
     /* _count is the +Inf bucket, so the two agree even mid-update. */
     lh_buf_appendf(out, "lh_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route,

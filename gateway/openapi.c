@@ -27,7 +27,10 @@ static json_t *lh_gw_number(double v)
     return json_real(v);
 }
 
-static void lh_gw_set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, lh_gw_number(v)); }
+static void lh_gw_set_num(json_t *o, const char *key, double v)
+{
+    json_object_set_new(o, key, lh_gw_number(v));
+}
 
 static json_t *lh_gw_schema_json(const lh_schema *s);
 
@@ -109,7 +112,9 @@ static json_t *lh_gw_field_schema(const lh_field *f)
         o = lh_gw_array_of(row, f);
         break;
     }
-    case LH_K_OBJECTS: o = lh_gw_array_of(f->sub ? lh_gw_schema_json(f->sub) : json_object(), f); break;
+    case LH_K_OBJECTS:
+        o = lh_gw_array_of(f->sub ? lh_gw_schema_json(f->sub) : json_object(), f);
+        break;
     case LH_K_ANY: o = json_object(); break;
     }
     /* A zero .def cannot be told from "no default" (reply fields have

@@ -403,12 +403,14 @@ lh_err *lh_gw_server_start(lh_gw *gw)
     if (err)
         return err;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    gw->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, lh_gw_access, gw, MHD_OPTION_EXTERNAL_LOGGER, lh_gw_mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)LH_GW_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)LH_GW_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, lh_gw_completed, gw,
-        MHD_OPTION_END);
+    gw->daemon = MHD_start_daemon(flags, 0, NULL, NULL, lh_gw_access, gw,
+                                  MHD_OPTION_EXTERNAL_LOGGER, lh_gw_mhd_log, NULL,
+                                  MHD_OPTION_LISTEN_SOCKET, fd,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->threads,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)LH_GW_CONNECTION_LIMIT,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LH_GW_IDLE_TIMEOUT_S,
+                                  MHD_OPTION_NOTIFY_COMPLETED, lh_gw_completed, gw,
+                                  MHD_OPTION_END);
     if (!gw->daemon) {
         close(fd);
         return lh_err_new(LH_EINTERNAL, NULL, "cannot start the HTTP server on %s:%d",
