@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "actors/embed/embed.h"
+#include "actors/vector/vector.h"
 #include "gateway/gateway.h"
 
 static const lh_actor_def *const lh_actors[] = {
     &lh_embed_actor,
+    &lh_vector_actor, /* calls embedd for text queries */
     &lh_gateway_actor, /* last: it fronts all the others */
 };
 

@@ -110,9 +110,20 @@ static void lh_send_reply(lh_worker *w, natsMsg *req, const char *rid, const lh_
     }
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(lh_conn_nats(w->actor->conn), m);
+    natsMsg_Destroy(m);
+    if (s == NATS_MAX_PAYLOAD && !err) {
+        /* Tell the caller now rather than let it wait for its deadline. */
+        lh_err *big = lh_err_new(LH_ETOOLARGE, NULL,
+                                 "the reply (%zu bytes) exceeds the bus's message limit; ask "
+                                 "for less (fewer items, smaller k)", body->len);
+        lh_buf_reset(&w->out);
+        lh_pack_error(&w->out, big);
+        lh_send_reply(w, req, rid, big, as_json);
+        lh_err_free(big);
+        return;
+    }
     if (s != NATS_OK)
         lh_warn("reply to %s not sent: %s", natsMsg_GetSubject(req), natsStatus_GetText(s));
-    natsMsg_Destroy(m);
 }
 
 static void lh_record_error(lh_endpoint_rt *ep, const lh_err *err)
@@ -257,6 +268,7 @@ lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_a
     lh_actor *a = lh_actor_alloc(def, opts);
     if (!a)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    lh_log_set_actor(def->name); /* start-up lines name the actor */
     lh_conn_opts co = {.url = a->config.nats_url, .name = def->name, .wait_for_server = true};
     lh_err *err = lh_conn_create(&co, &a->conn);
     if (!err && def->init) {
@@ -269,6 +281,11 @@ lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_a
         err = lh_discovery_subscribe(a);
     if (!err && def->start)
         err = def->start(a, a->state);
+    /* Make sure the server has our subscriptions before we say we are up,
+     * so a request sent right after start finds us. Not yet connected
+     * (the bus is down) is fine: they are sent on connect. */
+    if (!err)
+        natsConnection_Flush(lh_conn_nats(a->conn));
     if (err) {
         lh_actor_destroy(a);
         return lh_err_wrap(err, "start %s", def->name);

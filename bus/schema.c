@@ -418,12 +418,20 @@ static void lh_pack_floats(msgpack_packer *pk, const float *v, size_t n)
 
 static bool lh_field_present(const lh_field *f, const char *base)
 {
+    /* Unset strings and opaque values are absent from a reply; lists are
+     * written even when empty ([] says "none") unless the field is marked
+     * LH_F_OMIT_UNSET and the handler left it unset. */
     const void *src = base + f->offset;
-    if (f->kind == LH_K_STRING)
-        return ((const lh_str *)src)->s != NULL;
-    if (f->kind == LH_K_ANY)
-        return ((const lh_raw *)src)->len > 0;
-    return true;
+    bool omit = f->flags & LH_F_OMIT_UNSET;
+    switch (f->kind) {
+    case LH_K_STRING: return ((const lh_str *)src)->s != NULL;
+    case LH_K_ANY: return ((const lh_raw *)src)->len > 0;
+    case LH_K_STRINGS: return !omit || ((const lh_strs *)src)->v != NULL;
+    case LH_K_FLOATS: return !omit || ((const lh_floats *)src)->v != NULL;
+    case LH_K_MATRIX: return !omit || ((const lh_matrix *)src)->v != NULL;
+    case LH_K_OBJECTS: return !omit || ((const lh_objs *)src)->v != NULL;
+    default: return true;
+    }
 }
 
 static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer *pk)

@@ -76,7 +76,8 @@ typedef lh_raw lh_ctype_ANY;
 
 /* Field flags. */
 enum {
-    LH_F_NONBLANK = 1 << 0, /* strings (and STRINGS items) must hold a non-space byte */
+    LH_F_NONBLANK = 1 << 0,   /* strings (and STRINGS items) must hold a non-space byte */
+    LH_F_OMIT_UNSET = 1 << 1, /* replies: a list the handler left unset (NULL) is left out */
 };
 
 typedef struct lh_schema lh_schema;

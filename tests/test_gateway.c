@@ -35,7 +35,7 @@ typedef struct fixture {
     char log[600];
 } fixture;
 
-static const char *const STACK[] = {"embedd", "gateway", NULL};
+static const char *const STACK[] = {"embedd", "vectord", "gateway", NULL};
 static const char *const GATEWAY_ONLY[] = {"gateway", NULL};
 
 static fixture *start(const char *const actors[], const char *timeout_ms)
@@ -43,11 +43,12 @@ static fixture *start(const char *const actors[], const char *timeout_ms)
     fixture *f = calloc(1, sizeof *f);
     lh_test_nats_start(&f->nats);
     f->port = lh_test_free_port();
-    char port_env[64], body_env[64], timeout_env[64];
+    char port_env[64], body_env[64], timeout_env[64], data_env[600];
     snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
     snprintf(body_env, sizeof body_env, "LH_HTTP_MAX_BODY=%d", MAX_BODY);
     snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%s", timeout_ms);
-    char *const env[] = {port_env, body_env, timeout_env, NULL};
+    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s/data", f->nats.dir);
+    char *const env[] = {port_env, body_env, timeout_env, data_env, NULL};
     snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
     lh_test_serve(&f->serve, f->nats.url, actors, NULL, env, f->log);
     if (!lh_test_wait_port(f->port, 20000)) {
@@ -394,12 +395,58 @@ static void test_health_is_200_when_all_up(void **state)
     if (r.status != 200)
         fail_msg("GET /v1/health: %ld %s", r.status, r.body);
     assert_string_equal(json_string_value(json_object_get(r.json, "status")), "ok");
+    /* Every actor the route table fronts is listed, and up. */
     json_t *actors = json_object_get(r.json, "actors");
-    assert_true(json_array_size(actors) >= 1);
-    json_t *a = json_array_get(actors, 0);
-    assert_string_equal(json_string_value(json_object_get(a, "name")), "embedd");
-    assert_true(json_is_true(json_object_get(a, "up")));
-    assert_true(json_number_value(json_object_get(a, "rtt_ms")) >= 0);
+    assert_int_equal(json_array_size(actors), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *a = json_array_get(actors, i);
+        assert_string_equal(json_string_value(json_object_get(a, "name")),
+                            i == 0 ? "embedd" : "vectord");
+        assert_true(json_is_true(json_object_get(a, "up")));
+        assert_true(json_number_value(json_object_get(a, "rtt_ms")) >= 0);
+    }
+    response_free(&r);
+}
+
+/* The vector routes: path parameters become the `index` field. */
+static void test_vector_routes_carry_the_index_from_the_path(void **state)
+{
+    fixture *f = *state;
+    response r = http(f, "POST", "/v1/vectors/indexes", NULL,
+                      "{\"index\":\"docs\",\"dimension\":3,\"kind\":\"flat\"}");
+    if (r.status != 200)
+        fail_msg("create: %ld %s", r.status, r.body);
+    response_free(&r);
+    r = http(f, "POST", "/v1/vectors/indexes/docs/upsert", NULL,
+             "{\"items\":[{\"id\":\"a\",\"vector\":[1,0,0]},"
+             "{\"id\":\"b\",\"vector\":[0,1,0],\"metadata\":{\"lang\":\"en\"}}]}");
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    r = http(f, "POST", "/v1/vectors/search", NULL,
+             "{\"index\":\"docs\",\"vector\":[0,0.9,0.1],\"k\":1}");
+    assert_int_equal(r.status, 200);
+    json_t *hit = json_array_get(json_object_get(r.json, "hits"), 0);
+    assert_string_equal(json_string_value(json_object_get(hit, "id")), "b");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(hit, "metadata"), "lang")), "en");
+    response_free(&r);
+    r = http(f, "GET", "/v1/vectors/indexes/docs", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "count")), 2);
+    response_free(&r);
+    r = http(f, "POST", "/v1/vectors/indexes/docs/upsert", NULL,
+             "{\"items\":[{\"id\":\"c\",\"vector\":[1,0]}]}");
+    assert_json_error(&r, 400);
+    assert_non_null(strstr(r.body, "items[0].vector"));
+    response_free(&r);
+    r = http(f, "GET", "/v1/vectors/indexes/nope", NULL, NULL);
+    assert_json_error(&r, 404);
+    response_free(&r);
+    r = http(f, "DELETE", "/v1/vectors/indexes/docs", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    r = http(f, "POST", "/v1/vectors/search", NULL, "{\"index\":\"docs\",\"vector\":[1,0,0]}");
+    assert_json_error(&r, 404);
     response_free(&r);
 }
 
@@ -675,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_body_over_the_limit_is_413),
         cmocka_unit_test(test_wrong_content_type_is_415),
         cmocka_unit_test(test_health_is_200_when_all_up),
+        cmocka_unit_test(test_vector_routes_carry_the_index_from_the_path),
         cmocka_unit_test(test_metrics_count_requests),
         cmocka_unit_test(test_openapi_describes_the_routes),
         cmocka_unit_test(test_keep_alive_reuses_the_connection),
