@@ -14,6 +14,10 @@
 
 #include <stdarg.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
     LH_EBADREQ = 400,     /* malformed or invalid input */
     LH_EFORBIDDEN = 403,  /* refused by policy */
@@ -48,5 +52,9 @@ void lh_err_free(lh_err *err);
 
 /* The short reason phrase for a code ("Bad Request"), for logs and HTTP. */
 const char *lh_err_reason(int code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
