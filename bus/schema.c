@@ -28,6 +28,8 @@ const char *lh_kind_name(lh_kind k)
     case LH_K_MATRIX: return "[[number]]";
     case LH_K_OBJECTS: return "[object]";
     case LH_K_ANY: return "any";
+    case LH_K_BYTES: return "bytes";
+    case LH_K_OBJECT: return "object";
     }
     return "?";
 }
@@ -286,6 +288,29 @@ static lh_err *lh_decode_any(const lh_field *f, const msgpack_object *o, const c
     return err;
 }
 
+static lh_err *lh_decode_bytes(const lh_field *f, const msgpack_object *o, const char *path,
+                               lh_arena *a, lh_bytes *out)
+{
+    const char *p;
+    size_t n;
+    if (o->type == MSGPACK_OBJECT_BIN) {
+        p = o->via.bin.ptr;
+        n = o->via.bin.size;
+    } else if (o->type == MSGPACK_OBJECT_STR) {
+        p = o->via.str.ptr;
+        n = o->via.str.size;
+    } else {
+        return lh_err_new(LH_EBADREQ, path, "field '%s' must be bytes (msgpack bin or a string)",
+                          path);
+    }
+    if (lh_has_bound(f->max) && n > f->max)
+        return lh_err_new(LH_ETOOLARGE, path, "field '%s' is %zu bytes; the limit is %.0f", path,
+                          n, f->max);
+    out->data = lh_arena_strndup(a, p, n);
+    out->len = n;
+    return NULL;
+}
+
 static lh_err *lh_decode_field(const lh_field *f, const msgpack_object *o, const char *path,
                                lh_arena *a, char *base)
 {
@@ -308,6 +333,14 @@ static lh_err *lh_decode_field(const lh_field *f, const msgpack_object *o, const
     case LH_K_MATRIX: return lh_decode_matrix(f, o, path, a, dst);
     case LH_K_OBJECTS: return lh_decode_objects(f, o, path, a, dst);
     case LH_K_ANY: return lh_decode_any(f, o, path, a, dst);
+    case LH_K_BYTES: return lh_decode_bytes(f, o, path, a, dst);
+    case LH_K_OBJECT: {
+        assert(f->sub);
+        void *sub = lh_arena_alloc(a, f->sub->size);
+        lh_err *err = lh_schema_decode_obj(f->sub, o, a, path, sub);
+        *(void **)dst = err ? NULL : sub;
+        return err;
+    }
     }
     return lh_err_new(LH_EINTERNAL, path, "field '%s' has an unknown kind", path);
 }
@@ -426,6 +459,8 @@ static bool lh_field_present(const lh_field *f, const char *base)
     switch (f->kind) {
     case LH_K_STRING: return ((const lh_str *)src)->s != NULL;
     case LH_K_ANY: return ((const lh_raw *)src)->len > 0;
+    case LH_K_BYTES: return ((const lh_bytes *)src)->data != NULL;
+    case LH_K_OBJECT: return *(void *const *)src != NULL;
     case LH_K_STRINGS: return !omit || ((const lh_strs *)src)->v != NULL;
     case LH_K_FLOATS: return !omit || ((const lh_floats *)src)->v != NULL;
     case LH_K_MATRIX: return !omit || ((const lh_matrix *)src)->v != NULL;
@@ -478,6 +513,12 @@ static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer 
         msgpack_pack_str_body(pk, raw->data, raw->len); /* already msgpack: copy bytes */
         break;
     }
+    case LH_K_BYTES: {
+        const lh_bytes *b = src;
+        msgpack_pack_bin_with_body(pk, b->data, b->len);
+        break;
+    }
+    case LH_K_OBJECT: lh_schema_encode(f->sub, *(void *const *)src, pk); break;
     }
 }
 

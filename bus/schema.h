@@ -28,7 +28,12 @@
  *   MATRIX   lh_matrix   array of rows (arrays or bins), all the same length;
  *                        .min/.max bound the rows, .item_max the columns
  *   OBJECTS  lh_objs     array of maps decoded with .sub; .min/.max count
+ *   OBJECT   void *      one map decoded with .sub (a pointer to its struct,
+ *                        NULL when absent)
  *   ANY      lh_raw      any value, kept as its msgpack bytes; .max bytes
+ *   BYTES    lh_bytes    msgpack bin, or a string (its UTF-8 bytes, as JSON
+ *                        requests send them); .max bytes;
+ *                        encoded as bin (JSON shows bin as base64)
  *
  * Size bounds (.max on counts/lengths, .item_max, .total_max) answer 413;
  * everything else answers 400.
@@ -51,6 +56,7 @@ typedef struct lh_floats { float *v; size_t n; } lh_floats;
 typedef struct lh_matrix { float *v; size_t rows, cols; } lh_matrix; /* row-major */
 typedef struct lh_objs { void *v; size_t n; } lh_objs;          /* n structs of .sub */
 typedef struct lh_raw { const char *data; size_t len; } lh_raw;  /* msgpack bytes */
+typedef struct lh_bytes { const char *data; size_t len; } lh_bytes; /* data NULL when absent */
 
 typedef enum {
     LH_K_STRING,
@@ -62,6 +68,8 @@ typedef enum {
     LH_K_MATRIX,
     LH_K_OBJECTS,
     LH_K_ANY,
+    LH_K_BYTES,
+    LH_K_OBJECT,
 } lh_kind;
 
 typedef lh_str lh_ctype_STRING;
@@ -73,6 +81,8 @@ typedef lh_floats lh_ctype_FLOATS;
 typedef lh_matrix lh_ctype_MATRIX;
 typedef lh_objs lh_ctype_OBJECTS;
 typedef lh_raw lh_ctype_ANY;
+typedef lh_bytes lh_ctype_BYTES;
+typedef void *lh_ctype_OBJECT;
 
 /* Field flags. */
 enum {
@@ -93,7 +103,7 @@ typedef struct lh_field {
     double def;            /* default for INT, FLOAT, BOOL */
     const char *choices;   /* STRING: allowed values, "a|b|c" */
     unsigned flags;
-    const lh_schema *sub;  /* OBJECTS: the item schema */
+    const lh_schema *sub;  /* OBJECTS, OBJECT: the item schema */
     const char *doc;
 } lh_field;
 

@@ -116,6 +116,16 @@ static json_t *lh_gw_field_schema(const lh_field *f)
         o = lh_gw_array_of(f->sub ? lh_gw_schema_json(f->sub) : json_object(), f);
         break;
     case LH_K_ANY: o = json_object(); break;
+    case LH_K_OBJECT: o = f->sub ? lh_gw_schema_json(f->sub) : json_object(); break;
+    case LH_K_BYTES:
+        /* msgpack callers send bin; in JSON a request's string is taken as
+         * its UTF-8 bytes and a reply's bytes come back base64 */
+        o = lh_gw_type("string");
+        json_object_set_new(o, "x-lh-bytes",
+                            json_string("request: the string's bytes; reply: base64"));
+        if (f->max > 0)
+            lh_gw_set_num(o, "maxLength", f->max);
+        break;
     }
     /* A zero .def cannot be told from "no default" (reply fields have
      * none), so only a nonzero one is documented for numbers. */

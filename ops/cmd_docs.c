@@ -111,7 +111,8 @@ static const char *lh_md_count_unit(lh_kind k)
 {
     switch (k) {
     case LH_K_STRING:
-    case LH_K_ANY: return "bytes";
+    case LH_K_ANY:
+    case LH_K_BYTES: return "bytes";
     case LH_K_STRINGS:
     case LH_K_FLOATS:
     case LH_K_OBJECTS: return "items";

@@ -59,6 +59,7 @@ typedef struct lh_sup {
     char nats_url[128];
     char http_url[128];
     char nats_port[16];
+    char nats_conf[PATH_MAX];
     char workers[16];
 } lh_sup;
 
@@ -162,10 +163,27 @@ static void lh_sup_free_environment(char **envp)
     free(envp);
 }
 
+/* nats-server's default max_payload (1 MB) is below one storage part
+ * (1 MiB of data plus its envelope); the bus allows 8 MiB messages. */
+#define LH_NATS_CONF "max_payload: 8388608\n"
+
+static void lh_sup_write_nats_conf(lh_sup *s)
+{
+    snprintf(s->nats_conf, sizeof s->nats_conf, "%s.conf", s->o->stack.nats_dir);
+    FILE *f = fopen(s->nats_conf, "w");
+    if (!f) {
+        lh_warn("cannot write %s: %s", s->nats_conf, strerror(errno));
+        return;
+    }
+    fputs(LH_NATS_CONF, f);
+    fclose(f);
+}
+
 static void lh_sup_nats_argv(lh_sup *s, lh_child *c)
 {
     const lh_supervisor_opts *o = s->o;
     char **a = c->argv;
+    lh_sup_write_nats_conf(s);
     a[0] = (char *)o->nats_server;
     a[1] = "-a";
     a[2] = "127.0.0.1";
@@ -174,7 +192,9 @@ static void lh_sup_nats_argv(lh_sup *s, lh_child *c)
     a[5] = "-js";
     a[6] = "-sd";
     a[7] = (char *)o->stack.nats_dir;
-    a[8] = NULL;
+    a[8] = "-c";
+    a[9] = s->nats_conf;
+    a[10] = NULL;
 }
 
 static void lh_sup_actor_argv(lh_sup *s, lh_child *c)

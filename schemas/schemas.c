@@ -32,3 +32,52 @@ LH_SCHEMA_DEFINE(lh_vector_hit, LH_VECTOR_HIT, "One search hit.")
 LH_SCHEMA_DEFINE(lh_vector_hits, LH_VECTOR_HITS, "The hits of one query of a batch.")
 LH_SCHEMA_DEFINE(lh_vector_search_reply, LH_VECTOR_SEARCH_REPLY,
                  "Search hits, best first: `hits` for one query, `results` for a batch.")
+
+#include "schemas/storage.h"
+
+LH_SCHEMA_DEFINE(lh_storage_object_info, LH_STORAGE_OBJECT_INFO, "An object's description.")
+LH_SCHEMA_DEFINE(lh_storage_put_request, LH_STORAGE_PUT_REQUEST,
+                 "Write a whole object that fits one bus message.")
+LH_SCHEMA_DEFINE(lh_storage_object_request, LH_STORAGE_OBJECT_REQUEST, "Name one object.")
+LH_SCHEMA_DEFINE(lh_storage_get_request, LH_STORAGE_GET_REQUEST, "Read a range of an object.")
+LH_SCHEMA_DEFINE(lh_storage_get_reply, LH_STORAGE_GET_REPLY, "A range of an object.")
+LH_SCHEMA_DEFINE(lh_storage_list_request, LH_STORAGE_LIST_REQUEST,
+                 "List a bucket's objects, one page at a time.")
+LH_SCHEMA_DEFINE(lh_storage_list_reply, LH_STORAGE_LIST_REPLY, "One page of a listing.")
+LH_SCHEMA_DEFINE(lh_storage_delete_reply, LH_STORAGE_DELETE_REPLY, "Whether it was there.")
+LH_SCHEMA_DEFINE(lh_storage_upload_begin_request, LH_STORAGE_UPLOAD_BEGIN_REQUEST,
+                 "Start an upload of an object of any size.")
+LH_SCHEMA_DEFINE(lh_storage_upload_ref, LH_STORAGE_UPLOAD_REF, "Name one upload.")
+LH_SCHEMA_DEFINE(lh_storage_upload_part_request, LH_STORAGE_UPLOAD_PART_REQUEST,
+                 "Append the next part of an upload.")
+LH_SCHEMA_DEFINE(lh_storage_upload_reply, LH_STORAGE_UPLOAD_REPLY, "An upload's progress.")
+LH_SCHEMA_DEFINE(lh_storage_upload_commit_request, LH_STORAGE_UPLOAD_COMMIT_REQUEST,
+                 "Finish an upload: the object appears whole, or not at all.")
+
+#include "schemas/catalog.h"
+
+LH_SCHEMA_DEFINE(lh_catalog_location, LH_CATALOG_LOCATION, "Where a version's data lives.")
+LH_SCHEMA_DEFINE(lh_catalog_column, LH_CATALOG_COLUMN, "One column of a dataset.")
+LH_SCHEMA_DEFINE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST,
+                 "Create a dataset with no versions yet.")
+LH_SCHEMA_DEFINE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST,
+                 "Record a new version of a dataset.")
+LH_SCHEMA_DEFINE(lh_catalog_version, LH_CATALOG_VERSION, "One version of a dataset.")
+LH_SCHEMA_DEFINE(lh_catalog_dataset, LH_CATALOG_DATASET, "A dataset and its versions.")
+LH_SCHEMA_DEFINE(lh_catalog_name_request, LH_CATALOG_NAME_REQUEST, "Name one dataset.")
+LH_SCHEMA_DEFINE(lh_catalog_get_request, LH_CATALOG_GET_REQUEST,
+                 "Describe a dataset at a version (latest by default).")
+LH_SCHEMA_DEFINE(lh_catalog_list_request, LH_CATALOG_LIST_REQUEST, "List datasets.")
+LH_SCHEMA_DEFINE(lh_catalog_list_reply, LH_CATALOG_LIST_REPLY, "Datasets.")
+LH_SCHEMA_DEFINE(lh_catalog_delete_reply, LH_CATALOG_DELETE_REPLY, "What was deleted.")
+
+#include "schemas/ingest.h"
+
+LH_SCHEMA_DEFINE(lh_ingest_csv_options, LH_INGEST_CSV_OPTIONS, "How to read CSV.")
+LH_SCHEMA_DEFINE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS,
+                 "Which column to embed, into which index.")
+LH_SCHEMA_DEFINE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST,
+                 "Ingest a CSV or JSON Lines file into a dataset version.")
+LH_SCHEMA_DEFINE(lh_ingest_status_request, LH_INGEST_STATUS_REQUEST, "Ask about a job.")
+LH_SCHEMA_DEFINE(lh_ingest_row_error, LH_INGEST_ROW_ERROR, "One rejected row.")
+LH_SCHEMA_DEFINE(lh_ingest_job, LH_INGEST_JOB, "An ingest job's state and counts.")

@@ -34,7 +34,9 @@ LH_SCHEMA_DEFINE(t_item, T_ITEM, "item")
     F(T, vec, FLOATS, .max = 4, .doc = "v")                                              \
     F(T, rows, MATRIX, .max = 3, .item_max = 4, .doc = "m")                              \
     F(T, items, OBJECTS, .max = 2, .sub = &t_item_schema, .doc = "i")                    \
-    F(T, meta, ANY, .max = 64, .doc = "a")
+    F(T, meta, ANY, .max = 64, .doc = "a")                                               \
+    F(T, blob, BYTES, .max = 8, .doc = "b")                                              \
+    F(T, loc, OBJECT, .sub = &t_item_schema, .doc = "o")
 LH_SCHEMA_DECLARE(t_msg, T_MSG)
 LH_SCHEMA_DEFINE(t_msg, T_MSG, "test message")
 
@@ -163,6 +165,46 @@ static void test_refusals_name_the_field(void **state)
                    413, "meta", "limit is 64");
 }
 
+static void test_bytes_and_nested_object(void **state)
+{
+    fixture *f = *state;
+    t_msg *m = NULL;
+    assert_null(decode_json(f, &t_msg_schema,
+                            "{\"name\":\"a\",\"blob\":\"hi\",\"loc\":{\"id\":\"z\",\"score\":1}}",
+                            (void **)&m));
+    assert_int_equal(m->blob.len, 2);
+    assert_memory_equal(m->blob.data, "hi", 2);
+    t_item *loc = m->loc;
+    assert_non_null(loc);
+    assert_string_equal(loc->id.s, "z");
+    assert_null(decode_json(f, &t_msg_schema, "{\"name\":\"a\"}", (void **)&m));
+    assert_null(m->loc);
+    assert_null(m->blob.data);
+    expect_refusal(f, &t_msg_schema, "{\"name\":\"a\",\"blob\":\"123456789\"}", 413, "blob",
+                   "limit is 8");
+    expect_refusal(f, &t_msg_schema, "{\"name\":\"a\",\"blob\":3}", 400, "blob",
+                   "must be bytes");
+    expect_refusal(f, &t_msg_schema, "{\"name\":\"a\",\"loc\":{}}", 400, "loc.id",
+                   "missing required field 'loc.id'");
+    expect_refusal(f, &t_msg_schema, "{\"name\":\"a\",\"loc\":[1]}", 400, "loc",
+                   "must be an object");
+    /* Bytes encode as bin, shown in JSON as base64; objects nest. */
+    assert_null(decode_json(f, &t_msg_schema,
+                            "{\"name\":\"a\",\"blob\":\"hi\",\"loc\":{\"id\":\"z\"}}",
+                            (void **)&m));
+    lh_buf enc, out;
+    lh_buf_init(&enc);
+    lh_buf_init(&out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &enc, lh_buf_msgpack_write);
+    lh_schema_encode(&t_msg_schema, m, &pk);
+    assert_null(lh_msgpack_to_json(enc.data, enc.len, &out));
+    assert_non_null(strstr(lh_buf_cstr(&out), "\"blob\":\"aGk=\""));
+    assert_non_null(strstr(lh_buf_cstr(&out), "\"loc\":{\"id\":\"z\",\"score\":0}"));
+    lh_buf_free(&enc);
+    lh_buf_free(&out);
+}
+
 static void test_bin_vectors_and_non_finite(void **state)
 {
     fixture *f = *state;
@@ -280,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_apply_when_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_name_the_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bin_vectors_and_non_finite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bytes_and_nested_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_msgpack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_embed_request_bounds, setup, teardown),

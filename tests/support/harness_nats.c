@@ -138,7 +138,16 @@ static void launch(lh_test_nats *n)
     snprintf(store, sizeof store, "%s/js", n->dir);
     log_path(n, log, sizeof log);
     snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", n->port);
-    char *argv[] = {NATS_SERVER_PATH, "-a", "127.0.0.1", "-p", port, "-js", "-sd", store, NULL};
+    /* As `lakehouse up` does: 8 MiB messages (one storage part and more). */
+    char conf[600];
+    snprintf(conf, sizeof conf, "%s/nats.conf", n->dir);
+    FILE *cf = fopen(conf, "w");
+    if (!cf)
+        fail_msg("cannot write %s", conf);
+    fputs("max_payload: 8388608\n", cf);
+    fclose(cf);
+    char *argv[] = {NATS_SERVER_PATH, "-a", "127.0.0.1", "-p", port, "-js", "-sd", store,
+                    "-c", conf, NULL};
     lh_test_proc proc;
     lh_test_spawn(&proc, argv, NULL, log);
     n->pid = proc.pid;

@@ -1,0 +1,94 @@
+/*
+ * catalog.h — the messages of catalogd (`catalog.*`): named, versioned
+ * datasets. A version points at an object in storage with its schema.
+ */
+#ifndef LH_SCHEMAS_CATALOG_H
+#define LH_SCHEMAS_CATALOG_H
+
+#include "bus/schema.h"
+
+#define LH_CATALOG_MAX_COLUMNS 1024
+
+#define LH_CATALOG_NAME_DOC                                                                \
+    "Dataset name, usable as a SQL table name: a letter or '_' then letters, digits or " \
+    "'_', at most 63 characters; not an SQL keyword reserved by SQLite."
+
+#define LH_CATALOG_LOCATION(F, T)                                                          \
+    F(T, bucket, STRING, .required = true, .min = 3, .max = 63, .doc = "Bucket.")         \
+    F(T, key, STRING, .required = true, .min = 1, .max = 1024, .doc = "Key.")
+LH_SCHEMA_DECLARE(lh_catalog_location, LH_CATALOG_LOCATION)
+
+#define LH_CATALOG_COLUMN(F, T)                                                            \
+    F(T, name, STRING, .required = true, .min = 1, .max = 255, .doc = "Column name.")     \
+    F(T, type, STRING, .required = true, .choices = "integer|real|boolean|text",           \
+      .doc = "Column type.")                                                               \
+    F(T, nullable, BOOL, .def = 1, .doc = "Whether the column holds nulls.")
+LH_SCHEMA_DECLARE(lh_catalog_column, LH_CATALOG_COLUMN)
+
+#define LH_CATALOG_CREATE_REQUEST(F, T)                                                    \
+    F(T, name, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                      \
+    F(T, format, STRING, .required = true, .choices = "csv|jsonl", .doc = "Data format.") \
+    F(T, description, STRING, .max = 4096, .doc = "What the dataset holds.")              \
+    F(T, tags, STRINGS, .max = 32, .item_max = 64, .doc = "Free-form tags.")
+LH_SCHEMA_DECLARE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST)
+
+#define LH_CATALOG_COMMIT_REQUEST(F, T)                                                    \
+    F(T, name, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                      \
+    F(T, location, OBJECT, .required = true, .sub = &lh_catalog_location_schema,           \
+      .doc = "The object holding this version's data.")                                  \
+    F(T, schema, OBJECTS, .required = true, .min = 1, .max = LH_CATALOG_MAX_COLUMNS,       \
+      .sub = &lh_catalog_column_schema, .doc = "Columns, in order.")                       \
+    F(T, rows, INT, .required = true, .min = 0, .max = 9e15, .doc = "Row count.")          \
+    F(T, bytes, INT, .required = true, .min = 0, .max = 9e15, .doc = "Size of the data.")  \
+    F(T, sha256, STRING, .required = true, .min = 64, .max = 64,                           \
+      .doc = "SHA-256 of the data object, hex.")
+LH_SCHEMA_DECLARE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST)
+
+#define LH_CATALOG_VERSION(F, T)                                                           \
+    F(T, version, INT, .doc = "Version number, from 1.")                                   \
+    F(T, location, OBJECT, .sub = &lh_catalog_location_schema, .doc = "Data object.")     \
+    F(T, schema, OBJECTS, .sub = &lh_catalog_column_schema, .flags = LH_F_OMIT_UNSET,      \
+      .doc = "Columns (in the version asked for; left out of the history list).")         \
+    F(T, rows, INT, .doc = "Row count.")                                                   \
+    F(T, bytes, INT, .doc = "Size of the data.")                                           \
+    F(T, sha256, STRING, .doc = "SHA-256 of the data object.")                             \
+    F(T, committed, STRING, .doc = "Commit time, RFC 3339 UTC.")
+LH_SCHEMA_DECLARE(lh_catalog_version, LH_CATALOG_VERSION)
+
+#define LH_CATALOG_DATASET(F, T)                                                           \
+    F(T, name, STRING, .doc = "Dataset name.")                                             \
+    F(T, format, STRING, .doc = "csv or jsonl.")                                           \
+    F(T, description, STRING, .doc = "Description.")                                       \
+    F(T, tags, STRINGS, .doc = "Tags.")                                                    \
+    F(T, created, STRING, .doc = "Creation time, RFC 3339 UTC.")                           \
+    F(T, latest, INT, .doc = "Latest version number; 0 before the first commit.")          \
+    F(T, version, OBJECT, .sub = &lh_catalog_version_schema,                               \
+      .doc = "The version asked for (latest by default), absent before the first commit.") \
+    F(T, versions, OBJECTS, .sub = &lh_catalog_version_schema, .flags = LH_F_OMIT_UNSET,   \
+      .doc = "Version history, oldest first (catalog.get only).")
+LH_SCHEMA_DECLARE(lh_catalog_dataset, LH_CATALOG_DATASET)
+
+#define LH_CATALOG_NAME_REQUEST(F, T)                                                      \
+    F(T, name, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)
+LH_SCHEMA_DECLARE(lh_catalog_name_request, LH_CATALOG_NAME_REQUEST)
+
+#define LH_CATALOG_GET_REQUEST(F, T)                                                       \
+    F(T, name, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                      \
+    F(T, version, INT, .min = 0, .max = 9e15, .doc = "Version to describe; 0 = latest.")
+LH_SCHEMA_DECLARE(lh_catalog_get_request, LH_CATALOG_GET_REQUEST)
+
+#define LH_CATALOG_LIST_REQUEST(F, T)                                                      \
+    F(T, prefix, STRING, .max = 63, .doc = "Only names starting with this.")
+LH_SCHEMA_DECLARE(lh_catalog_list_request, LH_CATALOG_LIST_REQUEST)
+
+#define LH_CATALOG_LIST_REPLY(F, T)                                                        \
+    F(T, datasets, OBJECTS, .sub = &lh_catalog_dataset_schema,                             \
+      .doc = "Datasets by name, each with its latest version.")
+LH_SCHEMA_DECLARE(lh_catalog_list_reply, LH_CATALOG_LIST_REPLY)
+
+#define LH_CATALOG_DELETE_REPLY(F, T)                                                      \
+    F(T, name, STRING, .doc = "The dataset deleted.")                                      \
+    F(T, versions, INT, .doc = "How many versions it had.")
+LH_SCHEMA_DECLARE(lh_catalog_delete_reply, LH_CATALOG_DELETE_REPLY)
+
+#endif

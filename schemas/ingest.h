@@ -1,0 +1,74 @@
+/*
+ * ingest.h — the messages of ingestd (`ingest.*`): a CSV or JSON Lines
+ * file in storage (or inline) becomes a dataset version, optionally with
+ * one text column embedded into a vector index.
+ */
+#ifndef LH_SCHEMAS_INGEST_H
+#define LH_SCHEMAS_INGEST_H
+
+#include "bus/schema.h"
+#include "schemas/catalog.h"
+
+#define LH_INGEST_MAX_INLINE (4 * 1024 * 1024)
+#define LH_INGEST_MAX_ERRORS 20 /* first errors kept per job */
+
+#define LH_INGEST_CSV_OPTIONS(F, T)                                                        \
+    F(T, delimiter, STRING, .min = 1, .max = 1, .doc = "Field delimiter; default ','.")   \
+    F(T, header, BOOL, .def = 1, .doc = "First record is the header (else c1, c2, ...).") \
+    F(T, quote, STRING, .min = 1, .max = 1, .doc = "Quote character; default '\"'.")
+LH_SCHEMA_DECLARE(lh_ingest_csv_options, LH_INGEST_CSV_OPTIONS)
+
+#define LH_INGEST_EMBED_OPTIONS(F, T)                                                      \
+    F(T, column, STRING, .required = true, .min = 1, .max = 255,                           \
+      .doc = "The text column to embed.")                                                  \
+    F(T, index, STRING, .required = true, .min = 1, .max = 64,                             \
+      .doc = "Vector index to upsert into (created when missing, cosine, hnsw).")         \
+    F(T, id_column, STRING, .max = 255, .doc = "Column giving item ids; default the row number.") \
+    F(T, model, STRING, .max = 128, .doc = "Embedding model; default embedd's.")
+LH_SCHEMA_DECLARE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS)
+
+#define LH_INGEST_FILE_REQUEST(F, T)                                                       \
+    F(T, dataset, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                   \
+    F(T, source, OBJECT, .sub = &lh_catalog_location_schema,                               \
+      .doc = "The object to ingest (exactly one of source and content).")                \
+    F(T, content, BYTES, .max = LH_INGEST_MAX_INLINE,                                      \
+      .doc = "Small inline data (stored first, then ingested).")                          \
+    F(T, format, STRING, .choices = "csv|jsonl",                                           \
+      .doc = "Data format; inferred from the key's extension when absent.")               \
+    F(T, csv, OBJECT, .sub = &lh_ingest_csv_options_schema, .doc = "CSV options.")        \
+    F(T, on_error, STRING, .choices = "fail|skip",                                         \
+      .doc = "A bad row fails the job (default) or is counted and skipped.")              \
+    F(T, embed, OBJECT, .sub = &lh_ingest_embed_options_schema,                            \
+      .doc = "Embed one text column into a vector index.")                                \
+    F(T, wait, BOOL, .doc = "Reply only when the job is done.")
+LH_SCHEMA_DECLARE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST)
+
+#define LH_INGEST_STATUS_REQUEST(F, T)                                                     \
+    F(T, job, STRING, .required = true, .min = 1, .max = 64, .doc = "Job id.")            \
+    F(T, wait, BOOL, .doc = "Reply only when the job is done.")
+LH_SCHEMA_DECLARE(lh_ingest_status_request, LH_INGEST_STATUS_REQUEST)
+
+#define LH_INGEST_ROW_ERROR(F, T)                                                          \
+    F(T, line, INT, .doc = "Line number in the file, from 1.")                             \
+    F(T, message, STRING, .doc = "What is wrong with it.")
+LH_SCHEMA_DECLARE(lh_ingest_row_error, LH_INGEST_ROW_ERROR)
+
+#define LH_INGEST_JOB(F, T)                                                                \
+    F(T, job, STRING, .doc = "Job id.")                                                    \
+    F(T, state, STRING, .doc = "queued, running, succeeded or failed.")                    \
+    F(T, dataset, STRING, .doc = "Dataset name.")                                          \
+    F(T, version, INT, .doc = "Dataset version committed (when succeeded).")               \
+    F(T, rows_read, INT, .doc = "Rows accepted.")                                          \
+    F(T, rows_rejected, INT, .doc = "Rows skipped (on_error: skip).")                      \
+    F(T, rows_embedded, INT, .doc = "Rows embedded and upserted.")                         \
+    F(T, bytes, INT, .doc = "Bytes read.")                                                 \
+    F(T, errors, OBJECTS, .sub = &lh_ingest_row_error_schema,                              \
+      .doc = "The first row errors, with line numbers.")                                   \
+    F(T, error, STRING, .doc = "Why the job failed.")                                      \
+    F(T, schema, OBJECTS, .sub = &lh_catalog_column_schema, .flags = LH_F_OMIT_UNSET,      \
+      .doc = "Inferred columns (when succeeded).")                                        \
+    F(T, started, STRING, .doc = "Start time, RFC 3339 UTC.")                              \
+    F(T, finished, STRING, .doc = "End time, RFC 3339 UTC.")
+LH_SCHEMA_DECLARE(lh_ingest_job, LH_INGEST_JOB)
+
+#endif

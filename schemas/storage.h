@@ -1,0 +1,123 @@
+/*
+ * storage.h — the messages of storaged (`storage.*`): objects in buckets.
+ *
+ * Bodies that fit one bus message use storage.put; larger ones travel as
+ * an upload (begin, parts of at most 1 MiB in order, commit or abort).
+ * Reads take ranges, so any object streams through bounded memory.
+ */
+#ifndef LH_SCHEMAS_STORAGE_H
+#define LH_SCHEMAS_STORAGE_H
+
+#include "bus/schema.h"
+
+#define LH_STORAGE_MAX_KEY 1024
+#define LH_STORAGE_MAX_PUT (4 * 1024 * 1024)  /* one storage.put body */
+#define LH_STORAGE_MAX_PART (1024 * 1024)     /* one upload part */
+#define LH_STORAGE_MAX_GET (4 * 1024 * 1024)  /* one storage.get range */
+#define LH_STORAGE_MAX_LIST 1000
+#define LH_STORAGE_MAX_METADATA 8192
+
+#define LH_STORAGE_BUCKET_DOC \
+    "Bucket name: 3..63 characters of a-z, 0-9, '.' and '-', starting and ending with a " \
+    "letter or digit (S3's rules)."
+#define LH_STORAGE_KEY_DOC                                                                 \
+    "Object key, 1..1024 bytes of UTF-8; no NUL or control characters, no '..' segment, " \
+    "not starting with '/'."
+
+#define LH_STORAGE_OBJECT_INFO(F, T)                                                       \
+    F(T, bucket, STRING, .doc = "Bucket.")                                                 \
+    F(T, key, STRING, .doc = "Key.")                                                       \
+    F(T, size, INT, .doc = "Size in bytes.")                                               \
+    F(T, sha256, STRING, .doc = "SHA-256 of the whole object, lowercase hex.")             \
+    F(T, content_type, STRING, .doc = "Content type given at write time.")                 \
+    F(T, metadata, ANY, .doc = "User metadata given at write time (a map of strings).")    \
+    F(T, modified, STRING, .doc = "Last write time, RFC 3339 UTC.")
+LH_SCHEMA_DECLARE(lh_storage_object_info, LH_STORAGE_OBJECT_INFO)
+
+#define LH_STORAGE_PUT_REQUEST(F, T)                                                       \
+    F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
+    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)                        \
+    F(T, data, BYTES, .required = true, .max = LH_STORAGE_MAX_PUT,                         \
+      .doc = "The object's bytes (msgpack bin; in JSON, the string's UTF-8 bytes).")      \
+    F(T, content_type, STRING, .max = 255, .doc = "Content type, e.g. text/csv.")         \
+    F(T, metadata, ANY, .max = LH_STORAGE_MAX_METADATA,                                   \
+      .doc = "User metadata: a map of string to string.")                                 \
+    F(T, sha256, STRING, .min = 64, .max = 64,                                             \
+      .doc = "Expected SHA-256 (hex); the write is refused (422) when it differs.")
+LH_SCHEMA_DECLARE(lh_storage_put_request, LH_STORAGE_PUT_REQUEST)
+
+#define LH_STORAGE_OBJECT_REQUEST(F, T)                                                    \
+    F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
+    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)
+LH_SCHEMA_DECLARE(lh_storage_object_request, LH_STORAGE_OBJECT_REQUEST)
+
+#define LH_STORAGE_GET_REQUEST(F, T)                                                       \
+    F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
+    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)                        \
+    F(T, offset, INT, .min = 0, .max = 9e15, .doc = "First byte to return.")              \
+    F(T, length, INT, .min = 0, .max = LH_STORAGE_MAX_GET,                                 \
+      .doc = "Bytes to return; 0 (default) means up to the end, at most 4 MiB per reply.")
+LH_SCHEMA_DECLARE(lh_storage_get_request, LH_STORAGE_GET_REQUEST)
+
+#define LH_STORAGE_GET_REPLY(F, T)                                                         \
+    F(T, object, OBJECT, .sub = &lh_storage_object_info_schema, .doc = "The object.")     \
+    F(T, offset, INT, .doc = "Offset of the first returned byte.")                        \
+    F(T, data, BYTES, .doc = "The bytes of the range.")                                    \
+    F(T, eof, BOOL, .doc = "True when the range reaches the end of the object.")
+LH_SCHEMA_DECLARE(lh_storage_get_reply, LH_STORAGE_GET_REPLY)
+
+#define LH_STORAGE_LIST_REQUEST(F, T)                                                      \
+    F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
+    F(T, prefix, STRING, .max = LH_STORAGE_MAX_KEY, .doc = "Only keys starting with this.") \
+    F(T, delimiter, STRING, .min = 1, .max = 1,                                            \
+      .doc = "Roll keys up to their first delimiter after the prefix into `prefixes`.")    \
+    F(T, after, STRING, .max = LH_STORAGE_MAX_KEY,                                         \
+      .doc = "Start after this key (the `next` of the previous page).")                   \
+    F(T, limit, INT, .min = 1, .max = LH_STORAGE_MAX_LIST, .def = LH_STORAGE_MAX_LIST,      \
+      .doc = "Objects plus prefixes per page.")
+LH_SCHEMA_DECLARE(lh_storage_list_request, LH_STORAGE_LIST_REQUEST)
+
+#define LH_STORAGE_LIST_REPLY(F, T)                                                        \
+    F(T, objects, OBJECTS, .sub = &lh_storage_object_info_schema, .doc = "Objects, by key.") \
+    F(T, prefixes, STRINGS, .doc = "Common prefixes (with `delimiter`).")                  \
+    F(T, truncated, BOOL, .doc = "More results follow; ask again with after = next.")      \
+    F(T, next, STRING, .doc = "Cursor for the next page, when truncated.")
+LH_SCHEMA_DECLARE(lh_storage_list_reply, LH_STORAGE_LIST_REPLY)
+
+#define LH_STORAGE_DELETE_REPLY(F, T)                                                      \
+    F(T, deleted, BOOL, .doc = "False when there was no such object.")
+LH_SCHEMA_DECLARE(lh_storage_delete_reply, LH_STORAGE_DELETE_REPLY)
+
+#define LH_STORAGE_UPLOAD_BEGIN_REQUEST(F, T)                                              \
+    F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
+    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)                        \
+    F(T, content_type, STRING, .max = 255, .doc = "Content type.")                        \
+    F(T, metadata, ANY, .max = LH_STORAGE_MAX_METADATA, .doc = "User metadata.")
+LH_SCHEMA_DECLARE(lh_storage_upload_begin_request, LH_STORAGE_UPLOAD_BEGIN_REQUEST)
+
+#define LH_STORAGE_UPLOAD_REF(F, T)                                                        \
+    F(T, upload, STRING, .required = true, .min = 1, .max = 64,                            \
+      .doc = "Upload id from storage.upload.begin.")
+LH_SCHEMA_DECLARE(lh_storage_upload_ref, LH_STORAGE_UPLOAD_REF)
+
+#define LH_STORAGE_UPLOAD_PART_REQUEST(F, T)                                               \
+    F(T, upload, STRING, .required = true, .min = 1, .max = 64, .doc = "Upload id.")      \
+    F(T, part, INT, .required = true, .min = 1, .max = 10000000,                           \
+      .doc = "Part number: 1, 2, ... in order; resending the last part is idempotent.")    \
+    F(T, data, BYTES, .required = true, .max = LH_STORAGE_MAX_PART,                        \
+      .doc = "The part's bytes, at most 1 MiB.")
+LH_SCHEMA_DECLARE(lh_storage_upload_part_request, LH_STORAGE_UPLOAD_PART_REQUEST)
+
+#define LH_STORAGE_UPLOAD_REPLY(F, T)                                                      \
+    F(T, upload, STRING, .doc = "Upload id.")                                              \
+    F(T, parts, INT, .doc = "Parts received so far.")                                      \
+    F(T, size, INT, .doc = "Bytes received so far.")
+LH_SCHEMA_DECLARE(lh_storage_upload_reply, LH_STORAGE_UPLOAD_REPLY)
+
+#define LH_STORAGE_UPLOAD_COMMIT_REQUEST(F, T)                                             \
+    F(T, upload, STRING, .required = true, .min = 1, .max = 64, .doc = "Upload id.")      \
+    F(T, sha256, STRING, .min = 64, .max = 64,                                             \
+      .doc = "Expected SHA-256 of the whole object; 422 and nothing written when it differs.")
+LH_SCHEMA_DECLARE(lh_storage_upload_commit_request, LH_STORAGE_UPLOAD_COMMIT_REQUEST)
+
+#endif
