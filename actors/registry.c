@@ -6,13 +6,19 @@
 
 #include <string.h>
 
+#include "actors/catalog/catalog.h"
 #include "actors/embed/embed.h"
+#include "actors/ingest/ingest.h"
+#include "actors/storage/storage.h"
 #include "actors/vector/vector.h"
 #include "gateway/gateway.h"
 
 static const lh_actor_def *const lh_actors[] = {
+    &lh_storage_actor, /* first: it calls no one */
+    &lh_catalog_actor,
     &lh_embed_actor,
     &lh_vector_actor, /* calls embedd for text queries */
+    &lh_ingest_actor, /* calls storaged, catalogd, embedd and vectord */
     &lh_gateway_actor, /* last: it fronts all the others */
 };
 

@@ -25,6 +25,19 @@ struct lh_ctx {
     lh_actor *actor;
     lh_arena *arena;
     const char *request_id;
+    natsMsg *msg;
+    lh_endpoint_rt *ep;
+    bool as_json;
+    bool deferred; /* lh_ctx_defer took the reply over */
+};
+
+/* A reply taken over by lh_ctx_defer: what sending it later needs. */
+struct lh_deferred {
+    lh_actor *actor;
+    lh_endpoint_rt *ep;
+    char *reply; /* the reply subject; NULL when the request wants no answer */
+    char *rid;
+    bool as_json;
 };
 
 void lh_new_id(char out[23])
@@ -83,19 +96,22 @@ static void lh_pack_error(lh_buf *out, const lh_err *err)
     }
 }
 
-static void lh_send_reply(lh_worker *w, natsMsg *req, const char *rid, const lh_err *err,
-                          bool as_json)
+/* Publishes the msgpack reply in `out` on `reply` in the request's
+ * encoding (`json` is scratch space for the JSON form). `subject` names
+ * the endpoint in the log. */
+static void lh_publish_reply(lh_conn *conn, const char *reply, const char *subject,
+                             const char *rid, const lh_err *err, lh_buf *out, lh_buf *json,
+                             bool as_json)
 {
-    const char *reply = natsMsg_GetReply(req);
     if (!reply || !*reply)
         return; /* a publish without a reply subject wants no answer */
-    const lh_buf *body = &w->out;
+    const lh_buf *body = out;
     if (as_json) {
-        lh_buf_reset(&w->json);
-        lh_err *jerr = lh_msgpack_to_json(w->out.data, w->out.len, &w->json);
+        lh_buf_reset(json);
+        lh_err *jerr = lh_msgpack_to_json(out->data, out->len, json);
         assert(!jerr); /* we encoded it ourselves */
         lh_err_free(jerr);
-        body = &w->json;
+        body = json;
     }
     natsMsg *m = NULL;
     natsStatus s = natsMsg_Create(&m, reply, NULL, body->data, (int)body->len);
@@ -109,21 +125,28 @@ static void lh_send_reply(lh_worker *w, natsMsg *req, const char *rid, const lh_
             s = natsMsgHeader_Set(m, LH_HDR_ERROR, lh_err_message(err));
     }
     if (s == NATS_OK)
-        s = natsConnection_PublishMsg(lh_conn_nats(w->actor->conn), m);
+        s = natsConnection_PublishMsg(lh_conn_nats(conn), m);
     natsMsg_Destroy(m);
     if (s == NATS_MAX_PAYLOAD && !err) {
         /* Tell the caller now rather than let it wait for its deadline. */
         lh_err *big = lh_err_new(LH_ETOOLARGE, NULL,
                                  "the reply (%zu bytes) exceeds the bus's message limit; ask "
                                  "for less (fewer items, smaller k)", body->len);
-        lh_buf_reset(&w->out);
-        lh_pack_error(&w->out, big);
-        lh_send_reply(w, req, rid, big, as_json);
+        lh_buf_reset(out);
+        lh_pack_error(out, big);
+        lh_publish_reply(conn, reply, subject, rid, big, out, json, as_json);
         lh_err_free(big);
         return;
     }
     if (s != NATS_OK)
-        lh_warn("reply to %s not sent: %s", natsMsg_GetSubject(req), natsStatus_GetText(s));
+        lh_warn("reply to %s not sent: %s", subject, natsStatus_GetText(s));
+}
+
+static void lh_send_reply(lh_worker *w, natsMsg *req, const char *rid, const lh_err *err,
+                          bool as_json)
+{
+    lh_publish_reply(w->actor->conn, natsMsg_GetReply(req), natsMsg_GetSubject(req), rid, err,
+                     &w->out, &w->json, as_json);
 }
 
 static void lh_record_error(lh_endpoint_rt *ep, const lh_err *err)
@@ -155,7 +178,8 @@ static lh_err *lh_serve(lh_worker *w, natsMsg *msg, lh_ctx *ctx, bool as_json)
         return err;
     void *reply = def->reply ? lh_arena_alloc(w->arena, def->reply->size) : NULL;
     err = def->handler(ctx, req, reply);
-    if (err)
+    assert(!(err && ctx->deferred)); /* a deferred reply is answered through its handle */
+    if (err || ctx->deferred)
         return err;
     lh_buf_reset(&w->out);
     msgpack_packer pk;
@@ -182,7 +206,7 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     lh_log_set_actor(w->actor->def->name);
     lh_log_set_request_id(rid);
     bool as_json = lh_is_json(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
-    lh_ctx ctx = {w->actor, w->arena, rid};
+    lh_ctx ctx = {w->actor, w->arena, rid, msg, w->ep, as_json, false};
     lh_err *err = lh_serve(w, msg, &ctx, as_json);
     if (err) {
         lh_buf_reset(&w->out);
@@ -193,15 +217,75 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
             lh_debug("%s refused: %d %s", w->ep->def->subject, lh_err_code(err),
                      lh_err_message(err));
     }
-    lh_send_reply(w, msg, rid, err, as_json);
+    /* Counted before the reply leaves, so a caller that has its reply
+     * always finds it in $SRV.STATS. */
     atomic_fetch_add(&w->ep->num_requests, 1);
     if (err)
         lh_record_error(w->ep, err);
     atomic_fetch_add(&w->ep->processing_ns, lh_now_ns() - t0);
+    if (!ctx.deferred)
+        lh_send_reply(w, msg, rid, err, as_json);
     lh_err_free(err);
     lh_arena_reset(w->arena);
     lh_log_set_request_id(NULL);
     natsMsg_Destroy(msg);
+}
+
+/* ---- deferred replies ---- */
+
+lh_deferred *lh_ctx_defer(lh_ctx *ctx)
+{
+    assert(!ctx->deferred);
+    lh_deferred *d = calloc(1, sizeof *d);
+    const char *reply = natsMsg_GetReply(ctx->msg);
+    if (d) {
+        d->rid = strdup(ctx->request_id);
+        d->reply = reply && *reply ? strdup(reply) : NULL;
+    }
+    if (!d || !d->rid || (reply && *reply && !d->reply))
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    d->actor = ctx->actor;
+    d->ep = ctx->ep;
+    d->as_json = ctx->as_json;
+    ctx->deferred = true;
+    return d;
+}
+
+static void lh_deferred_send(lh_deferred *d, const lh_err *err, lh_buf *out)
+{
+    lh_buf json;
+    lh_buf_init(&json);
+    lh_publish_reply(d->actor->conn, d->reply, d->ep->def->subject, d->rid, err, out, &json,
+                     d->as_json);
+    lh_buf_free(&json);
+    free(d->reply);
+    free(d->rid);
+    free(d);
+}
+
+void lh_deferred_reply(lh_deferred *d, const void *reply)
+{
+    lh_buf out;
+    lh_buf_init(&out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &out, lh_buf_msgpack_write);
+    if (d->ep->def->reply)
+        lh_schema_encode(d->ep->def->reply, reply, &pk);
+    else
+        msgpack_pack_map(&pk, 0);
+    lh_deferred_send(d, NULL, &out);
+    lh_buf_free(&out);
+}
+
+void lh_deferred_fail(lh_deferred *d, const lh_err *err)
+{
+    assert(err);
+    lh_buf out;
+    lh_buf_init(&out);
+    lh_pack_error(&out, err);
+    lh_record_error(d->ep, err);
+    lh_deferred_send(d, err, &out);
+    lh_buf_free(&out);
 }
 
 /* ---- lifecycle ---- */

@@ -82,6 +82,25 @@ const char *lh_ctx_request_id(lh_ctx *ctx);
 void *lh_ctx_alloc(lh_ctx *ctx, size_t n);
 lh_arena *lh_ctx_arena(lh_ctx *ctx);
 
+/* ---- answering later ---- */
+
+typedef struct lh_deferred lh_deferred;
+
+/* Takes over the reply to the request being handled, so a handler whose
+ * work is slow (an ingest job) can return at once, freeing its bus thread,
+ * and answer from another thread when the work is done. The handler must
+ * then return NULL; the runtime sends nothing for it. Exactly one
+ * lh_deferred_reply or lh_deferred_fail must follow, from any thread,
+ * before the actor's stop hook returns (the connection drains after it).
+ * Call at most once per request. */
+lh_deferred *lh_ctx_defer(lh_ctx *ctx);
+/* Sends `reply`, a struct of the endpoint's reply schema, in the request's
+ * encoding (msgpack or JSON), and frees the handle. */
+void lh_deferred_reply(lh_deferred *d, const void *reply);
+/* Sends `err` as the error reply and frees the handle; `err` stays the
+ * caller's. */
+void lh_deferred_fail(lh_deferred *d, const lh_err *err);
+
 /* ---- discovery documents (ADR-32), also used by tests ---- */
 
 /* Appends the JSON of $SRV.PING / INFO / STATS for this actor. */

@@ -52,7 +52,8 @@ static void lh_gw_finish(lh_gw_req *req)
         lh_gw_respond_error(req, lh_err_wrap(err, "reply from %s", r->subject));
         return;
     }
-    lh_gw_respond(req, 200, &req->out, NULL);
+    int status = req->reply_status ? req->reply_status : 200;
+    lh_gw_respond(req, status, &req->out, NULL);
 }
 
 void lh_gw_dispatch(lh_gw_req *req)

@@ -11,6 +11,10 @@
  *   health.c    GET /v1/health: concurrent discovery pings
  *   metrics.c   GET /metrics: Prometheus counters and histograms
  *   openapi.c   GET /v1/openapi.json from the route table and the schemas
+ *   xfer.c      streamed routes: a bus conversation tied to one HTTP request
+ *   storage.c   /v1/storage: list and delete shapes, Range, shared helpers
+ *   storage_put.c  PUT  /v1/storage/{bucket}/{key...}, streamed up in parts
+ *   storage_get.c  GET/HEAD /v1/storage/{bucket}/{key...}, streamed down in ranges
  */
 #ifndef LH_GW_H
 #define LH_GW_H
@@ -21,6 +25,8 @@
 #include <stdint.h>
 
 #include <microhttpd.h>
+#include <msgpack.h>
+#include <pthread.h>
 
 #include "bus/buf.h"
 #include "bus/config.h"
@@ -30,6 +36,8 @@
 #define LH_GW_MAX_PARAMS 4
 #define LH_GW_RID_MAX 64
 #define LH_GW_DEFAULT_MAX_BODY (8u << 20)
+/* What a %00 in the URL decodes to (see lh_gw_unescape in server.c). */
+#define LH_GW_ENCODED_NUL "\xC0\x80"
 
 typedef struct lh_gw lh_gw;
 typedef struct lh_gw_req lh_gw_req;
@@ -37,7 +45,26 @@ typedef struct lh_gw_metrics lh_gw_metrics;
 
 /* ---- routes.c ---------------------------------------------------------- */
 
-/* How a route's JSON becomes the bus request and the reply becomes JSON. */
+/* A streamed route sees every call libmicrohttpd makes for the request —
+ * the headers (size 0), each body chunk as it arrives (it consumes what it
+ * can from the front of data[0..*size) and leaves the rest, suspending for
+ * backpressure), the end of the body (size 0) — and answers itself, often
+ * with a response read from a callback. Its body is never buffered, so
+ * LH_HTTP_MAX_BODY does not apply, nor the JSON Content-Type check. */
+typedef struct lh_gw_stream {
+    void (*call)(lh_gw_req *req, const char *method, const char *data, size_t *size);
+    /* The request is over (answered or the client went away). */
+    void (*done)(lh_gw_req *req);
+    /* For OpenAPI: the body's media type (NULL: no body), the success
+     * status and media type, and the reply's schema when it is JSON. */
+    const char *body_type;
+    int status;
+    const char *reply_type;
+    const struct lh_schema *reply_schema;
+} lh_gw_stream;
+
+/* How a route's JSON becomes the bus request and the reply becomes JSON
+ * (or, for a streamed route, only its `stream`). */
 typedef struct lh_gw_shape {
     const char *name;
     /* req->body (JSON, maybe empty) -> msgpack request in `out`. */
@@ -47,20 +74,32 @@ typedef struct lh_gw_shape {
     /* JSON Schema texts for OpenAPI; NULL means "the endpoint's schema". */
     const char *request_schema;
     const char *reply_schema;
+    /* The request comes from the query string, not a body (OpenAPI lists
+     * the endpoint's request fields as query parameters). */
+    bool query;
+    /* A streamed route (no request/reply functions: it speaks to the bus itself). */
+    const lh_gw_stream *stream;
 } lh_gw_shape;
 
 /* A local route answers inside the gateway: it responds or suspends. */
 typedef void (*lh_gw_local_fn)(lh_gw_req *req);
 
+
 typedef struct lh_gw_route {
     const char *method;       /* "GET", "POST", ... */
     const char *pattern;      /* "/v1/embed", "/v1/storage/{bucket}/{key...}" */
-    const char *subject;      /* bus routes: the subject they call */
+    const char *subject;      /* bus routes: the subject they call (streamed: the first) */
     const char *actor;        /* bus routes: the actor serving it (health pings it) */
-    const lh_gw_shape *shape; /* bus routes */
+    const lh_gw_shape *shape; /* bus routes; streamed routes (shape->stream) */
     lh_gw_local_fn local;     /* local routes */
     const char *summary;      /* one line for OpenAPI */
 } lh_gw_route;
+
+/* The route's stream when it is a streamed route, else NULL. */
+static inline const lh_gw_stream *lh_gw_route_stream(const lh_gw_route *r)
+{
+    return r && r->shape ? r->shape->stream : NULL;
+}
 
 typedef struct lh_gw_param {
     const char *name; /* points into the pattern, not NUL-terminated */
@@ -141,6 +180,9 @@ struct lh_gw_req {
     /* Scratch for reply shapes. */
     int64_t tokens;
     bool base64;
+    int reply_status; /* a shape may set it; 0 means 200 */
+    /* Streamed routes: their conversation with the bus (xfer.c). */
+    struct lh_gw_xfer *xfer;
     /* health.c */
     lh_gw_ping *pings;
     size_t n_pings;
@@ -155,6 +197,11 @@ void lh_gw_server_stop(lh_gw *gw);
 
 /* Queues the response (JSON unless content_type says otherwise). */
 void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *content_type);
+/* Queues a response made by the caller (the common headers are added):
+ * true when libmicrohttpd took it, and the request is then answered;
+ * false when it cannot take one now (in the middle of a request body),
+ * and nothing changed. The caller still destroys `resp`. */
+bool lh_gw_queue(lh_gw_req *req, int status, struct MHD_Response *resp, const char *content_type);
 /* Queues `{"error":{...}}` with the error's code as the status; frees err. */
 void lh_gw_respond_error(lh_gw_req *req, lh_err *err);
 /* Logs a 5xx answer (at most one line a second, counting the rest). */
@@ -193,6 +240,68 @@ lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params
 /* The response body for an error reply: the callee's own JSON-converted
  * `{"error":...}` body when it sent one, else one made from err. */
 void lh_gw_error_reply_body(const lh_err *err, const char *data, size_t len, lh_buf *out);
+
+/* ---- xfer.c: a bus conversation that may outlive its HTTP request ------ */
+
+/* Embedded first in a streamed route's state. The lock guards the state;
+ * the bus callback takes it, so libmicrohttpd's thread and the bus thread
+ * meet only there. References: the HTTP request holds one until it ends,
+ * each request in flight one, a response's content reader one. */
+typedef struct lh_gw_xfer lh_gw_xfer;
+/* With x's lock held: the outcome of the request sent with lh_gw_xfer_send
+ * (as lh_mux_cb: copy what you keep). x->req is NULL when the HTTP request
+ * has ended meanwhile. */
+typedef void (*lh_gw_xfer_reply_fn)(lh_gw_xfer *x, lh_err *err, natsMsg *msg);
+
+struct lh_gw_xfer {
+    pthread_mutex_t mu;
+    int refs;
+    lh_gw *gw;
+    lh_gw_req *req;        /* NULL once the HTTP request has ended */
+    struct MHD_Connection *conn;
+    char rid[LH_GW_RID_MAX + 1];
+    bool suspended;        /* the connection waits for the reply to resume it */
+    int in_flight;         /* requests out; all share on_reply */
+    lh_gw_xfer_reply_fn on_reply;
+    void (*on_detach)(lh_gw_xfer *x); /* with the lock, when the HTTP request ends */
+    void (*free_fn)(lh_gw_xfer *x);   /* frees the state holding x */
+};
+
+/* Ties x to req (req->xfer = x, one reference for the request). */
+void lh_gw_xfer_init(lh_gw_xfer *x, lh_gw_req *req, void (*free_fn)(lh_gw_xfer *x));
+void lh_gw_xfer_lock(lh_gw_xfer *x);
+void lh_gw_xfer_unlock(lh_gw_xfer *x);
+/* With the lock held. */
+void lh_gw_xfer_ref(lh_gw_xfer *x);
+/* Without the lock; the last reference frees. */
+void lh_gw_xfer_unref(lh_gw_xfer *x);
+/* With the lock held: sends a request whose outcome goes to on_reply
+ * (which every request in flight shares). Refused (503) while the gateway
+ * stops. On an error return nothing was sent and on_reply will not be
+ * called. */
+lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const char *subject, const lh_buf *msg,
+                        lh_gw_xfer_reply_fn on_reply);
+/* With the lock held, on libmicrohttpd's thread (access handler or content
+ * reader): parks the connection until the next reply resumes it. */
+void lh_gw_xfer_suspend(lh_gw_xfer *x);
+/* The stream's `done`: detaches the request and drops its reference. */
+void lh_gw_xfer_done(lh_gw_req *req);
+/* Sends a request whose answer nobody waits for (an abort). */
+void lh_gw_fire_and_forget(lh_gw *gw, const char *subject, const lh_buf *msg, const char *rid);
+
+/* ---- storage.c, storage_put.c, storage_get.c: /v1/storage --------------- */
+
+extern const lh_gw_shape lh_gw_shape_storage_list;
+extern const lh_gw_shape lh_gw_shape_storage_delete;
+extern const lh_gw_shape lh_gw_shape_storage_put; /* streamed */
+extern const lh_gw_shape lh_gw_shape_storage_get; /* streamed, GET and HEAD */
+/* The route's {bucket} and {key...} as strings in `out` (NUL-terminated). */
+void lh_gw_storage_names(const lh_gw_req *req, char *bucket, size_t bcap, lh_buf *key);
+/* Appends the msgpack map {bucket, key} plus `extra` more entries' worth
+ * of room: the caller packs those extra entries after. */
+void lh_gw_storage_pack_names(const lh_gw_req *req, size_t extra, msgpack_packer *pk);
+/* A copy of the reply's error, and its `{"error":...}` JSON in `body`. */
+lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body);
 
 /* ---- compat.c ---------------------------------------------------------- */
 

@@ -249,28 +249,81 @@ static json_t *lh_gw_path_params(const char *pattern)
     return params;
 }
 
+/* The request's fields as query parameters (path parameters excepted). */
+static void lh_gw_query_params(const lh_gw_route *r, json_t *params)
+{
+    const lh_endpoint_def *ep = lh_registry_endpoint(r->subject, NULL);
+    for (size_t i = 0; ep && ep->request && i < ep->request->n_fields; i++) {
+        const lh_field *f = &ep->request->fields[i];
+        char brace[72];
+        snprintf(brace, sizeof brace, "{%s}", f->name);
+        if (strstr(r->pattern, brace))
+            continue;
+        json_t *param = json_pack("{s:s,s:s,s:b,s:o}", "name", f->name, "in", "query", "required",
+                                  f->required, "schema", lh_gw_field_schema(f));
+        json_array_append_new(params, param);
+    }
+}
+
+/* What a route takes and gives: the body's media type and schema (NULL:
+ * no body), the success status, and the reply's. */
+typedef struct lh_gw_io {
+    const char *req_type;
+    json_t *req;
+    int status;
+    const char *rep_type;
+    json_t *rep;
+} lh_gw_io;
+
+static lh_gw_io lh_gw_route_io(const lh_gw_route *r, json_t *components, json_t *op)
+{
+    lh_gw_io io = {.req_type = "application/json", .status = 200, .rep_type = "application/json"};
+    const lh_gw_stream *stream = lh_gw_route_stream(r);
+    if (stream) { /* raw bytes one way or the other */
+        io.req_type = stream->body_type;
+        io.req = stream->body_type ? json_pack("{s:s,s:s}", "type", "string", "format", "binary")
+                                   : NULL;
+        io.status = stream->status;
+        io.rep_type = stream->reply_type;
+        io.rep = stream->reply_schema ? lh_gw_ref(components, stream->reply_schema)
+                                      : json_pack("{s:s,s:s}", "type", "string", "format", "binary");
+        json_object_set_new(op, "x-lh-subject", json_string(r->subject));
+        json_object_set_new(op, "x-lh-actor", json_string(r->actor));
+    } else if (r->subject) {
+        lh_gw_bus_bodies(r, components, &io.req, &io.rep);
+        json_object_set_new(op, "x-lh-subject", json_string(r->subject));
+        json_object_set_new(op, "x-lh-actor", json_string(r->actor));
+        if (r->shape->query) { /* the request's fields come from the query */
+            json_decref(io.req);
+            io.req = NULL;
+        }
+    } else {
+        io.rep = lh_gw_local_reply_schema(r);
+        if (r->local == lh_gw_metrics_route)
+            io.rep_type = "text/plain";
+    }
+    return io;
+}
+
 static json_t *lh_gw_operation(const lh_gw_route *r, json_t *components)
 {
     json_t *op = json_object(), *responses = json_object();
     json_object_set_new(op, "summary", json_string(r->summary ? r->summary : ""));
-    json_t *req = NULL, *rep = NULL;
-    if (r->subject) {
-        lh_gw_bus_bodies(r, components, &req, &rep);
-        json_object_set_new(op, "x-lh-subject", json_string(r->subject));
-        json_object_set_new(op, "x-lh-actor", json_string(r->actor));
-    } else {
-        rep = lh_gw_local_reply_schema(r);
-    }
-    if (req) {
+    lh_gw_io io = lh_gw_route_io(r, components, op);
+    if (io.req) {
         json_t *body = json_pack("{s:b}", "required", 1);
-        json_object_set_new(body, "content", lh_gw_content("application/json", req));
+        json_object_set_new(body, "content", lh_gw_content(io.req_type, io.req));
         json_object_set_new(op, "requestBody", body);
     }
-    const char *type = r->local == lh_gw_metrics_route ? "text/plain" : "application/json";
-    json_object_set_new(responses, "200", lh_gw_response("OK", lh_gw_content(type, rep)));
-    lh_gw_error_responses(responses, r->subject != NULL);
+    char status[8];
+    snprintf(status, sizeof status, "%d", io.status);
+    json_object_set_new(responses, status,
+                        lh_gw_response("OK", lh_gw_content(io.rep_type, io.rep)));
+    lh_gw_error_responses(responses, r->subject != NULL || lh_gw_route_stream(r));
     json_object_set_new(op, "responses", responses);
     json_t *params = lh_gw_path_params(r->pattern);
+    if (r->subject && r->shape->query)
+        lh_gw_query_params(r, params);
     if (json_array_size(params))
         json_object_set_new(op, "parameters", params);
     else
@@ -283,8 +336,10 @@ static void lh_gw_openapi_path(const char *pattern, char *out, size_t cap)
 {
     size_t o = 0;
     for (const char *p = pattern; *p && o + 1 < cap; p++) {
-        if (!strncmp(p, "...}", 4))
+        if (!strncmp(p, "...}", 4)) {
+            p += 2; /* with the loop's p++: past the three dots */
             continue;
+        }
         out[o++] = *p;
     }
     out[o] = '\0';

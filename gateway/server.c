@@ -54,6 +54,27 @@ static void lh_gw_add_headers(lh_gw_req *req, struct MHD_Response *resp, int sta
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
+/* The request is answered: counted when answered, so a client that sees
+ * the response also sees it in /metrics. */
+static void lh_gw_answered(lh_gw_req *req, int status)
+{
+    req->status = status;
+    req->state = LH_GW_ANSWERED;
+    lh_gw_metrics_observe(req->gw->metrics, req->match.index, req->method_index, status,
+                          lh_gw_now_ns() - req->start_ns);
+}
+
+bool lh_gw_queue(lh_gw_req *req, int status, struct MHD_Response *resp, const char *content_type)
+{
+    assert(req->state != LH_GW_ANSWERED);
+    lh_gw_add_headers(req, resp, status, content_type);
+    if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES)
+        return false;
+    req->queued = true;
+    lh_gw_answered(req, status);
+    return true;
+}
+
 void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *content_type)
 {
     assert(req->state != LH_GW_ANSWERED);
@@ -66,17 +87,11 @@ void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *c
         req->state = LH_GW_ANSWERED;
         return;
     }
-    lh_gw_add_headers(req, resp, status, content_type);
-    req->queued = MHD_queue_response(req->conn, (unsigned)status, resp) == MHD_YES;
-    if (!req->queued)
+    if (!lh_gw_queue(req, status, resp, content_type)) {
         lh_warn("could not queue the %d response for %s", status, req->path.data);
+        lh_gw_answered(req, status);
+    }
     MHD_destroy_response(resp);
-    req->status = status;
-    req->state = LH_GW_ANSWERED;
-    /* Counted when answered, so a client that sees the response also sees
-     * it in /metrics. */
-    lh_gw_metrics_observe(req->gw->metrics, req->match.index, req->method_index, status,
-                          lh_gw_now_ns() - req->start_ns);
 }
 
 /* An outage turns every request into a 503: one line a second says so
@@ -190,6 +205,8 @@ static bool lh_gw_has_body_method(const char *method)
 
 static lh_err *lh_gw_refusal(lh_gw_req *req, const char *method)
 {
+    if (strstr(req->path.data, LH_GW_ENCODED_NUL))
+        return lh_err_new(LH_EBADREQ, NULL, "the path holds %%00 (NUL), which no name may contain");
     if (!lh_gw_route_match(method, req->path.data, &req->match)) {
         if (req->match.allow[0])
             return lh_err_new(LH_EMETHOD, NULL, "%s is not allowed on %s (allowed: %s)", method,
@@ -198,7 +215,8 @@ static lh_err *lh_gw_refusal(lh_gw_req *req, const char *method)
     }
     const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (lh_gw_has_body_method(method) && !lh_gw_content_type_ok(ct))
+    if (lh_gw_has_body_method(method) && !lh_gw_route_stream(req->match.route) &&
+        !lh_gw_content_type_ok(ct))
         return lh_err_new(LH_EMEDIA, NULL,
                           "unsupported Content-Type '%s': send application/json", ct);
     return NULL;
@@ -285,10 +303,21 @@ static enum MHD_Result lh_gw_access(void *cls, struct MHD_Connection *conn, cons
         named = true;
     }
     lh_gw_req *req = *con_cls;
-    if (!req) {
+    bool first = !req;
+    if (first) {
         req = *con_cls = lh_gw_begin(cls, conn, url, method);
         if (!req)
             return MHD_NO; /* out of memory: drop the connection */
+    }
+    const lh_gw_stream *stream = req->early ? NULL : lh_gw_route_stream(req->match.route);
+    if (stream) {
+        if (req->state != LH_GW_ANSWERED)
+            stream->call(req, method, upload_data, upload_data_size);
+        else
+            *upload_data_size = 0; /* answered already: the rest of the body is dropped */
+        return req->state == LH_GW_ANSWERED && !req->queued ? MHD_NO : MHD_YES;
+    }
+    if (first) {
         if (!req->early && lh_gw_declared_too_large(req))
             lh_gw_respond_error(req, lh_gw_too_large(req->gw));
         return req->state == LH_GW_ANSWERED && !req->queued ? MHD_NO : MHD_YES;
@@ -322,11 +351,52 @@ static void lh_gw_completed(void *cls, struct MHD_Connection *conn, void **con_c
      * (its last touch of req), then the client had gone before the handler
      * ran again. Nothing else holds req then; the daemon never ends a
      * connection that is still suspended, as stop resumes them all first. */
+    const lh_gw_stream *stream = lh_gw_route_stream(req->match.route);
+    if (stream)
+        stream->done(req);
     atomic_fetch_sub(&gw->http_in_flight, 1);
     lh_gw_pool_put(gw, req);
 }
 
 /* ---- the daemon ---- */
+
+static int lh_gw_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* libmicrohttpd decodes %XX in the path and the query itself, in place; a
+ * decoded %00 would end the C string there and silently shorten a name
+ * ("/v1/storage/b/a%00b" would store "a"). This decoder writes %00 as the
+ * overlong two-byte form C0 80 instead: invalid UTF-8, which no name
+ * accepts, and which lh_gw_refusal refuses in a path outright. */
+static size_t lh_gw_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t w = 0;
+    for (size_t r = 0; s[r];) {
+        int hi = s[r] == '%' ? lh_gw_hex(s[r + 1]) : -1;
+        int lo = hi >= 0 ? lh_gw_hex(s[r + 2]) : -1;
+        if (lo < 0) {
+            s[w++] = s[r++];
+            continue;
+        }
+        int v = hi * 16 + lo;
+        if (v == 0) {
+            s[w++] = LH_GW_ENCODED_NUL[0];
+            s[w++] = LH_GW_ENCODED_NUL[1];
+        } else {
+            s[w++] = (char)v;
+        }
+        r += 3;
+    }
+    s[w] = '\0';
+    return w;
+}
 
 static void lh_gw_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -410,6 +480,7 @@ lh_err *lh_gw_server_start(lh_gw *gw)
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)LH_GW_CONNECTION_LIMIT,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LH_GW_IDLE_TIMEOUT_S,
                                   MHD_OPTION_NOTIFY_COMPLETED, lh_gw_completed, gw,
+                                  MHD_OPTION_UNESCAPE_CALLBACK, lh_gw_unescape, NULL,
                                   MHD_OPTION_END);
     if (!gw->daemon) {
         close(fd);

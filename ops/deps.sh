@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   nats-server libnats-dev libmsgpack-dev libcurl4-openssl-dev libleveldb-dev
   libfaiss-dev libopenblas-dev libcmocka-dev libmicrohttpd-dev libjansson-dev
-  libsqlite3-dev libhnswlib-dev wrk
+  libsqlite3-dev libhnswlib-dev libssl-dev wrk
 )
 
 missing=()

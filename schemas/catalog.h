@@ -11,7 +11,8 @@
 
 #define LH_CATALOG_NAME_DOC                                                                \
     "Dataset name, usable as a SQL table name: a letter or '_' then letters, digits or " \
-    "'_', at most 63 characters; not an SQL keyword reserved by SQLite."
+    "'_', at most 63 characters; not an SQL keyword reserved by SQLite nor starting with "  \
+    "'sqlite_'. Unique ignoring case (\"Sales\" and \"sales\" are one dataset)."
 
 #define LH_CATALOG_LOCATION(F, T)                                                          \
     F(T, bucket, STRING, .required = true, .min = 3, .max = 63, .doc = "Bucket.")         \
@@ -19,7 +20,8 @@
 LH_SCHEMA_DECLARE(lh_catalog_location, LH_CATALOG_LOCATION)
 
 #define LH_CATALOG_COLUMN(F, T)                                                            \
-    F(T, name, STRING, .required = true, .min = 1, .max = 255, .doc = "Column name.")     \
+    F(T, name, STRING, .required = true, .min = 1, .max = 255,                            \
+      .doc = "Column name: unique in the version ignoring case, no control characters.")  \
     F(T, type, STRING, .required = true, .choices = "integer|real|boolean|text",           \
       .doc = "Column type.")                                                               \
     F(T, nullable, BOOL, .def = 1, .doc = "Whether the column holds nulls.")
@@ -41,14 +43,15 @@ LH_SCHEMA_DECLARE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST)
     F(T, rows, INT, .required = true, .min = 0, .max = 9e15, .doc = "Row count.")          \
     F(T, bytes, INT, .required = true, .min = 0, .max = 9e15, .doc = "Size of the data.")  \
     F(T, sha256, STRING, .required = true, .min = 64, .max = 64,                           \
-      .doc = "SHA-256 of the data object, hex.")
+      .doc = "SHA-256 of the data object: 64 hex digits (either case; kept lowercase).")
 LH_SCHEMA_DECLARE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST)
 
 #define LH_CATALOG_VERSION(F, T)                                                           \
     F(T, version, INT, .doc = "Version number, from 1.")                                   \
     F(T, location, OBJECT, .sub = &lh_catalog_location_schema, .doc = "Data object.")     \
     F(T, schema, OBJECTS, .sub = &lh_catalog_column_schema, .flags = LH_F_OMIT_UNSET,      \
-      .doc = "Columns (in the version asked for; left out of the history list).")         \
+      .doc = "Columns, in order (in the version asked for or committed; left out of "    \
+              "`versions` histories and of catalog.list).")                               \
     F(T, rows, INT, .doc = "Row count.")                                                   \
     F(T, bytes, INT, .doc = "Size of the data.")                                           \
     F(T, sha256, STRING, .doc = "SHA-256 of the data object.")                             \
@@ -63,7 +66,8 @@ LH_SCHEMA_DECLARE(lh_catalog_version, LH_CATALOG_VERSION)
     F(T, created, STRING, .doc = "Creation time, RFC 3339 UTC.")                           \
     F(T, latest, INT, .doc = "Latest version number; 0 before the first commit.")          \
     F(T, version, OBJECT, .sub = &lh_catalog_version_schema,                               \
-      .doc = "The version asked for (latest by default), absent before the first commit.") \
+      .doc = "The version asked for (latest by default; the new one after a commit), "    \
+              "absent before the first commit.")                                          \
     F(T, versions, OBJECTS, .sub = &lh_catalog_version_schema, .flags = LH_F_OMIT_UNSET,   \
       .doc = "Version history, oldest first (catalog.get only).")
 LH_SCHEMA_DECLARE(lh_catalog_dataset, LH_CATALOG_DATASET)
@@ -78,12 +82,12 @@ LH_SCHEMA_DECLARE(lh_catalog_name_request, LH_CATALOG_NAME_REQUEST)
 LH_SCHEMA_DECLARE(lh_catalog_get_request, LH_CATALOG_GET_REQUEST)
 
 #define LH_CATALOG_LIST_REQUEST(F, T)                                                      \
-    F(T, prefix, STRING, .max = 63, .doc = "Only names starting with this.")
+    F(T, prefix, STRING, .max = 63, .doc = "Only names starting with this (ignoring case).")
 LH_SCHEMA_DECLARE(lh_catalog_list_request, LH_CATALOG_LIST_REQUEST)
 
 #define LH_CATALOG_LIST_REPLY(F, T)                                                        \
     F(T, datasets, OBJECTS, .sub = &lh_catalog_dataset_schema,                             \
-      .doc = "Datasets by name, each with its latest version.")
+      .doc = "Datasets by name, each with its latest version (without its schema).")
 LH_SCHEMA_DECLARE(lh_catalog_list_reply, LH_CATALOG_LIST_REPLY)
 
 #define LH_CATALOG_DELETE_REPLY(F, T)                                                      \

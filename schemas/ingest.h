@@ -14,7 +14,9 @@
 
 #define LH_INGEST_CSV_OPTIONS(F, T)                                                        \
     F(T, delimiter, STRING, .min = 1, .max = 1, .doc = "Field delimiter; default ','.")   \
-    F(T, header, BOOL, .def = 1, .doc = "First record is the header (else c1, c2, ...).") \
+    F(T, header, BOOL, .def = 1,                                                           \
+      .doc = "First record is the header (else the columns are c1, c2, ...). Blank names " \
+             "become c<N>; a name repeated (ignoring case) gets _2, _3, ...")              \
     F(T, quote, STRING, .min = 1, .max = 1, .doc = "Quote character; default '\"'.")
 LH_SCHEMA_DECLARE(lh_ingest_csv_options, LH_INGEST_CSV_OPTIONS)
 
@@ -23,7 +25,9 @@ LH_SCHEMA_DECLARE(lh_ingest_csv_options, LH_INGEST_CSV_OPTIONS)
       .doc = "The text column to embed.")                                                  \
     F(T, index, STRING, .required = true, .min = 1, .max = 64,                             \
       .doc = "Vector index to upsert into (created when missing, cosine, hnsw).")         \
-    F(T, id_column, STRING, .max = 255, .doc = "Column giving item ids; default the row number.") \
+    F(T, id_column, STRING, .max = 255,                                                    \
+      .doc = "Column giving item ids; default the row's position among the accepted rows " \
+             "(\"1\", \"2\", ...). Rows whose id is empty are not embedded (noted in errors).") \
     F(T, model, STRING, .max = 128, .doc = "Embedding model; default embedd's.")
 LH_SCHEMA_DECLARE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS)
 
@@ -32,15 +36,17 @@ LH_SCHEMA_DECLARE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS)
     F(T, source, OBJECT, .sub = &lh_catalog_location_schema,                               \
       .doc = "The object to ingest (exactly one of source and content).")                \
     F(T, content, BYTES, .max = LH_INGEST_MAX_INLINE,                                      \
-      .doc = "Small inline data (stored first, then ingested).")                          \
+      .doc = "Small inline data, at most 4 MiB (stored first as ingest-inline/<dataset>/" \
+             "<job>.<format>, then ingested); needs `format`.")                           \
     F(T, format, STRING, .choices = "csv|jsonl",                                           \
-      .doc = "Data format; inferred from the key's extension when absent.")               \
+      .doc = "Data format; when absent, the key's extension: .csv, .jsonl or .ndjson.")   \
     F(T, csv, OBJECT, .sub = &lh_ingest_csv_options_schema, .doc = "CSV options.")        \
     F(T, on_error, STRING, .choices = "fail|skip",                                         \
       .doc = "A bad row fails the job (default) or is counted and skipped.")              \
     F(T, embed, OBJECT, .sub = &lh_ingest_embed_options_schema,                            \
       .doc = "Embed one text column into a vector index.")                                \
-    F(T, wait, BOOL, .doc = "Reply only when the job is done.")
+    F(T, wait, BOOL,                                                                       \
+      .doc = "Reply only when the job is done (the caller's request deadline still applies).")
 LH_SCHEMA_DECLARE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST)
 
 #define LH_INGEST_STATUS_REQUEST(F, T)                                                     \
@@ -57,16 +63,21 @@ LH_SCHEMA_DECLARE(lh_ingest_row_error, LH_INGEST_ROW_ERROR)
     F(T, job, STRING, .doc = "Job id.")                                                    \
     F(T, state, STRING, .doc = "queued, running, succeeded or failed.")                    \
     F(T, dataset, STRING, .doc = "Dataset name.")                                          \
-    F(T, version, INT, .doc = "Dataset version committed (when succeeded).")               \
-    F(T, rows_read, INT, .doc = "Rows accepted.")                                          \
+    F(T, version, INT, .doc = "Dataset version committed (0 until it is).")                \
+    F(T, rows_read, INT, .doc = "Rows accepted (so far, while running).")                  \
     F(T, rows_rejected, INT, .doc = "Rows skipped (on_error: skip).")                      \
-    F(T, rows_embedded, INT, .doc = "Rows embedded and upserted.")                         \
-    F(T, bytes, INT, .doc = "Bytes read.")                                                 \
+    F(T, rows_embedded, INT,                                                               \
+      .doc = "Rows embedded and upserted (rows with an empty text are skipped).")          \
+    F(T, bytes, INT, .doc = "Bytes of the source read (its size once read whole).")       \
     F(T, errors, OBJECTS, .sub = &lh_ingest_row_error_schema,                              \
-      .doc = "The first row errors, with line numbers.")                                   \
-    F(T, error, STRING, .doc = "Why the job failed.")                                      \
+      .doc = "The first row errors (at most 20), with line numbers: malformed rows, and "  \
+             "rows not embedded for want of an id.")                                       \
+    F(T, error, STRING,                                                                    \
+      .doc = "Why the job failed. A job that was queued or running when ingestd stopped "  \
+             "fails with \"interrupted: ...\". A failure while embedding comes after the " \
+             "version is committed (`version` says which).")                              \
     F(T, schema, OBJECTS, .sub = &lh_catalog_column_schema, .flags = LH_F_OMIT_UNSET,      \
-      .doc = "Inferred columns (when succeeded).")                                        \
+      .doc = "Inferred columns (once the file is read).")                                \
     F(T, started, STRING, .doc = "Start time, RFC 3339 UTC.")                              \
     F(T, finished, STRING, .doc = "End time, RFC 3339 UTC.")
 LH_SCHEMA_DECLARE(lh_ingest_job, LH_INGEST_JOB)

@@ -21,8 +21,9 @@
     "Bucket name: 3..63 characters of a-z, 0-9, '.' and '-', starting and ending with a " \
     "letter or digit (S3's rules)."
 #define LH_STORAGE_KEY_DOC                                                                 \
-    "Object key, 1..1024 bytes of UTF-8; no NUL or control characters, no '..' segment, " \
-    "not starting with '/'."
+    "Object key: 1..1024 bytes of UTF-8, '/' separating segments of at most 255 bytes. "   \
+    "Refused (400): NUL, control characters, a backslash, a leading '/', an empty, '.' or " \
+    "'..' segment. A key cannot be both an object and a folder of others ('a' and 'a/b'): 409."
 
 #define LH_STORAGE_OBJECT_INFO(F, T)                                                       \
     F(T, bucket, STRING, .doc = "Bucket.")                                                 \
@@ -36,7 +37,7 @@ LH_SCHEMA_DECLARE(lh_storage_object_info, LH_STORAGE_OBJECT_INFO)
 
 #define LH_STORAGE_PUT_REQUEST(F, T)                                                       \
     F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
-    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)                        \
+    F(T, key, STRING, .required = true, .max = LH_STORAGE_MAX_KEY, .doc = LH_STORAGE_KEY_DOC) \
     F(T, data, BYTES, .required = true, .max = LH_STORAGE_MAX_PUT,                         \
       .doc = "The object's bytes (msgpack bin; in JSON, the string's UTF-8 bytes).")      \
     F(T, content_type, STRING, .max = 255, .doc = "Content type, e.g. text/csv.")         \
@@ -48,12 +49,12 @@ LH_SCHEMA_DECLARE(lh_storage_put_request, LH_STORAGE_PUT_REQUEST)
 
 #define LH_STORAGE_OBJECT_REQUEST(F, T)                                                    \
     F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
-    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)
+    F(T, key, STRING, .required = true, .max = LH_STORAGE_MAX_KEY, .doc = LH_STORAGE_KEY_DOC)
 LH_SCHEMA_DECLARE(lh_storage_object_request, LH_STORAGE_OBJECT_REQUEST)
 
 #define LH_STORAGE_GET_REQUEST(F, T)                                                       \
     F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
-    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)                        \
+    F(T, key, STRING, .required = true, .max = LH_STORAGE_MAX_KEY, .doc = LH_STORAGE_KEY_DOC) \
     F(T, offset, INT, .min = 0, .max = 9e15, .doc = "First byte to return.")              \
     F(T, length, INT, .min = 0, .max = LH_STORAGE_MAX_GET,                                 \
       .doc = "Bytes to return; 0 (default) means up to the end, at most 4 MiB per reply.")
@@ -90,7 +91,7 @@ LH_SCHEMA_DECLARE(lh_storage_delete_reply, LH_STORAGE_DELETE_REPLY)
 
 #define LH_STORAGE_UPLOAD_BEGIN_REQUEST(F, T)                                              \
     F(T, bucket, STRING, .required = true, .doc = LH_STORAGE_BUCKET_DOC)                  \
-    F(T, key, STRING, .required = true, .doc = LH_STORAGE_KEY_DOC)                        \
+    F(T, key, STRING, .required = true, .max = LH_STORAGE_MAX_KEY, .doc = LH_STORAGE_KEY_DOC) \
     F(T, content_type, STRING, .max = 255, .doc = "Content type.")                        \
     F(T, metadata, ANY, .max = LH_STORAGE_MAX_METADATA, .doc = "User metadata.")
 LH_SCHEMA_DECLARE(lh_storage_upload_begin_request, LH_STORAGE_UPLOAD_BEGIN_REQUEST)

@@ -219,15 +219,18 @@ double percentile_us(std::vector<uint64_t> &ns, double p)
     return (double)ns[i] / 1000.0;
 }
 
-/* One closed-loop figure: throughput (median of rounds) and latency
- * percentiles over every round's samples. */
+/* One closed-loop figure: throughput (median of rounds, with the slowest
+ * and fastest round: a wide range means other work shared the cores) and
+ * latency percentiles over every round's samples. */
 struct Figure {
-    double qps = 0, p50_us = 0, p99_us = 0;
+    double qps = 0, lo = 0, hi = 0, p50_us = 0, p99_us = 0;
 };
 
 Figure summarize(const std::vector<double> &qps, std::vector<uint64_t> &samples)
 {
-    return Figure{median(qps), percentile_us(samples, 0.50), percentile_us(samples, 0.99)};
+    auto [lo, hi] = std::minmax_element(qps.begin(), qps.end());
+    return Figure{median(qps), *lo, *hi, percentile_us(samples, 0.50),
+                  percentile_us(samples, 0.99)};
 }
 
 /* ---- data ---- */
@@ -543,10 +546,11 @@ void print_kv(const Options &o, int ef, const std::vector<Row> &rows)
            "ef_construction=%d\n",
            lh_fx_simd_name(), ef, o.n, o.dim, o.queries, o.m, o.ef_construction);
     for (const Row &r : rows)
-        printf("engine=%s build_s=%.1f recall=%.4f qps1=%.0f p50_1=%.0f p99_1=%.0f qps2=%.0f "
-               "p50_2=%.0f p99_2=%.0f\n",
-               r.engine->key.c_str(), r.engine->build_seconds, r.recall, r.one.qps,
-               r.one.p50_us, r.one.p99_us, r.two.qps, r.two.p50_us, r.two.p99_us);
+        printf("engine=%s build_s=%.1f recall=%.4f qps1=%.0f lo1=%.0f hi1=%.0f p50_1=%.0f "
+               "p99_1=%.0f qps2=%.0f lo2=%.0f hi2=%.0f p50_2=%.0f p99_2=%.0f\n",
+               r.engine->key.c_str(), r.engine->build_seconds, r.recall, r.one.qps, r.one.lo,
+               r.one.hi, r.one.p50_us, r.one.p99_us, r.two.qps, r.two.lo, r.two.hi,
+               r.two.p50_us, r.two.p99_us);
 }
 
 /* Throughput is the median of o.rounds rounds, each measuring every
@@ -713,6 +717,20 @@ std::string upsert_body(const Options &o, const float *base, size_t from, size_t
     return p.bytes();
 }
 
+/* A batch above the server's message limit would fail on publish with a
+ * bare status; this says what to change. */
+void check_payload(Bus &bus, size_t bytes)
+{
+    int64_t max = natsConnection_GetMaxPayload(lh_conn_nats(bus.conn));
+    if ((int64_t)bytes <= max)
+        return;
+    fprintf(stderr,
+            "lh-bench-vector: an upsert batch is %zu bytes, above the server's max_payload of "
+            "%lld; lower --batch or raise max_payload (lakehouse up uses 8 MiB)\n",
+            bytes, (long long)max);
+    exit(1);
+}
+
 /* Upserts every vector in batches, one at a time, until the last ack
  * (each ack means durable); returns the seconds taken. Encoding a batch
  * is timed too: a client has to do it. */
@@ -724,7 +742,9 @@ double upsert_all(Bus &bus, const Options &o, const float *base)
     auto t0 = Clock::now();
     for (size_t from = 0; from < o.n; from += o.batch) {
         size_t to = std::min(o.n, from + o.batch);
-        lh_err *err = call(bus, "vector.upsert", upsert_body(o, base, from, to), &reply, 600000);
+        std::string body = upsert_body(o, base, from, to);
+        check_payload(bus, body.size());
+        lh_err *err = call(bus, "vector.upsert", body, &reply, 600000);
         void *decoded = nullptr;
         if (!err)
             err = lh_schema_decode(&lh_vector_upsert_reply_schema, reply.data, reply.len,
@@ -1042,8 +1062,8 @@ void print_bus(const Options &o, const BusResult &r, int argc, char **argv)
                "gateway_recall=%.4f batch=%zu\n",
                r.ef, o.n, o.dim, r.build_s, r.recall, r.gateway_recall, o.batch);
         for (const auto &[inflight, f] : r.loops)
-            printf("path=bus inflight=%d qps=%.0f p50_us=%.0f p99_us=%.0f\n", inflight, f.qps,
-                   f.p50_us, f.p99_us);
+            printf("path=bus inflight=%d qps=%.0f lo=%.0f hi=%.0f p50_us=%.0f p99_us=%.0f\n",
+                   inflight, f.qps, f.lo, f.hi, f.p50_us, f.p99_us);
         return;
     }
     printf("\n### vectord over the bus: %zu x %zu, HNSW M=%d, ef_construction=%d, "

@@ -1,0 +1,188 @@
+/*
+ * storage.c — /v1/storage routes that are one bus request each, and what
+ * the streamed ones (storage_put.c, storage_get.c) share.
+ *
+ *   GET    /v1/storage/{bucket}?prefix=&delimiter=&after=&limit=  storage.list;
+ *          the query parameters become the message's fields
+ *   DELETE /v1/storage/{bucket}/{key...}                          storage.delete;
+ *          204 when it was there, 404 when not
+ */
+#include "gateway/gw.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/json.h"
+
+/* ---- names from the path ---- */
+
+static const lh_gw_param *lh_gw_param_named(const lh_gw_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->match.n_params; i++) {
+        const lh_gw_param *p = &req->match.params[i];
+        if (p->name_len == strlen(name) && !memcmp(p->name, name, p->name_len))
+            return p;
+    }
+    return NULL;
+}
+
+void lh_gw_storage_names(const lh_gw_req *req, char *bucket, size_t bcap, lh_buf *key)
+{
+    const lh_gw_param *b = lh_gw_param_named(req, "bucket"), *k = lh_gw_param_named(req, "key");
+    snprintf(bucket, bcap, "%.*s", b ? (int)b->value_len : 0, b ? b->value : "");
+    lh_buf_reset(key);
+    if (k)
+        lh_buf_append(key, k->value, k->value_len);
+    lh_buf_cstr(key);
+}
+
+static void lh_gw_pack_param(msgpack_packer *pk, const lh_gw_req *req, const char *name)
+{
+    const lh_gw_param *p = lh_gw_param_named(req, name);
+    msgpack_pack_str_with_body(pk, name, strlen(name));
+    msgpack_pack_str_with_body(pk, p ? p->value : "", p ? p->value_len : 0);
+}
+
+void lh_gw_storage_pack_names(const lh_gw_req *req, size_t extra, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 2 + extra);
+    lh_gw_pack_param(pk, req, "bucket");
+    lh_gw_pack_param(pk, req, "key");
+}
+
+lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body)
+{
+    lh_buf_reset(body);
+    lh_gw_error_reply_body(err, msg ? natsMsg_GetData(msg) : NULL,
+                           msg ? (size_t)natsMsg_GetDataLength(msg) : 0, body);
+    return lh_err_new(lh_err_code(err), lh_err_field(err), "%s", lh_err_message(err));
+}
+
+/* ---- GET /v1/storage/{bucket}: the listing ---- */
+
+typedef struct lh_gw_query {
+    msgpack_packer pk;
+    size_t n;
+    unsigned seen;
+    lh_err *err;
+} lh_gw_query;
+
+static lh_err *lh_gw_query_limit(const char *value, msgpack_packer *pk)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = value && *value ? strtoll(value, &end, 10) : 0;
+    if (!value || !*value || *end || errno)
+        return lh_err_new(LH_EBADREQ, "limit", "limit must be an integer, not '%s'",
+                          value ? value : "");
+    msgpack_pack_long_long(pk, v); /* the range is the schema's to check */
+    return NULL;
+}
+
+static enum MHD_Result lh_gw_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    (void)kind;
+    lh_gw_query *q = cls;
+    static const char *const names[] = {"prefix", "delimiter", "after", "limit"};
+    size_t i = 0;
+    while (i < 4 && strcmp(key, names[i]))
+        i++;
+    if (i == 4)
+        q->err = lh_err_new(LH_EBADREQ, NULL,
+                            "unknown query parameter '%.64s' (expected prefix, delimiter, after, "
+                            "limit)",
+                            key);
+    else if (q->seen & (1u << i))
+        q->err = lh_err_new(LH_EBADREQ, key, "query parameter '%s' is given twice", key);
+    if (q->err)
+        return MHD_NO;
+    q->seen |= 1u << i;
+    q->n++;
+    msgpack_pack_str_with_body(&q->pk, key, strlen(key));
+    if (i == 3)
+        q->err = lh_gw_query_limit(value, &q->pk);
+    else
+        msgpack_pack_str_with_body(&q->pk, value ? value : "", value ? strlen(value) : 0);
+    return q->err ? MHD_NO : MHD_YES;
+}
+
+static lh_err *lh_gw_list_request(lh_gw_req *req, lh_buf *out)
+{
+    if (req->body.len)
+        return lh_err_new(LH_EBADREQ, NULL, "a listing takes query parameters, not a body");
+    lh_buf fields;
+    lh_buf_init(&fields);
+    lh_gw_query q = {.n = 0};
+    msgpack_packer_init(&q.pk, &fields, lh_buf_msgpack_write);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, lh_gw_query_arg, &q);
+    if (!q.err) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+        msgpack_pack_map(&pk, q.n + 1);
+        lh_gw_pack_param(&pk, req, "bucket");
+        lh_buf_append(out, fields.data, fields.len);
+    }
+    lh_buf_free(&fields);
+    return q.err;
+}
+
+static lh_err *lh_gw_json_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
+{
+    (void)req;
+    return lh_msgpack_to_json(data, len, out);
+}
+
+const lh_gw_shape lh_gw_shape_storage_list = {
+    .name = "storage-list",
+    .request = lh_gw_list_request,
+    .reply = lh_gw_json_reply,
+    .query = true,
+};
+
+/* ---- DELETE /v1/storage/{bucket}/{key...} ---- */
+
+static bool lh_gw_reply_bool(const char *data, size_t len, const char *name)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    bool v = false;
+    if (msgpack_unpack_next(&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(name) &&
+                !memcmp(kv->key.via.str.ptr, name, strlen(name)))
+                v = kv->val.type == MSGPACK_OBJECT_BOOLEAN && kv->val.via.boolean;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    return v;
+}
+
+static lh_err *lh_gw_delete_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
+{
+    if (lh_gw_reply_bool(data, len, "deleted")) {
+        req->reply_status = 204;
+        return NULL;
+    }
+    char bucket[128];
+    lh_buf key;
+    lh_buf_init(&key);
+    lh_gw_storage_names(req, bucket, sizeof bucket, &key);
+    lh_err *err = lh_err_new(LH_ENOTFOUND, "key", "no object '%s' in bucket '%s'", key.data, bucket);
+    lh_gw_error_json(err, out);
+    lh_err_free(err);
+    lh_buf_free(&key);
+    req->reply_status = 404;
+    return NULL;
+}
+
+const lh_gw_shape lh_gw_shape_storage_delete = {
+    .name = "storage-delete",
+    .request = lh_gw_body_to_msgpack,
+    .reply = lh_gw_delete_reply,
+    .reply_schema = "{\"description\":\"No body: 204 when the object was deleted.\"}",
+};

@@ -1,0 +1,395 @@
+/*
+ * storage_put.c — PUT /v1/storage/{bucket}/{key...}: the body streamed
+ * into storaged as an upload, whatever its size, in bounded memory.
+ *
+ * The headers start storage.upload.begin and park the connection until it
+ * answers, so a refused name (400), a clash (409) or a missing storaged
+ * (503) is answered before the client sends the body (with `Expect:
+ * 100-continue`, as curl does for large bodies, it has sent nothing yet).
+ * Then the body fills a 1 MiB part buffer which goes out as
+ * storage.upload.part when full (nats.c copies it, so the buffer fills the
+ * next part at once). Two parts may be in flight, so that storaged writes
+ * one while the next crosses the bus; when the buffer is full again with
+ * two unacknowledged, the connection is suspended with the rest of the
+ * chunk unconsumed: libmicrohttpd stops reading the socket, TCP pushes
+ * back on the client, and an ack resumes it. So an upload holds one part
+ * buffer here, plus what nats.c has not yet written to its socket,
+ * however large the body is. The end
+ * of the body sends the last part and storage.upload.commit (with
+ * X-Content-SHA256, if given), and the commit's reply — the object's
+ * description — is the response.
+ *
+ * A failure after the body has started (a refused part, a timeout, a
+ * wrong sha256) can only be answered when the body has been read: the
+ * rest of it is dropped, the upload aborted, and the error sent at the
+ * end. A client that hangs up gets its upload aborted too; while the
+ * gateway stops, aborts cannot be sent and storaged reaps those uploads
+ * when they have been idle for an hour.
+ *
+ * The part buffer is the bus message itself: a msgpack map whose header
+ * ({upload, part, data: bin32}) has fixed-width fields patched just
+ * before sending, so the body is copied once into it and never again here.
+ */
+#include "gateway/gw.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/json.h"
+#include "bus/log.h"
+#include "schemas/storage.h"
+
+#define LH_GW_PART LH_STORAGE_MAX_PART
+/* Parts in flight at once: while storaged writes one, the next crosses
+ * the bus. storaged takes them in order (storage_upload.c). */
+#define LH_GW_PUT_WINDOW 2
+#define LH_GW_SHA_HEADER "X-Content-SHA256"
+
+typedef enum {
+    LH_GW_PUT_BEGIN,  /* upload.begin in flight */
+    LH_GW_PUT_OPEN,   /* parts going out */
+    LH_GW_PUT_COMMIT, /* upload.commit in flight */
+    LH_GW_PUT_DONE,   /* committed: result holds the object */
+    LH_GW_PUT_FAILED, /* err says why; the upload was aborted */
+} lh_gw_put_phase;
+
+typedef struct lh_gw_put {
+    lh_gw_xfer x; /* first: the state is freed through it */
+    lh_gw_put_phase phase;
+    bool headers_done; /* libmicrohttpd is past the headers: a size-0 call ends the body */
+    char upload[72];  /* the upload id, once begun */
+    char sha[65];      /* X-Content-SHA256, lowercase; "" when not given */
+    int64_t parts_sent;
+    lh_buf part;       /* the next part's message: header, then body bytes */
+    size_t header_len; /* where the body bytes start in `part` */
+    size_t part_at;    /* offset of the part number (uint32) in the header */
+    size_t len_at;     /* offset of the bin32 length in the header */
+    lh_buf msg;        /* begin and commit messages */
+    lh_err *err;
+    lh_buf err_body;
+    lh_buf result;     /* the commit's reply (msgpack) */
+} lh_gw_put;
+
+static void lh_gw_put_free(lh_gw_xfer *x)
+{
+    lh_gw_put *p = (lh_gw_put *)x;
+    lh_buf_free(&p->part);
+    lh_buf_free(&p->msg);
+    lh_buf_free(&p->err_body);
+    lh_buf_free(&p->result);
+    lh_err_free(p->err);
+    free(p);
+}
+
+/* ---- messages ---- */
+
+static void lh_gw_put_be32(char *at, uint32_t v)
+{
+    at[0] = (char)(v >> 24), at[1] = (char)(v >> 16), at[2] = (char)(v >> 8), at[3] = (char)v;
+}
+
+/* {upload: <id>, part: uint32, data: bin32} with both numbers to be patched. */
+static void lh_gw_put_part_header(lh_gw_put *p)
+{
+    size_t idlen = strlen(p->upload);
+    lh_buf *b = &p->part;
+    lh_buf_reset(b);
+    lh_buf_append(b, "\x83\xa6upload", 8);
+    char s8[2] = {(char)0xd9, (char)idlen};
+    lh_buf_append(b, s8, 2);
+    lh_buf_append(b, p->upload, idlen);
+    lh_buf_append(b, "\xa4part\xce", 6);
+    p->part_at = b->len;
+    lh_buf_append(b, "\0\0\0\0", 4);
+    lh_buf_append(b, "\xa4" "data\xc6", 6);
+    p->len_at = b->len;
+    lh_buf_append(b, "\0\0\0\0", 4);
+    p->header_len = b->len;
+    lh_buf_reserve(b, LH_GW_PART);
+}
+
+static size_t lh_gw_put_filled(const lh_gw_put *p) { return p->part.len - p->header_len; }
+
+static void lh_gw_put_ref_msg(lh_gw_put *p, size_t extra, msgpack_packer *pk)
+{
+    lh_buf_reset(&p->msg);
+    msgpack_packer_init(pk, &p->msg, lh_buf_msgpack_write);
+    msgpack_pack_map(pk, 1 + extra);
+    msgpack_pack_str_with_body(pk, "upload", 6);
+    msgpack_pack_str_with_body(pk, p->upload, strlen(p->upload));
+}
+
+/* ---- failing ---- */
+
+static void lh_gw_put_abort(lh_gw_put *p)
+{
+    if (!p->upload[0])
+        return;
+    msgpack_packer pk;
+    lh_gw_put_ref_msg(p, 0, &pk);
+    lh_gw_fire_and_forget(p->x.gw, "storage.upload.abort", &p->msg, p->x.rid);
+}
+
+/* Keeps the first failure; the upload is aborted (storaged keeps one that
+ * failed its sha256 check open for another try, which HTTP cannot make). */
+static void lh_gw_put_fail(lh_gw_put *p, lh_err *err, natsMsg *msg)
+{
+    if (p->phase == LH_GW_PUT_FAILED)
+        return;
+    p->err = lh_gw_copy_error(err, msg, &p->err_body);
+    p->phase = LH_GW_PUT_FAILED;
+    lh_gw_put_abort(p);
+}
+
+/* lh_gw_put_fail for an error made here. */
+static void lh_gw_put_fail_own(lh_gw_put *p, lh_err *err)
+{
+    lh_gw_put_fail(p, err, NULL);
+    lh_err_free(err);
+}
+
+/* The client went away: an upload that cannot finish is aborted. */
+static void lh_gw_put_orphaned(lh_gw_xfer *x)
+{
+    lh_gw_put *p = (lh_gw_put *)x;
+    if (x->in_flight || p->phase != LH_GW_PUT_OPEN)
+        return; /* a reply will call again; or nothing is left open */
+    p->phase = LH_GW_PUT_FAILED;
+    lh_log_set_request_id(x->rid);
+    lh_info("the client went away during the upload; upload %s aborted", p->upload);
+    lh_log_set_request_id(NULL);
+    lh_gw_put_abort(p);
+}
+
+/* ---- replies (bus thread, lock held) ---- */
+
+static void lh_gw_put_opened(lh_gw_put *p, natsMsg *msg)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    const char *data = natsMsg_GetData(msg);
+    bool ok = msgpack_unpack_next(&u, data, (size_t)natsMsg_GetDataLength(msg), NULL) ==
+                  MSGPACK_UNPACK_SUCCESS &&
+              u.data.type == MSGPACK_OBJECT_MAP;
+    for (uint32_t i = 0; ok && i < u.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 6 &&
+            !memcmp(kv->key.via.str.ptr, "upload", 6) && kv->val.type == MSGPACK_OBJECT_STR &&
+            kv->val.via.str.size < sizeof p->upload)
+            snprintf(p->upload, sizeof p->upload, "%.*s", (int)kv->val.via.str.size,
+                     kv->val.via.str.ptr);
+    }
+    msgpack_unpacked_destroy(&u);
+    if (!p->upload[0]) {
+        lh_gw_put_fail_own(p, lh_err_new(LH_EINTERNAL, NULL,
+                                         "storage.upload.begin answered without an upload id"));
+        return;
+    }
+    p->phase = LH_GW_PUT_OPEN;
+    lh_gw_put_part_header(p);
+}
+
+static void lh_gw_put_on_reply(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
+{
+    lh_gw_put *p = (lh_gw_put *)x;
+    if (err) {
+        lh_gw_put_fail(p, err, msg);
+    } else if (p->phase == LH_GW_PUT_BEGIN) {
+        lh_gw_put_opened(p, msg);
+    } else if (p->phase == LH_GW_PUT_COMMIT) {
+        lh_buf_reset(&p->result);
+        lh_buf_append(&p->result, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+        p->phase = LH_GW_PUT_DONE;
+    } /* a part's ack needs nothing */
+    if (!x->req)
+        lh_gw_put_orphaned(x);
+}
+
+/* ---- sending (libmicrohttpd's thread, lock held) ---- */
+
+static void lh_gw_put_send(lh_gw_put *p, const char *subject, const lh_buf *msg)
+{
+    lh_err *err = lh_gw_xfer_send(&p->x, subject, msg, lh_gw_put_on_reply);
+    if (err)
+        lh_gw_put_fail_own(p, err);
+}
+
+static void lh_gw_put_send_part(lh_gw_put *p)
+{
+    p->parts_sent++;
+    lh_gw_put_be32(p->part.data + p->part_at, (uint32_t)p->parts_sent);
+    lh_gw_put_be32(p->part.data + p->len_at, (uint32_t)lh_gw_put_filled(p));
+    lh_gw_put_send(p, "storage.upload.part", &p->part);
+    p->part.len = p->header_len; /* nats.c copied it */
+}
+
+static void lh_gw_put_send_commit(lh_gw_put *p)
+{
+    msgpack_packer pk;
+    lh_gw_put_ref_msg(p, p->sha[0] ? 1 : 0, &pk);
+    if (p->sha[0]) {
+        msgpack_pack_str_with_body(&pk, "sha256", 6);
+        msgpack_pack_str_with_body(&pk, p->sha, strlen(p->sha));
+    }
+    p->phase = LH_GW_PUT_COMMIT;
+    lh_gw_put_send(p, "storage.upload.commit", &p->msg);
+}
+
+/* ---- the calls of libmicrohttpd ---- */
+
+/* A body chunk: taken from the front while the part buffer has room. */
+static void lh_gw_put_take(lh_gw_put *p, const char *data, size_t *size)
+{
+    while (*size > 0 && p->phase == LH_GW_PUT_OPEN) {
+        size_t room = LH_GW_PART - lh_gw_put_filled(p);
+        size_t n = *size < room ? *size : room;
+        lh_buf_append(&p->part, data, n);
+        data += n;
+        *size -= n;
+        if (lh_gw_put_filled(p) < LH_GW_PART)
+            return;
+        if (p->x.in_flight >= LH_GW_PUT_WINDOW) {
+            lh_gw_xfer_suspend(&p->x); /* an ack resumes us; the rest waits in libmicrohttpd */
+            return;
+        }
+        lh_gw_put_send_part(p);
+    }
+    *size = 0; /* failed: the rest of the body is read and dropped */
+}
+
+static void lh_gw_put_answer(lh_gw_put *p)
+{
+    lh_gw_req *req = p->x.req;
+    if (p->phase == LH_GW_PUT_FAILED) {
+        int status = lh_gw_status_of(p->err);
+        if (status >= 500)
+            lh_gw_log_failure(req, status, lh_err_message(p->err));
+        lh_gw_respond(req, status, &p->err_body, NULL);
+        return;
+    }
+    lh_buf_reset(&req->out);
+    lh_err *err = lh_msgpack_to_json(p->result.data, p->result.len, &req->out);
+    if (err) {
+        lh_gw_respond_error(req, lh_err_wrap(err, "reply from storage.upload.commit"));
+        return;
+    }
+    lh_gw_respond(req, 200, &req->out, NULL);
+}
+
+/* The end of the body: the last part, then (every part acknowledged) the
+ * commit, then the answer. */
+static void lh_gw_put_end(lh_gw_put *p)
+{
+    bool open = p->phase == LH_GW_PUT_OPEN;
+    if (open && lh_gw_put_filled(p) > 0 && p->x.in_flight < LH_GW_PUT_WINDOW)
+        lh_gw_put_send_part(p);
+    else if (open && lh_gw_put_filled(p) == 0 && !p->x.in_flight)
+        lh_gw_put_send_commit(p);
+    if (p->x.in_flight)
+        lh_gw_xfer_suspend(&p->x);
+    else
+        lh_gw_put_answer(p);
+}
+
+/* The headers again, after begin's reply resumed us: a failure is
+ * answered now, before the body; else libmicrohttpd moves on to the body. */
+static void lh_gw_put_headers(lh_gw_put *p)
+{
+    if (p->phase == LH_GW_PUT_FAILED)
+        lh_gw_put_answer(p);
+    else
+        p->headers_done = true;
+}
+
+static lh_err *lh_gw_put_sha_header(lh_gw_req *req, char out[65])
+{
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, LH_GW_SHA_HEADER);
+    out[0] = '\0';
+    if (!v)
+        return NULL;
+    size_t n = strlen(v);
+    for (size_t i = 0; i < n && n == 64; i++) {
+        if (!isxdigit((unsigned char)v[i]))
+            n = 0;
+        out[i] = (char)tolower((unsigned char)v[i]);
+    }
+    out[64] = '\0';
+    if (n == 64)
+        return NULL;
+    out[0] = '\0';
+    return lh_err_new(LH_EBADREQ, LH_GW_SHA_HEADER,
+                      LH_GW_SHA_HEADER " must be 64 hexadecimal digits (the body's SHA-256)");
+}
+
+static void lh_gw_put_pack_begin(lh_gw_put *p, lh_gw_req *req)
+{
+    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    msgpack_packer pk;
+    lh_buf_reset(&p->msg);
+    msgpack_packer_init(&pk, &p->msg, lh_buf_msgpack_write);
+    lh_gw_storage_pack_names(req, ct && *ct ? 1 : 0, &pk);
+    if (ct && *ct) {
+        msgpack_pack_str_with_body(&pk, "content_type", 12);
+        msgpack_pack_str_with_body(&pk, ct, strlen(ct));
+    }
+}
+
+/* The first call: check the headers, begin the upload, wait for it. */
+static void lh_gw_put_start(lh_gw_req *req)
+{
+    char sha[65];
+    lh_err *err = lh_gw_put_sha_header(req, sha);
+    lh_gw_put *p = err ? NULL : calloc(1, sizeof *p);
+    if (!err && !p)
+        err = lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    if (err) {
+        lh_gw_respond_error(req, err);
+        return;
+    }
+    lh_gw_xfer_init(&p->x, req, lh_gw_put_free);
+    p->x.on_detach = lh_gw_put_orphaned;
+    memcpy(p->sha, sha, sizeof sha);
+    lh_gw_put_pack_begin(p, req);
+    lh_gw_xfer_lock(&p->x);
+    lh_gw_put_send(p, "storage.upload.begin", &p->msg);
+    if (p->x.in_flight)
+        lh_gw_xfer_suspend(&p->x);
+    else
+        lh_gw_put_answer(p);
+    lh_gw_xfer_unlock(&p->x);
+}
+
+static void lh_gw_put_call(lh_gw_req *req, const char *method, const char *data, size_t *size)
+{
+    (void)method;
+    lh_gw_put *p = (lh_gw_put *)req->xfer;
+    if (!p) {
+        lh_gw_put_start(req);
+        return;
+    }
+    lh_gw_xfer_lock(&p->x);
+    if (*size)
+        lh_gw_put_take(p, data, size);
+    else if (!p->headers_done)
+        lh_gw_put_headers(p);
+    else
+        lh_gw_put_end(p);
+    lh_gw_xfer_unlock(&p->x);
+}
+
+static const lh_gw_stream lh_gw_stream_storage_put = {
+    .call = lh_gw_put_call,
+    .done = lh_gw_xfer_done,
+    .body_type = "application/octet-stream",
+    .status = 200,
+    .reply_type = "application/json",
+    .reply_schema = &lh_storage_object_info_schema,
+};
+
+const lh_gw_shape lh_gw_shape_storage_put = {
+    .name = "storage-put",
+    .stream = &lh_gw_stream_storage_put,
+};
