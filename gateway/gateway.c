@@ -18,6 +18,7 @@
 #include "gateway/gw.h"
 
 #define LH_GW_DEFAULT_THREADS 2
+#define LH_GW_DEFAULT_IDLE_TIMEOUT_S 120
 /* After the bus work is done, how long answered requests get to go out. */
 #define LH_GW_FLUSH_MS 1000
 
@@ -43,6 +44,8 @@ static lh_err *lh_gw_init(lh_actor *actor, void **state)
     gw->config = *lh_actor_config(actor);
     gw->max_body = lh_gw_env_size("LH_HTTP_MAX_BODY", LH_GW_DEFAULT_MAX_BODY, 1, (size_t)1 << 40);
     gw->threads = (int)lh_gw_env_size("LH_HTTP_THREADS", LH_GW_DEFAULT_THREADS, 1, 64);
+    gw->idle_timeout_s = (unsigned)lh_gw_env_size("LH_HTTP_IDLE_TIMEOUT_S",
+                                                  LH_GW_DEFAULT_IDLE_TIMEOUT_S, 1, 86400);
     gw->listen_fd = -1;
     size_t n_routes, n_actors;
     lh_gw_routes(&n_routes);

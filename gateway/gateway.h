@@ -7,9 +7,16 @@
  * the reply, the deadline (504) or a no-responders answer (503) arrives.
  *
  * Settings: LH_HTTP_ADDR, LH_HTTP_PORT and LH_REQUEST_TIMEOUT_MS (bus/config.h),
- * plus two of its own:
- *   LH_HTTP_MAX_BODY  largest request body in bytes (default 8 MiB; over it: 413)
+ * plus some of its own:
+ *   LH_HTTP_MAX_BODY  largest request body in bytes (default 8 MiB; over it: 413;
+ *                     streamed routes, such as PUT /v1/storage/..., have no limit)
  *   LH_HTTP_THREADS   polling threads serving HTTP (default 2)
+ *   LH_HTTP_IDLE_TIMEOUT_S  a connection with no traffic for this long is
+ *                     closed (default 120). It is also what ends an upload
+ *                     whose client vanished when libmicrohttpd 0.9.75 misses
+ *                     the reset: it clears a socket's read-readiness after a
+ *                     short read, and an edge-triggered epoll brings no new
+ *                     event once the peer is gone.
  */
 #ifndef LH_GATEWAY_H
 #define LH_GATEWAY_H

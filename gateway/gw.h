@@ -131,6 +131,7 @@ struct lh_gw {
     lh_config config;
     size_t max_body;
     int threads;
+    unsigned idle_timeout_s; /* a connection silent this long is closed */
     lh_mux *mux;
     lh_gw_metrics *metrics;
     struct MHD_Daemon *daemon;

@@ -30,7 +30,6 @@
 #include "gateway/gateway.h"
 
 #define LH_GW_CONNECTION_LIMIT 16384
-#define LH_GW_IDLE_TIMEOUT_S 120
 #define LH_GW_LISTEN_BACKLOG 4096
 
 int64_t lh_gw_now_ns(void)
@@ -478,7 +477,7 @@ lh_err *lh_gw_server_start(lh_gw *gw)
                                   MHD_OPTION_LISTEN_SOCKET, fd,
                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->threads,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)LH_GW_CONNECTION_LIMIT,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LH_GW_IDLE_TIMEOUT_S,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, gw->idle_timeout_s,
                                   MHD_OPTION_NOTIFY_COMPLETED, lh_gw_completed, gw,
                                   MHD_OPTION_UNESCAPE_CALLBACK, lh_gw_unescape, NULL,
                                   MHD_OPTION_END);

@@ -371,7 +371,6 @@ static void lh_gw_put_call(lh_gw_req *req, const char *method, const char *data,
         return;
     }
     lh_gw_xfer_lock(&p->x);
-    lh_warn("DBG call %p size=%zu phase=%d headers_done=%d in_flight=%d filled=%zu", (void*)p, *size, p->phase, p->headers_done, p->x.in_flight, p->part.len >= p->header_len ? lh_gw_put_filled(p) : 0);
     if (*size)
         lh_gw_put_take(p, data, size);
     else if (!p->headers_done)

@@ -58,7 +58,6 @@ static void lh_gw_xfer_on_reply(void *user, lh_err *err, natsMsg *msg)
     pthread_mutex_lock(&x->mu);
     assert(x->in_flight > 0);
     x->in_flight--;
-    lh_warn("DBG reply %p err=%d in_flight=%d suspended=%d req=%p", (void*)x, err ? lh_err_code(err) : 0, x->in_flight, x->suspended, (void*)x->req);
     x->on_reply(x, err, msg);
     /* Resumed after unlocking: a suspended connection cannot end, so conn
      * stays valid, and only this reply may resume it. */
@@ -91,7 +90,6 @@ lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const char *subject, const lh_buf *msg,
      * waits for our lock. */
     lh_err *err = lh_mux_request(gw->mux, subject, msg->data, msg->len, x->rid,
                                  gw->config.request_timeout_ms, lh_gw_xfer_on_reply, x);
-    lh_warn("DBG send %p %s in_flight=%d err=%d", (void*)x, subject, x->in_flight, err ? lh_err_code(err) : 0);
     if (err) {
         x->in_flight--;
         x->refs--;
@@ -104,7 +102,6 @@ void lh_gw_xfer_suspend(lh_gw_xfer *x)
 {
     assert(x->in_flight && x->req && !x->suspended);
     x->suspended = true;
-    lh_warn("DBG suspend %p in_flight=%d", (void*)x, x->in_flight);
     MHD_suspend_connection(x->conn);
 }
 
@@ -115,7 +112,6 @@ void lh_gw_xfer_done(lh_gw_req *req)
         return;
     req->xfer = NULL;
     pthread_mutex_lock(&x->mu);
-    lh_warn("DBG done %p in_flight=%d suspended=%d", (void*)x, x->in_flight, x->suspended);
     assert(!x->suspended); /* libmicrohttpd never ends a suspended connection */
     x->req = NULL;
     x->conn = NULL;
