@@ -6,6 +6,7 @@
  * version order. Reads: catalog_read.c.
  */
 #include "actors/catalog/catalog.h"
+#include "actors/state.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -86,23 +87,6 @@ static lh_err *lh_delete_handler(lh_ctx *ctx, const void *request, void *reply)
 
 /* ---- lifecycle ---- */
 
-static lh_err *lh_mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-    return NULL;
-}
-
 static void lh_catalog_fini(void *state)
 {
     lh_cat_state *st = state;
@@ -122,7 +106,7 @@ static lh_err *lh_catalog_init(lh_actor *actor, void **state)
     char dir[PATH_MAX], db[PATH_MAX + 8];
     snprintf(dir, sizeof dir, "%s/catalogd", lh_actor_config(actor)->data_dir);
     snprintf(db, sizeof db, "%s/db", dir);
-    lh_err *err = lh_mkdirs(dir);
+    lh_err *err = lh_state_mkdirs(dir);
     if (!err)
         err = lh_cat_store_open(db, &st->store);
     if (err) {

@@ -10,11 +10,10 @@
 
 #include <leveldb/c.h>
 
+#include "actors/state.h"
+
 struct lh_cat_store {
-    leveldb_t *db;
-    leveldb_options_t *options;
-    leveldb_readoptions_t *read;
-    leveldb_writeoptions_t *sync_write;
+    lh_state_db kv;
 };
 
 struct lh_cat_read {
@@ -23,33 +22,15 @@ struct lh_cat_read {
     leveldb_readoptions_t *options;
 };
 
-/* Turns LevelDB's malloc'd error string into an lh_err (NULL stays NULL). */
-static lh_err *lh_ldb_err(char *msg, const char *what)
-{
-    if (!msg)
-        return NULL;
-    lh_err *err = lh_err_new(LH_EINTERNAL, NULL, "%s: %s", what, msg);
-    leveldb_free(msg);
-    return err;
-}
-
 lh_err *lh_cat_store_open(const char *dir, lh_cat_store **out)
 {
     lh_cat_store *s = calloc(1, sizeof *s);
     if (!s)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    s->options = leveldb_options_create();
-    leveldb_options_set_create_if_missing(s->options, 1);
-    s->read = leveldb_readoptions_create();
-    s->sync_write = leveldb_writeoptions_create();
-    leveldb_writeoptions_set_sync(s->sync_write, 1);
-    char *msg = NULL;
-    s->db = leveldb_open(s->options, dir, &msg);
-    if (!s->db) {
-        lh_err *err = lh_ldb_err(msg, dir);
-        lh_cat_store_close(s);
-        return lh_err_wrap(err ? err : lh_err_new(LH_EINTERNAL, NULL, "cannot open %s", dir),
-                           "open LevelDB");
+    lh_err *err = lh_state_db_open(&s->kv, dir, 0);
+    if (err) {
+        free(s);
+        return err;
     }
     *out = s;
     return NULL;
@@ -59,11 +40,7 @@ void lh_cat_store_close(lh_cat_store *s)
 {
     if (!s)
         return;
-    if (s->db)
-        leveldb_close(s->db);
-    leveldb_writeoptions_destroy(s->sync_write);
-    leveldb_readoptions_destroy(s->read);
-    leveldb_options_destroy(s->options);
+    lh_state_db_close(&s->kv);
     free(s);
 }
 
@@ -114,9 +91,9 @@ static lh_err *lh_decode(const lh_schema *schema, const char *data, size_t len, 
 static lh_err *lh_write(lh_cat_store *s, leveldb_writebatch_t *batch, const char *what)
 {
     char *msg = NULL;
-    leveldb_write(s->db, s->sync_write, batch, &msg);
+    leveldb_write(s->kv.db, s->kv.sync_write, batch, &msg);
     leveldb_writebatch_destroy(batch);
-    return lh_ldb_err(msg, what);
+    return lh_state_db_err(msg, what);
 }
 
 static void lh_batch_put(leveldb_writebatch_t *batch, const lh_buf *key, const lh_schema *schema,
@@ -180,7 +157,7 @@ static lh_err *lh_iter_done(leveldb_iterator_t *it, lh_err *err, const char *wha
     char *msg = NULL;
     leveldb_iter_get_error(it, &msg);
     leveldb_iter_destroy(it);
-    lh_err *ierr = lh_ldb_err(msg, what);
+    lh_err *ierr = lh_state_db_err(msg, what);
     if (err) {
         lh_err_free(ierr);
         return err;
@@ -194,7 +171,7 @@ lh_err *lh_cat_store_delete(lh_cat_store *s, const char *key)
     lh_buf_init(&k);
     leveldb_writebatch_t *batch = leveldb_writebatch_create();
     lh_versions_prefix(&k, key);
-    leveldb_iterator_t *it = lh_seek(s->db, s->read, &k);
+    leveldb_iterator_t *it = lh_seek(s->kv.db, s->kv.read, &k);
     for (; lh_at_prefix(it, &k); leveldb_iter_next(it)) {
         size_t klen;
         const char *vk = leveldb_iter_key(it, &klen);
@@ -218,7 +195,7 @@ lh_cat_read *lh_cat_read_begin(lh_cat_store *s)
     lh_cat_read *r = calloc(1, sizeof *r);
     assert(r);
     r->s = s;
-    r->snap = leveldb_create_snapshot(s->db);
+    r->snap = leveldb_create_snapshot(s->kv.db);
     r->options = leveldb_readoptions_create();
     leveldb_readoptions_set_snapshot(r->options, r->snap);
     return r;
@@ -229,7 +206,7 @@ void lh_cat_read_end(lh_cat_read *r)
     if (!r)
         return;
     leveldb_readoptions_destroy(r->options);
-    leveldb_release_snapshot(r->s->db, r->snap);
+    leveldb_release_snapshot(r->s->kv.db, r->snap);
     free(r);
 }
 
@@ -240,9 +217,9 @@ static lh_err *lh_get(lh_cat_read *r, const lh_buf *key, const lh_schema *schema
     *out = NULL;
     char *msg = NULL;
     size_t len = 0;
-    char *val = leveldb_get(r->s->db, r->options, key->data, key->len, &len, &msg);
+    char *val = leveldb_get(r->s->kv.db, r->options, key->data, key->len, &len, &msg);
     if (msg)
-        return lh_ldb_err(msg, "read");
+        return lh_state_db_err(msg, "read");
     if (!val)
         return NULL;
     lh_err *err = lh_decode(schema, val, len, a, key->data, key->len, out);
@@ -288,7 +265,7 @@ lh_err *lh_cat_read_versions(lh_cat_read *r, const char *key, lh_cat_version_fn 
     lh_buf_init(&prefix);
     lh_versions_prefix(&prefix, key);
     lh_arena *scratch = lh_arena_create();
-    leveldb_iterator_t *it = lh_seek(r->s->db, r->options, &prefix);
+    leveldb_iterator_t *it = lh_seek(r->s->kv.db, r->options, &prefix);
     lh_err *err = NULL;
     for (; !err && lh_at_prefix(it, &prefix); leveldb_iter_next(it)) {
         void *v = NULL;
@@ -309,7 +286,7 @@ lh_err *lh_cat_read_datasets(lh_cat_read *r, const char *key_prefix, lh_arena *a
     lh_buf prefix;
     lh_buf_init(&prefix);
     lh_dataset_key(&prefix, key_prefix);
-    leveldb_iterator_t *it = lh_seek(r->s->db, r->options, &prefix);
+    leveldb_iterator_t *it = lh_seek(r->s->kv.db, r->options, &prefix);
     lh_err *err = NULL;
     for (; !err && lh_at_prefix(it, &prefix); leveldb_iter_next(it)) {
         void *d = NULL;

@@ -4,6 +4,7 @@
  * refused here, before a job exists), ingest.status, and the lifecycle.
  */
 #include "actors/ingest/ingest.h"
+#include "actors/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -235,23 +236,6 @@ static lh_err *lh_status_handler(lh_ctx *ctx, const void *request, void *reply)
 
 /* ---- lifecycle ---- */
 
-static lh_err *lh_mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-        *p = saved;
-        if (!saved)
-            return NULL;
-    }
-}
-
 static long lh_env_long(const char *name, long def, long min, long max)
 {
     const char *s = getenv(name);
@@ -270,7 +254,7 @@ static lh_err *lh_open_store(lh_ingest_state *st)
 {
     char db[PATH_MAX + 8];
     snprintf(db, sizeof db, "%s/db", st->dir);
-    lh_err *err = lh_mkdirs(st->dir);
+    lh_err *err = lh_state_mkdirs(st->dir);
     if (!err)
         err = lh_ingest_store_open(db, &st->store);
     size_t interrupted = 0;

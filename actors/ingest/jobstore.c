@@ -9,41 +9,23 @@
 
 #include <leveldb/c.h>
 
+#include "actors/state.h"
+
 #include "actors/ingest/ingest_internal.h"
 
 struct lh_ingest_store {
-    leveldb_t *db;
-    leveldb_options_t *options;
-    leveldb_readoptions_t *read;
-    leveldb_writeoptions_t *sync_write;
+    lh_state_db kv;
 };
-
-static lh_err *lh_ldb_err(char *msg, const char *what)
-{
-    if (!msg)
-        return NULL;
-    lh_err *err = lh_err_new(LH_EINTERNAL, NULL, "%s: %s", what, msg);
-    leveldb_free(msg);
-    return err;
-}
 
 lh_err *lh_ingest_store_open(const char *dir, lh_ingest_store **out)
 {
     lh_ingest_store *s = calloc(1, sizeof *s);
     if (!s)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    s->options = leveldb_options_create();
-    leveldb_options_set_create_if_missing(s->options, 1);
-    s->read = leveldb_readoptions_create();
-    s->sync_write = leveldb_writeoptions_create();
-    leveldb_writeoptions_set_sync(s->sync_write, 1);
-    char *msg = NULL;
-    s->db = leveldb_open(s->options, dir, &msg);
-    if (!s->db) {
-        lh_err *err = lh_ldb_err(msg, dir);
-        lh_ingest_store_close(s);
-        return lh_err_wrap(err ? err : lh_err_new(LH_EINTERNAL, NULL, "cannot open %s", dir),
-                           "open LevelDB");
+    lh_err *err = lh_state_db_open(&s->kv, dir, 0);
+    if (err) {
+        free(s);
+        return err;
     }
     *out = s;
     return NULL;
@@ -53,11 +35,7 @@ void lh_ingest_store_close(lh_ingest_store *s)
 {
     if (!s)
         return;
-    if (s->db)
-        leveldb_close(s->db);
-    leveldb_writeoptions_destroy(s->sync_write);
-    leveldb_readoptions_destroy(s->read);
-    leveldb_options_destroy(s->options);
+    lh_state_db_close(&s->kv);
     free(s);
 }
 
@@ -78,10 +56,10 @@ lh_err *lh_ingest_store_put(lh_ingest_store *s, const lh_ingest_job *job)
     msgpack_packer_init(&pk, &val, lh_buf_msgpack_write);
     lh_schema_encode(&lh_ingest_job_schema, job, &pk);
     char *msg = NULL;
-    leveldb_put(s->db, s->sync_write, key.data, key.len, val.data, val.len, &msg);
+    leveldb_put(s->kv.db, s->kv.sync_write, key.data, key.len, val.data, val.len, &msg);
     lh_buf_free(&key);
     lh_buf_free(&val);
-    return lh_ldb_err(msg, "write job");
+    return lh_state_db_err(msg, "write job");
 }
 
 lh_err *lh_ingest_store_get(lh_ingest_store *s, const char *id, size_t len, lh_arena *arena,
@@ -92,9 +70,9 @@ lh_err *lh_ingest_store_get(lh_ingest_store *s, const char *id, size_t len, lh_a
     lh_job_key(&key, id, len);
     char *msg = NULL;
     size_t vlen = 0;
-    char *val = leveldb_get(s->db, s->read, key.data, key.len, &vlen, &msg);
+    char *val = leveldb_get(s->kv.db, s->kv.read, key.data, key.len, &vlen, &msg);
     lh_buf_free(&key);
-    lh_err *err = lh_ldb_err(msg, "read job");
+    lh_err *err = lh_state_db_err(msg, "read job");
     if (!err && !val)
         err = lh_err_new(LH_ENOTFOUND, "job", "no job '%.*s'", (int)len, id);
     if (!err)
@@ -137,7 +115,7 @@ static lh_err *lh_recover_one(lh_ingest_store *s, const char *val, size_t len, l
 lh_err *lh_ingest_store_recover(lh_ingest_store *s, size_t *interrupted)
 {
     *interrupted = 0;
-    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->read);
+    leveldb_iterator_t *it = leveldb_create_iterator(s->kv.db, s->kv.read);
     lh_arena *arena = lh_arena_create();
     lh_err *err = NULL;
     for (leveldb_iter_seek(it, "j/", 2); leveldb_iter_valid(it) && !err; leveldb_iter_next(it)) {

@@ -5,6 +5,7 @@
  * helpers its handlers share.
  */
 #include "actors/storage/storage.h"
+#include "actors/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,23 +52,6 @@ void lh_st_publish(lh_st_state *st, const char *event, const lh_schema *schema, 
 }
 
 /* ---- lifecycle ---- */
-
-static lh_err *lh_st_mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-    return NULL;
-}
 
 static int64_t lh_st_env_seconds(const char *name, int64_t def)
 {
@@ -117,7 +101,7 @@ static lh_err *lh_st_open(lh_st_state *st, const lh_config *cfg)
     char meta[PATH_MAX + 8];
     snprintf(meta, sizeof meta, "%s/meta", st->dir);
     bool fresh = access(meta, F_OK) != 0; /* nothing to recover the first time */
-    lh_err *err = lh_st_mkdirs(st->dir);
+    lh_err *err = lh_state_mkdirs(st->dir);
     if (!err)
         err = lh_st_meta_open(meta, &st->meta);
     if (!err)

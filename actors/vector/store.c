@@ -8,41 +8,21 @@
 
 #include <leveldb/c.h>
 
-struct lh_vec_store {
-    leveldb_t *db;
-    leveldb_options_t *options;
-    leveldb_readoptions_t *read;
-    leveldb_writeoptions_t *sync_write;
-};
+#include "actors/state.h"
 
-/* Turns LevelDB's malloc'd error string into an lh_err (NULL stays NULL). */
-static lh_err *lh_ldb_err(char *msg, const char *what)
-{
-    if (!msg)
-        return NULL;
-    lh_err *err = lh_err_new(LH_EINTERNAL, NULL, "%s: %s", what, msg);
-    leveldb_free(msg);
-    return err;
-}
+struct lh_vec_store {
+    lh_state_db kv;
+};
 
 lh_err *lh_vec_store_open(const char *dir, lh_vec_store **out)
 {
     lh_vec_store *s = calloc(1, sizeof *s);
     if (!s)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    s->options = leveldb_options_create();
-    leveldb_options_set_create_if_missing(s->options, 1);
-    leveldb_options_set_write_buffer_size(s->options, 16u << 20);
-    s->read = leveldb_readoptions_create();
-    s->sync_write = leveldb_writeoptions_create();
-    leveldb_writeoptions_set_sync(s->sync_write, 1);
-    char *msg = NULL;
-    s->db = leveldb_open(s->options, dir, &msg);
-    if (!s->db) {
-        lh_err *err = lh_ldb_err(msg, dir);
-        lh_vec_store_close(s);
-        return lh_err_wrap(err ? err : lh_err_new(LH_EINTERNAL, NULL, "cannot open"),
-                           "open LevelDB");
+    lh_err *err = lh_state_db_open(&s->kv, dir, 16u << 20);
+    if (err) {
+        free(s);
+        return err;
     }
     *out = s;
     return NULL;
@@ -52,11 +32,7 @@ void lh_vec_store_close(lh_vec_store *s)
 {
     if (!s)
         return;
-    if (s->db)
-        leveldb_close(s->db);
-    leveldb_writeoptions_destroy(s->sync_write);
-    leveldb_readoptions_destroy(s->read);
-    leveldb_options_destroy(s->options);
+    lh_state_db_close(&s->kv);
     free(s);
 }
 
@@ -76,9 +52,9 @@ static void lh_key(lh_buf *b, char kind, const char *index, const char *id, size
 static lh_err *lh_write(lh_vec_store *s, leveldb_writebatch_t *batch, const char *what)
 {
     char *msg = NULL;
-    leveldb_write(s->db, s->sync_write, batch, &msg);
+    leveldb_write(s->kv.db, s->kv.sync_write, batch, &msg);
     leveldb_writebatch_destroy(batch);
-    return lh_ldb_err(msg, what);
+    return lh_state_db_err(msg, what);
 }
 
 static void lh_batch_put_seq(leveldb_writebatch_t *batch, lh_buf *key, const char *index,
@@ -107,7 +83,7 @@ lh_err *lh_vec_store_create_index(lh_vec_store *s, const lh_vec_params *p)
 /* An iterator positioned on the first key with `prefix`. */
 static leveldb_iterator_t *lh_seek(lh_vec_store *s, const lh_buf *prefix)
 {
-    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->read);
+    leveldb_iterator_t *it = leveldb_create_iterator(s->kv.db, s->kv.read);
     leveldb_iter_seek(it, prefix->data, prefix->len);
     return it;
 }
@@ -131,7 +107,7 @@ static lh_err *lh_iter_done(leveldb_iterator_t *it, lh_err *err, const char *wha
     char *msg = NULL;
     leveldb_iter_get_error(it, &msg);
     leveldb_iter_destroy(it);
-    lh_err *ierr = lh_ldb_err(msg, what);
+    lh_err *ierr = lh_state_db_err(msg, what);
     if (err) {
         lh_err_free(ierr);
         return err;
@@ -199,9 +175,9 @@ lh_err *lh_vec_store_next_seq(lh_vec_store *s, const char *index, uint64_t *out)
     lh_key(&key, 's', index, NULL, 0);
     size_t vlen = 0;
     char *msg = NULL;
-    char *v = leveldb_get(s->db, s->read, key.data, key.len, &vlen, &msg);
+    char *v = leveldb_get(s->kv.db, s->kv.read, key.data, key.len, &vlen, &msg);
     lh_buf_free(&key);
-    lh_err *err = lh_ldb_err(msg, "read sequence");
+    lh_err *err = lh_state_db_err(msg, "read sequence");
     *out = 1;
     if (!err && v && vlen == sizeof *out)
         memcpy(out, v, sizeof *out);
@@ -288,7 +264,7 @@ uint64_t lh_vec_store_bytes(lh_vec_store *s, const char *index)
     const char *starts[1] = {start.data}, *limits[1] = {limit.data};
     size_t start_lens[1] = {start.len}, limit_lens[1] = {limit.len};
     uint64_t size = 0;
-    leveldb_approximate_sizes(s->db, 1, starts, start_lens, limits, limit_lens, &size);
+    leveldb_approximate_sizes(s->kv.db, 1, starts, start_lens, limits, limit_lens, &size);
     lh_buf_free(&start);
     lh_buf_free(&limit);
     return size;

@@ -5,6 +5,7 @@
  * vector_search.c.
  */
 #include "actors/vector/vector.h"
+#include "actors/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -162,23 +163,6 @@ static lh_err *lh_drop_handler(lh_ctx *ctx, const void *request, void *response)
 
 /* ---- lifecycle ---- */
 
-static lh_err *lh_mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return lh_err_new(LH_EINTERNAL, NULL, "mkdir %s: %s", tmp, strerror(errno));
-    return NULL;
-}
-
 static long lh_env_long(const char *name, long def, long min)
 {
     const char *s = getenv(name);
@@ -228,7 +212,7 @@ static lh_err *lh_vector_open(lh_vec_state *st, const lh_config *cfg)
     snprintf(st->dir, sizeof st->dir, "%s/vectord", cfg->data_dir);
     char db[PATH_MAX + 8];
     snprintf(db, sizeof db, "%s/db", st->dir);
-    lh_err *err = lh_mkdirs(st->dir);
+    lh_err *err = lh_state_mkdirs(st->dir);
     if (!err)
         err = lh_vec_store_open(db, &st->store);
     if (!err)
