@@ -25,7 +25,6 @@
 #include "schemas/ingest.h"
 #include "schemas/storage.h"
 
-#define LH_INGEST_UPLOAD_BUCKET "ingest-uploads"
 
 extern const lh_command lh_cmd_ingest;
 #define LH_POLL_MS 200
@@ -292,7 +291,7 @@ static lh_err *lh_start_job(lh_session *s, const lh_ingest_args *a, const char *
                             char job[65])
 {
     lh_catalog_location src = {.bucket = lh_s(LH_INGEST_UPLOAD_BUCKET), .key = lh_s(key)};
-    lh_ingest_csv_options csv = {.delimiter = lh_s(a->delimiter), .header = !a->no_header,
+    lh_catalog_csv_options csv = {.delimiter = lh_s(a->delimiter), .header = !a->no_header,
                                  .quote = {0}};
     lh_ingest_embed_options embed = {.column = lh_s(a->embed_column), .index = lh_s(a->index),
                                      .id_column = lh_s(a->id_column)};

@@ -27,6 +27,14 @@ LH_SCHEMA_DECLARE(lh_catalog_location, LH_CATALOG_LOCATION)
     F(T, nullable, BOOL, .def = 1, .doc = "Whether the column holds nulls.")
 LH_SCHEMA_DECLARE(lh_catalog_column, LH_CATALOG_COLUMN)
 
+#define LH_CATALOG_CSV_OPTIONS(F, T)                                                        \
+    F(T, delimiter, STRING, .min = 1, .max = 1, .doc = "Field delimiter; default ','.")   \
+    F(T, header, BOOL, .def = 1,                                                           \
+      .doc = "First record is the header (else the columns are c1, c2, ...). Blank names " \
+             "become c<N>; a name repeated (ignoring case) gets _2, _3, ...")              \
+    F(T, quote, STRING, .min = 1, .max = 1, .doc = "Quote character; default '\"'.")
+LH_SCHEMA_DECLARE(lh_catalog_csv_options, LH_CATALOG_CSV_OPTIONS)
+
 #define LH_CATALOG_CREATE_REQUEST(F, T)                                                    \
     F(T, name, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                      \
     F(T, format, STRING, .required = true, .choices = "csv|jsonl", .doc = "Data format.") \
@@ -43,7 +51,10 @@ LH_SCHEMA_DECLARE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST)
     F(T, rows, INT, .required = true, .min = 0, .max = 9e15, .doc = "Row count.")          \
     F(T, bytes, INT, .required = true, .min = 0, .max = 9e15, .doc = "Size of the data.")  \
     F(T, sha256, STRING, .required = true, .min = 64, .max = 64,                           \
-      .doc = "SHA-256 of the data object: 64 hex digits (either case; kept lowercase).")
+      .doc = "SHA-256 of the data object: 64 hex digits (either case; kept lowercase).")   \
+    F(T, csv, OBJECT, .sub = &lh_catalog_csv_options_schema,                               \
+      .doc = "How the CSV is read (so readers such as queryd read it the same way); "      \
+             "absent for JSON Lines.")
 LH_SCHEMA_DECLARE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST)
 
 #define LH_CATALOG_VERSION(F, T)                                                           \
@@ -55,7 +66,9 @@ LH_SCHEMA_DECLARE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST)
     F(T, rows, INT, .doc = "Row count.")                                                   \
     F(T, bytes, INT, .doc = "Size of the data.")                                           \
     F(T, sha256, STRING, .doc = "SHA-256 of the data object.")                             \
-    F(T, committed, STRING, .doc = "Commit time, RFC 3339 UTC.")
+    F(T, committed, STRING, .doc = "Commit time, RFC 3339 UTC.")                           \
+    F(T, csv, OBJECT, .sub = &lh_catalog_csv_options_schema,                               \
+      .doc = "How to read the CSV (absent for JSON Lines, and in histories and listings).")
 LH_SCHEMA_DECLARE(lh_catalog_version, LH_CATALOG_VERSION)
 
 #define LH_CATALOG_DATASET(F, T)                                                           \

@@ -11,14 +11,9 @@
 
 #define LH_INGEST_MAX_INLINE (4 * 1024 * 1024)
 #define LH_INGEST_MAX_ERRORS 20 /* first errors kept per job */
+/* Where `lakehouse ingest` and POST /v1/datasets/{name} put the files they upload. */
+#define LH_INGEST_UPLOAD_BUCKET "ingest-uploads"
 
-#define LH_INGEST_CSV_OPTIONS(F, T)                                                        \
-    F(T, delimiter, STRING, .min = 1, .max = 1, .doc = "Field delimiter; default ','.")   \
-    F(T, header, BOOL, .def = 1,                                                           \
-      .doc = "First record is the header (else the columns are c1, c2, ...). Blank names " \
-             "become c<N>; a name repeated (ignoring case) gets _2, _3, ...")              \
-    F(T, quote, STRING, .min = 1, .max = 1, .doc = "Quote character; default '\"'.")
-LH_SCHEMA_DECLARE(lh_ingest_csv_options, LH_INGEST_CSV_OPTIONS)
 
 #define LH_INGEST_EMBED_OPTIONS(F, T)                                                      \
     F(T, column, STRING, .required = true, .min = 1, .max = 255,                           \
@@ -40,7 +35,7 @@ LH_SCHEMA_DECLARE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS)
              "<job>.<format>, then ingested); needs `format`.")                           \
     F(T, format, STRING, .choices = "csv|jsonl",                                           \
       .doc = "Data format; when absent, the key's extension: .csv, .jsonl or .ndjson.")   \
-    F(T, csv, OBJECT, .sub = &lh_ingest_csv_options_schema, .doc = "CSV options.")        \
+    F(T, csv, OBJECT, .sub = &lh_catalog_csv_options_schema, .doc = "CSV options.")        \
     F(T, on_error, STRING, .choices = "fail|skip",                                         \
       .doc = "A bad row fails the job (default) or is counted and skipped.")              \
     F(T, embed, OBJECT, .sub = &lh_ingest_embed_options_schema,                            \

@@ -56,6 +56,7 @@ LH_SCHEMA_DEFINE(lh_storage_upload_commit_request, LH_STORAGE_UPLOAD_COMMIT_REQU
 
 #include "schemas/catalog.h"
 
+LH_SCHEMA_DEFINE(lh_catalog_csv_options, LH_CATALOG_CSV_OPTIONS, "How to read CSV.")
 LH_SCHEMA_DEFINE(lh_catalog_location, LH_CATALOG_LOCATION, "Where a version's data lives.")
 LH_SCHEMA_DEFINE(lh_catalog_column, LH_CATALOG_COLUMN, "One column of a dataset.")
 LH_SCHEMA_DEFINE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST,
@@ -73,7 +74,6 @@ LH_SCHEMA_DEFINE(lh_catalog_delete_reply, LH_CATALOG_DELETE_REPLY, "What was del
 
 #include "schemas/ingest.h"
 
-LH_SCHEMA_DEFINE(lh_ingest_csv_options, LH_INGEST_CSV_OPTIONS, "How to read CSV.")
 LH_SCHEMA_DEFINE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS,
                  "Which column to embed, into which index.")
 LH_SCHEMA_DEFINE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST,

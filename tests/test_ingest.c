@@ -281,6 +281,11 @@ static void test_inline_content_and_status(void **state)
     json_t *loc = json_object_get(json_object_get(ds, "version"), "location");
     assert_string_equal(str_at(loc, "bucket"), "ingest-inline");
     assert_non_null(strstr(str_at(loc, "key"), id));
+    /* the version says how to read it again, defaults spelled out */
+    json_t *how = json_object_get(json_object_get(ds, "version"), "csv");
+    assert_string_equal(str_at(how, "delimiter"), ";");
+    assert_string_equal(str_at(how, "quote"), "\"");
+    assert_true(json_is_true(json_object_get(how, "header")));
     json_t *second = ingest_wait(f, json_pack("{s:s, s:s, s:s, s:{s:s}}", "dataset", "inline_ds",
                                               "content", "k;v\nc;3\n", "format", "csv", "csv",
                                               "delimiter", ";"));
@@ -327,6 +332,7 @@ static void test_jsonl_broken_line_fails_or_skips(void **state)
     json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "events"));
     assert_string_equal(str_at(ds, "format"), "jsonl");
     assert_int_equal(int_at(json_object_get(ds, "version"), "rows"), 3);
+    assert_null(json_object_get(json_object_get(ds, "version"), "csv"));
     free(schema);
     json_decref(ds);
     json_decref(failed);

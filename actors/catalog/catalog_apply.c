@@ -83,6 +83,7 @@ lh_err *lh_cat_apply_commit(lh_cat_store *s, const lh_catalog_commit_request *re
     v->version = d->latest + 1;
     v->location = req->location;
     v->schema = req->schema;
+    v->csv = req->csv;
     v->rows = req->rows;
     v->bytes = req->bytes;
     v->sha256 = lh_copy_str(a, sha, 64);

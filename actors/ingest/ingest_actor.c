@@ -58,7 +58,7 @@ static lh_err *lh_spec_format(const lh_ingest_file_request *r, lh_job_spec *s)
 
 static lh_err *lh_spec_csv(const lh_ingest_file_request *r, lh_job_spec *s)
 {
-    const lh_ingest_csv_options *csv = r->csv;
+    const lh_catalog_csv_options *csv = r->csv;
     if (csv && s->opts.format != LH_TAB_CSV)
         return lh_err_new(LH_EBADREQ, "csv", "csv options apply only to format csv");
     if (csv) {

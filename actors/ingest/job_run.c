@@ -244,7 +244,14 @@ static lh_err *lh_commit(lh_ingest_state *st, lh_job *job)
     }
     lh_catalog_location loc = {.bucket = {job->spec.bucket, strlen(job->spec.bucket)},
                                .key = {job->spec.key, strlen(job->spec.key)}};
+    /* The options as the reader applied them, defaults spelled out, so a
+     * later reader (queryd) needs no knowledge of ours. */
+    const lh_tab_options *o = &job->spec.opts;
+    char delim[2] = {o->delimiter ? o->delimiter : ',', 0}, quote[2] = {o->quote ? o->quote : '"', 0};
+    lh_catalog_csv_options csv = {.delimiter = {delim, 1}, .quote = {quote, 1},
+                                  .header = !o->no_header};
     lh_catalog_commit_request req = {
+        .csv = o->format == LH_TAB_CSV ? &csv : NULL,
         .name = {job->spec.dataset, strlen(job->spec.dataset)},
         .location = &loc,
         .schema = {cols, job->n_schema},
