@@ -14,6 +14,7 @@
 #include "bus/buf.h"
 #include "bus/conn.h"
 #include "bus/err.h"
+#include "bus/schema.h"
 
 #define LH_HDR_REQUEST_ID "Lh-Request-Id"
 #define LH_HDR_ERROR_CODE "Nats-Service-Error-Code"
@@ -23,6 +24,13 @@
  * `request_id` may be NULL (the thread's current one is used, if any). */
 lh_err *lh_request(lh_conn *c, const char *subject, const char *data, size_t len,
                    const char *request_id, int timeout_ms, lh_buf *reply);
+
+/* lh_request with the message made from a struct through its schema and
+ * the reply decoded through the callee's reply schema into `arena` (when
+ * `reply` is not NULL), so no message is packed or picked apart by hand.
+ * Errors name the subject. */
+lh_err *lh_call(lh_conn *c, const char *subject, const lh_schema *req_schema, const void *req,
+                const lh_schema *reply_schema, lh_arena *arena, void **reply, int timeout_ms);
 
 /* The error carried by a reply message (ADR-32 headers or a no-responders
  * status), or NULL when the message is a success reply. */

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/ingest/tabular.h"
+#include "actors/tabular/tabular.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
 #include "bus/config.h"
@@ -163,21 +163,11 @@ static int lh_ingest_parse(int argc, char **argv, lh_ingest_args *a)
 
 static lh_str lh_s(const char *s) { return s ? (lh_str){s, strlen(s)} : (lh_str){0}; }
 
-static lh_err *lh_call(lh_session *s, const char *subject, const lh_schema *req_schema,
-                       const void *req, const lh_schema *reply_schema, void **reply)
+static lh_err *lh_session_call(lh_session *s, const char *subject, const lh_schema *req_schema,
+                               const void *req, const lh_schema *reply_schema, void **reply)
 {
-    lh_buf body, out;
-    lh_buf_init(&body);
-    lh_buf_init(&out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lh_buf_msgpack_write);
-    lh_schema_encode(req_schema, req, &pk);
-    lh_err *err = lh_request(s->conn, subject, body.data, body.len, NULL, s->timeout_ms, &out);
-    if (!err)
-        err = lh_schema_decode(reply_schema, out.data, out.len, s->arena, reply);
-    lh_buf_free(&body);
-    lh_buf_free(&out);
-    return lh_err_wrap(err, "%s", subject);
+    return lh_call(s->conn, subject, req_schema, req, reply_schema, s->arena, reply,
+                   s->timeout_ms);
 }
 
 /* ---- progress ---- */
@@ -231,7 +221,7 @@ static lh_err *lh_upload_parts(lh_session *s, FILE *f, const char *upload, int64
         lh_storage_upload_part_request req = {
             .upload = lh_s(upload), .part = part, .data = {chunk, n}};
         lh_storage_upload_reply *rep = NULL;
-        err = lh_call(s, "storage.upload.part", &lh_storage_upload_part_request_schema, &req,
+        err = lh_session_call(s, "storage.upload.part", &lh_storage_upload_part_request_schema, &req,
                       &lh_storage_upload_reply_schema, (void **)&rep);
         lh_arena_reset(s->arena);
         sent += (int64_t)n;
@@ -260,7 +250,7 @@ static lh_err *lh_upload(lh_session *s, const lh_ingest_args *a, char *key, size
     lh_storage_upload_begin_request begin = {.bucket = lh_s(LH_INGEST_UPLOAD_BUCKET),
                                              .key = lh_s(key)};
     lh_storage_upload_reply *rep = NULL;
-    lh_err *err = lh_call(s, "storage.upload.begin", &lh_storage_upload_begin_request_schema,
+    lh_err *err = lh_session_call(s, "storage.upload.begin", &lh_storage_upload_begin_request_schema,
                           &begin, &lh_storage_upload_reply_schema, (void **)&rep);
     char upload[65] = "";
     if (!err)
@@ -273,10 +263,10 @@ static lh_err *lh_upload(lh_session *s, const lh_ingest_args *a, char *key, size
     void *info = NULL;
     if (!err) {
         lh_storage_upload_commit_request commit = {.upload = lh_s(upload)};
-        err = lh_call(s, "storage.upload.commit", &lh_storage_upload_commit_request_schema,
+        err = lh_session_call(s, "storage.upload.commit", &lh_storage_upload_commit_request_schema,
                       &commit, &lh_storage_object_info_schema, &info);
     } else if (*upload) { /* leave nothing half-written behind */
-        lh_err_free(lh_call(s, "storage.upload.abort", &lh_storage_upload_ref_schema, &ref,
+        lh_err_free(lh_session_call(s, "storage.upload.abort", &lh_storage_upload_ref_schema, &ref,
                             &lh_storage_upload_reply_schema, &info));
     }
     lh_arena_reset(s->arena);
@@ -305,7 +295,7 @@ static lh_err *lh_start_job(lh_session *s, const lh_ingest_args *a, const char *
         .embed = a->embed_column ? &embed : NULL,
     };
     lh_ingest_job *rep = NULL;
-    lh_err *err = lh_call(s, "ingest.file", &lh_ingest_file_request_schema, &req,
+    lh_err *err = lh_session_call(s, "ingest.file", &lh_ingest_file_request_schema, &req,
                           &lh_ingest_job_schema, (void **)&rep);
     if (!err)
         snprintf(job, 65, "%.*s", (int)rep->job.len, rep->job.s);
@@ -342,7 +332,7 @@ static lh_err *lh_follow(lh_session *s, const char *job, int64_t size, lh_ingest
         lh_arena_reset(s->arena);
         lh_ingest_status_request req = {.job = lh_s(job)};
         lh_ingest_job *j = NULL;
-        lh_err *err = lh_call(s, "ingest.status", &lh_ingest_status_request_schema, &req,
+        lh_err *err = lh_session_call(s, "ingest.status", &lh_ingest_status_request_schema, &req,
                               &lh_ingest_job_schema, (void **)&j);
         if (err)
             return err;

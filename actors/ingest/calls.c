@@ -14,21 +14,9 @@ lh_err *lh_ingest_call(lh_ingest_state *st, const char *subject, const lh_schema
                        const void *req, const lh_schema *reply_schema, lh_arena *arena,
                        void **reply)
 {
-    lh_buf body, out;
-    lh_buf_init(&body);
-    lh_buf_init(&out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lh_buf_msgpack_write);
-    lh_schema_encode(req_schema, req, &pk);
     const lh_config *cfg = lh_actor_config(st->actor);
-    lh_err *err = lh_request(lh_actor_conn(st->actor), subject, body.data, body.len, NULL,
-                             cfg->request_timeout_ms, &out);
-    if (!err && reply)
-        err = lh_err_wrap(lh_schema_decode(reply_schema, out.data, out.len, arena, reply),
-                          "unreadable reply");
-    lh_buf_free(&body);
-    lh_buf_free(&out);
-    return err ? lh_err_wrap(err, "%s", subject) : NULL;
+    return lh_call(lh_actor_conn(st->actor), subject, req_schema, req, reply_schema, arena,
+                   reply, cfg->request_timeout_ms);
 }
 
 static lh_str lh_cstr(const char *s) { return (lh_str){s, strlen(s)}; }

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/ingest/infer.h"
-#include "actors/ingest/tabular.h"
+#include "actors/tabular/infer.h"
+#include "actors/tabular/tabular.h"
 #include "bus/actor.h"
 #include "schemas/ingest.h"
 #include "schemas/storage.h"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "actors/ingest/ingest_internal.h"
+#include "actors/tabular/source.h"
 #include "bus/log.h"
 #include "schemas/catalog.h"
 
@@ -23,60 +24,48 @@ static int64_t lh_now_ms(void)
 
 /* ---- reading the source ---- */
 
-static lh_err *lh_check_range(const lh_job *job, const lh_storage_get_reply *rep, int64_t offset)
-{
-    const lh_storage_object_info *o = rep->object;
-    if (o && o->sha256.s && (o->sha256.len != 64 || memcmp(o->sha256.s, job->spec.sha256, 64)))
-        return lh_err_new(LH_ECONFLICT, NULL,
-                          "the source object %s/%s changed while it was being read",
-                          job->spec.bucket, job->spec.key);
-    if (rep->offset != offset)
-        return lh_err_new(LH_EINTERNAL, NULL, "storage.get answered offset %lld for %lld",
-                          (long long)rep->offset, (long long)offset);
-    if (!rep->eof && rep->data.len == 0)
-        return lh_err_new(LH_EINTERNAL, NULL, "storage.get answered no bytes before the end");
-    return NULL;
-}
-
 static lh_err *lh_cancelled(void)
 {
     return lh_err_new(LH_EUNAVAILABLE, NULL,
                       "interrupted: ingestd stopped before the job finished; submit it again");
 }
 
+typedef struct lh_read_ctx {
+    lh_job *job;
+    void (*on_chunk)(void *user);
+    void *user;
+} lh_read_ctx;
+
+static lh_err *lh_read_before(void *user)
+{
+    lh_read_ctx *c = user;
+    return atomic_load(&c->job->cancel) ? lh_cancelled() : NULL;
+}
+
+static void lh_read_after(void *user, int64_t bytes)
+{
+    (void)bytes;
+    lh_read_ctx *c = user;
+    if (c->on_chunk)
+        c->on_chunk(c->user);
+}
+
 lh_err *lh_job_read_source(lh_ingest_state *st, lh_job *job, lh_tab_reader *reader,
                            void (*on_chunk)(void *user), void *user)
 {
-    lh_arena *arena = lh_arena_create();
-    lh_err *err = NULL;
-    int64_t offset = 0;
-    for (bool eof = false; !eof && !err; lh_arena_reset(arena)) {
-        if (atomic_load(&job->cancel)) {
-            err = lh_cancelled();
-            break;
-        }
-        lh_storage_get_request req = {
-            .bucket = {job->spec.bucket, strlen(job->spec.bucket)},
-            .key = {job->spec.key, strlen(job->spec.key)},
-            .offset = offset,
-            .length = (int64_t)st->chunk,
-        };
-        lh_storage_get_reply *rep = NULL;
-        err = lh_ingest_call(st, "storage.get", &lh_storage_get_request_schema, &req,
-                             &lh_storage_get_reply_schema, arena, (void **)&rep);
-        if (!err)
-            err = lh_check_range(job, rep, offset);
-        if (!err)
-            err = lh_tab_reader_feed(reader, rep->data.data ? rep->data.data : "", rep->data.len);
-        if (err)
-            break;
-        offset += (int64_t)rep->data.len;
-        eof = rep->eof;
-        if (on_chunk)
-            on_chunk(user);
-    }
-    lh_arena_destroy(arena);
-    return err ? err : lh_tab_reader_finish(reader);
+    lh_read_ctx c = {.job = job, .on_chunk = on_chunk, .user = user};
+    lh_tab_source src = {
+        .conn = lh_actor_conn(st->actor),
+        .timeout_ms = lh_actor_config(st->actor)->request_timeout_ms,
+        .bucket = job->spec.bucket,
+        .key = job->spec.key,
+        .sha256 = job->spec.sha256,
+        .chunk = st->chunk,
+        .before = lh_read_before,
+        .after = lh_read_after,
+        .user = &c,
+    };
+    return lh_tab_source_read(&src, reader);
 }
 
 /* ---- pass 1 ---- */

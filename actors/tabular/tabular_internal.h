@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/ingest/tabular.h"
+#include "actors/tabular/tabular.h"
 #include "bus/buf.h"
 
 /* A small string -> index hash table (open addressing), exact or ignoring

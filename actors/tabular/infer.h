@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/ingest/tabular.h"
+#include "actors/tabular/tabular.h"
 
 typedef enum {
     LH_TAB_TYPE_INTEGER,
