@@ -11,6 +11,7 @@
  *   health.c    GET /v1/health: concurrent discovery pings
  *   metrics.c   GET /metrics: Prometheus counters and histograms
  *   openapi.c   GET /v1/openapi.json from the route table and the schemas
+ *   query.c     requests from the URL: path and query parameters typed by a schema
  *   xfer.c      streamed routes: a bus conversation tied to one HTTP request
  *   storage.c   /v1/storage: list and delete shapes, Range, shared helpers
  *   storage_put.c  PUT  /v1/storage/{bucket}/{key...}, streamed up in parts
@@ -32,6 +33,7 @@
 #include "bus/config.h"
 #include "bus/err.h"
 #include "bus/mux.h"
+#include "bus/schema.h"
 
 #define LH_GW_MAX_PARAMS 4
 #define LH_GW_RID_MAX 64
@@ -292,7 +294,6 @@ void lh_gw_fire_and_forget(lh_gw *gw, const char *subject, const lh_buf *msg, co
 
 /* ---- storage.c, storage_put.c, storage_get.c: /v1/storage --------------- */
 
-extern const lh_gw_shape lh_gw_shape_storage_list;
 extern const lh_gw_shape lh_gw_shape_storage_delete;
 extern const lh_gw_shape lh_gw_shape_storage_put; /* streamed */
 extern const lh_gw_shape lh_gw_shape_storage_get; /* streamed, GET and HEAD */
@@ -303,6 +304,18 @@ void lh_gw_storage_names(const lh_gw_req *req, char *bucket, size_t bcap, lh_buf
 void lh_gw_storage_pack_names(const lh_gw_req *req, size_t extra, msgpack_packer *pk);
 /* A copy of the reply's error, and its `{"error":...}` JSON in `body`. */
 lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body);
+
+/* ---- query.c: requests from the URL ------------------------------------ */
+
+/* A GET route whose bus request is its path parameters plus its query
+ * string, typed by the endpoint's request schema; the reply as JSON. */
+extern const lh_gw_shape lh_gw_shape_query;
+/* Whether a field can come from a query string (a string, number or bool). */
+bool lh_gw_query_field_ok(const lh_field *f);
+/* The path parameters and the query string as one msgpack map, each query
+ * parameter typed by its field in `schema`; unknown, repeated or mistyped
+ * parameters are refused (400). */
+lh_err *lh_gw_query_to_msgpack(lh_gw_req *req, const lh_schema *schema, lh_buf *out);
 
 /* ---- compat.c ---------------------------------------------------------- */
 

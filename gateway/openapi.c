@@ -257,7 +257,7 @@ static void lh_gw_query_params(const lh_gw_route *r, json_t *params)
         const lh_field *f = &ep->request->fields[i];
         char brace[72];
         snprintf(brace, sizeof brace, "{%s}", f->name);
-        if (strstr(r->pattern, brace))
+        if (strstr(r->pattern, brace) || !lh_gw_query_field_ok(f))
             continue;
         json_t *param = json_pack("{s:s,s:s,s:b,s:o}", "name", f->name, "in", "query", "required",
                                   f->required, "schema", lh_gw_field_schema(f));

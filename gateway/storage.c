@@ -1,9 +1,8 @@
 /*
  * storage.c — /v1/storage routes that are one bus request each, and what
- * the streamed ones (storage_put.c, storage_get.c) share.
+ * the streamed ones (storage_put.c, storage_get.c) share. (The listing,
+ * GET /v1/storage/{bucket}?prefix=..., is a query route: query.c.)
  *
- *   GET    /v1/storage/{bucket}?prefix=&delimiter=&after=&limit=  storage.list;
- *          the query parameters become the message's fields
  *   DELETE /v1/storage/{bucket}/{key...}                          storage.delete;
  *          204 when it was there, 404 when not
  */
@@ -59,88 +58,6 @@ lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body)
                            msg ? (size_t)natsMsg_GetDataLength(msg) : 0, body);
     return lh_err_new(lh_err_code(err), lh_err_field(err), "%s", lh_err_message(err));
 }
-
-/* ---- GET /v1/storage/{bucket}: the listing ---- */
-
-typedef struct lh_gw_query {
-    msgpack_packer pk;
-    size_t n;
-    unsigned seen;
-    lh_err *err;
-} lh_gw_query;
-
-static lh_err *lh_gw_query_limit(const char *value, msgpack_packer *pk)
-{
-    char *end = NULL;
-    errno = 0;
-    long long v = value && *value ? strtoll(value, &end, 10) : 0;
-    if (!value || !*value || *end || errno)
-        return lh_err_new(LH_EBADREQ, "limit", "limit must be an integer, not '%s'",
-                          value ? value : "");
-    msgpack_pack_long_long(pk, v); /* the range is the schema's to check */
-    return NULL;
-}
-
-static enum MHD_Result lh_gw_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
-{
-    (void)kind;
-    lh_gw_query *q = cls;
-    static const char *const names[] = {"prefix", "delimiter", "after", "limit"};
-    size_t i = 0;
-    while (i < 4 && strcmp(key, names[i]))
-        i++;
-    if (i == 4)
-        q->err = lh_err_new(LH_EBADREQ, NULL,
-                            "unknown query parameter '%.64s' (expected prefix, delimiter, after, "
-                            "limit)",
-                            key);
-    else if (q->seen & (1u << i))
-        q->err = lh_err_new(LH_EBADREQ, key, "query parameter '%s' is given twice", key);
-    if (q->err)
-        return MHD_NO;
-    q->seen |= 1u << i;
-    q->n++;
-    msgpack_pack_str_with_body(&q->pk, key, strlen(key));
-    if (i == 3)
-        q->err = lh_gw_query_limit(value, &q->pk);
-    else
-        msgpack_pack_str_with_body(&q->pk, value ? value : "", value ? strlen(value) : 0);
-    return q->err ? MHD_NO : MHD_YES;
-}
-
-static lh_err *lh_gw_list_request(lh_gw_req *req, lh_buf *out)
-{
-    if (req->body.len)
-        return lh_err_new(LH_EBADREQ, NULL, "a listing takes query parameters, not a body");
-    lh_buf fields;
-    lh_buf_init(&fields);
-    lh_gw_query q = {.n = 0};
-    msgpack_packer_init(&q.pk, &fields, lh_buf_msgpack_write);
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, lh_gw_query_arg, &q);
-    if (!q.err) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-        msgpack_pack_map(&pk, q.n + 1);
-        lh_gw_pack_param(&pk, req, "bucket");
-        lh_buf_append(out, fields.data, fields.len);
-    }
-    lh_buf_free(&fields);
-    return q.err;
-}
-
-static lh_err *lh_gw_json_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
-{
-    (void)req;
-    return lh_msgpack_to_json(data, len, out);
-}
-
-const lh_gw_shape lh_gw_shape_storage_list = {
-    .name = "storage-list",
-    .request = lh_gw_list_request,
-    .reply = lh_gw_json_reply,
-    .query = true,
-};
 
 /* ---- DELETE /v1/storage/{bucket}/{key...} ---- */
 

@@ -694,6 +694,57 @@ static json_t *http_json(int port, const char *method, const char *path, const c
     return j;
 }
 
+/* Options of GET routes come from the query string, typed by the schema. */
+static void expect_http(int port, const char *path, long want, const char *says)
+{
+    long status;
+    json_t *j = http_json(port, "GET", path, NULL, &status);
+    if (status != want)
+        fail_msg("GET %s: %ld, expected %ld", path, status, want);
+    if (says) {
+        char *text = json_dumps(j, 0);
+        if (!strstr(text, says))
+            fail_msg("GET %s: '%s' does not say '%s'", path, text, says);
+        free(text);
+    }
+    json_decref(j);
+}
+
+static void expect_query_options(int port, const char *job)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/ingest/%s?wait=true", job);
+    expect_http(port, path, 200, "\"succeeded\"");
+    snprintf(path, sizeof path, "/v1/ingest/%s?wait", job);
+    expect_http(port, path, 200, "\"succeeded\"");
+    snprintf(path, sizeof path, "/v1/ingest/%s?wait=perhaps", job);
+    expect_http(port, path, 400, "wait must be true or false");
+    snprintf(path, sizeof path, "/v1/ingest/%s?colour=red", job);
+    expect_http(port, path, 400, "unknown query parameter 'colour' (expected wait)");
+    snprintf(path, sizeof path, "/v1/ingest/%s?job=other", job);
+    expect_http(port, path, 400, "unknown query parameter 'job'");
+    long status;
+    json_t *v2 = http_json(port, "POST", "/v1/ingest",
+                           "{\"dataset\":\"gw_ds\",\"content\":\"a,b\\n1,2\\n3,4\\n\","
+                           "\"format\":\"csv\",\"wait\":true}",
+                           &status);
+    assert_int_equal(int_at(v2, "version"), 2);
+    json_decref(v2);
+    json_t *ds = http_json(port, "GET", "/v1/datasets/gw_ds?version=1", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_int_equal(int_at(json_object_get(ds, "version"), "version"), 1);
+    assert_int_equal(int_at(json_object_get(ds, "version"), "rows"), 1);
+    json_decref(ds);
+    ds = http_json(port, "GET", "/v1/datasets/gw_ds", NULL, &status);
+    assert_int_equal(int_at(json_object_get(ds, "version"), "rows"), 2);
+    json_decref(ds);
+    expect_http(port, "/v1/datasets/gw_ds?version=7", 404, "no version 7");
+    expect_http(port, "/v1/datasets/gw_ds?version=seven", 400, "version must be an integer");
+    expect_http(port, "/v1/datasets/gw_ds?version=1&version=2", 400, "given twice");
+    expect_http(port, "/v1/datasets?prefix=GW_", 200, "\"gw_ds\"");
+    expect_http(port, "/v1/datasets?prefix=zz", 200, "{\"datasets\": []}");
+}
+
 static void test_gateway_routes(void **state)
 {
     fixture *f = *state;
@@ -718,6 +769,7 @@ static void test_gateway_routes(void **state)
     assert_true(json_equal(again, job));
     json_t *missing = http_json(port, "GET", "/v1/ingest/nope", NULL, &status);
     assert_int_equal(status, 404);
+    expect_query_options(port, str_at(job, "job"));
     json_t *bad = http_json(port, "POST", "/v1/ingest", "{\"dataset\":\"gw_ds\"}", &status);
     assert_int_equal(status, 400);
     json_decref(job);

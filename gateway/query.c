@@ -1,0 +1,190 @@
+/*
+ * query.c — routes whose request comes from the URL: path parameters and
+ * the query string, typed by a message schema.
+ *
+ * `GET /v1/ingest/{job}?wait=true` or `GET /v1/datasets/{name}?version=2`
+ * carry their options in the query string, and a GET has no body. The
+ * schema of the bus request says what each name means, so a query
+ * parameter is typed the way the field is (an integer field takes digits,
+ * a boolean true/false/1/0 or no value at all) and anything else is
+ * refused with the list of what the route takes. The same schema gives the
+ * parameters in OpenAPI (openapi.c), so the two cannot disagree.
+ */
+#include "gateway/gw.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/registry.h"
+#include "bus/json.h"
+
+/* Query strings are short; past this many fields something is wrong. */
+#define LH_GW_MAX_QUERY_FIELDS 32
+
+typedef struct lh_gw_query {
+    const lh_gw_req *req;
+    const lh_schema *schema;
+    msgpack_packer pk;
+    size_t n;
+    uint64_t seen; /* bit per schema field */
+    lh_err *err;
+} lh_gw_query;
+
+static bool lh_gw_field_is_param(const lh_gw_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->match.n_params; i++) {
+        const lh_gw_param *p = &req->match.params[i];
+        if (p->name_len == strlen(name) && !memcmp(p->name, name, p->name_len))
+            return true;
+    }
+    return false;
+}
+
+bool lh_gw_query_field_ok(const lh_field *f)
+{
+    return f->kind == LH_K_STRING || f->kind == LH_K_INT || f->kind == LH_K_FLOAT ||
+           f->kind == LH_K_BOOL;
+}
+
+/* "a, b or c": the fields a query may set, for the refusal of any other. */
+static void lh_gw_query_names(const lh_gw_query *q, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < q->schema->n_fields && used < cap; i++) {
+        const lh_field *f = &q->schema->fields[i];
+        if (!lh_gw_query_field_ok(f) || lh_gw_field_is_param(q->req, f->name))
+            continue;
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", f->name);
+    }
+}
+
+static lh_err *lh_gw_query_bool(const lh_field *f, const char *v, msgpack_packer *pk)
+{
+    if (!v || !*v || !strcmp(v, "true") || !strcmp(v, "1")) /* ?wait alone means yes */
+        msgpack_pack_true(pk);
+    else if (!strcmp(v, "false") || !strcmp(v, "0"))
+        msgpack_pack_false(pk);
+    else
+        return lh_err_new(LH_EBADREQ, f->name, "%s must be true or false, not '%.64s'", f->name,
+                          v);
+    return NULL;
+}
+
+static lh_err *lh_gw_query_number(const lh_field *f, const char *v, msgpack_packer *pk)
+{
+    char *end = NULL;
+    errno = 0;
+    if (f->kind == LH_K_INT) {
+        long long n = v && *v ? strtoll(v, &end, 10) : 0;
+        if (v && *v && !*end && !errno) {
+            msgpack_pack_long_long(pk, n); /* the range is the schema's to check */
+            return NULL;
+        }
+        return lh_err_new(LH_EBADREQ, f->name, "%s must be an integer, not '%.64s'", f->name,
+                          v ? v : "");
+    }
+    double d = v && *v ? strtod(v, &end) : 0;
+    if (v && *v && !*end && !errno && isfinite(d)) {
+        msgpack_pack_double(pk, d);
+        return NULL;
+    }
+    return lh_err_new(LH_EBADREQ, f->name, "%s must be a number, not '%.64s'", f->name,
+                      v ? v : "");
+}
+
+static lh_err *lh_gw_query_value(const lh_field *f, const char *v, msgpack_packer *pk)
+{
+    switch (f->kind) {
+    case LH_K_BOOL: return lh_gw_query_bool(f, v, pk);
+    case LH_K_INT:
+    case LH_K_FLOAT: return lh_gw_query_number(f, v, pk);
+    default: msgpack_pack_str_with_body(pk, v ? v : "", v ? strlen(v) : 0); return NULL;
+    }
+}
+
+static lh_err *lh_gw_query_unknown(const lh_gw_query *q, const char *key)
+{
+    char names[512];
+    lh_gw_query_names(q, names, sizeof names);
+    if (!names[0])
+        return lh_err_new(LH_EBADREQ, NULL, "this route takes no query parameters ('%.64s' given)",
+                          key);
+    return lh_err_new(LH_EBADREQ, NULL, "unknown query parameter '%.64s' (expected %s)", key,
+                      names);
+}
+
+static enum MHD_Result lh_gw_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    (void)kind;
+    lh_gw_query *q = cls;
+    size_t i = 0;
+    while (i < q->schema->n_fields && strcmp(q->schema->fields[i].name, key))
+        i++;
+    const lh_field *f = i < q->schema->n_fields ? &q->schema->fields[i] : NULL;
+    if (!f || !lh_gw_query_field_ok(f) || lh_gw_field_is_param(q->req, key))
+        q->err = lh_gw_query_unknown(q, key);
+    else if (i >= 64 || q->n == LH_GW_MAX_QUERY_FIELDS)
+        q->err = lh_err_new(LH_EBADREQ, NULL, "too many query parameters");
+    else if (q->seen & (UINT64_C(1) << i))
+        q->err = lh_err_new(LH_EBADREQ, key, "query parameter '%s' is given twice", key);
+    if (q->err)
+        return MHD_NO;
+    q->seen |= UINT64_C(1) << i;
+    q->n++;
+    msgpack_pack_str_with_body(&q->pk, key, strlen(key));
+    q->err = lh_gw_query_value(f, value, &q->pk);
+    return q->err ? MHD_NO : MHD_YES;
+}
+
+lh_err *lh_gw_query_to_msgpack(lh_gw_req *req, const lh_schema *schema, lh_buf *out)
+{
+    assert(schema);
+    lh_buf fields;
+    lh_buf_init(&fields);
+    lh_gw_query q = {.req = req, .schema = schema};
+    msgpack_packer_init(&q.pk, &fields, lh_buf_msgpack_write);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, lh_gw_query_arg, &q);
+    if (!q.err) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+        msgpack_pack_map(&pk, q.n + req->match.n_params);
+        for (size_t i = 0; i < req->match.n_params; i++) {
+            const lh_gw_param *p = &req->match.params[i];
+            msgpack_pack_str_with_body(&pk, p->name, p->name_len);
+            msgpack_pack_str_with_body(&pk, p->value, p->value_len);
+        }
+        lh_buf_append(out, fields.data, fields.len);
+    }
+    lh_buf_free(&fields);
+    return q.err;
+}
+
+/* The shape: the route's endpoint schema types the query. */
+static lh_err *lh_gw_query_request(lh_gw_req *req, lh_buf *out)
+{
+    if (req->body.len)
+        return lh_err_new(LH_EBADREQ, NULL,
+                          "this route takes its options as query parameters, not a body");
+    const lh_endpoint_def *ep = lh_registry_endpoint(req->match.route->subject, NULL);
+    assert(ep && ep->request); /* test_gateway_routes checks every route's subject */
+    return lh_gw_query_to_msgpack(req, ep->request, out);
+}
+
+static lh_err *lh_gw_query_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
+{
+    (void)req;
+    return lh_msgpack_to_json(data, len, out);
+}
+
+const lh_gw_shape lh_gw_shape_query = {
+    .name = "query",
+    .request = lh_gw_query_request,
+    .reply = lh_gw_query_reply,
+    .query = true,
+};
