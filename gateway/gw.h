@@ -16,6 +16,7 @@
  *   storage.c   /v1/storage: list and delete shapes, Range, shared helpers
  *   storage_put.c  PUT  /v1/storage/{bucket}/{key...}, streamed up in parts
  *   storage_get.c  GET/HEAD /v1/storage/{bucket}/{key...}, streamed down in ranges
+ *   dataset_upload.c  POST /v1/datasets/{name}: stored as storage_put.c does, then ingested
  */
 #ifndef LH_GW_H
 #define LH_GW_H
@@ -63,6 +64,8 @@ typedef struct lh_gw_stream {
     int status;
     const char *reply_type;
     const struct lh_schema *reply_schema;
+    /* Its options as query parameters (NULL: none), typed by this schema. */
+    const struct lh_schema *query;
 } lh_gw_stream;
 
 /* How a route's JSON becomes the bus request and the reply becomes JSON
@@ -297,11 +300,39 @@ void lh_gw_fire_and_forget(lh_gw *gw, const char *subject, const lh_buf *msg, co
 extern const lh_gw_shape lh_gw_shape_storage_delete;
 extern const lh_gw_shape lh_gw_shape_storage_put; /* streamed */
 extern const lh_gw_shape lh_gw_shape_storage_get; /* streamed, GET and HEAD */
+extern const lh_gw_shape lh_gw_shape_dataset_upload; /* streamed: stored, then ingested */
 /* The route's {bucket} and {key...} as strings in `out` (NUL-terminated). */
 void lh_gw_storage_names(const lh_gw_req *req, char *bucket, size_t bcap, lh_buf *key);
 /* Appends the msgpack map {bucket, key} plus `extra` more entries' worth
  * of room: the caller packs those extra entries after. */
 void lh_gw_storage_pack_names(const lh_gw_req *req, size_t extra, msgpack_packer *pk);
+/* The upload engine of storage_put.c, which a route may carry on from
+ * once the object is committed: POST /v1/datasets/{name} stores its body,
+ * then ingests it. The follower's functions run with the upload's lock. */
+typedef struct lh_gw_put lh_gw_put;
+typedef struct lh_gw_put_follow {
+    /* At the headers, before anything is sent: checks the route's options,
+     * makes the follower's state and packs storage.upload.begin's message
+     * (the object's name) in `begin`. A refusal is answered at once. */
+    lh_err *(*begin)(lh_gw_req *req, void **state, lh_buf *begin);
+    /* On a bus thread: the object is stored (`object`: commit's reply,
+     * msgpack); sends the next request or finishes. */
+    void (*committed)(lh_gw_put *p, void *state, const char *object, size_t len);
+    /* The outcome of a request sent with lh_gw_put_send_next (as lh_mux_cb). */
+    void (*on_reply)(lh_gw_put *p, void *state, lh_err *err, natsMsg *msg);
+    void (*free_state)(void *state);
+} lh_gw_put_follow;
+/* A streamed route's call: the body stored as an object, then followed. */
+void lh_gw_put_stream_call(lh_gw_req *req, const lh_gw_put_follow *follow, const char *data,
+                           size_t *size);
+void lh_gw_put_send_next(lh_gw_put *p, const char *subject, const lh_buf *msg);
+/* The answer: a JSON body, its status and (optional) Location. */
+void lh_gw_put_finish(lh_gw_put *p, int status, const lh_buf *json, const char *location);
+/* The answer is this error (from the reply `msg`, which may be NULL). */
+void lh_gw_put_fail_with(lh_gw_put *p, lh_err *err, natsMsg *msg);
+const char *lh_gw_put_request_id(const lh_gw_put *p);
+lh_gw *lh_gw_put_gateway(const lh_gw_put *p);
+
 /* A copy of the reply's error, and its `{"error":...}` JSON in `body`. */
 lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body);
 

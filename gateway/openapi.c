@@ -249,12 +249,15 @@ static json_t *lh_gw_path_params(const char *pattern)
     return params;
 }
 
-/* The request's fields as query parameters (path parameters excepted). */
+/* The fields of a query route's request (or of a streamed route's query
+ * schema) as query parameters, path parameters excepted. */
 static void lh_gw_query_params(const lh_gw_route *r, json_t *params)
 {
-    const lh_endpoint_def *ep = lh_registry_endpoint(r->subject, NULL);
-    for (size_t i = 0; ep && ep->request && i < ep->request->n_fields; i++) {
-        const lh_field *f = &ep->request->fields[i];
+    const lh_gw_stream *stream = lh_gw_route_stream(r);
+    const lh_endpoint_def *ep = stream ? NULL : lh_registry_endpoint(r->subject, NULL);
+    const lh_schema *s = stream ? stream->query : ep ? ep->request : NULL;
+    for (size_t i = 0; s && i < s->n_fields; i++) {
+        const lh_field *f = &s->fields[i];
         char brace[72];
         snprintf(brace, sizeof brace, "{%s}", f->name);
         if (strstr(r->pattern, brace) || !lh_gw_query_field_ok(f))
@@ -322,7 +325,7 @@ static json_t *lh_gw_operation(const lh_gw_route *r, json_t *components)
     lh_gw_error_responses(responses, r->subject != NULL || lh_gw_route_stream(r));
     json_object_set_new(op, "responses", responses);
     json_t *params = lh_gw_path_params(r->pattern);
-    if (r->subject && r->shape->query)
+    if (r->subject && (r->shape->query || (lh_gw_route_stream(r) && lh_gw_route_stream(r)->query)))
         lh_gw_query_params(r, params);
     if (json_array_size(params))
         json_object_set_new(op, "parameters", params);

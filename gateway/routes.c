@@ -44,6 +44,10 @@ static const lh_gw_route lh_gw_table[] = {
      "List datasets, each with its latest version; ?prefix= narrows by name."},
     {"GET", "/v1/datasets/{name}", "catalog.get", "catalogd", &lh_gw_shape_query, NULL,
      "A dataset's latest version (or ?version=N), with its schema and version history."},
+    {"POST", "/v1/datasets/{name}", "storage.upload.begin", "storaged",
+     &lh_gw_shape_dataset_upload, NULL,
+     "Upload a CSV or JSON Lines file and ingest it as the dataset's next version, in one "
+     "call."},
     {"DELETE", "/v1/datasets/{name}", "catalog.delete", "catalogd", &lh_gw_shape_native, NULL,
      "Delete a dataset and its version history."},
     {"POST", "/v1/ingest", "ingest.file", "ingestd", &lh_gw_shape_native, NULL,

@@ -26,12 +26,17 @@
  * gateway stops, aborts cannot be sent and storaged reaps those uploads
  * when they have been idle for an hour.
  *
+ * A route may carry the conversation on after the commit (a
+ * lh_gw_put_follow: POST /v1/datasets/{name} ingests the object it has
+ * just stored); the connection stays parked until the follower finishes.
+ *
  * The part buffer is the bus message itself: a msgpack map whose header
  * ({upload, part, data: bin32}) has fixed-width fields patched just
  * before sending, so the body is copied once into it and never again here.
  */
 #include "gateway/gw.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +56,15 @@ typedef enum {
     LH_GW_PUT_BEGIN,  /* upload.begin in flight */
     LH_GW_PUT_OPEN,   /* parts going out */
     LH_GW_PUT_COMMIT, /* upload.commit in flight */
-    LH_GW_PUT_DONE,   /* committed: result holds the object */
+    LH_GW_PUT_FOLLOW, /* committed; the follower's requests go on */
+    LH_GW_PUT_DONE,   /* committed (and followed): result holds the answer */
     LH_GW_PUT_FAILED, /* err says why; the upload was aborted */
 } lh_gw_put_phase;
 
-typedef struct lh_gw_put {
+struct lh_gw_put {
     lh_gw_xfer x; /* first: the state is freed through it */
+    const lh_gw_put_follow *follow; /* NULL: the object's description is the answer */
+    void *follow_state;
     lh_gw_put_phase phase;
     bool headers_done; /* libmicrohttpd is past the headers: a size-0 call ends the body */
     char upload[72];  /* the upload id, once begun */
@@ -69,8 +77,10 @@ typedef struct lh_gw_put {
     lh_buf msg;        /* begin and commit messages */
     lh_err *err;
     lh_buf err_body;
-    lh_buf result;     /* the commit's reply (msgpack) */
-} lh_gw_put;
+    lh_buf result;     /* the commit's reply (msgpack), or the follower's answer (JSON) */
+    int status;        /* the follower's answer */
+    char location[256];
+};
 
 static void lh_gw_put_free(lh_gw_xfer *x)
 {
@@ -80,6 +90,8 @@ static void lh_gw_put_free(lh_gw_xfer *x)
     lh_buf_free(&p->err_body);
     lh_buf_free(&p->result);
     lh_err_free(p->err);
+    if (p->follow && p->follow->free_state)
+        p->follow->free_state(p->follow_state);
     free(p);
 }
 
@@ -191,17 +203,32 @@ static void lh_gw_put_opened(lh_gw_put *p, natsMsg *msg)
     lh_gw_put_part_header(p);
 }
 
+static void lh_gw_put_committed(lh_gw_put *p, natsMsg *msg)
+{
+    p->upload[0] = '\0'; /* nothing left to abort */
+    const char *data = natsMsg_GetData(msg);
+    size_t len = (size_t)natsMsg_GetDataLength(msg);
+    if (p->follow) {
+        p->phase = LH_GW_PUT_FOLLOW;
+        p->follow->committed(p, p->follow_state, data, len);
+        return;
+    }
+    lh_buf_reset(&p->result);
+    lh_buf_append(&p->result, data, len);
+    p->phase = LH_GW_PUT_DONE;
+}
+
 static void lh_gw_put_on_reply(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
 {
     lh_gw_put *p = (lh_gw_put *)x;
-    if (err) {
+    if (p->phase == LH_GW_PUT_FOLLOW) {
+        p->follow->on_reply(p, p->follow_state, err, msg);
+    } else if (err) {
         lh_gw_put_fail(p, err, msg);
     } else if (p->phase == LH_GW_PUT_BEGIN) {
         lh_gw_put_opened(p, msg);
     } else if (p->phase == LH_GW_PUT_COMMIT) {
-        lh_buf_reset(&p->result);
-        lh_buf_append(&p->result, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
-        p->phase = LH_GW_PUT_DONE;
+        lh_gw_put_committed(p, msg);
     } /* a part's ack needs nothing */
     if (!x->req)
         lh_gw_put_orphaned(x);
@@ -259,6 +286,24 @@ static void lh_gw_put_take(lh_gw_put *p, const char *data, size_t *size)
     *size = 0; /* failed: the rest of the body is read and dropped */
 }
 
+/* The follower's answer, with its Location when it gave one. */
+static void lh_gw_put_answer_followed(lh_gw_put *p)
+{
+    lh_gw_req *req = p->x.req;
+    if (!p->location[0]) {
+        lh_gw_respond(req, p->status, &p->result, NULL);
+        return;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        p->result.len, p->result.data, MHD_RESPMEM_MUST_COPY);
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, p->location);
+    if (!resp || !lh_gw_queue(req, p->status, resp, "application/json"))
+        lh_gw_respond(req, p->status, &p->result, NULL);
+    if (resp)
+        MHD_destroy_response(resp);
+}
+
 static void lh_gw_put_answer(lh_gw_put *p)
 {
     lh_gw_req *req = p->x.req;
@@ -267,6 +312,10 @@ static void lh_gw_put_answer(lh_gw_put *p)
         if (status >= 500)
             lh_gw_log_failure(req, status, lh_err_message(p->err));
         lh_gw_respond(req, status, &p->err_body, NULL);
+        return;
+    }
+    if (p->follow) {
+        lh_gw_put_answer_followed(p);
         return;
     }
     lh_buf_reset(&req->out);
@@ -338,21 +387,35 @@ static void lh_gw_put_pack_begin(lh_gw_put *p, lh_gw_req *req)
 }
 
 /* The first call: check the headers, begin the upload, wait for it. */
-static void lh_gw_put_start(lh_gw_req *req)
+static void lh_gw_put_start(lh_gw_req *req, const lh_gw_put_follow *follow)
 {
     char sha[65];
+    void *state = NULL;
+    lh_buf begin;
+    lh_buf_init(&begin);
     lh_err *err = lh_gw_put_sha_header(req, sha);
+    if (!err && follow)
+        err = follow->begin(req, &state, &begin);
     lh_gw_put *p = err ? NULL : calloc(1, sizeof *p);
     if (!err && !p)
         err = lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     if (err) {
+        if (follow && follow->free_state)
+            follow->free_state(state);
+        lh_buf_free(&begin);
         lh_gw_respond_error(req, err);
         return;
     }
     lh_gw_xfer_init(&p->x, req, lh_gw_put_free);
     p->x.on_detach = lh_gw_put_orphaned;
+    p->follow = follow;
+    p->follow_state = state;
     memcpy(p->sha, sha, sizeof sha);
-    lh_gw_put_pack_begin(p, req);
+    if (follow)
+        lh_buf_append(&p->msg, begin.data, begin.len);
+    else
+        lh_gw_put_pack_begin(p, req);
+    lh_buf_free(&begin);
     lh_gw_xfer_lock(&p->x);
     lh_gw_put_send(p, "storage.upload.begin", &p->msg);
     if (p->x.in_flight)
@@ -362,12 +425,12 @@ static void lh_gw_put_start(lh_gw_req *req)
     lh_gw_xfer_unlock(&p->x);
 }
 
-static void lh_gw_put_call(lh_gw_req *req, const char *method, const char *data, size_t *size)
+void lh_gw_put_stream_call(lh_gw_req *req, const lh_gw_put_follow *follow, const char *data,
+                           size_t *size)
 {
-    (void)method;
     lh_gw_put *p = (lh_gw_put *)req->xfer;
     if (!p) {
-        lh_gw_put_start(req);
+        lh_gw_put_start(req, follow);
         return;
     }
     lh_gw_xfer_lock(&p->x);
@@ -379,6 +442,45 @@ static void lh_gw_put_call(lh_gw_req *req, const char *method, const char *data,
         lh_gw_put_end(p);
     lh_gw_xfer_unlock(&p->x);
 }
+
+static void lh_gw_put_call(lh_gw_req *req, const char *method, const char *data, size_t *size)
+{
+    (void)method;
+    lh_gw_put_stream_call(req, NULL, data, size);
+}
+
+/* ---- what a follower may do (lock held) ---- */
+
+void lh_gw_put_send_next(lh_gw_put *p, const char *subject, const lh_buf *msg)
+{
+    assert(p->phase == LH_GW_PUT_FOLLOW);
+    if (!p->x.req) { /* the client has gone: nobody to answer */
+        p->phase = LH_GW_PUT_DONE;
+        return;
+    }
+    lh_err *err = lh_gw_xfer_send(&p->x, subject, msg, lh_gw_put_on_reply);
+    if (err)
+        lh_gw_put_fail_own(p, err);
+}
+
+void lh_gw_put_finish(lh_gw_put *p, int status, const lh_buf *json, const char *location)
+{
+    assert(p->phase == LH_GW_PUT_FOLLOW);
+    p->phase = LH_GW_PUT_DONE;
+    p->status = status;
+    lh_buf_reset(&p->result);
+    lh_buf_append(&p->result, json->data, json->len);
+    snprintf(p->location, sizeof p->location, "%s", location ? location : "");
+}
+
+void lh_gw_put_fail_with(lh_gw_put *p, lh_err *err, natsMsg *msg)
+{
+    assert(p->phase == LH_GW_PUT_FOLLOW);
+    lh_gw_put_fail(p, err, msg);
+}
+
+const char *lh_gw_put_request_id(const lh_gw_put *p) { return p->x.rid; }
+lh_gw *lh_gw_put_gateway(const lh_gw_put *p) { return p->x.gw; }
 
 static const lh_gw_stream lh_gw_stream_storage_put = {
     .call = lh_gw_put_call,

@@ -29,6 +29,8 @@ extern const lh_command lh_cmd_down;
 extern const lh_command lh_cmd_status;
 extern const lh_command lh_cmd_req;
 extern const lh_command lh_cmd_docs;
+extern const lh_command lh_cmd_ingest;
+extern const lh_command lh_cmd_sql;
 
 /* Prints the command's usage text. */
 void lh_cli_print_usage(const lh_command *cmd, FILE *out);

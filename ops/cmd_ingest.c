@@ -26,7 +26,6 @@
 #include "schemas/storage.h"
 
 
-extern const lh_command lh_cmd_ingest;
 #define LH_POLL_MS 200
 
 static const char lh_ingest_usage[] =

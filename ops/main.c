@@ -8,11 +8,9 @@
 
 #include "ops/cli.h"
 
-extern const lh_command lh_cmd_ingest; /* ops/cmd_ingest.c */
-
 static const lh_command *const lh_commands[] = {
     &lh_cmd_up, &lh_cmd_down, &lh_cmd_status, &lh_cmd_req, &lh_cmd_serve, &lh_cmd_docs,
-    &lh_cmd_ingest,
+    &lh_cmd_ingest, &lh_cmd_sql,
 };
 
 #define LH_N_COMMANDS (sizeof lh_commands / sizeof lh_commands[0])

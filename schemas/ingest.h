@@ -77,4 +77,26 @@ LH_SCHEMA_DECLARE(lh_ingest_row_error, LH_INGEST_ROW_ERROR)
     F(T, finished, STRING, .doc = "End time, RFC 3339 UTC.")
 LH_SCHEMA_DECLARE(lh_ingest_job, LH_INGEST_JOB)
 
+/* POST /v1/datasets/{name}: the body is the file; these come from the URL. */
+#define LH_INGEST_UPLOAD_QUERY(F, T)                                                       \
+    F(T, name, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                      \
+    F(T, format, STRING, .choices = "csv|jsonl",                                           \
+      .doc = "Data format; when absent, the Content-Type: text/csv, or "                   \
+             "application/x-ndjson (also application/jsonl, application/x-jsonlines).")   \
+    F(T, on_error, STRING, .choices = "fail|skip",                                         \
+      .doc = "A bad row fails the job (default) or is counted and skipped.")              \
+    F(T, delimiter, STRING, .min = 1, .max = 1, .doc = "CSV field delimiter; default ','.") \
+    F(T, quote, STRING, .min = 1, .max = 1, .doc = "CSV quote character; default '\"'.")    \
+    F(T, header, BOOL, .def = 1, .doc = "CSV: the first record is the header.")            \
+    F(T, embed_column, STRING, .min = 1, .max = 255,                                       \
+      .doc = "Embed this text column (with embed_index).")                                \
+    F(T, embed_index, STRING, .min = 1, .max = 64, .doc = "Vector index to upsert into.") \
+    F(T, embed_id_column, STRING, .max = 255, .doc = "Column giving item ids.")           \
+    F(T, embed_model, STRING, .max = 128, .doc = "Embedding model.")                       \
+    F(T, wait, BOOL, .def = 1,                                                             \
+      .doc = "Answer when the job is done (201 with the job, Location: the version); "    \
+             "false, or a job still running at the gateway's deadline: 202 with the job " \
+             "id (Location: /v1/ingest/{job}).")
+LH_SCHEMA_DECLARE(lh_ingest_upload_query, LH_INGEST_UPLOAD_QUERY)
+
 #endif

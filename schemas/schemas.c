@@ -76,6 +76,8 @@ LH_SCHEMA_DEFINE(lh_catalog_delete_reply, LH_CATALOG_DELETE_REPLY, "What was del
 
 LH_SCHEMA_DEFINE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS,
                  "Which column to embed, into which index.")
+LH_SCHEMA_DEFINE(lh_ingest_upload_query, LH_INGEST_UPLOAD_QUERY,
+                 "The options of a one-call upload, as query parameters.")
 LH_SCHEMA_DEFINE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST,
                  "Ingest a CSV or JSON Lines file into a dataset version.")
 LH_SCHEMA_DEFINE(lh_ingest_status_request, LH_INGEST_STATUS_REQUEST, "Ask about a job.")
