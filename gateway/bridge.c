@@ -91,6 +91,12 @@ lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params
     return NULL;
 }
 
+lh_err *lh_gw_reply_json(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
+{
+    (void)req;
+    return lh_msgpack_to_json(data, len, out);
+}
+
 lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out)
 {
     const char *json = req->body.data;

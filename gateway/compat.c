@@ -194,16 +194,10 @@ static void lh_gw_append_model(const lh_gw_embed_reply *r, lh_buf *out)
 
 /* ---- native ---- */
 
-static lh_err *lh_gw_native_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
-{
-    (void)req;
-    return lh_msgpack_to_json(data, len, out);
-}
-
 const lh_gw_shape lh_gw_shape_native = {
     .name = "native",
     .request = lh_gw_body_to_msgpack,
-    .reply = lh_gw_native_reply,
+    .reply = lh_gw_reply_json,
 };
 
 /* ---- /ai/embed ---- */

@@ -237,6 +237,8 @@ void lh_gw_dispatch_wait_idle(lh_gw *gw, int timeout_ms);
 int lh_gw_status_of(const lh_err *err);
 /* Appends {"error":{"code":N,"message":"...","field":"..."}}. */
 void lh_gw_error_json(const lh_err *err, lh_buf *out);
+/* The reply as JSON, as it is: the reply function of most shapes. */
+lh_err *lh_gw_reply_json(lh_gw_req *req, const char *data, size_t len, lh_buf *out);
 /* JSON body (empty = {}) -> msgpack map with the path params as fields. */
 lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out);
 /* Rewrites the msgpack map in[0..len) with the params set as string

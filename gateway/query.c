@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "actors/registry.h"
-#include "bus/json.h"
 
 /* Query strings are short; past this many fields something is wrong. */
 #define LH_GW_MAX_QUERY_FIELDS 32
@@ -176,15 +175,9 @@ static lh_err *lh_gw_query_request(lh_gw_req *req, lh_buf *out)
     return lh_gw_query_to_msgpack(req, ep->request, out);
 }
 
-static lh_err *lh_gw_query_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
-{
-    (void)req;
-    return lh_msgpack_to_json(data, len, out);
-}
-
 const lh_gw_shape lh_gw_shape_query = {
     .name = "query",
     .request = lh_gw_query_request,
-    .reply = lh_gw_query_reply,
+    .reply = lh_gw_reply_json,
     .query = true,
 };

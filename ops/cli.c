@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/conn.h"
 #include "bus/log.h"
+#include "bus/request.h"
+#include "ops/stack.h"
 
 void lh_cli_print_usage(const lh_command *cmd, FILE *out)
 {
@@ -137,4 +140,28 @@ lh_cli_next lh_cli_scan_next(lh_cli_scan *s, int *opt_index, const char **value)
         return LH_CLI_ERROR;
     }
     return lh_cli_option(s, arg, opt_index, value);
+}
+
+/* ---- one request on the bus ---- */
+
+lh_err *lh_cli_request(const char *data_dir, const char *client, const char *subject,
+                       const lh_buf *body, int timeout_ms, lh_buf *reply)
+{
+    char url[512];
+    lh_stack_bus_url(data_dir, url, sizeof url);
+    lh_conn *conn = NULL;
+    lh_conn_opts copts = {.url = url, .name = client};
+    lh_err *err = lh_conn_create(&copts, &conn);
+    if (!err)
+        err = lh_request(conn, subject, body->data, body->len, NULL, timeout_ms, reply);
+    lh_conn_destroy(conn);
+    nats_Close();
+    return err;
+}
+
+int lh_cli_bus_error(lh_err *err)
+{
+    fprintf(stderr, "error %d: %s\n", lh_err_code(err), lh_err_message(err));
+    lh_err_free(err);
+    return LH_EXIT_FAIL;
 }

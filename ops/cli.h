@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "bus/buf.h"
+#include "bus/err.h"
+
 enum { LH_EXIT_OK = 0, LH_EXIT_FAIL = 1, LH_EXIT_USAGE = 2 };
 
 typedef struct lh_command {
@@ -48,6 +51,15 @@ int lh_cli_fail(const lh_command *cmd, const char *fmt, ...)
  * lines (connects, disconnects) are noise there, since every failure is
  * reported as the command's own error. LH_LOG_LEVEL still overrides. */
 void lh_cli_quiet_logs(void);
+
+/* One request on the bus for a one-shot command: connects to the stack
+ * of `data_dir` ($LH_NATS_URL first; NULL: the default data directory),
+ * sends, appends the reply body to `reply`, disconnects. */
+lh_err *lh_cli_request(const char *data_dir, const char *client, const char *subject,
+                       const lh_buf *body, int timeout_ms, lh_buf *reply);
+/* Prints `error CODE: MESSAGE` to stderr (what scripts parse), frees err
+ * and returns LH_EXIT_FAIL. */
+int lh_cli_bus_error(lh_err *err);
 
 /* Parses a whole decimal integer in [min, max]. */
 bool lh_cli_parse_int(const char *s, int min, int max, int *out);

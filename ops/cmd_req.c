@@ -155,25 +155,11 @@ static void lh_req_print_reply(const lh_buf *reply)
 
 static int lh_req_send(const lh_req_args *a, const lh_buf *body)
 {
-    char url[512];
-    lh_stack_bus_url(a->data_dir, url, sizeof url);
-    lh_conn *conn = NULL;
-    lh_conn_opts copts = {.url = url, .name = "lakehouse-req"};
-    lh_err *err = lh_conn_create(&copts, &conn);
     lh_buf reply;
     lh_buf_init(&reply);
-    if (!err)
-        err = lh_request(conn, a->subject, body->data, body->len, NULL, a->timeout_ms, &reply);
-    lh_conn_destroy(conn);
-    nats_Close();
-    int rc = LH_EXIT_OK;
-    if (err) {
-        fprintf(stderr, "error %d: %s\n", lh_err_code(err), lh_err_message(err));
-        rc = LH_EXIT_FAIL;
-    } else {
-        lh_req_print_reply(&reply);
-    }
-    lh_err_free(err);
+    lh_err *err = lh_cli_request(a->data_dir, "lakehouse-req", a->subject, body, a->timeout_ms,
+                                 &reply);
+    int rc = err ? lh_cli_bus_error(err) : (lh_req_print_reply(&reply), LH_EXIT_OK);
     lh_buf_free(&reply);
     return rc;
 }

@@ -13,16 +13,12 @@
 #include <unistd.h>
 
 #include <msgpack.h>
-#include <nats/nats.h>
 
 #include "bus/buf.h"
 #include "bus/config.h"
-#include "bus/conn.h"
 #include "bus/json.h"
-#include "bus/request.h"
 #include "ops/cli.h"
 #include "ops/sql_table.h"
-#include "ops/stack.h"
 
 #define LH_SQL_MAX_PARAMS 1000
 
@@ -191,30 +187,15 @@ static int lh_sql_print(const lh_sql_args *a, const lh_buf *reply)
 
 static int lh_sql_send(const lh_sql_args *a, const lh_buf *body)
 {
-    char url[512];
-    lh_stack_bus_url(a->data_dir, url, sizeof url);
     lh_config cfg;
     lh_config_load(&cfg);
     /* The bus waits a little longer than the query may run, so a query
      * that times out is reported by queryd, not as a silent 504. */
     int wait_ms = (a->timeout_ms ? a->timeout_ms : 10000) + cfg.request_timeout_ms;
-    lh_conn *conn = NULL;
-    lh_conn_opts copts = {.url = url, .name = "lakehouse-sql"};
-    lh_err *err = lh_conn_create(&copts, &conn);
     lh_buf reply;
     lh_buf_init(&reply);
-    if (!err)
-        err = lh_request(conn, "query.sql", body->data, body->len, NULL, wait_ms, &reply);
-    lh_conn_destroy(conn);
-    nats_Close();
-    int rc = LH_EXIT_OK;
-    if (err) {
-        fprintf(stderr, "error %d: %s\n", lh_err_code(err), lh_err_message(err));
-        rc = LH_EXIT_FAIL;
-    } else {
-        rc = lh_sql_print(a, &reply);
-    }
-    lh_err_free(err);
+    lh_err *err = lh_cli_request(a->data_dir, "lakehouse-sql", "query.sql", body, wait_ms, &reply);
+    int rc = err ? lh_cli_bus_error(err) : lh_sql_print(a, &reply);
     lh_buf_free(&reply);
     return rc;
 }

@@ -83,3 +83,13 @@ LH_SCHEMA_DEFINE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST,
 LH_SCHEMA_DEFINE(lh_ingest_status_request, LH_INGEST_STATUS_REQUEST, "Ask about a job.")
 LH_SCHEMA_DEFINE(lh_ingest_row_error, LH_INGEST_ROW_ERROR, "One rejected row.")
 LH_SCHEMA_DEFINE(lh_ingest_job, LH_INGEST_JOB, "An ingest job's state and counts.")
+
+#include "schemas/query.h"
+
+LH_SCHEMA_DEFINE(lh_query_sql_request, LH_QUERY_SQL_REQUEST,
+                 "Run one read-only SQL statement over the catalog's datasets.")
+LH_SCHEMA_DEFINE(lh_query_column, LH_QUERY_COLUMN, "One result column.")
+LH_SCHEMA_DEFINE(lh_query_dataset_ref, LH_QUERY_DATASET_REF, "A dataset version a query read.")
+LH_SCHEMA_DEFINE(lh_query_sql_reply, LH_QUERY_SQL_REPLY, "A query's result.")
+LH_SCHEMA_DEFINE(lh_query_stats_request, LH_QUERY_STATS_REQUEST, "Ask for queryd's counters.")
+LH_SCHEMA_DEFINE(lh_query_stats_reply, LH_QUERY_STATS_REPLY, "queryd's counters.")

@@ -1,0 +1,85 @@
+/*
+ * query.h — the messages of queryd (`query.*`): read-only SQL over the
+ * catalog's datasets, each a table named after it.
+ */
+#ifndef LH_SCHEMAS_QUERY_H
+#define LH_SCHEMAS_QUERY_H
+
+#include "bus/schema.h"
+
+#define LH_QUERY_MAX_SQL 100000
+#define LH_QUERY_MAX_PARAMS 1000
+#define LH_QUERY_MAX_PARAMS_BYTES (1 << 20)
+#define LH_QUERY_DEFAULT_ROWS 1000
+#define LH_QUERY_MAX_ROWS 100000
+#define LH_QUERY_DEFAULT_TIMEOUT_MS 10000
+#define LH_QUERY_MAX_TIMEOUT_MS 300000
+
+#define LH_QUERY_SQL_DOC                                                                    \
+    "One read-only SQL statement (SQLite's dialect: SELECT, WITH ... SELECT, VALUES, "     \
+    "EXPLAIN). Every dataset is a table named after it holding its latest version; a "     \
+    "pinned version is the quoted identifier \"name@N\", e.g. SELECT * FROM \"sales@2\". " \
+    "Names resolve ignoring case. Anything that writes, attaches, loads extensions, "      \
+    "reads or sets pragmas or opens transactions is refused (403); so is reading the "     \
+    "engine's own tables (sqlite_master, the cache's tables). Text after the statement "   \
+    "other than blanks, comments and ';' is refused (400)."
+
+#define LH_QUERY_SQL_REQUEST(F, T)                                                          \
+    F(T, sql, STRING, .required = true, .min = 1, .max = LH_QUERY_MAX_SQL,                  \
+      .flags = LH_F_NONBLANK, .doc = LH_QUERY_SQL_DOC)                                      \
+    F(T, params, ANY, .max = LH_QUERY_MAX_PARAMS_BYTES,                                     \
+      .doc = "Values of the statement's parameters (?, ?N, :name, @name, $name) in order: " \
+             "an array of at most 1000 nulls, booleans, numbers and strings, bound by "     \
+             "position, never written into the SQL text. Its length must be the "          \
+             "statement's parameter count.")                                               \
+    F(T, max_rows, INT, .min = 1, .max = LH_QUERY_MAX_ROWS, .def = LH_QUERY_DEFAULT_ROWS,   \
+      .doc = "Rows to return at most (the rest are not sent and `truncated` is true).")    \
+    F(T, timeout_ms, INT, .min = 1, .max = LH_QUERY_MAX_TIMEOUT_MS,                         \
+      .def = LH_QUERY_DEFAULT_TIMEOUT_MS,                                                   \
+      .doc = "Running time allowed to the statement, from its first step (loading a "      \
+             "dataset version on first use does not count); past it the query is "         \
+             "interrupted with 422. The caller's own bus deadline still applies.")
+LH_SCHEMA_DECLARE(lh_query_sql_request, LH_QUERY_SQL_REQUEST)
+
+#define LH_QUERY_COLUMN(F, T)                                                               \
+    F(T, name, STRING, .doc = "Result column name.")                                        \
+    F(T, type, STRING,                                                                      \
+      .doc = "integer, real, boolean or text when the column is a dataset column (its "    \
+             "catalog type); otherwise the type of its first non-null value (integer, "    \
+             "real, text or blob), or null when it has none.")
+LH_SCHEMA_DECLARE(lh_query_column, LH_QUERY_COLUMN)
+
+#define LH_QUERY_DATASET_REF(F, T)                                                          \
+    F(T, name, STRING, .doc = "Dataset name, as the catalog spells it.")                    \
+    F(T, version, INT, .doc = "The version the statement read.")
+LH_SCHEMA_DECLARE(lh_query_dataset_ref, LH_QUERY_DATASET_REF)
+
+#define LH_QUERY_SQL_REPLY(F, T)                                                            \
+    F(T, columns, OBJECTS, .sub = &lh_query_column_schema, .doc = "Result columns, in order.") \
+    F(T, rows, ANY,                                                                         \
+      .doc = "Result rows: arrays of values in column order. Integers, reals and text as "  \
+             "such, booleans as true/false, null as null, blobs as bytes.")                \
+    F(T, row_count, INT, .doc = "Rows in `rows`.")                                          \
+    F(T, truncated, BOOL,                                                                   \
+      .doc = "More rows existed: cut at max_rows, or at the result byte bound (16 MiB by " \
+             "default, at most the bus's largest message less 256 KiB).")                  \
+    F(T, elapsed_ms, FLOAT,                                                                 \
+      .doc = "Time queryd spent on the request: names, any first-use load, the statement.") \
+    F(T, datasets, OBJECTS, .sub = &lh_query_dataset_ref_schema,                            \
+      .doc = "The dataset versions the statement read.")
+LH_SCHEMA_DECLARE(lh_query_sql_reply, LH_QUERY_SQL_REPLY)
+
+#define LH_QUERY_STATS_REQUEST(F, T)
+LH_SCHEMA_DECLARE(lh_query_stats_request, LH_QUERY_STATS_REQUEST)
+
+#define LH_QUERY_STATS_REPLY(F, T)                                                          \
+    F(T, loads, INT, .doc = "Dataset versions loaded into the cache since queryd started.") \
+    F(T, loaded_rows, INT, .doc = "Rows those loads wrote.")                                \
+    F(T, cached_versions, INT, .doc = "Dataset versions in the on-disk cache.")             \
+    F(T, queries, INT, .doc = "query.sql requests answered since start (any outcome).")     \
+    F(T, timeouts, INT, .doc = "Of those, interrupted at their timeout_ms.")                \
+    F(T, threads, INT, .doc = "Query threads (LH_QUERY_THREADS).")                          \
+    F(T, queued, INT, .doc = "Requests waiting for a query thread now.")
+LH_SCHEMA_DECLARE(lh_query_stats_reply, LH_QUERY_STATS_REPLY)
+
+#endif
