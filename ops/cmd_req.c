@@ -9,15 +9,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <nats/nats.h>
 
 #include "bus/buf.h"
 #include "bus/config.h"
-#include "bus/conn.h"
 #include "bus/json.h"
-#include "bus/request.h"
 #include "ops/cli.h"
-#include "ops/stack.h"
 
 static const char lh_req_usage[] =
     "usage: lakehouse req SUBJECT [JSON|-] [--timeout MS] [--data-dir DIR]\n"
