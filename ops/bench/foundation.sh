@@ -10,6 +10,7 @@
 #   ops/bench/foundation.sh [--write] [--seconds S]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. ops/bench/lib.sh
 WRITE=0
 SECS=5
 while [ $# -gt 0 ]; do
@@ -25,13 +26,11 @@ ops/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 --target lakehouse lh-bench >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d /tmp/lhbench-XXXXXX)
 NATS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$TMP/js" >"$TMP/nats.log" 2>&1 &
 PIDS+=($!)
@@ -103,15 +102,5 @@ MD
 )
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  python3 - "$SECTION" <<'PY'
-import sys, re, pathlib
-p = pathlib.Path("docs/BENCHMARKS.md")
-new = sys.argv[1]
-text = p.read_text() if p.exists() else "# Benchmarks\n\nFigures measured on this project's machine; each section names the command that reproduces it.\n"
-if "<!-- foundation:begin -->" in text:
-    text = re.sub(r"<!-- foundation:begin -->.*?<!-- foundation:end -->", lambda m: new, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + new + "\n"
-p.write_text(text)
-PY
+  bench_write_section foundation "$SECTION"
 fi

@@ -16,6 +16,7 @@
 #   ops/bench/ingest.sh [--write] [--rows N]     (BUILD=dir: build directory, default build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. ops/bench/lib.sh
 WRITE=0
 ROWS=1000000
 while [ $# -gt 0 ]; do
@@ -34,12 +35,10 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j2 --target lakehouse >/dev/null
 LH=$BUILD/lakehouse
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d /tmp/lhbench-ingest-XXXXXX)
 NATS_PORT=$(free_port)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 python3 - "$TMP/rows.csv" "$ROWS" <<'PY'
 import random, sys
@@ -117,15 +116,5 @@ MD
 )
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  python3 - "$SECTION" <<'PY'
-import sys, re, pathlib
-p = pathlib.Path("docs/BENCHMARKS.md")
-new = sys.argv[1]
-text = p.read_text() if p.exists() else "# Benchmarks\n\nFigures measured on this project's machine; each section names the command that reproduces it.\n"
-if "<!-- ingest:begin -->" in text:
-    text = re.sub(r"<!-- ingest:begin -->.*?<!-- ingest:end -->", lambda m: new, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + new + "\n"
-p.write_text(text)
-PY
+  bench_write_section ingest "$SECTION"
 fi

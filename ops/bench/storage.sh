@@ -18,6 +18,7 @@
 # LH_BUILD_DIR chooses the build directory (default: build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. ops/bench/lib.sh
 WRITE=0
 MIB=1024
 RUNS=3
@@ -35,13 +36,11 @@ ops/deps.sh
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j2 --target lakehouse >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d /tmp/lhbench-XXXXXX)
 NATS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 # One storage part (1 MiB) and its envelope exceed nats-server's default 1 MB.
 printf 'max_payload: 8388608\n' >"$TMP/nats.conf"
@@ -136,15 +135,5 @@ MD
 )
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  python3 - "$SECTION" <<'PY'
-import sys, re, pathlib
-p = pathlib.Path("docs/BENCHMARKS.md")
-new = sys.argv[1]
-text = p.read_text() if p.exists() else "# Benchmarks\n\nFigures measured on this project's machine; each section names the command that reproduces it.\n"
-if "<!-- storage:begin -->" in text:
-    text = re.sub(r"<!-- storage:begin -->.*?<!-- storage:end -->", lambda m: new, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + new + "\n"
-p.write_text(text)
-PY
+  bench_write_section storage "$SECTION"
 fi

@@ -16,6 +16,7 @@
 # LH_BUILD_DIR names the build directory (default: build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. ops/bench/lib.sh
 WRITE=0
 QUICK=0
 SECS=3
@@ -53,13 +54,11 @@ INPROC=$("$BUILD/lh-bench-vector" "${DATA[@]}" --seconds "$SECS" --rounds "$ROUN
 HEAD=$(row "$INPROC" "mode=inproc")
 EF=$(kv "$HEAD" ef_search)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d /tmp/lhbench-vector-XXXXXX)
 NATS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 # As `lakehouse up` runs it: 8 MiB messages (an upsert batch of 1,000 x 384
 # float32 is about 1.6 MB, above nats-server's default of 1 MB).
@@ -187,15 +186,5 @@ MD
 )
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  python3 - "$SECTION" <<'PY'
-import sys, re, pathlib
-p = pathlib.Path("docs/BENCHMARKS.md")
-new = sys.argv[1]
-text = p.read_text() if p.exists() else "# Benchmarks\n\nFigures measured on this project's machine; each section names the command that reproduces it.\n"
-if "<!-- vector:begin -->" in text:
-    text = re.sub(r"<!-- vector:begin -->.*?<!-- vector:end -->", lambda m: new, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + new + "\n"
-p.write_text(text)
-PY
+  bench_write_section vector "$SECTION"
 fi
