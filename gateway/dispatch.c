@@ -75,8 +75,9 @@ void lh_gw_dispatch(lh_gw_req *req)
         return;
     }
     lh_gw_suspend(req, lh_gw_finish);
-    err = lh_mux_request(gw->mux, r->subject, req->bus.data, req->bus.len, req->rid,
-                         gw->config.request_timeout_ms, lh_gw_on_reply, req);
+    int deadline = req->timeout_ms > 0 ? req->timeout_ms : gw->config.request_timeout_ms;
+    err = lh_mux_request(gw->mux, r->subject, req->bus.data, req->bus.len, req->rid, deadline,
+                         lh_gw_on_reply, req);
     if (err) { /* no callback will come: deliver the failure the same way */
         req->reply_err = err;
         req->reply_has_body = false;

@@ -8,6 +8,7 @@
  *   dispatch.c  one HTTP request -> one bus request through the mux
  *   bridge.c    JSON <-> msgpack for routes, path params, error bodies
  *   compat.c    reply shapes of other systems (/ai/embed, /v1/embeddings)
+ *   sql.c       POST /v1/sql: the bus deadline follows the query's timeout_ms
  *   health.c    GET /v1/health: concurrent discovery pings
  *   metrics.c   GET /metrics: Prometheus counters and histograms
  *   openapi.c   GET /v1/openapi.json from the route table and the schemas
@@ -187,6 +188,7 @@ struct lh_gw_req {
     int64_t tokens;
     bool base64;
     int reply_status; /* a shape may set it; 0 means 200 */
+    int timeout_ms;   /* a shape may set the bus deadline; 0: LH_REQUEST_TIMEOUT_MS */
     /* Streamed routes: their conversation with the bus (xfer.c). */
     struct lh_gw_xfer *xfer;
     /* health.c */
@@ -355,6 +357,11 @@ lh_err *lh_gw_query_to_msgpack(lh_gw_req *req, const lh_schema *schema, lh_buf *
 extern const lh_gw_shape lh_gw_shape_native;
 extern const lh_gw_shape lh_gw_shape_ai_embed;
 extern const lh_gw_shape lh_gw_shape_openai_embeddings;
+
+/* ---- sql.c ------------------------------------------------------------- */
+
+/* POST /v1/sql: the native shape, its bus deadline past the query's own. */
+extern const lh_gw_shape lh_gw_shape_sql;
 /* Whitespace-separated words, OpenAI's `usage` stand-in. */
 int64_t lh_gw_count_words(const char *s, size_t len);
 

@@ -54,6 +54,8 @@ static const lh_gw_route lh_gw_table[] = {
      "Ingest a CSV or JSON Lines object (or inline content) into a dataset version."},
     {"GET", "/v1/ingest/{job}", "ingest.status", "ingestd", &lh_gw_shape_query, NULL,
      "An ingest job's state, counts and first row errors; ?wait=true answers when it is done."},
+    {"POST", "/v1/sql", "query.sql", "queryd", &lh_gw_shape_sql, NULL,
+     "Run one read-only SQL statement over the datasets."},
     {"PUT", "/v1/storage/{bucket}/{key...}", "storage.upload.begin", "storaged",
      &lh_gw_shape_storage_put, NULL,
      "Store an object: the body streamed up in parts, any size; X-Content-SHA256 is checked."},

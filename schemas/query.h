@@ -20,9 +20,10 @@
     "EXPLAIN). Every dataset is a table named after it holding its latest version; a "     \
     "pinned version is the quoted identifier \"name@N\", e.g. SELECT * FROM \"sales@2\". " \
     "Names resolve ignoring case. Anything that writes, attaches, loads extensions, "      \
-    "reads or sets pragmas or opens transactions is refused (403); so is reading the "     \
-    "engine's own tables (sqlite_master, the cache's tables). Text after the statement "   \
-    "other than blanks, comments and ';' is refused (400)."
+    "reads or sets pragmas or opens transactions is refused (403); so are reading the "    \
+    "engine's own tables (sqlite_master, the cache's tables) and table-valued functions "  \
+    "(json_each, pragma_*). Text after the statement other than blanks, comments and ';' " \
+    "is refused (400)."
 
 #define LH_QUERY_SQL_REQUEST(F, T)                                                          \
     F(T, sql, STRING, .required = true, .min = 1, .max = LH_QUERY_MAX_SQL,                  \

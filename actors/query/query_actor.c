@@ -1,0 +1,136 @@
+/*
+ * query_actor.c — queryd: its endpoint table, settings and lifecycle
+ * (open the cache under $LH_DATA_DIR/queryd, start the query threads),
+ * query.sql's checks before a request is queued, and query.stats.
+ */
+#include "actors/query/query.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/query/query_internal.h"
+#include "actors/state.h"
+#include "bus/log.h"
+
+/* ---- handlers ---- */
+
+static lh_err *lh_sql_handler(lh_ctx *ctx, const void *request, void *reply)
+{
+    (void)reply; /* answered later, by a query thread */
+    const lh_query_sql_request *req = request;
+    if (memchr(req->sql.s, '\0', req->sql.len))
+        return lh_err_new(LH_EBADREQ, "sql", "sql must not hold NUL bytes");
+    lh_err *err = lh_qparams_check(&req->params);
+    return err ? err : lh_qpool_submit(lh_ctx_state(ctx), ctx, req);
+}
+
+static lh_err *lh_stats_handler(lh_ctx *ctx, const void *request, void *reply)
+{
+    (void)request;
+    lh_query_state *st = lh_ctx_state(ctx);
+    lh_query_stats_reply *r = reply;
+    lh_qcache_counts(st->cache, &r->loads, &r->loaded_rows, &r->cached_versions);
+    r->queries = atomic_load(&st->queries);
+    r->timeouts = atomic_load(&st->timeouts);
+    r->threads = st->n_threads;
+    r->queued = (int64_t)lh_qpool_queued(st);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static long lh_env_long(const char *name, long def, long min, long max)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return def;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (*end || v < min || v > max) {
+        lh_warn("%s=%s is not a number in [%ld, %ld]; using %ld", name, s, min, max, def);
+        return def;
+    }
+    return v;
+}
+
+static void lh_query_fini(void *state)
+{
+    lh_query_state *st = state;
+    if (!st)
+        return;
+    lh_qcache_close(st->cache);
+    pthread_cond_destroy(&st->wake);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+static lh_err *lh_query_init(lh_actor *actor, void **state)
+{
+    lh_query_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    st->actor = actor;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->wake, NULL);
+    st->n_threads = (int)lh_env_long("LH_QUERY_THREADS", LH_QUERY_DEFAULT_THREADS, 1, 64);
+    st->max_queue = (size_t)lh_env_long("LH_QUERY_QUEUE", LH_QUERY_DEFAULT_QUEUE, 1, 1 << 20);
+    st->max_result_bytes = (size_t)lh_env_long("LH_QUERY_MAX_RESULT_BYTES",
+                                               LH_QUERY_DEFAULT_RESULT_BYTES, 1024, 1l << 30);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/queryd", lh_actor_config(actor)->data_dir);
+    snprintf(st->cache_path, sizeof st->cache_path, "%s/cache.db", dir);
+    lh_err *err = lh_state_mkdirs(dir);
+    if (!err)
+        err = lh_qcache_open(st->cache_path, &st->cache);
+    if (err) {
+        lh_query_fini(st);
+        return err;
+    }
+    int64_t loads, rows, cached;
+    lh_qcache_counts(st->cache, &loads, &rows, &cached);
+    lh_info("query cache %s: %lld version%s; %d query thread%s", st->cache_path,
+            (long long)cached, cached == 1 ? "" : "s", st->n_threads,
+            st->n_threads == 1 ? "" : "s");
+    *state = st;
+    return NULL;
+}
+
+static lh_err *lh_query_start(lh_actor *actor, void *state)
+{
+    (void)actor;
+    return lh_qpool_start(state);
+}
+
+static void lh_query_stop(lh_actor *actor, void *state)
+{
+    (void)actor;
+    lh_qpool_stop(state);
+}
+
+static const lh_endpoint_def lh_query_endpoints[] = {
+    {"sql", "query.sql", lh_sql_handler, &lh_query_sql_request_schema, &lh_query_sql_reply_schema,
+     "Run one read-only SQL statement over the catalog's datasets: each is a table named "
+     "after it (its latest version), \"name@N\" is version N. A version is loaded into "
+     "queryd's cache on first use. Refused: writes and anything but reading (403), more than "
+     "one statement, syntax errors, unknown tables or columns (400); an unknown version is "
+     "404; a statement past its timeout_ms is interrupted (422); a full queue is 429."},
+    {"stats", "query.stats", lh_stats_handler, &lh_query_stats_request_schema,
+     &lh_query_stats_reply_schema,
+     "queryd's counters: versions loaded and cached, queries answered and timed out, threads "
+     "and queue."},
+};
+
+const lh_actor_def lh_query_actor = {
+    .name = "queryd",
+    .version = "0.1.0",
+    .description = "Read-only SQL (SQLite) over the catalog's datasets, loaded on first use "
+                   "into an on-disk cache keyed by dataset version; row, byte and time limits.",
+    .endpoints = lh_query_endpoints,
+    .n_endpoints = sizeof lh_query_endpoints / sizeof lh_query_endpoints[0],
+    .init = lh_query_init,
+    .start = lh_query_start,
+    .stop = lh_query_stop,
+    .fini = lh_query_fini,
+};

@@ -1,0 +1,188 @@
+/*
+ * resolve.c — from a table name SQLite could not find to a view of a
+ * dataset version.
+ *
+ * run.c prepares the statement as written; when SQLite answers "no such
+ * table: X" and X is a dataset ("sales": its latest version) or a pinned
+ * version ("sales@2"), the version is loaded into the cache if it is not
+ * there yet and shown on this connection as a view named X, and run.c
+ * prepares again. So only what a statement names is ever loaded, and the
+ * name is matched by SQLite's own parser, never by reading the SQL text.
+ */
+#include "actors/query/query_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bus/request.h"
+
+int lh_qcall_timeout(const lh_query_state *st)
+{
+    return lh_actor_config(st->actor)->request_timeout_ms;
+}
+
+lh_err *lh_qcatalog_list(lh_query_state *st, lh_arena *a, lh_catalog_list_reply **out)
+{
+    lh_catalog_list_request req = {0};
+    lh_err *err = lh_call(lh_actor_conn(st->actor), "catalog.list", &lh_catalog_list_request_schema,
+                          &req, &lh_catalog_list_reply_schema, a, (void **)out,
+                          lh_qcall_timeout(st));
+    return lh_err_wrap(err, "list the catalog's datasets");
+}
+
+/* ---- the name ---- */
+
+typedef struct lh_qref {
+    char name[64];   /* the dataset part, as written */
+    int64_t version; /* 0: the latest */
+} lh_qref;
+
+/* "name" or "name@N" (N a version number without leading zeros); false
+ * for anything else, such as "main.sales", which is then SQLite's error. */
+static bool lh_parse_ref(const char *missing, lh_qref *ref)
+{
+    const char *at = strchr(missing, '@');
+    size_t n = at ? (size_t)(at - missing) : strlen(missing);
+    if (n == 0 || n >= sizeof ref->name || strchr(missing, '.'))
+        return false;
+    memcpy(ref->name, missing, n);
+    ref->name[n] = '\0';
+    ref->version = 0;
+    if (!at)
+        return true;
+    const char *digits = at + 1;
+    size_t d = strspn(digits, "0123456789");
+    if (d == 0 || d > 15 || digits[d] || digits[0] == '0')
+        return false;
+    ref->version = strtoll(digits, NULL, 10);
+    return true;
+}
+
+const lh_catalog_dataset *lh_qcatalog_find(const lh_catalog_list_reply *cat, const char *name)
+{
+    const lh_catalog_dataset *d = cat->datasets.v;
+    for (size_t i = 0; i < cat->datasets.n; i++)
+        if (d[i].name.s && !strcasecmp(d[i].name.s, name))
+            return &d[i];
+    return NULL;
+}
+
+static lh_err *lh_check_version(const lh_catalog_dataset *d, const lh_qref *ref)
+{
+    if (d->latest == 0)
+        return lh_err_new(LH_ENOTFOUND, "sql", "dataset '%s' has no versions yet", d->name.s);
+    if (ref->version > d->latest)
+        return lh_err_new(LH_ENOTFOUND, "sql",
+                          "dataset '%s' has no version %" PRId64 " (its latest is %" PRId64 ")",
+                          d->name.s, ref->version, d->latest);
+    const lh_catalog_version *latest = d->version;
+    if (!ref->version && (!latest || !latest->sha256.s))
+        return lh_err_new(LH_EINTERNAL, NULL, "catalog.list gave no latest version of '%s'",
+                          d->name.s);
+    return NULL;
+}
+
+/* ---- loading ---- */
+
+typedef struct lh_qfill {
+    lh_query_state *st;
+    lh_arena *a;
+    const char *name;
+    int64_t version;
+    const char *sha256;
+    lh_catalog_dataset *full; /* catalog.get of the version; fetched when needed */
+} lh_qfill;
+
+static lh_err *lh_describe(lh_qfill *f)
+{
+    if (f->full)
+        return NULL;
+    lh_catalog_get_request req = {.name = {f->name, strlen(f->name)}, .version = f->version};
+    lh_err *err = lh_call(lh_actor_conn(f->st->actor), "catalog.get",
+                          &lh_catalog_get_request_schema, &req, &lh_catalog_dataset_schema, f->a,
+                          (void **)&f->full, lh_qcall_timeout(f->st));
+    if (err && lh_err_code(err) == LH_ENOTFOUND) { /* deleted a moment ago */
+        lh_err *gone = lh_err_new(LH_ENOTFOUND, "sql", "%s", lh_err_message(err));
+        lh_err_free(err);
+        return gone;
+    }
+    const lh_catalog_version *v = err ? NULL : f->full->version;
+    if (!err && (!v || !v->location || !v->sha256.s))
+        err = lh_err_new(LH_EINTERNAL, NULL, "catalog.get gave no data location for version %"
+                         PRId64 " of '%s'", f->version, f->name);
+    return lh_err_wrap(err, "describe '%s'", f->name);
+}
+
+static lh_err *lh_fill(void *user, sqlite3 *db, const char *table, int64_t *rows)
+{
+    lh_qfill *f = user;
+    lh_err *err = lh_describe(f);
+    const lh_catalog_version *v = err ? NULL : f->full->version;
+    if (!err && strcasecmp(v->sha256.s, f->sha256))
+        err = lh_err_new(LH_ECONFLICT, "sql", "dataset '%s' changed while it was being loaded; "
+                         "ask again", f->name);
+    if (err)
+        return err;
+    lh_qload_source src = {
+        .dataset = f->full,
+        .conn = lh_actor_conn(f->st->actor),
+        .timeout_ms = lh_qcall_timeout(f->st),
+        .stop = &f->st->stop,
+    };
+    return lh_qload_table(db, table, &src, rows);
+}
+
+/* ---- the view ---- */
+
+static lh_err *lh_show(lh_qsession *s, const char *missing, const lh_catalog_dataset *d,
+                       const lh_qfill *f, const char *table)
+{
+    lh_qview v = {.version = f->version, .pinned = strchr(missing, '@') != NULL};
+    snprintf(v.name, sizeof v.name, "%s", missing);
+    snprintf(v.dataset, sizeof v.dataset, "%s", d->name.s);
+    snprintf(v.created, sizeof v.created, "%s", d->created.s ? d->created.s : "");
+    snprintf(v.sha256, sizeof v.sha256, "%s", f->sha256);
+    snprintf(v.table, sizeof v.table, "%s", table);
+    return lh_qsession_add_view(s, &v);
+}
+
+lh_err *lh_qresolve(lh_query_state *st, lh_qsession *s, const lh_catalog_list_reply *cat,
+                    const char *missing, bool *resolved)
+{
+    *resolved = false;
+    lh_qref ref;
+    if (!lh_parse_ref(missing, &ref) || strlen(missing) >= LH_QUERY_VIEW_MAX ||
+        lh_qsession_find_view(s, missing))
+        return NULL;
+    const lh_catalog_dataset *d = lh_qcatalog_find(cat, ref.name);
+    if (!d && !ref.version)
+        return NULL; /* an unknown table: SQLite's 400 says so */
+    if (!d)
+        return lh_err_new(LH_ENOTFOUND, "sql", "no dataset named '%s'", ref.name);
+    lh_err *err = lh_check_version(d, &ref);
+    if (err)
+        return err;
+    lh_arena *a = lh_arena_create();
+    lh_qfill f = {.st = st, .a = a, .name = d->name.s, .version = ref.version};
+    if (ref.version) { /* the sha256 of an older version needs catalog.get */
+        err = lh_describe(&f);
+        const lh_catalog_version *pinned = err ? NULL : f.full->version;
+        f.sha256 = pinned ? pinned->sha256.s : NULL;
+    } else {
+        const lh_catalog_version *latest = d->version;
+        f.version = d->latest;
+        f.sha256 = latest->sha256.s;
+    }
+    char table[LH_QUERY_TABLE_MAX];
+    lh_qversion_id id = {.name = d->name.s, .version = f.version, .sha256 = f.sha256};
+    if (!err)
+        err = lh_qcache_acquire(st->cache, &id, lh_fill, &f, table);
+    if (!err)
+        err = lh_show(s, missing, d, &f, table);
+    lh_arena_destroy(a);
+    *resolved = !err;
+    return err;
+}

@@ -1,0 +1,909 @@
+/*
+ * test_query.c — queryd with the real storaged, catalogd and ingestd on a
+ * real nats-server: datasets ingested as CSV and JSON Lines answer SQL
+ * with their catalog types (integers sum as integers, reals as reals,
+ * booleans as booleans, nulls stay null); joins; a new version is seen at
+ * once while "name@N" keeps the old one; every kind of statement that is
+ * not a read is refused and changes nothing; runaway queries time out
+ * while others are answered; row and byte caps; hostile parameters;
+ * malformed requests; the cache survives a restart without reloading
+ * (even with the source object gone); concurrent first queries load a
+ * version once; a re-created dataset is not served from the old table.
+ *
+ * The actors run in this process (lh_actor_create) so queryd can be
+ * restarted on the same data directory.
+ */
+#include "tests/support/harness.h"
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/catalog/catalog.h"
+#include "actors/ingest/ingest.h"
+#include "actors/query/query.h"
+#include "actors/storage/storage.h"
+#include "bus/actor.h"
+#include "bus/buf.h"
+#include "bus/config.h"
+#include "bus/json.h"
+
+#define TIMEOUT_MS 60000
+#define RESULT_BYTES_LIMIT 65536 /* queryd's LH_QUERY_MAX_RESULT_BYTES here */
+
+typedef struct fixture {
+    lh_test_nats nats;
+    char *data_dir;
+    natsConnection *nc;
+    lh_actor *storaged, *catalogd, *ingestd, *queryd;
+} fixture;
+
+/* ---- actors ---- */
+
+static lh_actor *start_actor(fixture *f, const lh_actor_def *def)
+{
+    setenv("LH_NATS_URL", f->nats.url, 1);
+    setenv("LH_DATA_DIR", f->data_dir, 1);
+    lh_config cfg;
+    lh_config_load(&cfg);
+    lh_actor_opts opts = {.config = &cfg, .workers = 2};
+    lh_actor *a = NULL;
+    lh_err *err = lh_actor_create(def, &opts, &a);
+    if (err)
+        fail_msg("start %s: %s", def->name, lh_err_message(err));
+    int64_t deadline = lh_test_now_ms() + 10000;
+    while (!lh_test_ping_conn(f->nc, def->name, 1000))
+        if (lh_test_now_ms() > deadline)
+            fail_msg("%s does not answer $SRV.PING", def->name);
+    return a;
+}
+
+static lh_actor *start_queryd(fixture *f)
+{
+    char limit[32];
+    snprintf(limit, sizeof limit, "%d", RESULT_BYTES_LIMIT);
+    setenv("LH_QUERY_MAX_RESULT_BYTES", limit, 1);
+    lh_actor *a = start_actor(f, &lh_query_actor);
+    unsetenv("LH_QUERY_MAX_RESULT_BYTES");
+    return a;
+}
+
+static int group_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    lh_test_nats_start(&f->nats);
+    f->nc = lh_test_nats_connect(f->nats.url);
+    f->data_dir = lh_test_tmpdir();
+    f->storaged = start_actor(f, &lh_storage_actor);
+    f->catalogd = start_actor(f, &lh_catalog_actor);
+    f->ingestd = start_actor(f, &lh_ingest_actor);
+    f->queryd = start_queryd(f);
+    *state = f;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    fixture *f = *state;
+    lh_actor_destroy(f->queryd);
+    lh_actor_destroy(f->ingestd);
+    lh_actor_destroy(f->catalogd);
+    lh_actor_destroy(f->storaged);
+    natsConnection_Destroy(f->nc);
+    lh_test_nats_destroy(&f->nats);
+    lh_test_rmrf(f->data_dir);
+    free(f->data_dir);
+    free(f);
+    return 0;
+}
+
+/* ---- JSON requests ---- */
+
+typedef struct reply {
+    json_t *body;
+    int code; /* 0 on success */
+    const char *field, *message;
+} reply;
+
+static reply reply_of(natsMsg *m, const char *subject)
+{
+    reply r = {0};
+    json_error_t jerr;
+    r.body = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &jerr);
+    if (!r.body)
+        fail_msg("%s: reply is not JSON: %s", subject, jerr.text);
+    const char *code = NULL;
+    if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
+        r.code = atoi(code);
+        json_t *e = json_object_get(r.body, "error");
+        r.field = json_string_value(json_object_get(e, "field"));
+        r.message = json_string_value(json_object_get(e, "message"));
+    }
+    return r;
+}
+
+/* Sends a jansson document (consumed). */
+static reply call(fixture *f, const char *subject, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    natsMsg *m = NULL;
+    natsStatus s = natsConnection_RequestString(&m, f->nc, subject, text, TIMEOUT_MS);
+    if (s != NATS_OK)
+        fail_msg("request %s: %s", subject, natsStatus_GetText(s));
+    free(text);
+    reply r = reply_of(m, subject);
+    natsMsg_Destroy(m);
+    return r;
+}
+
+static json_t *ok(fixture *f, const char *subject, json_t *doc)
+{
+    reply r = call(f, subject, doc);
+    if (r.code)
+        fail_msg("%s refused: %d %s", subject, r.code, r.message);
+    return r.body;
+}
+
+static void expect_code(reply r, int code, const char *field, const char *words)
+{
+    if (r.code != code)
+        fail_msg("expected %d, got %d (%s)", code, r.code, r.message ? r.message : "success");
+    if (field && (!r.field || strcmp(r.field, field)))
+        fail_msg("expected field '%s', got '%s' (%s)", field, r.field ? r.field : "(none)",
+                 r.message);
+    if (words && !strstr(r.message, words))
+        fail_msg("error '%s' lacks '%s'", r.message, words);
+    json_decref(r.body);
+}
+
+static json_t *sql_ok(fixture *f, const char *sql)
+{
+    return ok(f, "query.sql", json_pack("{s:s}", "sql", sql));
+}
+
+static void sql_refused(fixture *f, const char *sql, int code, const char *words)
+{
+    expect_code(call(f, "query.sql", json_pack("{s:s}", "sql", sql)), code, NULL, words);
+}
+
+static json_t *cell(json_t *result, size_t row, size_t col)
+{
+    return json_array_get(json_array_get(json_object_get(result, "rows"), row), col);
+}
+
+static json_int_t sql_int(fixture *f, const char *sql)
+{
+    json_t *r = sql_ok(f, sql);
+    json_t *v = cell(r, 0, 0);
+    if (!json_is_integer(v))
+        fail_msg("'%s' gave no integer", sql);
+    json_int_t n = json_integer_value(v);
+    json_decref(r);
+    return n;
+}
+
+static const char *str_at(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static json_int_t int_at(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+/* "name:type name:type ..." of a result's columns. */
+static char *columns_text(json_t *result)
+{
+    lh_buf b;
+    lh_buf_init(&b);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(result, "columns"), i, c)
+        lh_buf_appendf(&b, "%s%s:%s", i ? " " : "", str_at(c, "name"), str_at(c, "type"));
+    char *s = strdup(lh_buf_cstr(&b));
+    lh_buf_free(&b);
+    return s;
+}
+
+static json_int_t stat_of(fixture *f, const char *name)
+{
+    json_t *st = ok(f, "query.stats", json_object());
+    json_int_t v = int_at(st, name);
+    json_decref(st);
+    return v;
+}
+
+/* ---- msgpack requests: exact types ---- */
+
+typedef struct mp_reply {
+    natsMsg *msg;
+    msgpack_unpacked u;
+} mp_reply;
+
+static void query_mp(fixture *f, const char *json_request, mp_reply *out)
+{
+    lh_buf req;
+    lh_buf_init(&req);
+    lh_err *err = lh_json_to_msgpack(json_request, strlen(json_request), &req);
+    assert_null(err);
+    natsStatus s = natsConnection_Request(&out->msg, f->nc, "query.sql", req.data, (int)req.len,
+                                          TIMEOUT_MS);
+    lh_buf_free(&req);
+    assert_int_equal(s, NATS_OK);
+    const char *code = NULL;
+    if (natsMsgHeader_Get(out->msg, "Nats-Service-Error-Code", &code) == NATS_OK)
+        fail_msg("query.sql refused %s: %s", json_request, code);
+    msgpack_unpacked_init(&out->u);
+    size_t off = 0;
+    assert_int_equal(msgpack_unpack_next(&out->u, natsMsg_GetData(out->msg),
+                                         (size_t)natsMsg_GetDataLength(out->msg), &off),
+                     MSGPACK_UNPACK_SUCCESS);
+}
+
+static void mp_free(mp_reply *r)
+{
+    msgpack_unpacked_destroy(&r->u);
+    natsMsg_Destroy(r->msg);
+}
+
+static const msgpack_object *mp_get(const msgpack_object *map, const char *key)
+{
+    assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (kv->key.via.str.size == strlen(key) && !memcmp(kv->key.via.str.ptr, key, strlen(key)))
+            return &kv->val;
+    }
+    fail_msg("no '%s' in the reply", key);
+    return NULL;
+}
+
+static const msgpack_object *mp_cell(const mp_reply *r, uint32_t row, uint32_t col)
+{
+    const msgpack_object *rows = mp_get(&r->u.data, "rows");
+    assert_true(row < rows->via.array.size);
+    const msgpack_object *cells = &rows->via.array.ptr[row];
+    assert_true(col < cells->via.array.size);
+    return &cells->via.array.ptr[col];
+}
+
+/* ---- data ---- */
+
+static void ingest(fixture *f, const char *dataset, const char *format, const char *content)
+{
+    json_t *job = ok(f, "ingest.file", json_pack("{s:s, s:s, s:s, s:b}", "dataset", dataset,
+                                                 "content", content, "format", format, "wait", 1));
+    if (strcmp(str_at(job, "state"), "succeeded"))
+        fail_msg("ingest of %s %s: %s", dataset, str_at(job, "state"), str_at(job, "error"));
+    json_decref(job);
+}
+
+/* amount: "1.0", "2.5", "", "10" -> real; qty has a null; flag is boolean;
+ * note has a null (empty) and an empty string (""). */
+static const char SALES[] = "id,region,amount,qty,flag,note\n"
+                            "1,north,1.0,3,true,a\n"
+                            "2,south,2.5,,FALSE,\n"
+                            "3,north,,4,true,\"x,y\"\n"
+                            "4,east,10,5,false,\"\"\n";
+
+static void ensure_sales(fixture *f)
+{
+    static bool done;
+    if (!done) {
+        ingest(f, "sales", "csv", SALES);
+        ingest(f, "regions", "csv", "region,manager\nnorth,Ann\nsouth,Bob\nwest,Cy\n");
+        done = true;
+    }
+}
+
+/* 2000 rows: enough for a cartesian product that never ends. */
+static void ensure_grid(fixture *f)
+{
+    static bool done;
+    if (done)
+        return;
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_buf_append_str(&b, "n\n");
+    for (int i = 1; i <= 2000; i++)
+        lh_buf_appendf(&b, "%d\n", i);
+    ingest(f, "grid", "csv", lh_buf_cstr(&b));
+    lh_buf_free(&b);
+    done = true;
+}
+
+/* ---- types ---- */
+
+static void test_columns_keep_catalog_types(void **state)
+{
+    fixture *f = *state;
+    ensure_sales(f);
+    json_t *all = sql_ok(f, "SELECT * FROM sales ORDER BY id");
+    char *cols = columns_text(all);
+    assert_string_equal(cols, "id:integer region:text amount:real qty:integer flag:boolean "
+                              "note:text");
+    assert_int_equal(int_at(all, "row_count"), 4);
+    assert_true(json_is_false(json_object_get(all, "truncated")));
+    assert_true(json_is_true(cell(all, 0, 4)));   /* "true" */
+    assert_true(json_is_false(cell(all, 1, 4)));  /* "FALSE" */
+    assert_true(json_is_null(cell(all, 1, 3)));   /* empty qty */
+    assert_true(json_is_null(cell(all, 1, 5)));   /* empty note */
+    assert_string_equal(json_string_value(cell(all, 3, 5)), ""); /* "" stays text */
+    assert_string_equal(json_string_value(cell(all, 2, 5)), "x,y");
+    json_t *ds = json_array_get(json_object_get(all, "datasets"), 0);
+    assert_string_equal(str_at(ds, "name"), "sales");
+    assert_int_equal(int_at(ds, "version"), 1);
+    free(cols);
+    json_decref(all);
+
+    mp_reply r;
+    query_mp(f, "{\"sql\":\"SELECT sum(qty), sum(amount), count(qty), count(note), count(*), "
+                "typeof(amount) FROM sales WHERE id = 1\"}", &r);
+    assert_int_equal(mp_cell(&r, 0, 0)->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    assert_int_equal(mp_cell(&r, 0, 1)->type, MSGPACK_OBJECT_FLOAT64); /* "1.0" is real */
+    assert_true(mp_cell(&r, 0, 1)->via.f64 == 1.0);
+    mp_free(&r);
+    query_mp(f, "{\"sql\":\"SELECT sum(qty), sum(amount), count(qty), count(note), count(*), "
+                "sum(flag) FROM sales\"}", &r);
+    assert_int_equal(mp_cell(&r, 0, 0)->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    assert_int_equal(mp_cell(&r, 0, 0)->via.u64, 12);
+    assert_int_equal(mp_cell(&r, 0, 1)->type, MSGPACK_OBJECT_FLOAT64);
+    assert_true(mp_cell(&r, 0, 1)->via.f64 == 13.5);
+    assert_int_equal(mp_cell(&r, 0, 2)->via.u64, 3); /* the null qty is not counted */
+    assert_int_equal(mp_cell(&r, 0, 3)->via.u64, 3); /* "" is a value, empty is null */
+    assert_int_equal(mp_cell(&r, 0, 4)->via.u64, 4);
+    assert_int_equal(mp_cell(&r, 0, 5)->via.u64, 2); /* booleans are 0/1 underneath */
+    const msgpack_object *types = mp_get(&r.u.data, "columns");
+    const msgpack_object *t0 = mp_get(&types->via.array.ptr[0], "type");
+    const msgpack_object *t1 = mp_get(&types->via.array.ptr[1], "type");
+    assert_memory_equal(t0->via.str.ptr, "integer", 7);
+    assert_memory_equal(t1->via.str.ptr, "real", 4);
+    mp_free(&r);
+    query_mp(f, "{\"sql\":\"SELECT amount, typeof(amount) FROM sales WHERE id = 4\"}", &r);
+    assert_int_equal(mp_cell(&r, 0, 0)->type, MSGPACK_OBJECT_FLOAT64); /* "10" in a real column */
+    assert_memory_equal(mp_cell(&r, 0, 1)->via.str.ptr, "real", 4);
+    mp_free(&r);
+}
+
+static void test_jsonl_types(void **state)
+{
+    fixture *f = *state;
+    ingest(f, "events", "jsonl",
+           "{\"id\":1,\"kind\":\"a\",\"score\":1.5,\"ok\":true,\"tags\":[1,2]}\n"
+           "{\"id\":2,\"kind\":\"7\",\"score\":2,\"ok\":false}\n"
+           "{\"id\":3,\"kind\":null,\"score\":null,\"ok\":null,\"extra\":\"late\"}\n");
+    json_t *r = sql_ok(f, "SELECT * FROM events ORDER BY id");
+    char *cols = columns_text(r);
+    assert_string_equal(cols, "id:integer kind:text score:real ok:boolean tags:text extra:text");
+    assert_string_equal(json_string_value(cell(r, 0, 4)), "[1,2]"); /* nested: its JSON */
+    assert_string_equal(json_string_value(cell(r, 1, 1)), "7");     /* a JSON string stays text */
+    assert_true(json_is_true(cell(r, 0, 3)));
+    assert_true(json_is_null(cell(r, 1, 5))); /* a key read before it appeared */
+    assert_string_equal(json_string_value(cell(r, 2, 5)), "late");
+    assert_true(json_is_null(cell(r, 2, 3)));
+    free(cols);
+    json_decref(r);
+    json_t *sum = sql_ok(f, "SELECT sum(score), typeof(sum(score)) FROM events");
+    assert_true(json_real_value(cell(sum, 0, 0)) == 3.5);
+    assert_string_equal(json_string_value(cell(sum, 0, 1)), "real");
+    json_decref(sum);
+}
+
+/* Computed columns take the type of their first non-null value. */
+static void test_computed_column_types(void **state)
+{
+    fixture *f = *state;
+    json_t *r = sql_ok(f, "SELECT NULL AS a, 1 AS b, 2.5 AS c, 'x' AS d, x'00ff' AS e "
+                          "UNION ALL SELECT 2, NULL, NULL, NULL, NULL");
+    char *cols = columns_text(r);
+    assert_string_equal(cols, "a:integer b:integer c:real d:text e:blob");
+    assert_string_equal(json_string_value(cell(r, 0, 4)), "AP8="); /* bytes, base64 in JSON */
+    free(cols);
+    json_decref(r);
+    json_t *none = sql_ok(f, "SELECT NULL AS empty");
+    char *only = columns_text(none);
+    assert_string_equal(only, "empty:null");
+    assert_int_equal(json_object_size(json_object_get(none, "datasets")), 0);
+    free(only);
+    json_decref(none);
+}
+
+/* ---- names and versions ---- */
+
+static void test_join_two_datasets(void **state)
+{
+    fixture *f = *state;
+    ensure_sales(f);
+    json_t *r = sql_ok(f, "SELECT r.manager, sum(s.qty) AS qty FROM sales s JOIN Regions r "
+                          "USING (region) GROUP BY r.manager ORDER BY r.manager");
+    assert_int_equal(int_at(r, "row_count"), 2);
+    assert_string_equal(json_string_value(cell(r, 0, 0)), "Ann");
+    assert_int_equal(json_integer_value(cell(r, 0, 1)), 7);
+    assert_string_equal(json_string_value(cell(r, 1, 0)), "Bob");
+    assert_true(json_is_null(cell(r, 1, 1))); /* the sum of nulls is null */
+    json_t *dss = json_object_get(r, "datasets");
+    assert_int_equal(json_array_size(dss), 2);
+    bool sales = false, regions = false;
+    size_t i;
+    json_t *d;
+    json_array_foreach(dss, i, d) {
+        sales |= !strcmp(str_at(d, "name"), "sales");
+        regions |= !strcmp(str_at(d, "name"), "regions");
+    }
+    assert_true(sales && regions);
+    json_decref(r);
+}
+
+static void test_new_version_without_restart(void **state)
+{
+    fixture *f = *state;
+    ingest(f, "prices", "csv", "item,price\na,1\n");
+    assert_int_equal(sql_int(f, "SELECT sum(price) FROM prices"), 1);
+    ingest(f, "prices", "csv", "item,price\na,1\nb,2\n");
+    json_t *now = sql_ok(f, "SELECT sum(price) FROM PRICES");
+    assert_int_equal(json_integer_value(cell(now, 0, 0)), 3);
+    json_t *ds = json_array_get(json_object_get(now, "datasets"), 0);
+    assert_int_equal(int_at(ds, "version"), 2);
+    json_decref(now);
+    json_t *old = sql_ok(f, "SELECT sum(price) FROM \"prices@1\"");
+    assert_int_equal(json_integer_value(cell(old, 0, 0)), 1);
+    ds = json_array_get(json_object_get(old, "datasets"), 0);
+    assert_string_equal(str_at(ds, "name"), "prices");
+    assert_int_equal(int_at(ds, "version"), 1);
+    json_decref(old);
+    assert_int_equal(sql_int(f, "SELECT (SELECT sum(price) FROM \"prices@2\") - "
+                                "(SELECT sum(price) FROM \"prices@1\")"),
+                     2);
+    sql_refused(f, "SELECT * FROM \"prices@9\"", 404, "no version 9");
+    sql_refused(f, "SELECT * FROM \"nosuch@1\"", 404, "nosuch");
+}
+
+static void test_unknown_names_and_syntax(void **state)
+{
+    fixture *f = *state;
+    ensure_sales(f);
+    sql_refused(f, "SELECT * FROM nosuch", 400, "no such table: nosuch");
+    sql_refused(f, "SELECT nosuch FROM sales", 400, "no such column: nosuch");
+    sql_refused(f, "SELEC 1", 400, "syntax error");
+    sql_refused(f, "SELECT * FROM \"sales@01\"", 400, "no such table");
+    sql_refused(f, "-- nothing here", 400, "no statement");
+}
+
+/* ---- read-only ---- */
+
+typedef struct refusal {
+    const char *sql;
+    int code;
+    const char *words;
+} refusal;
+
+static void test_only_reads_are_allowed(void **state)
+{
+    fixture *f = *state;
+    ensure_sales(f);
+    char vacuum_into[600], attach[600];
+    snprintf(vacuum_into, sizeof vacuum_into, "VACUUM INTO '%s/copy.db'", f->data_dir);
+    snprintf(attach, sizeof attach, "ATTACH DATABASE '%s/other.db' AS other", f->data_dir);
+    const refusal refused[] = {
+        {"INSERT INTO sales VALUES (9, 'x', 1.0, 1, 1, 'y')", 403, "INSERT"},
+        {"UPDATE sales SET qty = 0", 403, "read-only"},
+        {"DELETE FROM sales", 403, "read-only"},
+        {"CREATE TABLE t (a)", 403, "CREATE"},
+        {"CREATE TEMP VIEW v AS SELECT 1", 403, "CREATE"},
+        {"DROP TABLE sales", 403, "DROP"},
+        {"DROP VIEW sales", 403, "DROP"},
+        {"ALTER TABLE sales RENAME TO gone", 403, "read-only"},
+        {attach, 403, "ATTACH"},
+        {"DETACH DATABASE main", 403, "DETACH"},
+        {"PRAGMA journal_mode = DELETE", 403, "PRAGMA journal_mode"},
+        {"PRAGMA table_info(sales)", 403, "PRAGMA table_info"},
+        {"BEGIN", 403, "BEGIN"},
+        {"COMMIT", 403, "COMMIT"},
+        {"SAVEPOINT s", 403, "SAVEPOINT"},
+        {"VACUUM", 403, "read-only"},
+        {vacuum_into, 403, NULL},
+        {"REINDEX", 403, NULL},
+        {"ANALYZE", 403, "ANALYZE"},
+        {"SELECT load_extension('libnothing')", 403, "load_extension"},
+        {"SELECT * FROM json_each('[1]')", 403, "json_each"},
+        {"SELECT * FROM sqlite_master", 403, "sqlite_master"},
+        {"SELECT * FROM \"lh:loaded\"", 403, "lh:loaded"},
+        {"SELECT count(*) FROM \"lh:loaded\"", 403, "lh:loaded"},
+        {"WITH sales AS (SELECT * FROM \"lh:loaded\") SELECT * FROM sales", 403, "lh:loaded"},
+        {"SELECT 1; DROP TABLE sales", 400, "one statement"},
+        {"SELECT 1; SELECT 2", 400, "one statement"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        reply r = call(f, "query.sql", json_pack("{s:s}", "sql", refused[i].sql));
+        if (r.code != refused[i].code)
+            fail_msg("'%s': expected %d, got %d (%s)", refused[i].sql, refused[i].code, r.code,
+                     r.message ? r.message : "success");
+        expect_code(r, refused[i].code, "sql", refused[i].words);
+    }
+    char copy[600];
+    snprintf(copy, sizeof copy, "%s/copy.db", f->data_dir);
+    assert_int_equal(access(copy, F_OK), -1); /* VACUUM INTO wrote nothing */
+    snprintf(copy, sizeof copy, "%s/other.db", f->data_dir);
+    assert_int_equal(access(copy, F_OK), -1); /* nor did ATTACH create a file */
+    json_t *after = sql_ok(f, "SELECT count(*), sum(qty), sum(amount), group_concat(region) "
+                              "FROM (SELECT * FROM sales ORDER BY id)");
+    assert_int_equal(json_integer_value(cell(after, 0, 0)), 4);
+    assert_int_equal(json_integer_value(cell(after, 0, 1)), 12);
+    assert_true(json_real_value(cell(after, 0, 2)) == 13.5);
+    assert_string_equal(json_string_value(cell(after, 0, 3)), "north,south,north,east");
+    json_decref(after);
+    json_decref(sql_ok(f, "SELECT 1; -- a trailing comment and semicolons ;;"));
+}
+
+/* ---- limits ---- */
+
+static void test_row_cap_and_truncation(void **state)
+{
+    fixture *f = *state;
+    ensure_grid(f);
+    json_t *five = ok(f, "query.sql", json_pack("{s:s, s:i}", "sql",
+                                                "SELECT n FROM grid ORDER BY n", "max_rows", 5));
+    assert_int_equal(int_at(five, "row_count"), 5);
+    assert_int_equal(json_array_size(json_object_get(five, "rows")), 5);
+    assert_true(json_is_true(json_object_get(five, "truncated")));
+    assert_int_equal(json_integer_value(cell(five, 4, 0)), 5);
+    json_decref(five);
+    json_t *all = ok(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT n FROM grid",
+                                               "max_rows", 2000));
+    assert_int_equal(int_at(all, "row_count"), 2000);
+    assert_true(json_is_false(json_object_get(all, "truncated")));
+    json_decref(all);
+    json_t *dflt = sql_ok(f, "SELECT n FROM grid");
+    assert_int_equal(int_at(dflt, "row_count"), 1000);
+    assert_true(json_is_true(json_object_get(dflt, "truncated")));
+    json_decref(dflt);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "max_rows",
+                                               100001)), 400, "max_rows", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "max_rows", 0)),
+                400, "max_rows", NULL);
+}
+
+static void test_result_byte_bound(void **state)
+{
+    fixture *f = *state;
+    ensure_grid(f);
+    natsMsg *m = NULL;
+    const char *req = "{\"sql\":\"SELECT n, printf('%.1000c', 'x') FROM grid\"}";
+    assert_int_equal(natsConnection_RequestString(&m, f->nc, "query.sql", req, TIMEOUT_MS),
+                     NATS_OK);
+    assert_true(natsMsg_GetDataLength(m) < RESULT_BYTES_LIMIT + 4096);
+    reply r = reply_of(m, "query.sql");
+    natsMsg_Destroy(m);
+    assert_int_equal(r.code, 0);
+    json_int_t n = int_at(r.body, "row_count");
+    assert_true(n > 10 && n < 100); /* rows of ~1 KB under a 64 KiB bound */
+    assert_int_equal(json_array_size(json_object_get(r.body, "rows")), (size_t)n);
+    assert_true(json_is_true(json_object_get(r.body, "truncated")));
+    json_decref(r.body);
+}
+
+static void expect_timeout(fixture *f, const char *sql, int timeout_ms)
+{
+    char words[64];
+    snprintf(words, sizeof words, "timed out after %d ms", timeout_ms);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", sql, "timeout_ms",
+                                               timeout_ms)), 422, "timeout_ms", words);
+}
+
+#define FOREVER_CTE "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) " \
+                    "SELECT count(*) FROM r"
+#define CARTESIAN "SELECT count(*) FROM grid a, grid b, grid c"
+
+static void test_runaway_queries_time_out(void **state)
+{
+    fixture *f = *state;
+    ensure_grid(f);
+    json_int_t before = stat_of(f, "timeouts");
+    expect_timeout(f, FOREVER_CTE, 200);
+    expect_timeout(f, CARTESIAN, 200);
+    assert_int_equal(stat_of(f, "timeouts"), before + 2);
+}
+
+/* Two runaways in flight; a quick query sent after them is answered
+ * while both are still running (their replies have not come yet). */
+static void test_others_answered_during_runaway(void **state)
+{
+    fixture *f = *state;
+    ensure_grid(f);
+    natsInbox *inbox = NULL;
+    natsSubscription *sub = NULL;
+    assert_int_equal(natsInbox_Create(&inbox), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, inbox), NATS_OK);
+    const char *runaways[] = {FOREVER_CTE, CARTESIAN};
+    for (int i = 0; i < 2; i++) {
+        json_t *doc = json_pack("{s:s, s:i}", "sql", runaways[i], "timeout_ms", 6000);
+        char *req = json_dumps(doc, JSON_COMPACT);
+        natsConnection_PublishRequestString(f->nc, "query.sql", inbox, req);
+        free(req);
+        json_decref(doc);
+    }
+    natsConnection_Flush(f->nc);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM grid WHERE n <= 10"), 10);
+    natsMsg *m = NULL;
+    assert_int_equal(natsSubscription_NextMsg(&m, sub, 0), NATS_TIMEOUT); /* still running */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
+        expect_code(reply_of(m, "query.sql"), 422, "timeout_ms", "timed out after 6000 ms");
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
+}
+
+/* ---- parameters ---- */
+
+static void test_parameters_are_bound(void **state)
+{
+    fixture *f = *state;
+    ensure_sales(f);
+    const char *hostile = "north'; DROP TABLE sales; --";
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:[s]}", "sql",
+                                               "SELECT count(*), ? FROM sales WHERE region = ?",
+                                               "params", hostile)),
+                400, "params", "2 parameters");
+    json_t *lit = ok(f, "query.sql", json_pack("{s:s, s:[s,s]}", "sql",
+                                               "SELECT count(*), ? FROM sales WHERE region = ?",
+                                               "params", hostile, hostile));
+    assert_int_equal(json_integer_value(cell(lit, 0, 0)), 0); /* matched as a literal */
+    assert_string_equal(json_string_value(cell(lit, 0, 1)), hostile);
+    json_decref(lit);
+    json_t *match = ok(f, "query.sql", json_pack("{s:s, s:[s,i]}", "sql",
+                                                 "SELECT count(*) FROM sales WHERE region = :r "
+                                                 "AND qty > :q", "params", "north", 3));
+    assert_int_equal(json_integer_value(cell(match, 0, 0)), 1);
+    json_decref(match);
+    json_t *kinds = ok(f, "query.sql", json_pack("{s:s, s:[n,b,i,f,s]}", "sql",
+                                                 "SELECT ?, ?, ?, ?, ?", "params", 1, -42,
+                                                 2.5, "s"));
+    assert_true(json_is_null(cell(kinds, 0, 0)));
+    assert_int_equal(json_integer_value(cell(kinds, 0, 1)), 1);
+    assert_int_equal(json_integer_value(cell(kinds, 0, 2)), -42);
+    assert_true(json_real_value(cell(kinds, 0, 3)) == 2.5);
+    assert_string_equal(json_string_value(cell(kinds, 0, 4)), "s");
+    json_decref(kinds);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sales"), 4);
+}
+
+static void test_bad_params_refused(void **state)
+{
+    fixture *f = *state;
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:s}", "sql", "SELECT ?", "params", "x")),
+                400, "params", "array");
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:[[i]]}", "sql", "SELECT ?", "params", 1)),
+                400, "params", "params[0]");
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:[{}]}", "sql", "SELECT ?", "params")),
+                400, "params", "params[0]");
+    json_t *many = json_array();
+    for (int i = 0; i < 1001; i++)
+        json_array_append_new(many, json_integer(i));
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:o}", "sql", "SELECT 1", "params", many)),
+                400, "params", "1000");
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:[]}", "sql", "SELECT ?", "params")), 400,
+                "params", "1 parameter");
+}
+
+/* ---- malformed requests ---- */
+
+static void test_malformed_requests(void **state)
+{
+    fixture *f = *state;
+    natsMsg *m = NULL;
+    const char junk[] = "\xc1\x00\xff";
+    assert_int_equal(natsConnection_Request(&m, f->nc, "query.sql", junk, 3, TIMEOUT_MS), NATS_OK);
+    const char *code = NULL; /* the error body is msgpack, as the request was */
+    assert_int_equal(natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code), NATS_OK);
+    assert_string_equal(code, "400");
+    natsMsg_Destroy(m);
+    expect_code(call(f, "query.sql", json_object()), 400, "sql", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:i}", "sql", 5)), 400, "sql", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:s}", "sql", "   ")), 400, "sql", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:s}", "sql", "SELECT 1", "max_rows", "x")),
+                400, "max_rows", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "timeout_ms", 0)),
+                400, "timeout_ms", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "timeout_ms",
+                                               300001)), 400, "timeout_ms", NULL);
+    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "rows", 1)), 400,
+                NULL, "rows");
+    lh_buf big;
+    lh_buf_init(&big);
+    lh_buf_append_str(&big, "SELECT 1");
+    while (big.len <= 100000)
+        lh_buf_append_str(&big, " + 1");
+    expect_code(call(f, "query.sql", json_pack("{s:s}", "sql", lh_buf_cstr(&big))), 413, "sql",
+                NULL);
+    lh_buf_free(&big);
+    json_decref(sql_ok(f, "SELECT 1")); /* still answering */
+}
+
+/* ---- the cache ---- */
+
+static void restart_queryd(fixture *f)
+{
+    lh_actor_destroy(f->queryd);
+    f->queryd = start_queryd(f);
+}
+
+/* The version's table is reused after a restart: no load, and no need
+ * for the source object, which is deleted first. */
+static void test_restart_reuses_cache(void **state)
+{
+    fixture *f = *state;
+    ingest(f, "keepme", "csv", "k,v\na,1\nb,2\nc,3\n");
+    json_int_t loads = stat_of(f, "loads");
+    assert_int_equal(sql_int(f, "SELECT sum(v) FROM keepme"), 6);
+    assert_int_equal(stat_of(f, "loads"), loads + 1);
+    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "keepme"));
+    json_t *loc = json_object_get(json_object_get(ds, "version"), "location");
+    json_decref(ok(f, "storage.delete", json_pack("{s:s, s:s}", "bucket", str_at(loc, "bucket"),
+                                                  "key", str_at(loc, "key"))));
+    json_decref(ds);
+    restart_queryd(f);
+    assert_int_equal(stat_of(f, "loads"), 0);
+    assert_true(stat_of(f, "cached_versions") >= 1);
+    assert_int_equal(sql_int(f, "SELECT sum(v) FROM keepme"), 6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM \"keepme@1\""), 3);
+    assert_int_equal(stat_of(f, "loads"), 0);
+}
+
+static void test_concurrent_first_queries_load_once(void **state)
+{
+    fixture *f = *state;
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_buf_append_str(&b, "id,word\n");
+    for (int i = 1; i <= 20000; i++)
+        lh_buf_appendf(&b, "%d,w%d\n", i, i % 97);
+    ingest(f, "burst", "csv", lh_buf_cstr(&b));
+    lh_buf_free(&b);
+    json_int_t loads = stat_of(f, "loads");
+    natsInbox *inbox = NULL;
+    natsSubscription *sub = NULL;
+    assert_int_equal(natsInbox_Create(&inbox), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, inbox), NATS_OK);
+    enum { N = 8 };
+    for (int i = 0; i < N; i++)
+        natsConnection_PublishRequestString(f->nc, "query.sql", inbox,
+                                            "{\"sql\":\"SELECT count(*) FROM burst\"}");
+    natsConnection_Flush(f->nc);
+    for (int i = 0; i < N; i++) {
+        natsMsg *m = NULL;
+        assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
+        reply r = reply_of(m, "query.sql");
+        natsMsg_Destroy(m);
+        if (r.code)
+            fail_msg("concurrent query %d refused: %d %s", i, r.code, r.message);
+        assert_int_equal(json_integer_value(cell(r.body, 0, 0)), 20000);
+        json_decref(r.body);
+    }
+    assert_int_equal(stat_of(f, "loads"), loads + 1);
+    natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
+}
+
+/* Stopping queryd answers every query it holds: the running ones are
+ * interrupted, the queued ones refused, all with 503. */
+static void test_stop_answers_running_and_queued(void **state)
+{
+    fixture *f = *state;
+    natsInbox *inbox = NULL;
+    natsSubscription *sub = NULL;
+    assert_int_equal(natsInbox_Create(&inbox), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, inbox), NATS_OK);
+    enum { N = 6 }; /* four threads busy, two waiting */
+    for (int i = 0; i < N; i++)
+        natsConnection_PublishRequestString(f->nc, "query.sql", inbox,
+                                            "{\"sql\":\"" FOREVER_CTE "\",\"timeout_ms\":60000}");
+    natsConnection_Flush(f->nc);
+    for (int64_t deadline = lh_test_now_ms() + TIMEOUT_MS; stat_of(f, "queued") < 2;) {
+        if (lh_test_now_ms() > deadline)
+            fail_msg("the queries never queued up");
+        lh_test_sleep_ms(5);
+    }
+    restart_queryd(f);
+    for (int i = 0; i < N; i++) {
+        natsMsg *m = NULL;
+        assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
+        expect_code(reply_of(m, "query.sql"), 503, NULL, "stop");
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
+    json_decref(sql_ok(f, "SELECT 1"));
+}
+
+/* Deleted and created again: version 1 again, other data, other table. */
+static void test_recreated_dataset_is_not_served_stale(void **state)
+{
+    fixture *f = *state;
+    ingest(f, "phoenix", "csv", "v\n1\n");
+    assert_int_equal(sql_int(f, "SELECT sum(v) FROM phoenix"), 1);
+    assert_int_equal(sql_int(f, "SELECT sum(v) FROM \"phoenix@1\""), 1);
+    json_decref(ok(f, "catalog.delete", json_pack("{s:s}", "name", "phoenix")));
+    sql_refused(f, "SELECT sum(v) FROM phoenix", 400, "no such table");
+    ingest(f, "phoenix", "csv", "v\n5\n");
+    assert_int_equal(sql_int(f, "SELECT sum(v) FROM phoenix"), 5);
+    assert_int_equal(sql_int(f, "SELECT sum(v) FROM \"phoenix@1\""), 5);
+}
+
+/* A version whose data does not fit its schema (committed by hand): the
+ * load fails with 422 naming the line and column, and leaves nothing
+ * behind: asking again fails the same way. */
+static void commit_by_hand(fixture *f, const char *name, const char *key, const char *data,
+                           const char *b_type, int rows)
+{
+    json_decref(ok(f, "storage.put", json_pack("{s:s, s:s, s:s}", "bucket", "qtest", "key", key,
+                                               "data", data)));
+    json_t *head = ok(f, "storage.head", json_pack("{s:s, s:s}", "bucket", "qtest", "key", key));
+    json_decref(ok(f, "catalog.create", json_pack("{s:s, s:s}", "name", name, "format", "csv")));
+    json_decref(ok(f, "catalog.commit",
+                   json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:s}, {s:s, s:s}], s:i, s:I, s:s, "
+                             "s:{s:s, s:s, s:b}}",
+                             "name", name, "location", "bucket", "qtest", "key", key, "schema",
+                             "name", "a", "type", "integer", "name", "b", "type", b_type, "rows",
+                             rows, "bytes", int_at(head, "size"), "sha256",
+                             str_at(head, "sha256"), "csv", "delimiter", ",", "quote", "\"",
+                             "header", 1)));
+    json_decref(head);
+}
+
+static void test_version_not_matching_its_schema(void **state)
+{
+    fixture *f = *state;
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_buf_append_str(&b, "a,b\n");
+    for (int i = 1; i < 30000; i++)
+        lh_buf_appendf(&b, "%d,%d\n", i, i);
+    lh_buf_append_str(&b, "30000,oops\n");
+    commit_by_hand(f, "mismatch", "mismatch.csv", lh_buf_cstr(&b), "integer", 30000);
+    lh_buf_free(&b);
+    json_int_t loads = stat_of(f, "loads");
+    sql_refused(f, "SELECT count(*) FROM mismatch", 422, "line 30001, column 'b' is not integer");
+    sql_refused(f, "SELECT count(*) FROM mismatch", 422, "line 30001");
+    commit_by_hand(f, "miscount", "miscount.csv", "a,b\n1,x\n2,y\n", "text", 3);
+    sql_refused(f, "SELECT count(*) FROM miscount", 422, "row count");
+    assert_int_equal(stat_of(f, "loads"), loads);
+    json_decref(sql_ok(f, "SELECT 1")); /* nothing stuck */
+}
+
+static void test_stats(void **state)
+{
+    fixture *f = *state;
+    json_t *st = ok(f, "query.stats", json_object());
+    assert_int_equal(int_at(st, "threads"), 4);
+    assert_int_equal(int_at(st, "queued"), 0);
+    assert_true(int_at(st, "queries") > 0);
+    assert_true(int_at(st, "cached_versions") >= int_at(st, "loads"));
+    json_decref(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_columns_keep_catalog_types),
+        cmocka_unit_test(test_jsonl_types),
+        cmocka_unit_test(test_computed_column_types),
+        cmocka_unit_test(test_join_two_datasets),
+        cmocka_unit_test(test_new_version_without_restart),
+        cmocka_unit_test(test_unknown_names_and_syntax),
+        cmocka_unit_test(test_only_reads_are_allowed),
+        cmocka_unit_test(test_row_cap_and_truncation),
+        cmocka_unit_test(test_result_byte_bound),
+        cmocka_unit_test(test_runaway_queries_time_out),
+        cmocka_unit_test(test_others_answered_during_runaway),
+        cmocka_unit_test(test_parameters_are_bound),
+        cmocka_unit_test(test_bad_params_refused),
+        cmocka_unit_test(test_malformed_requests),
+        cmocka_unit_test(test_restart_reuses_cache),
+        cmocka_unit_test(test_concurrent_first_queries_load_once),
+        cmocka_unit_test(test_stop_answers_running_and_queued),
+        cmocka_unit_test(test_recreated_dataset_is_not_served_stale),
+        cmocka_unit_test(test_version_not_matching_its_schema),
+        cmocka_unit_test(test_stats),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
