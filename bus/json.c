@@ -548,8 +548,19 @@ static void lh_write_float(lh_buf *out, double v, bool single)
         lh_buf_append(out, "null", 4); /* JSON has no NaN or infinity */
         return;
     }
-    char *w = lh_room(out, 32);
-    out->len += lh_format_shortest(v, single, w);
+    char *w = lh_room(out, 34);
+    size_t n = lh_format_shortest(v, single, w);
+    /* A float reads back as a float: "1" would come back an integer (the
+     * sum of a real column, a score of exactly 1), so integral text gets
+     * ".0". An exponent already marks it ("1e+20"). */
+    size_t digits = 0;
+    while (digits < n && (w[digits] == '-' || (w[digits] >= '0' && w[digits] <= '9')))
+        digits++;
+    if (digits == n) {
+        memcpy(w + n, ".0", 2);
+        n += 2;
+    }
+    out->len += n;
 }
 
 /* ------------------------------------------------------------------ */

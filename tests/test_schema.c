@@ -200,7 +200,7 @@ static void test_bytes_and_nested_object(void **state)
     lh_schema_encode(&t_msg_schema, m, &pk);
     assert_null(lh_msgpack_to_json(enc.data, enc.len, &out));
     assert_non_null(strstr(lh_buf_cstr(&out), "\"blob\":\"aGk=\""));
-    assert_non_null(strstr(lh_buf_cstr(&out), "\"loc\":{\"id\":\"z\",\"score\":0}"));
+    assert_non_null(strstr(lh_buf_cstr(&out), "\"loc\":{\"id\":\"z\",\"score\":0.0}"));
     lh_buf_free(&enc);
     lh_buf_free(&out);
 }
@@ -282,7 +282,7 @@ static void test_encode_round_trip(void **state)
     assert_null(lh_msgpack_to_json(enc.data, enc.len, &out));
     assert_string_equal(lh_buf_cstr(&out),
                         "{\"name\":\"abc\",\"k\":3,\"ratio\":0.25,\"flag\":true,\"tags\":[\"a\"],"
-                        "\"vec\":[1.5],\"rows\":[[1,2]],\"items\":[{\"id\":\"x\",\"score\":0.5}],"
+                        "\"vec\":[1.5],\"rows\":[[1.0,2.0]],\"items\":[{\"id\":\"x\",\"score\":0.5}],"
                         "\"meta\":{\"a\":1}}");
     lh_buf_free(&enc);
     lh_buf_free(&out);
