@@ -98,13 +98,14 @@ static void lh_sql_pad(FILE *out, size_t n)
         fputc(' ', out);
 }
 
-static void lh_sql_put(FILE *out, const lh_buf *cell, size_t width, bool right)
+/* The last column is not padded on the right: no trailing blanks. */
+static void lh_sql_put(FILE *out, const lh_buf *cell, size_t width, bool right, bool last)
 {
     size_t pad = width - lh_sql_width(cell->data, cell->len);
     if (right)
         lh_sql_pad(out, pad);
     fwrite(cell->data, 1, cell->len, out);
-    if (!right)
+    if (!right && !last)
         lh_sql_pad(out, pad);
 }
 
@@ -142,7 +143,7 @@ static void lh_sql_header(const lh_sql_reply *r, const size_t *width, lh_buf *ce
     for (uint32_t c = 0; c < nc; c++) {
         lh_sql_column_name(r, c, cell);
         fputs(c ? " | " : " ", out);
-        lh_sql_put(out, cell, width[c], false);
+        lh_sql_put(out, cell, width[c], false, c + 1 == nc);
     }
     fputc('\n', out);
     for (uint32_t c = 0; c < nc; c++) {
@@ -161,7 +162,7 @@ static void lh_sql_body(const lh_sql_reply *r, const size_t *width, lh_buf *cell
         for (uint32_t c = 0; c < nc; c++) {
             bool right = c < row->size ? lh_sql_cell(&row->ptr[c], cell) : (lh_buf_reset(cell), false);
             fputs(c ? " | " : " ", out);
-            lh_sql_put(out, cell, width[c], right);
+            lh_sql_put(out, cell, width[c], right, c + 1 == nc);
         }
         fputc('\n', out);
     }

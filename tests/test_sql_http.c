@@ -1,0 +1,244 @@
+/*
+ * test_sql_http.c — SQL from the outside: POST /v1/sql through the real
+ * gateway and `lakehouse sql` on the command line, onto queryd, storaged,
+ * catalogd and ingestd (one `lakehouse serve` process) on a real
+ * nats-server. Types survive JSON (a real sum stays a real), refusals keep
+ * their status, a query may run past the gateway's usual deadline and is
+ * answered by queryd (not cut off with a 504), and the CLI prints an
+ * aligned table, JSON, and `error CODE: ...` with exit status 1.
+ */
+#include "tests/support/harness.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct fixture {
+    lh_test_nats nats;
+    lh_test_proc stack;
+    int port;
+    char log[600];
+    char dir[600];
+} fixture;
+
+static const char *const ACTORS[] = {"storaged", "catalogd", "ingestd", "queryd", "gateway",
+                                     NULL};
+
+/* The gateway's usual deadline, short here: a query told to run longer
+ * must still be answered by queryd. */
+#define GATEWAY_DEADLINE_MS 1500
+
+static const char TRIPS[] = "city,km,paid,note\n"
+                            "Oslo,12,true,\"first, with a comma\"\n"
+                            "Bergen,7.5,false,\n"
+                            "Oslo,0.5,true,é\n";
+
+static long http_post(fixture *f, const char *path, const char *ct, const char *body, json_t **out)
+{
+    char url[512], header[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
+    snprintf(header, sizeof header, "Content-Type: %s", ct);
+    const char *headers[] = {header, NULL};
+    char *text = NULL;
+    size_t len = 0;
+    long status = lh_test_http("POST", url, headers, body, strlen(body), &text, &len, NULL);
+    *out = json_loadb(text ? text : "", len, 0, NULL);
+    if (!*out)
+        fail_msg("POST %s: %ld, not JSON: %s", path, status, text ? text : "");
+    free(text);
+    return status;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    lh_test_nats_start(&f->nats);
+    f->port = lh_test_free_port();
+    char port_env[64], data_env[700], timeout_env[64];
+    snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
+    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s/data", f->nats.dir);
+    snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%d", GATEWAY_DEADLINE_MS);
+    char *const env[] = {port_env, data_env, timeout_env, NULL};
+    snprintf(f->dir, sizeof f->dir, "%s", f->nats.dir);
+    snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
+    lh_test_serve(&f->stack, f->nats.url, ACTORS, NULL, env, f->log);
+    if (!lh_test_wait_port(f->port, 20000)) {
+        lh_test_log_tail(f->log, 40);
+        fail_msg("the gateway is not listening on %d", f->port);
+    }
+    json_t *job = NULL;
+    long status = http_post(f, "/v1/datasets/trips?format=csv", "text/csv", TRIPS, &job);
+    if (status != 201)
+        fail_msg("upload: %ld", status);
+    json_decref(job);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    int st = lh_test_signal_wait(&f->stack, SIGTERM, 30000);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        lh_test_log_tail(f->log, 40);
+        fail_msg("lakehouse serve did not exit cleanly (status %d)", st);
+    }
+    lh_test_nats_destroy(&f->nats);
+    free(f);
+    return 0;
+}
+
+static json_t *sql(fixture *f, const char *body, long want)
+{
+    json_t *reply = NULL;
+    long status = http_post(f, "/v1/sql", "application/json", body, &reply);
+    if (status != want) {
+        char *text = json_dumps(reply, 0);
+        fail_msg("POST /v1/sql %s: %ld %s, expected %ld", body, status, text, want);
+    }
+    return reply;
+}
+
+static const char *error_message(json_t *reply)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+    return m ? m : "";
+}
+
+/* ---- HTTP ---- */
+
+static void test_types_survive_json(void **state)
+{
+    fixture *f = *state;
+    json_t *r = sql(f, "{\"sql\":\"SELECT city, sum(km) AS km, count(*) AS n "
+                       "FROM trips GROUP BY city ORDER BY city\"}",
+                    200);
+    char *rows = json_dumps(json_object_get(r, "rows"), JSON_COMPACT);
+    /* 12 + 0.5 is a real: 12.5; Bergen's 7.5; count an integer */
+    assert_string_equal(rows, "[[\"Bergen\",7.5,1],[\"Oslo\",12.5,2]]");
+    free(rows);
+    json_t *cols = json_object_get(r, "columns");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cols, 2), "type")),
+                        "integer");
+    json_decref(r);
+    r = sql(f, "{\"sql\":\"SELECT sum(km) FROM trips WHERE city = ?\",\"params\":[\"Bergen\"]}",
+            200);
+    assert_true(json_is_real(json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0)));
+    json_decref(r);
+    r = sql(f, "{\"sql\":\"SELECT note, paid, km FROM trips WHERE city = 'Bergen'\"}", 200);
+    rows = json_dumps(json_object_get(r, "rows"), JSON_COMPACT);
+    assert_string_equal(rows, "[[null,false,7.5]]"); /* null stays null; a boolean a boolean */
+    free(rows);
+    json_decref(r);
+}
+
+static void test_refusals_keep_their_status(void **state)
+{
+    fixture *f = *state;
+    json_t *r = sql(f, "{\"sql\":\"SELEC 1\"}", 400);
+    assert_non_null(strstr(error_message(r), "syntax error"));
+    json_decref(r);
+    r = sql(f, "{\"sql\":\"DELETE FROM trips\"}", 403);
+    json_decref(r);
+    r = sql(f, "{\"sql\":\"SELECT * FROM \\\"trips@4\\\"\"}", 404);
+    json_decref(r);
+    r = sql(f, "{\"sql\":", 400);
+    json_decref(r);
+    r = sql(f, "{\"sql\":\"SELECT 1\",\"max_rows\":\"ten\"}", 400);
+    json_decref(r);
+    r = sql(f, "{\"sql\":\"SELECT count(*) FROM trips\"}", 200); /* nothing was lost */
+    assert_int_equal(json_integer_value(json_array_get(
+                         json_array_get(json_object_get(r, "rows"), 0), 0)),
+                     3);
+    json_decref(r);
+}
+
+/* timeout_ms beyond the gateway's usual deadline: queryd's own answer (422
+ * when the query runs away), not the gateway's 504. */
+static void test_query_outlives_the_gateway_deadline(void **state)
+{
+    fixture *f = *state;
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"sql\":\"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+             "SELECT count(*) FROM c\",\"timeout_ms\":%d}",
+             GATEWAY_DEADLINE_MS * 2);
+    json_t *r = sql(f, body, 422);
+    assert_non_null(strstr(error_message(r), "timed out"));
+    json_decref(r);
+}
+
+/* ---- the command line ---- */
+
+static int run_sql(fixture *f, char *const args[], char **out)
+{
+    char *argv[16] = {LH_BINARY, "sql"};
+    int n = 2;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char url[200], log[700];
+    snprintf(url, sizeof url, "LH_NATS_URL=%s", f->nats.url);
+    snprintf(log, sizeof log, "%s/sql.out", f->dir);
+    unlink(log);
+    char *const env[] = {url, NULL};
+    lh_test_proc p;
+    lh_test_spawn(&p, argv, env, log);
+    int st = lh_test_wait_exit(&p, 60000);
+    if (st == -1) {
+        lh_test_signal_wait(&p, SIGKILL, 5000);
+        fail_msg("lakehouse sql did not finish");
+    }
+    *out = lh_test_read_file(log, NULL);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli_prints_a_table(void **state)
+{
+    fixture *f = *state;
+    char *out = NULL;
+    char *const args[] = {"SELECT city, km, paid, note FROM trips WHERE km > ? ORDER BY km DESC",
+                          "--param", "0.1", NULL};
+    assert_int_equal(run_sql(f, args, &out), 0);
+    const char *table = " city   | km   | paid  | note\n"
+                        "--------+------+-------+---------------------\n"
+                        " Oslo   | 12.0 | true  | first, with a comma\n"
+                        " Bergen |  7.5 | false | NULL\n"
+                        " Oslo   |  0.5 | true  | é\n";
+    if (strncmp(out, table, strlen(table)))
+        fail_msg("got:\n%s\nexpected:\n%s", out, table);
+    assert_non_null(strstr(out + strlen(table), "(3 rows, "));
+    free(out);
+
+    char *const json_args[] = {"SELECT count(*) AS n FROM trips", "--json", NULL};
+    assert_int_equal(run_sql(f, json_args, &out), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "row_count")), 1);
+    json_decref(j);
+    free(out);
+
+    char *const capped[] = {"SELECT city FROM trips", "--max-rows", "1", NULL};
+    assert_int_equal(run_sql(f, capped, &out), 0);
+    assert_non_null(strstr(out, "(1 row; truncated"));
+    free(out);
+
+    char *const refused[] = {"DROP TABLE trips", NULL};
+    assert_int_equal(run_sql(f, refused, &out), 1);
+    assert_non_null(strstr(out, "error 403: "));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_types_survive_json),
+        cmocka_unit_test(test_refusals_keep_their_status),
+        cmocka_unit_test(test_query_outlives_the_gateway_deadline),
+        cmocka_unit_test(test_cli_prints_a_table),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
