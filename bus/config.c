@@ -3,22 +3,33 @@
  */
 #include "bus/config.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int lh_env_int(const char *name, int def, int min, int max)
+#include "bus/log.h"
+
+int64_t lh_config_env_int(const char *name, int64_t def, int64_t min, int64_t max)
 {
     const char *v = getenv(name);
     if (!v || !*v)
         return def;
     char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < min || n > max) {
-        fprintf(stderr, "lakehouse: ignoring %s=%s (expected %d..%d)\n", name, v, min, max);
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*end || errno || n < min || n > max) {
+        lh_warn("ignoring %s=%s (expected a whole number in %" PRId64 "..%" PRId64 ")", name, v,
+                min, max);
         return def;
     }
-    return (int)n;
+    return n;
+}
+
+static int lh_env_int(const char *name, int def, int min, int max)
+{
+    return (int)lh_config_env_int(name, def, min, max);
 }
 
 static void lh_env_str(char *out, size_t cap, const char *name, const char *def)

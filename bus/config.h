@@ -14,6 +14,8 @@
 #ifndef LH_CONFIG_H
 #define LH_CONFIG_H
 
+#include <stdint.h>
+
 typedef struct lh_config {
     char nats_url[512];
     char data_dir[1024];
@@ -25,6 +27,12 @@ typedef struct lh_config {
 
 /* Fills cfg from defaults and the environment. */
 void lh_config_load(lh_config *cfg);
+
+/* An integer setting from the environment: `def` when unset or empty; a
+ * value that is not a whole number in [min, max] is ignored with a
+ * warning naming the range, and `def` used. Every actor's own settings
+ * (LH_QUERY_THREADS, LH_HTTP_MAX_BODY, ...) are read with it. */
+int64_t lh_config_env_int(const char *name, int64_t def, int64_t min, int64_t max);
 /* The default data directory (without looking at LH_DATA_DIR). */
 void lh_config_default_data_dir(char *out, unsigned long cap);
 

@@ -22,29 +22,16 @@
 /* After the bus work is done, how long answered requests get to go out. */
 #define LH_GW_FLUSH_MS 1000
 
-static size_t lh_gw_env_size(const char *name, size_t def, size_t min, size_t max)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (*end || n < min || n > max) {
-        lh_warn("ignoring %s=%s (expected %zu..%zu)", name, v, min, max);
-        return def;
-    }
-    return (size_t)n;
-}
-
 static lh_err *lh_gw_init(lh_actor *actor, void **state)
 {
     lh_gw *gw = calloc(1, sizeof *gw);
     if (!gw)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     gw->config = *lh_actor_config(actor);
-    gw->max_body = lh_gw_env_size("LH_HTTP_MAX_BODY", LH_GW_DEFAULT_MAX_BODY, 1, (size_t)1 << 40);
-    gw->threads = (int)lh_gw_env_size("LH_HTTP_THREADS", LH_GW_DEFAULT_THREADS, 1, 64);
-    gw->idle_timeout_s = (unsigned)lh_gw_env_size("LH_HTTP_IDLE_TIMEOUT_S",
+    gw->max_body =
+        (size_t)lh_config_env_int("LH_HTTP_MAX_BODY", LH_GW_DEFAULT_MAX_BODY, 1, INT64_C(1) << 40);
+    gw->threads = (int)lh_config_env_int("LH_HTTP_THREADS", LH_GW_DEFAULT_THREADS, 1, 64);
+    gw->idle_timeout_s = (unsigned)lh_config_env_int("LH_HTTP_IDLE_TIMEOUT_S",
                                                   LH_GW_DEFAULT_IDLE_TIMEOUT_S, 1, 86400);
     gw->listen_fd = -1;
     size_t n_routes, n_actors;

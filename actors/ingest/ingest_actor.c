@@ -236,20 +236,6 @@ static lh_err *lh_status_handler(lh_ctx *ctx, const void *request, void *reply)
 
 /* ---- lifecycle ---- */
 
-static long lh_env_long(const char *name, long def, long min, long max)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (*end || v < min || v > max) {
-        lh_warn("%s=%s is not a number in [%ld, %ld]; using %ld", name, s, min, max, def);
-        return def;
-    }
-    return v;
-}
-
 static lh_err *lh_open_store(lh_ingest_state *st)
 {
     char db[PATH_MAX + 8];
@@ -275,10 +261,10 @@ static lh_err *lh_ingest_init(lh_actor *actor, void **state)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     st->actor = actor;
     snprintf(st->dir, sizeof st->dir, "%s/ingestd", lh_actor_config(actor)->data_dir);
-    st->chunk = (size_t)lh_env_long("LH_INGEST_CHUNK_BYTES", LH_INGEST_DEFAULT_CHUNK, 1,
+    st->chunk = (size_t)lh_config_env_int("LH_INGEST_CHUNK_BYTES", LH_INGEST_DEFAULT_CHUNK, 1,
                                     LH_STORAGE_MAX_GET);
-    st->batch = (size_t)lh_env_long("LH_INGEST_EMBED_BATCH", LH_INGEST_DEFAULT_BATCH, 1, 1024);
-    st->n_threads = (int)lh_env_long("LH_INGEST_JOB_THREADS", LH_INGEST_DEFAULT_THREADS, 1, 64);
+    st->batch = (size_t)lh_config_env_int("LH_INGEST_EMBED_BATCH", LH_INGEST_DEFAULT_BATCH, 1, 1024);
+    st->n_threads = (int)lh_config_env_int("LH_INGEST_JOB_THREADS", LH_INGEST_DEFAULT_THREADS, 1, 64);
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->wake, NULL);
     lh_err *err = lh_open_store(st);

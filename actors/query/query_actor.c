@@ -41,20 +41,6 @@ static lh_err *lh_stats_handler(lh_ctx *ctx, const void *request, void *reply)
 
 /* ---- lifecycle ---- */
 
-static long lh_env_long(const char *name, long def, long min, long max)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (*end || v < min || v > max) {
-        lh_warn("%s=%s is not a number in [%ld, %ld]; using %ld", name, s, min, max, def);
-        return def;
-    }
-    return v;
-}
-
 static void lh_query_fini(void *state)
 {
     lh_query_state *st = state;
@@ -74,9 +60,9 @@ static lh_err *lh_query_init(lh_actor *actor, void **state)
     st->actor = actor;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->wake, NULL);
-    st->n_threads = (int)lh_env_long("LH_QUERY_THREADS", LH_QUERY_DEFAULT_THREADS, 1, 64);
-    st->max_queue = (size_t)lh_env_long("LH_QUERY_QUEUE", LH_QUERY_DEFAULT_QUEUE, 1, 1 << 20);
-    st->max_result_bytes = (size_t)lh_env_long("LH_QUERY_MAX_RESULT_BYTES",
+    st->n_threads = (int)lh_config_env_int("LH_QUERY_THREADS", LH_QUERY_DEFAULT_THREADS, 1, 64);
+    st->max_queue = (size_t)lh_config_env_int("LH_QUERY_QUEUE", LH_QUERY_DEFAULT_QUEUE, 1, 1 << 20);
+    st->max_result_bytes = (size_t)lh_config_env_int("LH_QUERY_MAX_RESULT_BYTES",
                                                LH_QUERY_DEFAULT_RESULT_BYTES, 1024, 1l << 30);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/queryd", lh_actor_config(actor)->data_dir);

@@ -53,20 +53,6 @@ void lh_st_publish(lh_st_state *st, const char *event, const lh_schema *schema, 
 
 /* ---- lifecycle ---- */
 
-static int64_t lh_st_env_seconds(const char *name, int64_t def)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (*end || v < 1) {
-        lh_warn("%s=%s is not a number of seconds >= 1; using %lld", name, s, (long long)def);
-        return def;
-    }
-    return v;
-}
-
 static void lh_st_free(lh_st_state *st)
 {
     lh_st_uploads_destroy(st->uploads);
@@ -91,7 +77,8 @@ static lh_st_state *lh_st_alloc(lh_actor *actor)
     pthread_mutex_init(&st->reaper_mu, NULL);
     pthread_cond_init(&st->reaper_cv, NULL);
     st->idle_seconds =
-        lh_st_env_seconds("LH_STORAGE_UPLOAD_IDLE_SECONDS", LH_ST_DEFAULT_IDLE_SECONDS);
+        lh_config_env_int("LH_STORAGE_UPLOAD_IDLE_SECONDS", LH_ST_DEFAULT_IDLE_SECONDS, 1,
+                          INT64_MAX);
     return st;
 }
 

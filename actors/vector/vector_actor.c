@@ -163,20 +163,6 @@ static lh_err *lh_drop_handler(lh_ctx *ctx, const void *request, void *response)
 
 /* ---- lifecycle ---- */
 
-static long lh_env_long(const char *name, long def, long min)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (*end || v < min) {
-        lh_warn("%s=%s is not a number >= %ld; using %ld", name, s, min, def);
-        return def;
-    }
-    return v;
-}
-
 static lh_err *lh_open_index(void *user, const lh_vec_params *p)
 {
     lh_vec_state *st = user;
@@ -222,7 +208,8 @@ static lh_err *lh_vector_open(lh_vec_state *st, const lh_config *cfg)
     lh_vec_bg_config bg = {
         .dir = st->dir,
         .snapshot_seconds =
-            (int)lh_env_long("LH_VECTOR_SNAPSHOT_SECONDS", LH_VEC_DEFAULT_SNAPSHOT_SECONDS, 1),
+            (int)lh_config_env_int("LH_VECTOR_SNAPSHOT_SECONDS",
+                                   LH_VEC_DEFAULT_SNAPSHOT_SECONDS, 1, INT32_MAX),
         .rebuild_min_deleted = st->rebuild_min_deleted,
         .all = lh_all_for_background,
         .user = st,
@@ -237,8 +224,9 @@ static lh_err *lh_vector_init(lh_actor *actor, void **state)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     st->actor = actor;
     pthread_mutex_init(&st->mu, NULL);
-    st->rebuild_min_deleted = (size_t)lh_env_long("LH_VECTOR_REBUILD_MIN_DELETED",
-                                                  LH_VEC_DEFAULT_REBUILD_MIN_DELETED, 0);
+    st->rebuild_min_deleted = (size_t)lh_config_env_int("LH_VECTOR_REBUILD_MIN_DELETED",
+                                                        LH_VEC_DEFAULT_REBUILD_MIN_DELETED, 0,
+                                                        INT64_MAX);
     lh_err *err = lh_vector_open(st, lh_actor_config(actor));
     if (err) {
         lh_vector_free(st);
