@@ -113,40 +113,14 @@ static int teardown(void **state)
 
 /* ---- talking to catalogd (JSON in, JSON out) ---- */
 
-typedef struct reply {
-    json_t *body;
-    int code; /* 0 on success, else Nats-Service-Error-Code */
-    const char *field;
-    const char *message;
-} reply;
+typedef lh_test_reply reply;
 
 /* The reply to one request, or code -1 when none came. Never fails the
  * test, so threads can use it. */
 static reply request(natsConnection *nc, const char *subject, const char *body,
                      const char *request_id)
 {
-    reply r = {.code = -1, .message = "no reply"};
-    natsMsg *req = NULL, *m = NULL;
-    natsMsg_Create(&req, subject, NULL, body, (int)strlen(body));
-    if (request_id)
-        natsMsgHeader_Set(req, "Lh-Request-Id", request_id);
-    natsStatus s = natsConnection_RequestMsg(&m, nc, req, TIMEOUT_MS);
-    natsMsg_Destroy(req);
-    if (s != NATS_OK)
-        return r;
-    r.code = 0;
-    r.body = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
-    const char *code = NULL;
-    if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
-        r.code = atoi(code);
-        json_t *e = json_object_get(r.body, "error");
-        r.field = json_string_value(json_object_get(e, "field"));
-        r.message = json_string_value(json_object_get(e, "message"));
-    }
-    natsMsg_Destroy(m);
-    if (!r.body && r.code == 0)
-        r.code = -1, r.message = "reply is not JSON";
-    return r;
+    return lh_test_request(nc, subject, body, strlen(body), request_id, TIMEOUT_MS);
 }
 
 static json_t *ok(fixture *f, const char *subject, const char *body)

@@ -101,31 +101,13 @@ static int group_teardown(void **state)
 
 /* ---- requests ---- */
 
-typedef struct reply {
-    json_t *body;
-    int code; /* 0 on success */
-    const char *field, *message;
-} reply;
+typedef lh_test_reply reply;
 
 static reply call_text(fixture *f, const char *subject, const char *json)
 {
-    natsMsg *m = NULL;
-    natsStatus s = natsConnection_RequestString(&m, f->nc, subject, json, TIMEOUT_MS);
-    if (s != NATS_OK)
-        fail_msg("request %s: %s", subject, natsStatus_GetText(s));
-    reply r = {0};
-    json_error_t jerr;
-    r.body = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &jerr);
-    if (!r.body)
-        fail_msg("%s: reply is not JSON: %s", subject, jerr.text);
-    const char *code = NULL;
-    if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
-        r.code = atoi(code);
-        json_t *e = json_object_get(r.body, "error");
-        r.field = json_string_value(json_object_get(e, "field"));
-        r.message = json_string_value(json_object_get(e, "message"));
-    }
-    natsMsg_Destroy(m);
+    reply r = lh_test_request(f->nc, subject, json, strlen(json), NULL, TIMEOUT_MS);
+    if (r.code == -1)
+        fail_msg("request %s: %s", subject, r.message);
     return r;
 }
 

@@ -102,26 +102,13 @@ static int group_teardown(void **state)
 
 /* ---- JSON requests ---- */
 
-typedef struct reply {
-    json_t *body;
-    int code; /* 0 on success */
-    const char *field, *message;
-} reply;
+typedef lh_test_reply reply;
 
 static reply reply_of(natsMsg *m, const char *subject)
 {
-    reply r = {0};
-    json_error_t jerr;
-    r.body = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, &jerr);
-    if (!r.body)
-        fail_msg("%s: reply is not JSON: %s", subject, jerr.text);
-    const char *code = NULL;
-    if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
-        r.code = atoi(code);
-        json_t *e = json_object_get(r.body, "error");
-        r.field = json_string_value(json_object_get(e, "field"));
-        r.message = json_string_value(json_object_get(e, "message"));
-    }
+    reply r = lh_test_reply_of(m);
+    if (r.code == -1)
+        fail_msg("%s: %s", subject, r.message);
     return r;
 }
 
@@ -130,13 +117,10 @@ static reply call(fixture *f, const char *subject, json_t *doc)
 {
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
-    natsMsg *m = NULL;
-    natsStatus s = natsConnection_RequestString(&m, f->nc, subject, text, TIMEOUT_MS);
-    if (s != NATS_OK)
-        fail_msg("request %s: %s", subject, natsStatus_GetText(s));
+    reply r = lh_test_request(f->nc, subject, text, strlen(text), NULL, TIMEOUT_MS);
     free(text);
-    reply r = reply_of(m, subject);
-    natsMsg_Destroy(m);
+    if (r.code == -1)
+        fail_msg("request %s: %s", subject, r.message);
     return r;
 }
 

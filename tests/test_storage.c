@@ -135,29 +135,14 @@ static reply call_nc(natsConnection *nc, const char *subject, const char *body, 
     natsStatus s = natsConnection_Request(&m, nc, subject, body, (int)len, TIMEOUT_MS);
     if (s != NATS_OK)
         fail_msg("request %s: %s", subject, natsStatus_GetText(s));
-    reply r = {0};
+    lh_test_reply t = lh_test_reply_of(m);
+    if (t.code == -1)
+        fail_msg("%s: %s", subject, t.message);
+    reply r = {.code = t.code, .body = t.body, .field = t.field, .message = t.message};
     r.raw_len = (size_t)natsMsg_GetDataLength(m);
     r.raw = malloc(r.raw_len + 1);
     memcpy(r.raw, natsMsg_GetData(m), r.raw_len);
     r.raw[r.raw_len] = '\0';
-    lh_buf j;
-    lh_buf_init(&j);
-    if (len && body[0] == '{')
-        lh_buf_append(&j, r.raw, r.raw_len);
-    else if (lh_msgpack_to_json(r.raw, r.raw_len, &j))
-        fail_msg("%s: the reply is not msgpack", subject);
-    json_error_t jerr;
-    r.body = json_loadb(j.data, j.len, 0, &jerr);
-    lh_buf_free(&j);
-    if (!r.body)
-        fail_msg("%s: the reply is not JSON: %s", subject, jerr.text);
-    const char *code = NULL;
-    if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
-        r.code = atoi(code);
-        json_t *e = json_object_get(r.body, "error");
-        r.field = json_string_value(json_object_get(e, "field"));
-        r.message = json_string_value(json_object_get(e, "message"));
-    }
     natsMsg_Destroy(m);
     return r;
 }

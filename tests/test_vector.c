@@ -121,48 +121,14 @@ static int teardown(void **state)
 
 /* ---- talking to vectord ---- */
 
-typedef struct reply {
-    json_t *body;      /* the whole reply, as JSON */
-    int code;          /* 0 on success, else Nats-Service-Error-Code */
-    const char *field; /* in body; NULL when none */
-    const char *message;
-} reply;
+typedef lh_test_reply reply;
 
-static json_t *to_json(const char *data, size_t len, bool msgpack_body)
-{
-    lh_buf b;
-    lh_buf_init(&b);
-    if (msgpack_body) {
-        lh_err *err = lh_msgpack_to_json(data, len, &b);
-        if (err)
-            fail_msg("reply is not msgpack: %s", lh_err_message(err));
-        data = b.data;
-        len = b.len;
-    }
-    json_error_t jerr;
-    json_t *j = json_loadb(data, len, 0, &jerr);
-    if (!j)
-        fail_msg("reply is not JSON (%s): %.*s", jerr.text, (int)len, data);
-    lh_buf_free(&b);
-    return j;
-}
-
+/* A JSON or msgpack request; the reply comes back as JSON either way. */
 static reply call_nc(natsConnection *nc, const char *subject, const char *body, size_t len)
 {
-    natsMsg *m = NULL;
-    natsStatus s = natsConnection_Request(&m, nc, subject, body, (int)len, TIMEOUT_MS);
-    if (s != NATS_OK)
-        fail_msg("request %s: %s", subject, natsStatus_GetText(s));
-    reply r = {0};
-    r.body = to_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), body[0] != '{');
-    const char *code = NULL;
-    if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK && code) {
-        r.code = atoi(code);
-        json_t *e = json_object_get(r.body, "error");
-        r.field = json_string_value(json_object_get(e, "field"));
-        r.message = json_string_value(json_object_get(e, "message"));
-    }
-    natsMsg_Destroy(m);
+    reply r = lh_test_request(nc, subject, body, len, NULL, TIMEOUT_MS);
+    if (r.code == -1)
+        fail_msg("request %s: %s", subject, r.message);
     return r;
 }
 

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <nats/nats.h>
 
 #ifndef LH_BINARY
@@ -79,6 +80,22 @@ void lh_test_nats_destroy(lh_test_nats *n);
 natsConnection *lh_test_nats_connect(const char *url);
 /* The same connection, or NULL when the server cannot be reached. */
 natsConnection *lh_test_nats_try_connect(const char *url);
+
+/* An actor's reply as a test reads it: the body as JSON (a msgpack reply
+ * converted), and the ADR-32 error when there is one. */
+typedef struct lh_test_reply {
+    int code;            /* 0 on success, else Nats-Service-Error-Code; -1 no reply */
+    json_t *body;        /* NULL when there was no reply or it was unreadable */
+    const char *field;   /* the error's field, in body; NULL when none */
+    const char *message; /* the error's message, in body (or why code is -1) */
+} lh_test_reply;
+
+/* Reads a reply message (which stays the caller's). Never fails the test. */
+lh_test_reply lh_test_reply_of(natsMsg *m);
+/* One request with an optional Lh-Request-Id. Never fails the test, so
+ * threads may use it: no reply or an unreadable one is code -1. */
+lh_test_reply lh_test_request(natsConnection *nc, const char *subject, const void *data,
+                              size_t len, const char *request_id, int timeout_ms);
 
 /* Requests $SRV.PING.<actor>; true on any reply that is not "no responders". */
 bool lh_test_ping(const char *nats_url, const char *actor, int timeout_ms);
