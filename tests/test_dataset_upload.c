@@ -9,12 +9,10 @@
 #include "tests/support/harness.h"
 
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 
 typedef struct fixture {
     lh_test_nats nats;
@@ -47,11 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int st = lh_test_signal_wait(&f->stack, SIGTERM, 30000);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        lh_test_log_tail(f->log, 40);
-        fail_msg("lakehouse serve did not exit cleanly (status %d)", st);
-    }
+    lh_test_serve_stop(&f->stack);
     lh_test_nats_destroy(&f->nats);
     free(f);
     return 0;

@@ -88,13 +88,7 @@ static int setup_gateway_only(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    if (f->serve.pid) {
-        int st = lh_test_signal_wait(&f->serve, SIGTERM, 20000);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            lh_test_log_tail(f->log, 40);
-            fail_msg("lakehouse serve did not exit cleanly (status %d)", st);
-        }
-    }
+    lh_test_serve_stop(&f->serve);
     lh_test_nats_destroy(&f->nats);
     free(f);
     return 0;

@@ -77,22 +77,12 @@ static int setup(void **state)
     return 0;
 }
 
-static void stop(fixture *f, lh_test_proc *p)
-{
-    if (!p->pid)
-        return;
-    int st = lh_test_signal_wait(p, SIGTERM, 30000);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        lh_test_log_tail(f->log, 40);
-        fail_msg("lakehouse serve did not exit cleanly (status %d)", st);
-    }
-}
 
 static int teardown(void **state)
 {
     fixture *f = *state;
-    stop(f, &f->gateway);
-    stop(f, &f->storaged);
+    lh_test_serve_stop(&f->gateway);
+    lh_test_serve_stop(&f->storaged);
     lh_test_nats_destroy(&f->nats);
     free(f->asan);
     free(f);

@@ -128,6 +128,10 @@ void lh_test_serve(lh_test_proc *p, const char *nats_url, const char *const acto
  * its wait status (WIFEXITED etc.), or -1 if it outlived the timeout (it is
  * then SIGKILLed and reaped) or was not running. */
 int lh_test_signal_wait(lh_test_proc *p, int sig, int timeout_ms);
+/* Stops a process started with lh_test_serve (SIGTERM, up to 30 s) and
+ * fails the test, with its log's tail, unless it exited with status 0.
+ * Does nothing when it is not running. */
+void lh_test_serve_stop(lh_test_proc *p);
 /* Waits up to timeout_ms for the process to end on its own. Returns its
  * wait status, or -1 on timeout (the process keeps running) or if it was
  * not running. */

@@ -293,3 +293,14 @@ void lh_test_serve(lh_test_proc *p, const char *nats_url, const char *const acto
     free(url_var);
     wait_actors_ready(p, nats_url, actors);
 }
+
+void lh_test_serve_stop(lh_test_proc *p)
+{
+    if (!p->pid)
+        return;
+    int st = lh_test_signal_wait(p, SIGTERM, 30000);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        lh_test_log_tail(p->log, 40);
+        fail_msg("lakehouse serve did not exit cleanly (status %d)", st);
+    }
+}
