@@ -257,6 +257,10 @@ static void test_refusals(void **state)
     expect_refused(f, "/v1/datasets/x1?format=csv&delimiter=ab", "text/csv", csv, 413,
                    "delimiter");
     assert_int_equal(uploads_of(f, "x1", 0), 0);
+    char long_name[128];
+    snprintf(long_name, sizeof long_name, "/v1/datasets/%070d?format=csv", 7);
+    long_name[13] = 'n'; /* a letter first, so only the length is wrong */
+    expect_refused(f, long_name, "text/csv", csv, 400, "at most 63 characters");
     expect_refused(f, "/v1/datasets/select?format=csv", "text/csv", csv, 400, "keyword");
     assert_int_equal(uploads_of(f, "select", 0), 0);
     response r = post(f, "/v1/datasets/kept?format=csv", "text/csv", csv);

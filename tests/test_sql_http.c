@@ -222,6 +222,11 @@ static void test_cli_prints_a_table(void **state)
     assert_non_null(strstr(out, "(1 row; truncated"));
     free(out);
 
+    char *const bad_cap[] = {"SELECT 1", "--max-rows", "0", NULL};
+    assert_int_equal(run_sql(f, bad_cap, &out), 2); /* a usage error, nothing sent */
+    assert_non_null(strstr(out, "--max-rows expects 1 to 100000"));
+    free(out);
+
     char *const refused[] = {"DROP TABLE trips", NULL};
     assert_int_equal(run_sql(f, refused, &out), 1);
     assert_non_null(strstr(out, "error 403: "));
