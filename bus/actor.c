@@ -173,10 +173,11 @@ static lh_err *lh_serve(lh_worker *w, natsMsg *msg, lh_ctx *ctx, bool as_json)
         len = w->body.len;
     }
     void *req = NULL;
-    lh_err *err = lh_schema_decode(def->request, data, len, w->arena, &req);
+    lh_err *err = lh_schema_decode(def->contract->request, data, len, w->arena, &req);
     if (err)
         return err;
-    void *reply = def->reply ? lh_arena_alloc(w->arena, def->reply->size) : NULL;
+    const lh_schema *reply_schema = def->contract->reply;
+    void *reply = reply_schema ? lh_arena_alloc(w->arena, reply_schema->size) : NULL;
     err = def->handler(ctx, req, reply);
     assert(!(err && ctx->deferred)); /* a deferred reply is answered through its handle */
     if (err || ctx->deferred)
@@ -184,8 +185,8 @@ static lh_err *lh_serve(lh_worker *w, natsMsg *msg, lh_ctx *ctx, bool as_json)
     lh_buf_reset(&w->out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &w->out, lh_buf_msgpack_write);
-    if (def->reply)
-        lh_schema_encode(def->reply, reply, &pk);
+    if (reply_schema)
+        lh_schema_encode(reply_schema, reply, &pk);
     else
         msgpack_pack_map(&pk, 0);
     return NULL;
@@ -208,13 +209,14 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     bool as_json = lh_is_json(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
     lh_ctx ctx = {w->actor, w->arena, rid, msg, w->ep, as_json, false};
     lh_err *err = lh_serve(w, msg, &ctx, as_json);
+    const char *subject = w->ep->def->contract->subject;
     if (err) {
         lh_buf_reset(&w->out);
         lh_pack_error(&w->out, err);
         if (lh_err_code(err) >= 500)
-            lh_warn("%s failed: %d %s", w->ep->def->subject, lh_err_code(err), lh_err_message(err));
+            lh_warn("%s failed: %d %s", subject, lh_err_code(err), lh_err_message(err));
         else
-            lh_debug("%s refused: %d %s", w->ep->def->subject, lh_err_code(err),
+            lh_debug("%s refused: %d %s", subject, lh_err_code(err),
                      lh_err_message(err));
     }
     /* Counted before the reply leaves, so a caller that has its reply
@@ -255,8 +257,8 @@ static void lh_deferred_send(lh_deferred *d, const lh_err *err, lh_buf *out)
 {
     lh_buf json;
     lh_buf_init(&json);
-    lh_publish_reply(d->actor->conn, d->reply, d->ep->def->subject, d->rid, err, out, &json,
-                     d->as_json);
+    lh_publish_reply(d->actor->conn, d->reply, d->ep->def->contract->subject, d->rid, err, out,
+                     &json, d->as_json);
     lh_buf_free(&json);
     free(d->reply);
     free(d->rid);
@@ -269,8 +271,9 @@ void lh_deferred_reply(lh_deferred *d, const void *reply)
     lh_buf_init(&out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out, lh_buf_msgpack_write);
-    if (d->ep->def->reply)
-        lh_schema_encode(d->ep->def->reply, reply, &pk);
+    const lh_schema *schema = d->ep->def->contract->reply;
+    if (schema)
+        lh_schema_encode(schema, reply, &pk);
     else
         msgpack_pack_map(&pk, 0);
     lh_deferred_send(d, NULL, &out);
@@ -310,12 +313,13 @@ static lh_err *lh_subscribe_endpoints(lh_actor *a)
             w->actor = a;
             w->ep = &a->eps[e];
             w->arena = lh_arena_create();
-            natsStatus s = natsConnection_QueueSubscribe(&w->sub, nc, a->eps[e].def->subject, "q",
-                                                         lh_on_request, w);
+            const char *subject = a->eps[e].def->contract->subject;
+            natsStatus s =
+                natsConnection_QueueSubscribe(&w->sub, nc, subject, "q", lh_on_request, w);
             if (s == NATS_OK)
                 s = natsSubscription_SetPendingLimits(w->sub, 65536, 256 * 1024 * 1024);
             if (s != NATS_OK)
-                return lh_err_from_nats(s, a->eps[e].def->subject);
+                return lh_err_from_nats(s, subject);
         }
     }
     return NULL;
@@ -335,6 +339,8 @@ static lh_actor *lh_actor_alloc(const lh_actor_def *def, const lh_actor_opts *op
     a->eps = calloc(n ? n : 1, sizeof *a->eps);
     a->wk = calloc(n ? n * (size_t)a->workers : 1, sizeof *a->wk);
     for (size_t e = 0; a->eps && e < n; e++) {
+        assert(def->endpoints[e].contract && def->endpoints[e].handler);
+        assert(!strcmp(def->endpoints[e].contract->service, def->name));
         a->eps[e].def = &def->endpoints[e];
         pthread_mutex_init(&a->eps[e].mu, NULL);
     }

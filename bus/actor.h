@@ -3,8 +3,9 @@
  *
  * Each actor declares itself once: name (the ADR-32 service name, which is
  * the daemon name: "embedd"), version, description, optional lifecycle
- * hooks, and an endpoint table (name, subject, handler, request and reply
- * schema, doc). The runtime does the rest: a queue subscription in group
+ * hooks, and an endpoint table that binds a handler to each of its
+ * contracts (bus/contract.h: name, subject, request and reply schema, doc;
+ * declared in schemas/). The runtime does the rest: a queue subscription in group
  * "q" per endpoint per worker, msgpack-or-JSON decoding through the
  * request schema, the reply in the request's encoding, ADR-32 error
  * headers, request ids, per-endpoint stats and $SRV discovery.
@@ -20,6 +21,7 @@
 #include "bus/buf.h"
 #include "bus/config.h"
 #include "bus/conn.h"
+#include "bus/contract.h"
 #include "bus/err.h"
 #include "bus/schema.h"
 
@@ -32,17 +34,14 @@ typedef struct lh_ctx lh_ctx;
  * success or an error to send instead. */
 typedef lh_err *(*lh_handler_fn)(lh_ctx *ctx, const void *req, void *reply);
 
+/* A handler bound to a contract of the actor's own service. */
 typedef struct lh_endpoint_def {
-    const char *name;    /* ADR-32 endpoint name, e.g. "request" */
-    const char *subject; /* e.g. "embed.request" */
+    const lh_contract *contract;
     lh_handler_fn handler;
-    const lh_schema *request;
-    const lh_schema *reply;
-    const char *doc;
 } lh_endpoint_def;
 
 typedef struct lh_actor_def {
-    const char *name;        /* "embedd" */
+    const char *name;        /* "embedd": every endpoint contract's service */
     const char *version;     /* semver */
     const char *description;
     const lh_endpoint_def *endpoints;
@@ -62,7 +61,8 @@ typedef struct lh_actor_opts {
     int workers; /* subscribers per endpoint, >= 1 */
 } lh_actor_opts;
 
-/* Connects, initialises, subscribes and starts. */
+/* Connects, initialises, subscribes and starts. Every endpoint's contract
+ * must belong to the actor's service (asserted). */
 lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_actor **out);
 /* Stops taking requests, finishes those in flight, disconnects. */
 void lh_actor_destroy(lh_actor *a);

@@ -41,8 +41,8 @@ void lh_actor_ping_json(lh_actor *a, lh_buf *out)
 static void lh_endpoint_common(lh_buf *out, const lh_endpoint_def *ep)
 {
     lh_buf_append(out, "{", 1);
-    lh_json_kv_str(out, "name", ep->name, false);
-    lh_json_kv_str(out, "subject", ep->subject, true);
+    lh_json_kv_str(out, "name", ep->contract->name, false);
+    lh_json_kv_str(out, "subject", ep->contract->subject, true);
     lh_json_kv_str(out, "queue_group", "q", true);
 }
 

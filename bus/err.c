@@ -1,7 +1,8 @@
 /*
  * err.c — the error value. Messages are bounded so an error can never be
- * the thing that runs a process out of memory; wrapping keeps the newest
- * context first.
+ * the thing that runs a process out of memory. Wrapping links a new error
+ * to its cause and renders the chain once, newest context first, so
+ * reading the message costs nothing.
  */
 #include "bus/err.h"
 
@@ -12,14 +13,18 @@
 #define LH_ERR_MSG_MAX 1024
 #define LH_ERR_FIELD_MAX 128
 
+#define LH_ERR_WHAT_MAX 256
+
 struct lh_err {
     int code;
     char field[LH_ERR_FIELD_MAX];
-    char message[LH_ERR_MSG_MAX];
+    char what[LH_ERR_WHAT_MAX];     /* this level's text */
+    char message[LH_ERR_MSG_MAX];   /* the chain: what, then the cause's message */
+    lh_err *cause;
 };
 
 /* Allocation failure while reporting an error must still report something. */
-static lh_err lh_err_oom = {LH_EINTERNAL, "", "out of memory"};
+static lh_err lh_err_oom = {LH_EINTERNAL, "", "out of memory", "out of memory", NULL};
 
 lh_err *lh_err_newv(int code, const char *field, const char *fmt, va_list ap)
 {
@@ -30,6 +35,7 @@ lh_err *lh_err_newv(int code, const char *field, const char *fmt, va_list ap)
     if (field)
         snprintf(err->field, sizeof err->field, "%s", field);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
+    snprintf(err->what, sizeof err->what, "%s", err->message);
     return err;
 }
 
@@ -46,22 +52,30 @@ lh_err *lh_err_wrap(lh_err *err, const char *fmt, ...)
 {
     if (!err || err == &lh_err_oom)
         return err;
-    char context[LH_ERR_MSG_MAX];
+    lh_err *outer = calloc(1, sizeof *outer);
+    if (!outer)
+        return err; /* the cause alone still says what failed */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(context, sizeof context, fmt, ap);
+    vsnprintf(outer->what, sizeof outer->what, fmt, ap);
     va_end(ap);
-    /* Room for both parts; the result is cut to the message bound. */
-    char joined[2 * LH_ERR_MSG_MAX + 2];
-    snprintf(joined, sizeof joined, "%s: %s", context, err->message);
-    joined[sizeof err->message - 1] = '\0';
-    memcpy(err->message, joined, sizeof err->message);
-    return err;
+    outer->code = err->code;
+    memcpy(outer->field, err->field, sizeof outer->field);
+    outer->cause = err;
+    /* Both parts, cut to the message bound. */
+    char joined[LH_ERR_WHAT_MAX + LH_ERR_MSG_MAX + 2];
+    snprintf(joined, sizeof joined, "%s: %s", outer->what, err->message);
+    snprintf(outer->message, sizeof outer->message, "%s", joined);
+    return outer;
 }
 
 int lh_err_code(const lh_err *err) { return err ? err->code : 0; }
 
 const char *lh_err_message(const lh_err *err) { return err ? err->message : ""; }
+
+const char *lh_err_what(const lh_err *err) { return err ? err->what : ""; }
+
+const lh_err *lh_err_cause(const lh_err *err) { return err ? err->cause : NULL; }
 
 const char *lh_err_field(const lh_err *err)
 {
@@ -70,8 +84,11 @@ const char *lh_err_field(const lh_err *err)
 
 void lh_err_free(lh_err *err)
 {
-    if (err != &lh_err_oom)
+    while (err && err != &lh_err_oom) {
+        lh_err *cause = err->cause;
         free(err);
+        err = cause;
+    }
 }
 
 const char *lh_err_reason(int code)

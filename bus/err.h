@@ -5,9 +5,11 @@
  * success, anything else is an owned error carrying an HTTP-like code, a
  * message a person can act on, and optionally the request field at fault.
  * Callers either handle it, pass it up, or wrap it with context
- * (lh_err_wrap) so the final message reads like a path: "load index: read
- * snapshot: permission denied". The codes are the ones the bus puts in
- * `Nats-Service-Error-Code` and the gateway turns into HTTP statuses.
+ * (lh_err_wrap). Wrapping keeps the wrapped error as a value, the cause
+ * (lh_err_cause), as nats.c keeps its error stack; the message prints the
+ * chain like a path: "load index: read snapshot: permission denied". The
+ * codes are the ones the bus puts in `Nats-Service-Error-Code` and the
+ * gateway turns into HTTP statuses.
  */
 #ifndef LH_ERR_H
 #define LH_ERR_H
@@ -40,14 +42,21 @@ lh_err *lh_err_new(int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 lh_err *lh_err_newv(int code, const char *field, const char *fmt, va_list ap);
 
-/* Prefixes the message with "<context>: " and returns the same error.
- * Passing NULL returns NULL, so `return lh_err_wrap(f(), "ctx")` is safe. */
+/* Returns a new error saying `context`, with `err` as its cause (owned by
+ * it) and err's code and field. Passing NULL returns NULL, so
+ * `return lh_err_wrap(f(), "ctx")` is safe. */
 lh_err *lh_err_wrap(lh_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 int lh_err_code(const lh_err *err);
+/* The whole chain, newest context first: "ctx: cause: root cause". */
 const char *lh_err_message(const lh_err *err);
+/* This error's own text, without its causes. */
+const char *lh_err_what(const lh_err *err);
+/* The error this one wraps, or NULL. Owned by err. */
+const lh_err *lh_err_cause(const lh_err *err);
 const char *lh_err_field(const lh_err *err); /* NULL when no field */
+/* Frees the error and its causes. */
 void lh_err_free(lh_err *err);
 
 /* The short reason phrase for a code ("Bad Request"), for logs and HTTP. */

@@ -10,13 +10,14 @@
 #include "bus/log.h"
 #include "bus/request.h"
 
-void lh_event_publish(lh_conn *c, const char *actor, const char *event, const char *data,
-                      size_t len)
+void lh_event_emit(lh_conn *c, const lh_event_contract *ev, const void *value)
 {
-    char subject[256];
-    snprintf(subject, sizeof subject, "events.%s.%s", actor, event);
+    lh_buf body;
+    lh_buf_init(&body);
+    lh_message_encode(ev->schema, value, &body);
+    const char *subject = ev->subject;
     natsMsg *m = NULL;
-    natsStatus s = natsMsg_Create(&m, subject, NULL, data, (int)len);
+    natsStatus s = natsMsg_Create(&m, subject, NULL, body.data, (int)body.len);
     const char *rid = lh_log_request_id();
     if (s == NATS_OK && rid)
         s = natsMsgHeader_Set(m, LH_HDR_REQUEST_ID, rid);
@@ -25,6 +26,7 @@ void lh_event_publish(lh_conn *c, const char *actor, const char *event, const ch
     if (s != NATS_OK)
         lh_warn("event %s not published: %s", subject, natsStatus_GetText(s));
     natsMsg_Destroy(m);
+    lh_buf_free(&body);
 }
 
 lh_err *lh_events_ensure_stream(lh_conn *c)

@@ -12,14 +12,15 @@
 #include <stddef.h>
 
 #include "bus/conn.h"
+#include "bus/contract.h"
 #include "bus/err.h"
 
 #define LH_EVENTS_STREAM "EVENTS"
 
-/* Publishes msgpack `data` on events.<actor>.<event> with the current
- * request id header. */
-void lh_event_publish(lh_conn *c, const char *actor, const char *event, const char *data,
-                      size_t len);
+/* Publishes `value`, a struct of the event contract's schema, on the
+ * contract's subject (events.<service>.<event>) with the current request
+ * id header. */
+void lh_event_emit(lh_conn *c, const lh_event_contract *ev, const void *value);
 
 /* Creates the EVENTS stream if it does not exist (file storage). */
 lh_err *lh_events_ensure_stream(lh_conn *c);

@@ -16,6 +16,7 @@
 #include <nats/nats.h>
 
 #include "bus/conn.h"
+#include "bus/contract.h"
 #include "bus/err.h"
 
 typedef struct lh_mux lh_mux;
@@ -47,5 +48,18 @@ lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t 
                        const char *request_id, int timeout_ms, lh_mux_cb cb, void *user);
 
 size_t lh_mux_pending(lh_mux *m);
+
+/* ---- the typed call (mux_call.c) ---- */
+
+/* Exactly one call per lh_mux_call, as for lh_mux_cb: `reply` is the
+ * decoded struct of the contract's reply schema when err is NULL, else
+ * NULL. Neither outlives the callback. */
+typedef void (*lh_mux_call_cb)(void *user, lh_err *err, const void *reply);
+
+/* lh_mux_request with the message encoded from `req` through the
+ * contract's request schema and the reply decoded through its reply
+ * schema: the asynchronous counterpart of lh_call. */
+lh_err *lh_mux_call(lh_mux *m, const lh_contract *k, const void *req, const char *request_id,
+                    int timeout_ms, lh_mux_call_cb cb, void *user);
 
 #endif

@@ -44,20 +44,25 @@ lh_err *lh_request(lh_conn *c, const char *subject, const char *data, size_t len
     return err;
 }
 
-lh_err *lh_call(lh_conn *c, const char *subject, const lh_schema *req_schema, const void *req,
-                const lh_schema *reply_schema, lh_arena *arena, void **reply, int timeout_ms)
+void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    lh_schema_encode(schema, value, &pk);
+}
+
+lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *arena, void **reply,
+                int timeout_ms)
 {
     lh_buf body, out;
     lh_buf_init(&body);
     lh_buf_init(&out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lh_buf_msgpack_write);
-    lh_schema_encode(req_schema, req, &pk);
-    lh_err *err = lh_request(c, subject, body.data, body.len, NULL, timeout_ms, &out);
+    lh_message_encode(k->request, req, &body);
+    lh_err *err = lh_request(c, k->subject, body.data, body.len, NULL, timeout_ms, &out);
     if (!err && reply)
-        err = lh_err_wrap(lh_schema_decode(reply_schema, out.data, out.len, arena, reply),
+        err = lh_err_wrap(lh_schema_decode(k->reply, out.data, out.len, arena, reply),
                           "unreadable reply");
     lh_buf_free(&body);
     lh_buf_free(&out);
-    return lh_err_wrap(err, "%s", subject);
+    return lh_err_wrap(err, "%s", k->subject);
 }

@@ -13,6 +13,7 @@
 
 #include "bus/buf.h"
 #include "bus/conn.h"
+#include "bus/contract.h"
 #include "bus/err.h"
 #include "bus/schema.h"
 
@@ -25,12 +26,15 @@
 lh_err *lh_request(lh_conn *c, const char *subject, const char *data, size_t len,
                    const char *request_id, int timeout_ms, lh_buf *reply);
 
-/* lh_request with the message made from a struct through its schema and
- * the reply decoded through the callee's reply schema into `arena` (when
- * `reply` is not NULL), so no message is packed or picked apart by hand.
- * Errors name the subject. */
-lh_err *lh_call(lh_conn *c, const char *subject, const lh_schema *req_schema, const void *req,
-                const lh_schema *reply_schema, lh_arena *arena, void **reply, int timeout_ms);
+/* The typed call: `req`, a struct of the contract's request schema, is
+ * encoded through it; the reply is decoded through the contract's reply
+ * schema into `arena` (when `reply` is not NULL), so no message is packed
+ * or picked apart by hand. Errors name the subject. */
+lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *arena, void **reply,
+                int timeout_ms);
+
+/* Encodes `value` through `schema` as a msgpack message in `out`. */
+void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out);
 
 /* The error carried by a reply message (ADR-32 headers or a no-responders
  * status), or NULL when the message is a success reply. */

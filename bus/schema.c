@@ -394,6 +394,8 @@ lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_a
         lh_err *err = lh_decode_field(f, &kv->val, fpath, a, out);
         if (err)
             return err;
+        if (f->has_offset)
+            *(bool *)((char *)out + f->has_offset - 1) = true;
         seen |= 1ull << (f - s->fields);
     }
     for (size_t i = 0; i < s->n_fields; i++) {
@@ -451,9 +453,9 @@ static void lh_pack_floats(msgpack_packer *pk, const float *v, size_t n)
 
 static bool lh_field_present(const lh_field *f, const char *base)
 {
-    /* Unset strings and opaque values are absent from a reply; lists are
-     * written even when empty ([] says "none") unless the field is marked
-     * LH_F_OMIT_UNSET and the handler left it unset. */
+    /* Unset strings and opaque values are absent from a reply; lists and
+     * scalars are written even when empty or zero ([] says "none") unless
+     * the field is marked LH_F_OMIT_UNSET and the handler left it unset. */
     const void *src = base + f->offset;
     bool omit = f->flags & LH_F_OMIT_UNSET;
     switch (f->kind) {
@@ -465,8 +467,13 @@ static bool lh_field_present(const lh_field *f, const char *base)
     case LH_K_FLOATS: return !omit || ((const lh_floats *)src)->v != NULL;
     case LH_K_MATRIX: return !omit || ((const lh_matrix *)src)->v != NULL;
     case LH_K_OBJECTS: return !omit || ((const lh_objs *)src)->v != NULL;
-    default: return true;
+    case LH_K_INT:
+    case LH_K_FLOAT:
+    case LH_K_BOOL:
+        assert(f->has_offset);
+        return !omit || *(const bool *)(base + f->has_offset - 1);
     }
+    return true;
 }
 
 static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer *pk)

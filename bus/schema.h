@@ -12,9 +12,11 @@
  *   #define LH_FOO_REQUEST(F, T) \
  *       F(T, name,  STRING, .required = true, .max = 64, .doc = "...") \
  *       F(T, limit, INT,    .min = 1, .max = 1000, .def = 10, .doc = "...")
- *   LH_SCHEMA_DECLARE(lh_foo_request, LH_FOO_REQUEST)   in schemas/foo.h
- *   LH_SCHEMA_DEFINE(lh_foo_request, LH_FOO_REQUEST, "...doc...")
- *                                                      in schemas/schemas.c
+ *   LH_MESSAGE(lh_foo_request, LH_FOO_REQUEST, "...doc...")    in schemas/foo.h
+ *
+ * LH_MESSAGE is written once, in the service's header: everywhere it
+ * declares the struct and its table; in schemas/schemas.c (which defines
+ * LH_SCHEMAS_INSTANTIATE before any include) it also defines the table.
  *
  * Field kinds and their C types:
  *   STRING   lh_str      .min/.max bound the length in bytes
@@ -37,6 +39,12 @@
  *
  * Size bounds (.max on counts/lengths, .item_max, .total_max) answer 413;
  * everything else answers 400.
+ *
+ * Presence. INT, FLOAT and BOOL fields have a companion `bool has_<name>`:
+ * the decoder sets it when the field was given (a default fills the value
+ * but leaves has_ false); the encoder leaves a scalar out when its field
+ * is flagged LH_F_OMIT_UNSET and has_ is false. Other kinds are absent
+ * when unset (NULL pointer), as the encoder notes below say.
  */
 #ifndef LH_SCHEMA_H
 #define LH_SCHEMA_H
@@ -87,7 +95,9 @@ typedef void *lh_ctype_OBJECT;
 /* Field flags. */
 enum {
     LH_F_NONBLANK = 1 << 0,   /* strings (and STRINGS items) must hold a non-space byte */
-    LH_F_OMIT_UNSET = 1 << 1, /* replies: a list the handler left unset (NULL) is left out */
+    /* Encoding: a list left unset (NULL), or a scalar whose has_ is false,
+     * is left out of the message instead of written as [] or 0. */
+    LH_F_OMIT_UNSET = 1 << 1,
 };
 
 typedef struct lh_schema lh_schema;
@@ -96,6 +106,7 @@ typedef struct lh_field {
     const char *name;
     lh_kind kind;
     size_t offset;
+    size_t has_offset;     /* INT, FLOAT, BOOL: offset of has_<name> + 1; 0 for others */
     bool required;
     double min, max;       /* 0,0 = unbounded; see the kinds above */
     double item_max;       /* per item (bytes, or columns) */
@@ -115,8 +126,34 @@ struct lh_schema {
     size_t n_fields;
 };
 
-#define LH__MEMBER(T, N, K, ...) lh_ctype_##K N;
-#define LH__FIELD(T, N, K, ...) {.name = #N, .kind = LH_K_##K, .offset = offsetof(T, N), __VA_ARGS__},
+/* Scalars carry a presence flag; see "Presence" above. */
+#define LH__HAS_STRING(T, N)
+#define LH__HAS_INT(T, N) bool has_##N;
+#define LH__HAS_FLOAT(T, N) bool has_##N;
+#define LH__HAS_BOOL(T, N) bool has_##N;
+#define LH__HAS_STRINGS(T, N)
+#define LH__HAS_FLOATS(T, N)
+#define LH__HAS_MATRIX(T, N)
+#define LH__HAS_OBJECTS(T, N)
+#define LH__HAS_ANY(T, N)
+#define LH__HAS_BYTES(T, N)
+#define LH__HAS_OBJECT(T, N)
+#define LH__HASOFF_STRING(T, N) 0
+#define LH__HASOFF_INT(T, N) offsetof(T, has_##N) + 1
+#define LH__HASOFF_FLOAT(T, N) offsetof(T, has_##N) + 1
+#define LH__HASOFF_BOOL(T, N) offsetof(T, has_##N) + 1
+#define LH__HASOFF_STRINGS(T, N) 0
+#define LH__HASOFF_FLOATS(T, N) 0
+#define LH__HASOFF_MATRIX(T, N) 0
+#define LH__HASOFF_OBJECTS(T, N) 0
+#define LH__HASOFF_ANY(T, N) 0
+#define LH__HASOFF_BYTES(T, N) 0
+#define LH__HASOFF_OBJECT(T, N) 0
+
+#define LH__MEMBER(T, N, K, ...) lh_ctype_##K N; LH__HAS_##K(T, N)
+#define LH__FIELD(T, N, K, ...)                                                   \
+    {.name = #N, .kind = LH_K_##K, .offset = offsetof(T, N),                    \
+     .has_offset = LH__HASOFF_##K(T, N), __VA_ARGS__},
 
 #define LH_SCHEMA_DECLARE(T, LIST)            \
     typedef struct T {                        \
@@ -128,6 +165,16 @@ struct lh_schema {
     static const lh_field T##_fields[] = {LIST(LH__FIELD, T)};           \
     const lh_schema T##_schema = {#T, DOC, sizeof(T), T##_fields,        \
                                   sizeof T##_fields / sizeof T##_fields[0]};
+
+/* One message, declared once (see the top of this file). */
+#ifdef LH_SCHEMAS_INSTANTIATE
+#define LH_MESSAGE(T, LIST, DOC) LH_SCHEMA_DECLARE(T, LIST) LH_SCHEMA_DEFINE(T, LIST, DOC)
+#else
+#define LH_MESSAGE(T, LIST, DOC) LH_SCHEMA_DECLARE(T, LIST)
+#endif
+
+/* Sets a scalar field and marks it present: LH_SET(reply, rows, 10). */
+#define LH_SET(P, N, V) ((P)->N = (V), (P)->has_##N = true)
 
 typedef struct lh_arena lh_arena;
 
@@ -142,7 +189,8 @@ lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_a
                              const char *path, void *out);
 
 /* Encodes a struct as a msgpack map: absent strings (s == NULL) and empty
- * ANY values are left out; numbers and bools are always written. */
+ * ANY values are left out; numbers and bools are written unless flagged
+ * LH_F_OMIT_UNSET and not marked present. */
 void lh_schema_encode(const lh_schema *s, const void *value, msgpack_packer *pk);
 
 /* The kind's name as the docs print it ("string", "[float]", ...). */

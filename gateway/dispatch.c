@@ -49,7 +49,7 @@ static void lh_gw_finish(lh_gw_req *req)
     const lh_gw_route *r = req->match.route;
     err = r->shape->reply(req, req->reply.data, req->reply.len, &req->out);
     if (err) {
-        lh_gw_respond_error(req, lh_err_wrap(err, "reply from %s", r->subject));
+        lh_gw_respond_error(req, lh_err_wrap(err, "reply from %s", r->contract->subject));
         return;
     }
     int status = req->reply_status ? req->reply_status : 200;
@@ -76,7 +76,7 @@ void lh_gw_dispatch(lh_gw_req *req)
     }
     lh_gw_suspend(req, lh_gw_finish);
     int deadline = req->timeout_ms > 0 ? req->timeout_ms : gw->config.request_timeout_ms;
-    err = lh_mux_request(gw->mux, r->subject, req->bus.data, req->bus.len, req->rid, deadline,
+    err = lh_mux_request(gw->mux, r->contract->subject, req->bus.data, req->bus.len, req->rid, deadline,
                          lh_gw_on_reply, req);
     if (err) { /* no callback will come: deliver the failure the same way */
         req->reply_err = err;

@@ -25,4 +25,20 @@
 
 extern const lh_actor_def lh_gateway_actor;
 
+/* One HTTP route as the docs present it (the route table is gateway/routes.c). */
+typedef struct lh_gateway_route_info {
+    const char *method;
+    const char *pattern;           /* "/v1/storage/{bucket}/{key...}" */
+    const lh_contract *contract;   /* NULL for routes answered by the gateway itself */
+    const char *summary;
+    bool query;                    /* the request comes from the query string */
+    bool streamed;                 /* the body travels raw, in parts */
+    const char *body_type;         /* streamed: the body's media type (NULL: none) */
+    const lh_schema *reply_schema; /* streamed: the reply's, when JSON */
+} lh_gateway_route_info;
+
+/* The number of routes; fills *out with route i (< the number). */
+size_t lh_gateway_routes(void);
+void lh_gateway_route(size_t i, lh_gateway_route_info *out);
+
 #endif

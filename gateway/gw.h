@@ -33,6 +33,7 @@
 
 #include "bus/buf.h"
 #include "bus/config.h"
+#include "bus/contract.h"
 #include "bus/err.h"
 #include "bus/mux.h"
 #include "bus/schema.h"
@@ -91,15 +92,23 @@ typedef struct lh_gw_shape {
 typedef void (*lh_gw_local_fn)(lh_gw_req *req);
 
 
+/* A bus route names the contract it calls (streamed routes: the first);
+ * its subject, its actor (which health pings), its request and reply
+ * schemas and, unless the row gives one, its summary come from there. */
 typedef struct lh_gw_route {
-    const char *method;       /* "GET", "POST", ... */
-    const char *pattern;      /* "/v1/embed", "/v1/storage/{bucket}/{key...}" */
-    const char *subject;      /* bus routes: the subject they call (streamed: the first) */
-    const char *actor;        /* bus routes: the actor serving it (health pings it) */
-    const lh_gw_shape *shape; /* bus routes; streamed routes (shape->stream) */
-    lh_gw_local_fn local;     /* local routes */
-    const char *summary;      /* one line for OpenAPI */
+    const char *method;          /* "GET", "POST", ... */
+    const char *pattern;         /* "/v1/embed", "/v1/storage/{bucket}/{key...}" */
+    const lh_contract *contract; /* bus routes */
+    const lh_gw_shape *shape;    /* bus routes; streamed routes (shape->stream) */
+    lh_gw_local_fn local;        /* local routes */
+    const char *summary;         /* one line for OpenAPI; NULL: the contract's doc */
 } lh_gw_route;
+
+/* The route's OpenAPI summary: its own, else its contract's doc. */
+static inline const char *lh_gw_route_summary(const lh_gw_route *r)
+{
+    return r->summary ? r->summary : r->contract ? r->contract->doc : "";
+}
 
 /* The route's stream when it is a streamed route, else NULL. */
 static inline const lh_gw_stream *lh_gw_route_stream(const lh_gw_route *r)

@@ -2,10 +2,11 @@
  * openapi.c — GET /v1/openapi.json, derived, never hand-kept.
  *
  * Paths come from the route table; a bus route's request and reply bodies
- * come from the field tables of the endpoint serving its subject (found in
- * the actor registry), mapped to JSON Schema with their limits, defaults,
- * docs and required lists. Compatibility routes carry their own schema
- * text in their shape. The document is built once, at start.
+ * come from the field tables of the contract it names, mapped to JSON
+ * Schema with their limits, defaults, docs and required lists.
+ * Compatibility routes carry their own schema text in their shape. Every
+ * event contract is listed under `x-lh-events` with its payload schema.
+ * The document is built once, at start.
  */
 #include "gateway/gw.h"
 
@@ -16,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "actors/registry.h"
+#include "bus/contract.h"
 #include "bus/schema.h"
 #include "gateway/gateway.h"
 
@@ -214,15 +215,15 @@ static json_t *lh_gw_schema_text(const char *text)
 /* The request and reply schemas of a bus route. */
 static void lh_gw_bus_bodies(const lh_gw_route *r, json_t *components, json_t **req, json_t **rep)
 {
-    const lh_endpoint_def *ep = lh_registry_endpoint(r->subject, NULL);
+    const lh_contract *k = r->contract;
     if (r->shape->request_schema)
         *req = lh_gw_schema_text(r->shape->request_schema);
-    else if (ep && ep->request)
-        *req = lh_gw_ref(components, ep->request);
+    else
+        *req = lh_gw_ref(components, k->request);
     if (r->shape->reply_schema)
         *rep = lh_gw_schema_text(r->shape->reply_schema);
-    else if (ep && ep->reply)
-        *rep = lh_gw_ref(components, ep->reply);
+    else
+        *rep = lh_gw_ref(components, k->reply);
 }
 
 static json_t *lh_gw_local_reply_schema(const lh_gw_route *r)
@@ -254,8 +255,7 @@ static json_t *lh_gw_path_params(const char *pattern)
 static void lh_gw_query_params(const lh_gw_route *r, json_t *params)
 {
     const lh_gw_stream *stream = lh_gw_route_stream(r);
-    const lh_endpoint_def *ep = stream ? NULL : lh_registry_endpoint(r->subject, NULL);
-    const lh_schema *s = stream ? stream->query : ep ? ep->request : NULL;
+    const lh_schema *s = stream ? stream->query : r->contract->request;
     for (size_t i = 0; s && i < s->n_fields; i++) {
         const lh_field *f = &s->fields[i];
         char brace[72];
@@ -266,6 +266,12 @@ static void lh_gw_query_params(const lh_gw_route *r, json_t *params)
                                   f->required, "schema", lh_gw_field_schema(f));
         json_array_append_new(params, param);
     }
+}
+
+static void lh_gw_contract_tags(const lh_gw_route *r, json_t *op)
+{
+    json_object_set_new(op, "x-lh-subject", json_string(r->contract->subject));
+    json_object_set_new(op, "x-lh-actor", json_string(r->contract->service));
 }
 
 /* What a route takes and gives: the body's media type and schema (NULL:
@@ -290,12 +296,10 @@ static lh_gw_io lh_gw_route_io(const lh_gw_route *r, json_t *components, json_t 
         io.rep_type = stream->reply_type;
         io.rep = stream->reply_schema ? lh_gw_ref(components, stream->reply_schema)
                                       : json_pack("{s:s,s:s}", "type", "string", "format", "binary");
-        json_object_set_new(op, "x-lh-subject", json_string(r->subject));
-        json_object_set_new(op, "x-lh-actor", json_string(r->actor));
-    } else if (r->subject) {
+        lh_gw_contract_tags(r, op);
+    } else if (r->contract) {
         lh_gw_bus_bodies(r, components, &io.req, &io.rep);
-        json_object_set_new(op, "x-lh-subject", json_string(r->subject));
-        json_object_set_new(op, "x-lh-actor", json_string(r->actor));
+        lh_gw_contract_tags(r, op);
         if (r->shape->query) { /* the request's fields come from the query */
             json_decref(io.req);
             io.req = NULL;
@@ -311,8 +315,12 @@ static lh_gw_io lh_gw_route_io(const lh_gw_route *r, json_t *components, json_t 
 static json_t *lh_gw_operation(const lh_gw_route *r, json_t *components)
 {
     json_t *op = json_object(), *responses = json_object();
-    json_object_set_new(op, "summary", json_string(r->summary ? r->summary : ""));
+    json_object_set_new(op, "summary", json_string(lh_gw_route_summary(r)));
     lh_gw_io io = lh_gw_route_io(r, components, op);
+    if (!strcmp(r->method, "HEAD")) { /* the headers only */
+        json_decref(io.rep);
+        io.rep = NULL;
+    }
     if (io.req) {
         json_t *body = json_pack("{s:b}", "required", 1);
         json_object_set_new(body, "content", lh_gw_content(io.req_type, io.req));
@@ -321,11 +329,13 @@ static json_t *lh_gw_operation(const lh_gw_route *r, json_t *components)
     char status[8];
     snprintf(status, sizeof status, "%d", io.status);
     json_object_set_new(responses, status,
-                        lh_gw_response("OK", lh_gw_content(io.rep_type, io.rep)));
-    lh_gw_error_responses(responses, r->subject != NULL || lh_gw_route_stream(r));
+                        io.rep ? lh_gw_response("OK", lh_gw_content(io.rep_type, io.rep))
+                               : json_pack("{s:s}", "description", "OK"));
+    lh_gw_error_responses(responses, r->contract != NULL);
     json_object_set_new(op, "responses", responses);
     json_t *params = lh_gw_path_params(r->pattern);
-    if (r->subject && (r->shape->query || (lh_gw_route_stream(r) && lh_gw_route_stream(r)->query)))
+    if (r->contract &&
+        (r->shape->query || (lh_gw_route_stream(r) && lh_gw_route_stream(r)->query)))
         lh_gw_query_params(r, params);
     if (json_array_size(params))
         json_object_set_new(op, "parameters", params);
@@ -365,6 +375,19 @@ static json_t *lh_gw_components(void)
     return json_pack("{s:o,s:o}", "schemas", schemas, "responses", responses);
 }
 
+/* Every event contract: its subject, payload schema and doc. */
+static json_t *lh_gw_events(json_t *components)
+{
+    size_t n;
+    const lh_event_contract *const *evs = lh_events_all(&n);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "subject", evs[i]->subject,
+                                              "actor", evs[i]->service, "summary", evs[i]->doc,
+                                              "payload", lh_gw_ref(components, evs[i]->schema)));
+    return list;
+}
+
 void lh_gw_openapi_build(lh_buf *out)
 {
     size_t n;
@@ -388,6 +411,7 @@ void lh_gw_openapi_build(lh_buf *out)
                             "The HTTP gateway onto the Lakehouse bus. Generated from the route "
                             "table and the message schemas.",
                             "paths", paths, "components", components);
+    json_object_set_new(doc, "x-lh-events", lh_gw_events(components));
     char *text = json_dumps(doc, JSON_INDENT(2));
     if (text)
         lh_buf_append_str(out, text);

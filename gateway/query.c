@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/registry.h"
 
 /* Query strings are short; past this many fields something is wrong. */
 #define LH_GW_MAX_QUERY_FIELDS 32
@@ -170,9 +169,7 @@ static lh_err *lh_gw_query_request(lh_gw_req *req, lh_buf *out)
     if (req->body.len)
         return lh_err_new(LH_EBADREQ, NULL,
                           "this route takes its options as query parameters, not a body");
-    const lh_endpoint_def *ep = lh_registry_endpoint(req->match.route->subject, NULL);
-    assert(ep && ep->request); /* test_gateway_routes checks every route's subject */
-    return lh_gw_query_to_msgpack(req, ep->request, out);
+    return lh_gw_query_to_msgpack(req, req->match.route->contract->request, out);
 }
 
 const lh_gw_shape lh_gw_shape_query = {

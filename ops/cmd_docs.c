@@ -1,7 +1,8 @@
 /*
  * cmd_docs.c — `lakehouse docs`: the API reference, generated from the
- * same tables the runtime validates with (the actor registry, each actor's
- * endpoint table, each endpoint's request and reply schema). docs/API.md
+ * same tables the runtime validates with (the actor registry, each
+ * actor's contracts and their schemas, its event contracts, and the
+ * gateway's route table). docs/API.md
  * is this command's output, and a test checks that the committed file still
  * equals it, so the reference cannot drift from the code.
  */
@@ -11,11 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "actors/registry.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
+#include "bus/contract.h"
 #include "bus/schema.h"
+#include "gateway/gateway.h"
 #include "ops/cli.h"
+#include "ops/registry.h"
 
 #define LH_DOCS_DEFAULT "docs/API.md"
 #define LH_DOCS_MAX_DEPTH 4
@@ -24,8 +27,9 @@ static const char lh_docs_usage[] =
     "usage: lakehouse docs [--out FILE]\n"
     "\n"
     "Generates the API reference (markdown) from the actor and schema tables:\n"
-    "every actor, its endpoints (subjects), and the fields of each request and\n"
-    "reply with their types, limits, defaults and documentation.\n"
+    "every actor, its endpoints (subjects) and events, the fields of each request,\n"
+    "reply and event with their types, limits, defaults and documentation, and\n"
+    "the gateway's HTTP routes with the contract each one calls.\n"
     "\n"
     "  --out FILE   where to write it; `-` for stdout. Default " LH_DOCS_DEFAULT ",\n"
     "               when run from the root of the source tree.\n";
@@ -184,10 +188,11 @@ static void lh_md_nested(lh_buf *out, const lh_schema *s, bool is_request, int d
 {
     for (size_t i = 0; i < s->n_fields; i++) {
         const lh_field *f = &s->fields[i];
-        if (f->kind != LH_K_OBJECTS || !f->sub)
+        if ((f->kind != LH_K_OBJECTS && f->kind != LH_K_OBJECT) || !f->sub)
             continue;
         char title[256];
-        snprintf(title, sizeof title, "Each item of `%s`", f->name);
+        snprintf(title, sizeof title, f->kind == LH_K_OBJECTS ? "Each item of `%s`" : "`%s`",
+                 f->name);
         lh_md_schema(out, title, f->sub, is_request, depth + 1);
     }
 }
@@ -217,16 +222,31 @@ static void lh_md_schema(lh_buf *out, const char *title, const lh_schema *s, boo
 
 /* ---- sections ---------------------------------------------------------- */
 
-static void lh_md_endpoint(lh_buf *out, const lh_endpoint_def *e)
+static void lh_md_endpoint(lh_buf *out, const lh_contract *k)
 {
-    lh_buf_appendf(out, "\n### `%s`\n\n", e->subject);
-    if (e->doc && *e->doc)
-        lh_buf_appendf(out, "%s\n\n", e->doc);
-    lh_buf_appendf(out, "Endpoint `%s`, queue group `q`.\n", e->name);
-    if (e->request)
-        lh_md_schema(out, "**Request**", e->request, true, 0);
-    if (e->reply)
-        lh_md_schema(out, "**Reply**", e->reply, false, 0);
+    lh_buf_appendf(out, "\n### `%s`\n\n", k->subject);
+    if (k->doc && *k->doc)
+        lh_buf_appendf(out, "%s\n\n", k->doc);
+    lh_buf_appendf(out, "Endpoint `%s`, queue group `q`.\n", k->name);
+    lh_md_schema(out, "**Request**", k->request, true, 0);
+    lh_md_schema(out, "**Reply**", k->reply, false, 0);
+}
+
+static void lh_md_event(lh_buf *out, const lh_event_contract *ev)
+{
+    lh_buf_appendf(out, "\n### event `%s`\n\n", ev->subject);
+    if (ev->doc && *ev->doc)
+        lh_buf_appendf(out, "%s\n", ev->doc);
+    lh_md_schema(out, "**Payload**", ev->schema, false, 0);
+}
+
+static void lh_md_events_of(lh_buf *out, const char *service)
+{
+    size_t n;
+    const lh_event_contract *const *evs = lh_events_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(evs[i]->service, service))
+            lh_md_event(out, evs[i]);
 }
 
 static void lh_md_actor(lh_buf *out, const lh_actor_def *a)
@@ -240,7 +260,8 @@ static void lh_md_actor(lh_buf *out, const lh_actor_def *a)
         lh_buf_append_str(out, "\nIt has no bus endpoints of its own; it answers discovery "
                                "(`$SRV.PING|INFO|STATS`) like every actor.\n");
     for (size_t i = 0; i < a->n_endpoints; i++)
-        lh_md_endpoint(out, &a->endpoints[i]);
+        lh_md_endpoint(out, a->endpoints[i].contract);
+    lh_md_events_of(out, a->name);
 }
 
 static void lh_md_index(lh_buf *out, const lh_actor_def *const *actors, size_t n)
@@ -251,11 +272,57 @@ static void lh_md_index(lh_buf *out, const lh_actor_def *const *actors, size_t n
         const lh_actor_def *a = actors[i];
         lh_buf_appendf(out, "| [`%s`](#%s) | %s | ", a->name, a->name, a->version);
         for (size_t e = 0; e < a->n_endpoints; e++)
-            lh_buf_appendf(out, "%s`%s`", e ? ", " : "", a->endpoints[e].subject);
+            lh_buf_appendf(out, "%s`%s`", e ? ", " : "", a->endpoints[e].contract->subject);
         if (!a->n_endpoints)
             lh_buf_append_str(out, "—");
         lh_buf_append_str(out, " | ");
         lh_md_cell(out, a->description);
+        lh_buf_append_str(out, " |\n");
+    }
+}
+
+/* What a route's body is: the contract's request, the query string, raw bytes, or nothing. */
+static void lh_md_route_bodies(lh_buf *out, const lh_gateway_route_info *r)
+{
+    if (r->streamed)
+        lh_buf_appendf(out, "%s%s%s | ", r->body_type ? "raw `" : "—",
+                       r->body_type ? r->body_type : "", r->body_type ? "`" : "");
+    else if (!r->contract)
+        lh_buf_append_str(out, "— | ");
+    else if (r->query)
+        lh_buf_appendf(out, "query: `%s` | ", r->contract->request->name);
+    else
+        lh_buf_appendf(out, "`%s` | ", r->contract->request->name);
+    if (r->streamed)
+        lh_buf_appendf(out, r->reply_schema ? "`%s`" : "raw bytes",
+                       r->reply_schema ? r->reply_schema->name : "");
+    else if (r->contract)
+        lh_buf_appendf(out, "`%s`", r->contract->reply->name);
+    else
+        lh_buf_append_str(out, "see OpenAPI");
+}
+
+static void lh_md_routes(lh_buf *out)
+{
+    lh_buf_append_str(out,
+                      "\n## HTTP routes\n\nThe gateway's route table. Path parameters become "
+                      "fields of the message; bodies are JSON unless marked raw. Compatibility "
+                      "routes answer in their own shapes (see `GET /v1/openapi.json`).\n\n"
+                      "| method | path | calls | request | reply | summary |\n"
+                      "|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < lh_gateway_routes(); i++) {
+        lh_gateway_route_info r;
+        lh_gateway_route(i, &r);
+        lh_buf_appendf(out, "| %s | `", r.method);
+        lh_md_cell(out, r.pattern);
+        lh_buf_append_str(out, "` | ");
+        if (r.contract)
+            lh_buf_appendf(out, "`%s` | ", r.contract->subject);
+        else
+            lh_buf_append_str(out, "the gateway | ");
+        lh_md_route_bodies(out, &r);
+        lh_buf_append_str(out, " | ");
+        lh_md_cell(out, r.summary);
         lh_buf_append_str(out, " |\n");
     }
 }
@@ -267,6 +334,7 @@ static void lh_docs_generate(lh_buf *out)
     const lh_actor_def *const *actors = lh_registry_all(&n);
     lh_buf_append_str(out, lh_docs_preamble);
     lh_md_index(out, actors, n);
+    lh_md_routes(out);
     for (size_t i = 0; i < n; i++)
         lh_md_actor(out, actors[i]);
 }

@@ -162,11 +162,10 @@ static int lh_ingest_parse(int argc, char **argv, lh_ingest_args *a)
 
 static lh_str lh_s(const char *s) { return s ? (lh_str){s, strlen(s)} : (lh_str){0}; }
 
-static lh_err *lh_session_call(lh_session *s, const char *subject, const lh_schema *req_schema,
-                               const void *req, const lh_schema *reply_schema, void **reply)
+static lh_err *lh_session_call(lh_session *s, const lh_contract *k, const void *req,
+                               void **reply)
 {
-    return lh_call(s->conn, subject, req_schema, req, reply_schema, s->arena, reply,
-                   s->timeout_ms);
+    return lh_call(s->conn, k, req, s->arena, reply, s->timeout_ms);
 }
 
 /* ---- progress ---- */
@@ -220,8 +219,7 @@ static lh_err *lh_upload_parts(lh_session *s, FILE *f, const char *upload, int64
         lh_storage_upload_part_request req = {
             .upload = lh_s(upload), .part = part, .data = {chunk, n}};
         lh_storage_upload_reply *rep = NULL;
-        err = lh_session_call(s, "storage.upload.part", &lh_storage_upload_part_request_schema, &req,
-                      &lh_storage_upload_reply_schema, (void **)&rep);
+        err = lh_session_call(s, &lh_ep_storage_upload_part, &req, (void **)&rep);
         lh_arena_reset(s->arena);
         sent += (int64_t)n;
         char mb[64];
@@ -249,8 +247,7 @@ static lh_err *lh_upload(lh_session *s, const lh_ingest_args *a, char *key, size
     lh_storage_upload_begin_request begin = {.bucket = lh_s(LH_INGEST_UPLOAD_BUCKET),
                                              .key = lh_s(key)};
     lh_storage_upload_reply *rep = NULL;
-    lh_err *err = lh_session_call(s, "storage.upload.begin", &lh_storage_upload_begin_request_schema,
-                          &begin, &lh_storage_upload_reply_schema, (void **)&rep);
+    lh_err *err = lh_session_call(s, &lh_ep_storage_upload_begin, &begin, (void **)&rep);
     char upload[65] = "";
     if (!err)
         snprintf(upload, sizeof upload, "%.*s", (int)rep->upload.len, rep->upload.s);
@@ -262,11 +259,9 @@ static lh_err *lh_upload(lh_session *s, const lh_ingest_args *a, char *key, size
     void *info = NULL;
     if (!err) {
         lh_storage_upload_commit_request commit = {.upload = lh_s(upload)};
-        err = lh_session_call(s, "storage.upload.commit", &lh_storage_upload_commit_request_schema,
-                      &commit, &lh_storage_object_info_schema, &info);
+        err = lh_session_call(s, &lh_ep_storage_upload_commit, &commit, &info);
     } else if (*upload) { /* leave nothing half-written behind */
-        lh_err_free(lh_session_call(s, "storage.upload.abort", &lh_storage_upload_ref_schema, &ref,
-                            &lh_storage_upload_reply_schema, &info));
+        lh_err_free(lh_session_call(s, &lh_ep_storage_upload_abort, &ref, &info));
     }
     lh_arena_reset(s->arena);
     if (s->tty)
@@ -294,8 +289,7 @@ static lh_err *lh_start_job(lh_session *s, const lh_ingest_args *a, const char *
         .embed = a->embed_column ? &embed : NULL,
     };
     lh_ingest_job *rep = NULL;
-    lh_err *err = lh_session_call(s, "ingest.file", &lh_ingest_file_request_schema, &req,
-                          &lh_ingest_job_schema, (void **)&rep);
+    lh_err *err = lh_session_call(s, &lh_ep_ingest_file, &req, (void **)&rep);
     if (!err)
         snprintf(job, 65, "%.*s", (int)rep->job.len, rep->job.s);
     lh_arena_reset(s->arena);
@@ -331,8 +325,7 @@ static lh_err *lh_follow(lh_session *s, const char *job, int64_t size, lh_ingest
         lh_arena_reset(s->arena);
         lh_ingest_status_request req = {.job = lh_s(job)};
         lh_ingest_job *j = NULL;
-        lh_err *err = lh_session_call(s, "ingest.status", &lh_ingest_status_request_schema, &req,
-                              &lh_ingest_job_schema, (void **)&j);
+        lh_err *err = lh_session_call(s, &lh_ep_ingest_status, &req, (void **)&j);
         if (err)
             return err;
         bool done = lh_is(j->state, "succeeded") || lh_is(j->state, "failed");

@@ -14,7 +14,7 @@
 
 #include <nats/nats.h>
 
-#include "actors/registry.h"
+#include "ops/registry.h"
 #include "bus/actor.h"
 #include "bus/config.h"
 #include "bus/log.h"

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/registry.h"
+#include "ops/registry.h"
 #include "bus/config.h"
 #include "ops/proc.h"
 

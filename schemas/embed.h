@@ -4,6 +4,7 @@
 #ifndef LH_SCHEMAS_EMBED_H
 #define LH_SCHEMAS_EMBED_H
 
+#include "bus/contract.h"
 #include "bus/schema.h"
 
 /* Bounds on one embed.request; the docs and the 413 messages quote them. */
@@ -19,13 +20,21 @@
       .doc = "Model name. Default: the configured provider's default model "                \
              "(`hash-384` for the built-in provider).")                                     \
     F(T, normalize, BOOL, .def = 1, .doc = "Scale each vector to unit length.")
-LH_SCHEMA_DECLARE(lh_embed_request, LH_EMBED_REQUEST)
+LH_MESSAGE(lh_embed_request, LH_EMBED_REQUEST,
+           "Embed texts into vectors with the configured provider.")
 
 #define LH_EMBED_REPLY(F, T)                                                                \
     F(T, vectors, MATRIX, .doc = "One vector per text, in request order.")                 \
     F(T, dimension, INT, .doc = "Length of each vector.")                                   \
     F(T, model, STRING, .doc = "The model that produced the vectors.")                      \
     F(T, provider, STRING, .doc = "The provider that served the model (`hash`, ...).")
-LH_SCHEMA_DECLARE(lh_embed_reply, LH_EMBED_REPLY)
+LH_MESSAGE(lh_embed_reply, LH_EMBED_REPLY, "The vectors for an embed.request.")
+
+/* ---- contracts ---- */
+
+#define LH_EMBED_ENDPOINTS(E, S)                                                            \
+    E(S, embed_request, "request", "embed.request", lh_embed_request, lh_embed_reply,       \
+      "Embed texts into unit-length vectors.")
+LH_SERVICE("embedd", LH_EMBED_ENDPOINTS, LH_NO_EVENTS)
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef LH_SCHEMAS_INGEST_H
 #define LH_SCHEMAS_INGEST_H
 
+#include "bus/contract.h"
 #include "bus/schema.h"
 #include "schemas/catalog.h"
 
@@ -24,7 +25,8 @@
       .doc = "Column giving item ids; default the row's position among the accepted rows " \
              "(\"1\", \"2\", ...). Rows whose id is empty are not embedded (noted in errors).") \
     F(T, model, STRING, .max = 128, .doc = "Embedding model; default embedd's.")
-LH_SCHEMA_DECLARE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS)
+LH_MESSAGE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS,
+           "Which column to embed, into which index.")
 
 #define LH_INGEST_FILE_REQUEST(F, T)                                                       \
     F(T, dataset, STRING, .required = true, .doc = LH_CATALOG_NAME_DOC)                   \
@@ -42,17 +44,18 @@ LH_SCHEMA_DECLARE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS)
       .doc = "Embed one text column into a vector index.")                                \
     F(T, wait, BOOL,                                                                       \
       .doc = "Reply only when the job is done (the caller's request deadline still applies).")
-LH_SCHEMA_DECLARE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST)
+LH_MESSAGE(lh_ingest_file_request, LH_INGEST_FILE_REQUEST,
+           "Ingest a CSV or JSON Lines file into a dataset version.")
 
 #define LH_INGEST_STATUS_REQUEST(F, T)                                                     \
     F(T, job, STRING, .required = true, .min = 1, .max = 64, .doc = "Job id.")            \
     F(T, wait, BOOL, .doc = "Reply only when the job is done.")
-LH_SCHEMA_DECLARE(lh_ingest_status_request, LH_INGEST_STATUS_REQUEST)
+LH_MESSAGE(lh_ingest_status_request, LH_INGEST_STATUS_REQUEST, "Ask about a job.")
 
 #define LH_INGEST_ROW_ERROR(F, T)                                                          \
     F(T, line, INT, .doc = "Line number in the file, from 1.")                             \
     F(T, message, STRING, .doc = "What is wrong with it.")
-LH_SCHEMA_DECLARE(lh_ingest_row_error, LH_INGEST_ROW_ERROR)
+LH_MESSAGE(lh_ingest_row_error, LH_INGEST_ROW_ERROR, "One rejected row.")
 
 #define LH_INGEST_JOB(F, T)                                                                \
     F(T, job, STRING, .doc = "Job id.")                                                    \
@@ -75,7 +78,7 @@ LH_SCHEMA_DECLARE(lh_ingest_row_error, LH_INGEST_ROW_ERROR)
       .doc = "Inferred columns (once the file is read).")                                \
     F(T, started, STRING, .doc = "Start time, RFC 3339 UTC.")                              \
     F(T, finished, STRING, .doc = "End time, RFC 3339 UTC.")
-LH_SCHEMA_DECLARE(lh_ingest_job, LH_INGEST_JOB)
+LH_MESSAGE(lh_ingest_job, LH_INGEST_JOB, "An ingest job's state and counts.")
 
 /* POST /v1/datasets/{name}: the body is the file; these come from the URL. */
 #define LH_INGEST_UPLOAD_QUERY(F, T)                                                       \
@@ -97,6 +100,39 @@ LH_SCHEMA_DECLARE(lh_ingest_job, LH_INGEST_JOB)
       .doc = "Answer when the job is done (201 with the job, Location: the version); "    \
              "false, or a job still running at the gateway's deadline: 202 with the job " \
              "id (Location: /v1/ingest/{job}).")
-LH_SCHEMA_DECLARE(lh_ingest_upload_query, LH_INGEST_UPLOAD_QUERY)
+LH_MESSAGE(lh_ingest_upload_query, LH_INGEST_UPLOAD_QUERY,
+           "The options of a one-call upload, as query parameters.")
+
+/* ---- events ---- */
+
+#define LH_INGEST_PROGRESS_EVENT(F, T)                                                     \
+    F(T, job, STRING, .doc = "Job id.")                                                    \
+    F(T, dataset, STRING, .doc = "The dataset it writes.")                                 \
+    F(T, state, STRING, .doc = "`queued`, `running`, `succeeded` or `failed`.")            \
+    F(T, phase, STRING, .doc = "`read`, `embed` or `done`.")                               \
+    F(T, rows, INT, .doc = "Rows read so far.")                                            \
+    F(T, rows_rejected, INT, .doc = "Rows rejected so far.")                               \
+    F(T, rows_embedded, INT, .doc = "Rows embedded so far.")                               \
+    F(T, bytes, INT, .doc = "Bytes read so far.")                                          \
+    F(T, bytes_total, INT, .doc = "Bytes of the source.")                                  \
+    F(T, version, INT, .doc = "The version committed (0 before).")
+LH_MESSAGE(lh_ingest_progress_event, LH_INGEST_PROGRESS_EVENT, "An ingest job's progress.")
+
+/* ---- contracts ---- */
+
+#define LH_INGEST_ENDPOINTS(E, S)                                                          \
+    E(S, ingest_file, "file", "ingest.file", lh_ingest_file_request, lh_ingest_job,        \
+      "Start an ingest job: a CSV or JSON Lines object in storage (or inline content) "    \
+      "becomes the next version of a dataset, optionally with a text column embedded "     \
+      "into a vector index. Answers with the queued job, or with `wait`, the finished "    \
+      "one.")                                                                              \
+    E(S, ingest_status, "status", "ingest.status", lh_ingest_status_request, lh_ingest_job,\
+      "A job's state, counts, first row errors and (once done) schema and version; with "  \
+      "`wait`, answered when the job is done.")
+
+#define LH_INGEST_EVENTS(V, S)                                                             \
+    V(S, ingest_progress, "progress", lh_ingest_progress_event,                            \
+      "A job started, moved on, or finished (phase `done`).")
+LH_SERVICE("ingestd", LH_INGEST_ENDPOINTS, LH_INGEST_EVENTS)
 
 #endif

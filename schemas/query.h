@@ -5,6 +5,7 @@
 #ifndef LH_SCHEMAS_QUERY_H
 #define LH_SCHEMAS_QUERY_H
 
+#include "bus/contract.h"
 #include "bus/schema.h"
 
 #define LH_QUERY_MAX_SQL 100000
@@ -40,7 +41,8 @@
       .doc = "Running time allowed to the statement, from its first step (loading a "      \
              "dataset version on first use does not count); past it the query is "         \
              "interrupted with 422. The caller's own bus deadline still applies.")
-LH_SCHEMA_DECLARE(lh_query_sql_request, LH_QUERY_SQL_REQUEST)
+LH_MESSAGE(lh_query_sql_request, LH_QUERY_SQL_REQUEST,
+           "Run one read-only SQL statement over the catalog's datasets.")
 
 #define LH_QUERY_COLUMN(F, T)                                                               \
     F(T, name, STRING, .doc = "Result column name.")                                        \
@@ -48,12 +50,12 @@ LH_SCHEMA_DECLARE(lh_query_sql_request, LH_QUERY_SQL_REQUEST)
       .doc = "integer, real, boolean or text when the column is a dataset column (its "    \
              "catalog type); otherwise the type of its first non-null value (integer, "    \
              "real, text or blob), or null when it has none.")
-LH_SCHEMA_DECLARE(lh_query_column, LH_QUERY_COLUMN)
+LH_MESSAGE(lh_query_column, LH_QUERY_COLUMN, "One result column.")
 
 #define LH_QUERY_DATASET_REF(F, T)                                                          \
     F(T, name, STRING, .doc = "Dataset name, as the catalog spells it.")                    \
     F(T, version, INT, .doc = "The version the statement read.")
-LH_SCHEMA_DECLARE(lh_query_dataset_ref, LH_QUERY_DATASET_REF)
+LH_MESSAGE(lh_query_dataset_ref, LH_QUERY_DATASET_REF, "A dataset version a query read.")
 
 #define LH_QUERY_SQL_REPLY(F, T)                                                            \
     F(T, columns, OBJECTS, .sub = &lh_query_column_schema, .doc = "Result columns, in order.") \
@@ -68,10 +70,10 @@ LH_SCHEMA_DECLARE(lh_query_dataset_ref, LH_QUERY_DATASET_REF)
       .doc = "Time queryd spent on the request: names, any first-use load, the statement.") \
     F(T, datasets, OBJECTS, .sub = &lh_query_dataset_ref_schema,                            \
       .doc = "The dataset versions the statement read.")
-LH_SCHEMA_DECLARE(lh_query_sql_reply, LH_QUERY_SQL_REPLY)
+LH_MESSAGE(lh_query_sql_reply, LH_QUERY_SQL_REPLY, "A query's result.")
 
 #define LH_QUERY_STATS_REQUEST(F, T)
-LH_SCHEMA_DECLARE(lh_query_stats_request, LH_QUERY_STATS_REQUEST)
+LH_MESSAGE(lh_query_stats_request, LH_QUERY_STATS_REQUEST, "Ask for queryd's counters.")
 
 #define LH_QUERY_STATS_REPLY(F, T)                                                          \
     F(T, loads, INT, .doc = "Dataset versions loaded into the cache since queryd started.") \
@@ -81,6 +83,21 @@ LH_SCHEMA_DECLARE(lh_query_stats_request, LH_QUERY_STATS_REQUEST)
     F(T, timeouts, INT, .doc = "Of those, interrupted at their timeout_ms.")                \
     F(T, threads, INT, .doc = "Query threads (LH_QUERY_THREADS).")                          \
     F(T, queued, INT, .doc = "Requests waiting for a query thread now.")
-LH_SCHEMA_DECLARE(lh_query_stats_reply, LH_QUERY_STATS_REPLY)
+LH_MESSAGE(lh_query_stats_reply, LH_QUERY_STATS_REPLY, "queryd's counters.")
+
+/* ---- contracts ---- */
+
+#define LH_QUERY_ENDPOINTS(E, S)                                                            \
+    E(S, query_sql, "sql", "query.sql", lh_query_sql_request, lh_query_sql_reply,           \
+      "Run one read-only SQL statement over the catalog's datasets: each is a table named " \
+      "after it (its latest version), \"name@N\" is version N. A version is loaded into "  \
+      "queryd's cache on first use. Refused: writes and anything but reading (403), more "  \
+      "than one statement, syntax errors, unknown tables or columns (400); an unknown "     \
+      "version is 404; a statement past its timeout_ms is interrupted (422); a full queue " \
+      "is 429.")                                                                            \
+    E(S, query_stats, "stats", "query.stats", lh_query_stats_request, lh_query_stats_reply, \
+      "queryd's counters: versions loaded and cached, queries answered and timed out, "     \
+      "threads and queue.")
+LH_SERVICE("queryd", LH_QUERY_ENDPOINTS, LH_NO_EVENTS)
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef LH_SCHEMAS_VECTOR_H
 #define LH_SCHEMAS_VECTOR_H
 
+#include "bus/contract.h"
 #include "bus/schema.h"
 
 /* Bounds; the docs and the 400/413 messages quote them. Index names are
@@ -43,7 +44,7 @@
     F(T, ef_search, INT, .min = 1, .max = LH_VECTOR_MAX_EF, .def = 64,                      \
       .doc = "HNSW: default search breadth (at least k is used). More is better recall, "   \
              "slower searches.")
-LH_SCHEMA_DECLARE(lh_vector_create_request, LH_VECTOR_CREATE_REQUEST)
+LH_MESSAGE(lh_vector_create_request, LH_VECTOR_CREATE_REQUEST, "Create an empty vector index.")
 
 /* What create, stats and list say about an index. */
 #define LH_VECTOR_INDEX_INFO(F, T)                                                          \
@@ -60,26 +61,27 @@ LH_SCHEMA_DECLARE(lh_vector_create_request, LH_VECTOR_CREATE_REQUEST)
              "next rebuild.")                                                               \
     F(T, bytes_on_disk, INT, .doc = "Approximate bytes on disk: items and snapshot.")      \
     F(T, bytes_in_memory, INT, .doc = "Approximate bytes in memory: index and items.")
-LH_SCHEMA_DECLARE(lh_vector_index_info, LH_VECTOR_INDEX_INFO)
+LH_MESSAGE(lh_vector_index_info, LH_VECTOR_INDEX_INFO,
+           "An index: its parameters, size and footprint.")
 
 /* ---- vector.list, vector.stats, vector.drop ---- */
 
 #define LH_VECTOR_LIST_REQUEST(F, T)
-LH_SCHEMA_DECLARE(lh_vector_list_request, LH_VECTOR_LIST_REQUEST)
+LH_MESSAGE(lh_vector_list_request, LH_VECTOR_LIST_REQUEST, "List every vector index.")
 
 #define LH_VECTOR_LIST_REPLY(F, T)                                                          \
     F(T, indexes, OBJECTS, .sub = &lh_vector_index_info_schema,                             \
       .doc = "Every index, by name.")
-LH_SCHEMA_DECLARE(lh_vector_list_reply, LH_VECTOR_LIST_REPLY)
+LH_MESSAGE(lh_vector_list_reply, LH_VECTOR_LIST_REPLY, "Every vector index.")
 
 #define LH_VECTOR_NAME_REQUEST(F, T)                                                        \
     F(T, index, STRING, .required = true, .doc = LH_VECTOR_INDEX_DOC)
-LH_SCHEMA_DECLARE(lh_vector_name_request, LH_VECTOR_NAME_REQUEST)
+LH_MESSAGE(lh_vector_name_request, LH_VECTOR_NAME_REQUEST, "Names one vector index.")
 
 #define LH_VECTOR_DROP_REPLY(F, T)                                                          \
     F(T, index, STRING, .doc = "The index that was dropped.")                               \
     F(T, dropped, INT, .doc = "Items it held.")
-LH_SCHEMA_DECLARE(lh_vector_drop_reply, LH_VECTOR_DROP_REPLY)
+LH_MESSAGE(lh_vector_drop_reply, LH_VECTOR_DROP_REPLY, "What a drop removed.")
 
 /* ---- vector.upsert ---- */
 
@@ -95,20 +97,21 @@ LH_SCHEMA_DECLARE(lh_vector_drop_reply, LH_VECTOR_DROP_REPLY)
              "its top-level keys.")                                                         \
     F(T, text, STRING, .max = LH_VECTOR_MAX_TEXT_BYTES,                                     \
       .doc = "The text the vector stands for, at most 64 KiB; returned with hits.")
-LH_SCHEMA_DECLARE(lh_vector_item, LH_VECTOR_ITEM)
+LH_MESSAGE(lh_vector_item, LH_VECTOR_ITEM, "One item of a vector index.")
 
 #define LH_VECTOR_UPSERT_REQUEST(F, T)                                                      \
     F(T, index, STRING, .required = true, .doc = LH_VECTOR_INDEX_DOC)                       \
     F(T, items, OBJECTS, .required = true, .min = 1, .max = LH_VECTOR_MAX_ITEMS,            \
       .sub = &lh_vector_item_schema,                                                        \
       .doc = "Items to insert or replace (by id), at most 10,000. Durable when answered.")
-LH_SCHEMA_DECLARE(lh_vector_upsert_request, LH_VECTOR_UPSERT_REQUEST)
+LH_MESSAGE(lh_vector_upsert_request, LH_VECTOR_UPSERT_REQUEST,
+           "Insert or replace items (by id); acknowledged once durable.")
 
 #define LH_VECTOR_UPSERT_REPLY(F, T)                                                        \
     F(T, upserted, INT, .doc = "Items written.")                                            \
     F(T, replaced, INT, .doc = "Of those, how many replaced an item with the same id.")     \
     F(T, count, INT, .doc = "Items in the index afterwards.")
-LH_SCHEMA_DECLARE(lh_vector_upsert_reply, LH_VECTOR_UPSERT_REPLY)
+LH_MESSAGE(lh_vector_upsert_reply, LH_VECTOR_UPSERT_REPLY, "What an upsert wrote.")
 
 /* ---- vector.delete ---- */
 
@@ -117,13 +120,14 @@ LH_SCHEMA_DECLARE(lh_vector_upsert_reply, LH_VECTOR_UPSERT_REPLY)
     F(T, ids, STRINGS, .required = true, .min = 1, .max = LH_VECTOR_MAX_ITEMS,              \
       .item_max = LH_VECTOR_MAX_ID_BYTES, .flags = LH_F_NONBLANK,                           \
       .doc = "Ids to delete, at most 10,000. Unknown ids are counted, not refused.")
-LH_SCHEMA_DECLARE(lh_vector_delete_request, LH_VECTOR_DELETE_REQUEST)
+LH_MESSAGE(lh_vector_delete_request, LH_VECTOR_DELETE_REQUEST,
+           "Delete items by id; acknowledged once durable.")
 
 #define LH_VECTOR_DELETE_REPLY(F, T)                                                        \
     F(T, deleted, INT, .doc = "Items deleted.")                                             \
     F(T, not_found, INT, .doc = "Ids the index did not hold.")                              \
     F(T, count, INT, .doc = "Items in the index afterwards.")
-LH_SCHEMA_DECLARE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY)
+LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete removed.")
 
 /* ---- vector.search ---- */
 
@@ -145,7 +149,8 @@ LH_SCHEMA_DECLARE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY)
       .doc = "Metadata equality: a map of key to string, number or boolean; a hit's "       \
              "metadata must hold every pair. Still returns k hits when k items match.")     \
     F(T, include_vectors, BOOL, .def = 0, .doc = "Return each hit's stored vector.")
-LH_SCHEMA_DECLARE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST)
+LH_MESSAGE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST,
+           "The k nearest items to a vector, a batch of vectors, or a text.")
 
 #define LH_VECTOR_HIT(F, T)                                                                 \
     F(T, id, STRING, .doc = "Item id.")                                                     \
@@ -157,17 +162,53 @@ LH_SCHEMA_DECLARE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST)
     F(T, text, STRING, .doc = "The item's text, when it has one.")                          \
     F(T, vector, FLOATS, .flags = LH_F_OMIT_UNSET,                                          \
       .doc = "The stored vector (unit length for cosine), only with `include_vectors`.")
-LH_SCHEMA_DECLARE(lh_vector_hit, LH_VECTOR_HIT)
+LH_MESSAGE(lh_vector_hit, LH_VECTOR_HIT, "One search hit.")
 
 #define LH_VECTOR_HITS(F, T)                                                                \
     F(T, hits, OBJECTS, .sub = &lh_vector_hit_schema, .doc = "Hits of one query, best first.")
-LH_SCHEMA_DECLARE(lh_vector_hits, LH_VECTOR_HITS)
+LH_MESSAGE(lh_vector_hits, LH_VECTOR_HITS, "The hits of one query of a batch.")
 
 #define LH_VECTOR_SEARCH_REPLY(F, T)                                                        \
     F(T, hits, OBJECTS, .sub = &lh_vector_hit_schema, .flags = LH_F_OMIT_UNSET,             \
       .doc = "Hits of a `vector` or `text` query, best first (absent for a batch).")        \
     F(T, results, OBJECTS, .sub = &lh_vector_hits_schema, .flags = LH_F_OMIT_UNSET,         \
       .doc = "For a `vectors` batch: one entry per query row, in order (absent otherwise).")
-LH_SCHEMA_DECLARE(lh_vector_search_reply, LH_VECTOR_SEARCH_REPLY)
+LH_MESSAGE(lh_vector_search_reply, LH_VECTOR_SEARCH_REPLY,
+           "Search hits, best first: `hits` for one query, `results` for a batch.")
+
+/* ---- events ---- */
+
+#define LH_VECTOR_ITEMS_EVENT(F, T)                                                         \
+    F(T, index, STRING, .doc = "Index name.")                                               \
+    F(T, items, INT, .doc = "How many items the write changed.")
+LH_MESSAGE(lh_vector_items_event, LH_VECTOR_ITEMS_EVENT,
+           "Items written to or removed from an index (counts, not vectors).")
+
+/* ---- contracts ---- */
+
+#define LH_VECTOR_ENDPOINTS(E, S)                                                           \
+    E(S, vector_create, "create", "vector.create", lh_vector_create_request,                \
+      lh_vector_index_info, "Create an empty index (409 if the name is taken).")            \
+    E(S, vector_list, "list", "vector.list", lh_vector_list_request, lh_vector_list_reply,  \
+      "List every index with its parameters and size.")                                     \
+    E(S, vector_stats, "stats", "vector.stats", lh_vector_name_request,                     \
+      lh_vector_index_info,                                                                 \
+      "An index's parameters, item and tombstone counts, bytes on disk and in memory.")     \
+    E(S, vector_drop, "drop", "vector.drop", lh_vector_name_request, lh_vector_drop_reply,  \
+      "Delete an index and everything in it.")                                              \
+    E(S, vector_upsert, "upsert", "vector.upsert", lh_vector_upsert_request,                \
+      lh_vector_upsert_reply, "Insert or replace items by id; answered once they are durable.") \
+    E(S, vector_delete, "delete", "vector.delete", lh_vector_delete_request,                \
+      lh_vector_delete_reply, "Delete items by id; answered once durable.")                 \
+    E(S, vector_search, "search", "vector.search", lh_vector_search_request,                \
+      lh_vector_search_reply,                                                               \
+      "The k nearest items to a vector, a batch of vectors or a text, filtered by metadata.")
+
+#define LH_VECTOR_EVENTS(V, S)                                                              \
+    V(S, vector_upserted, "upserted", lh_vector_items_event,                                \
+      "Items were inserted or replaced; durable when published.")                           \
+    V(S, vector_deleted, "deleted", lh_vector_items_event,                                  \
+      "Items were deleted; durable when published.")
+LH_SERVICE("vectord", LH_VECTOR_ENDPOINTS, LH_VECTOR_EVENTS)
 
 #endif

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 
 #include "actors/catalog/catalog.h"
-#include "actors/registry.h"
+#include "ops/registry.h"
 #include "bus/actor.h"
 #include "bus/config.h"
 #include "bus/json.h"

@@ -101,10 +101,10 @@ static lh_err *defer_handler(lh_ctx *ctx, const void *request, void *reply)
     return NULL;
 }
 
-static const lh_endpoint_def t_endpoints[] = {
-    {"echo", "defer.echo", defer_handler, &t_defer_request_schema, &t_defer_reply_schema,
-     "Echo, answered from another thread."},
-};
+static const lh_contract t_echo = {"deferd", "echo", "defer.echo", &t_defer_request_schema,
+                                   &t_defer_reply_schema, "Echo, answered from another thread."};
+
+static const lh_endpoint_def t_endpoints[] = {{&t_echo, defer_handler}};
 
 static const lh_actor_def t_actor = {
     .name = "deferd",

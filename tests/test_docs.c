@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "actors/registry.h"
+#include "bus/contract.h"
+#include "gateway/gateway.h"
+#include "ops/registry.h"
 
 static char *generate_docs(const char *scratch)
 {
@@ -77,7 +79,7 @@ static void test_reference_covers_every_endpoint_and_field(void **state)
     for (size_t i = 0; i < n; i++) {
         assert_mentions(doc, "\n## %s%s\n", actors[i]->name, "");
         for (size_t e = 0; e < actors[i]->n_endpoints; e++) {
-            const lh_endpoint_def *ep = &actors[i]->endpoints[e];
+            const lh_contract *ep = actors[i]->endpoints[e].contract;
             assert_mentions(doc, "### `%s`%s", ep->subject, "");
             for (size_t f = 0; ep->request && f < ep->request->n_fields; f++)
                 assert_mentions(doc, "| `%s` | `%s` |", ep->request->fields[f].name,
@@ -89,11 +91,39 @@ static void test_reference_covers_every_endpoint_and_field(void **state)
     free(scratch);
 }
 
+/* Every event contract and every HTTP route appear, events with each field. */
+static void test_reference_covers_every_event_and_route(void **state)
+{
+    (void)state;
+    char *scratch = lh_test_tmpdir();
+    char *doc = generate_docs(scratch);
+    size_t n;
+    const lh_event_contract *const *evs = lh_events_all(&n);
+    assert_true(n >= 8);
+    for (size_t i = 0; i < n; i++) {
+        assert_mentions(doc, "### event `%s`%s", evs[i]->subject, "");
+        for (size_t f = 0; f < evs[i]->schema->n_fields; f++)
+            assert_mentions(doc, "| `%s` | `%s` |", evs[i]->schema->fields[f].name,
+                            lh_kind_name(evs[i]->schema->fields[f].kind));
+    }
+    for (size_t i = 0; i < lh_gateway_routes(); i++) {
+        lh_gateway_route_info r;
+        lh_gateway_route(i, &r);
+        char row[512];
+        snprintf(row, sizeof row, "| %s | `%s` |", r.method, r.pattern);
+        assert_mentions(doc, "%s%s", row, "");
+    }
+    free(doc);
+    lh_test_rmrf(scratch);
+    free(scratch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_committed_reference_matches_the_tables),
         cmocka_unit_test(test_reference_covers_every_endpoint_and_field),
+        cmocka_unit_test(test_reference_covers_every_event_and_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

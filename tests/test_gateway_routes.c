@@ -17,6 +17,7 @@
 
 #include "bus/json.h"
 #include "gateway/gw.h"
+#include "ops/registry.h"
 
 static char *param(const lh_gw_match *m, size_t i, char *out, size_t cap)
 {
@@ -60,7 +61,7 @@ static void test_route_lookup_404_405_and_head(void **state)
     (void)state;
     lh_gw_match m;
     assert_true(lh_gw_route_match("POST", "/v1/embed", &m));
-    assert_string_equal(m.route->subject, "embed.request");
+    assert_string_equal(m.route->contract->subject, "embed.request");
     assert_true(m.index >= 0);
 
     assert_false(lh_gw_route_match("GET", "/v1/embed", &m));
@@ -74,6 +75,15 @@ static void test_route_lookup_404_405_and_head(void **state)
 
     assert_true(lh_gw_route_match("HEAD", "/v1/health", &m));
     assert_non_null(m.route->local);
+
+    /* A declared HEAD route wins over the GET route of the same path. */
+    assert_true(lh_gw_route_match("HEAD", "/v1/storage/b/k", &m));
+    assert_string_equal(m.route->method, "HEAD");
+    assert_string_equal(m.route->contract->subject, "storage.head");
+    assert_true(lh_gw_route_match("GET", "/v1/storage/b/k", &m));
+    assert_string_equal(m.route->contract->subject, "storage.get");
+    assert_false(lh_gw_route_match("POST", "/v1/storage/b/k", &m));
+    assert_string_equal(m.allow, "PUT, GET, HEAD, DELETE");
 }
 
 static void test_every_bus_route_names_its_actor(void **state)
@@ -84,15 +94,23 @@ static void test_every_bus_route_names_its_actor(void **state)
     const char *const *actors = lh_gw_route_actors(&n_actors);
     assert_true(n_actors >= 1);
     for (size_t i = 0; i < n; i++) {
-        assert_true((routes[i].subject != NULL) != (routes[i].local != NULL));
-        if (!routes[i].subject)
+        assert_true((routes[i].contract != NULL) != (routes[i].local != NULL));
+        assert_true(*lh_gw_route_summary(&routes[i]));
+        if (!routes[i].contract)
             continue;
-        assert_non_null(routes[i].actor);
+        const char *actor = routes[i].contract->service;
         assert_non_null(routes[i].shape);
         bool listed = false;
         for (size_t a = 0; a < n_actors; a++)
-            listed = listed || !strcmp(actors[a], routes[i].actor);
+            listed = listed || !strcmp(actors[a], actor);
         assert_true(listed);
+        /* The contract is bound by the actor the registry starts under that name. */
+        const lh_actor_def *def = lh_registry_find(actor);
+        assert_non_null(def);
+        bool bound = false;
+        for (size_t e = 0; e < def->n_endpoints; e++)
+            bound = bound || def->endpoints[e].contract == routes[i].contract;
+        assert_true(bound);
     }
     for (size_t a = 1; a < n_actors; a++) /* distinct */
         assert_string_not_equal(actors[a - 1], actors[a]);

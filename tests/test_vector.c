@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "actors/embed/embed.h"
-#include "actors/registry.h"
+#include "ops/registry.h"
 #include "actors/vector/vector.h"
 #include "bus/actor.h"
 #include "bus/config.h"

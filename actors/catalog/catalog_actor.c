@@ -119,21 +119,11 @@ static lh_err *lh_catalog_init(lh_actor *actor, void **state)
 }
 
 static const lh_endpoint_def lh_catalog_endpoints[] = {
-    {"create", "catalog.create", lh_create_handler, &lh_catalog_create_request_schema,
-     &lh_catalog_dataset_schema,
-     "Create a dataset with no versions yet (409 if the name is taken, ignoring case)."},
-    {"commit", "catalog.commit", lh_commit_handler, &lh_catalog_commit_request_schema,
-     &lh_catalog_dataset_schema,
-     "Record the next version of a dataset (its data object, schema, rows, bytes, sha256); "
-     "answered once durable, then announced on events.catalogd.committed."},
-    {"get", "catalog.get", lh_cat_get_handler, &lh_catalog_get_request_schema,
-     &lh_catalog_dataset_schema,
-     "A dataset at a version (latest by default), with its schema and version history."},
-    {"list", "catalog.list", lh_cat_list_handler, &lh_catalog_list_request_schema,
-     &lh_catalog_list_reply_schema, "Datasets by name, each with its latest version."},
-    {"delete", "catalog.delete", lh_delete_handler, &lh_catalog_name_request_schema,
-     &lh_catalog_delete_reply_schema,
-     "Delete a dataset and its version history (the data objects stay in storage)."},
+    {&lh_ep_catalog_create, lh_create_handler},
+    {&lh_ep_catalog_commit, lh_commit_handler},
+    {&lh_ep_catalog_get, lh_cat_get_handler},
+    {&lh_ep_catalog_list, lh_cat_list_handler},
+    {&lh_ep_catalog_delete, lh_delete_handler},
 };
 
 const lh_actor_def lh_catalog_actor = {

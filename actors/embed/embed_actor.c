@@ -94,14 +94,7 @@ static void lh_embed_fini(void *state)
 }
 
 static const lh_endpoint_def lh_embed_endpoints[] = {
-    {
-        .name = "request",
-        .subject = "embed.request",
-        .handler = lh_embed_request_handler,
-        .request = &lh_embed_request_schema,
-        .reply = &lh_embed_reply_schema,
-        .doc = "Embed texts into unit-length vectors.",
-    },
+    {&lh_ep_embed_request, lh_embed_request_handler},
 };
 
 const lh_actor_def lh_embed_actor = {

@@ -155,8 +155,7 @@ static lh_err *lh_ensure_index(lh_embed_run *e, int64_t dimension)
         .ef_construction = 200,
         .ef_search = 64,
     };
-    lh_err *err = lh_ingest_call(e->st, "vector.create", &lh_vector_create_request_schema, &req,
-                                 NULL, NULL, NULL);
+    lh_err *err = lh_ingest_call(e->st, &lh_ep_vector_create, &req, NULL, NULL);
     if (err && lh_err_code(err) == LH_ECONFLICT) { /* it exists: upsert checks the dimension */
         lh_err_free(err);
         err = NULL;
@@ -176,8 +175,7 @@ static lh_err *lh_embed_texts(lh_embed_run *e, lh_embed_reply **out)
         .model = *s->model ? (lh_str){s->model, strlen(s->model)} : (lh_str){0},
         .normalize = true,
     };
-    lh_err *err = lh_ingest_call(e->st, "embed.request", &lh_embed_request_schema, &req,
-                                 &lh_embed_reply_schema, e->arena, (void **)out);
+    lh_err *err = lh_ingest_call(e->st, &lh_ep_embed_request, &req, e->arena, (void **)out);
     if (!err && ((*out)->vectors.rows != e->n || (*out)->dimension < 1))
         err = lh_err_new(LH_EINTERNAL, NULL, "embed.request answered %zu vectors for %zu texts",
                          (*out)->vectors.rows, e->n);
@@ -198,8 +196,7 @@ static lh_err *lh_upsert(lh_embed_run *e, const lh_embed_reply *emb)
     }
     lh_vector_upsert_request req = {.index = {s->embed_index, strlen(s->embed_index)},
                                     .items = {items, e->n}};
-    return lh_ingest_call(e->st, "vector.upsert", &lh_vector_upsert_request_schema, &req, NULL,
-                          NULL, NULL);
+    return lh_ingest_call(e->st, &lh_ep_vector_upsert, &req, NULL, NULL);
 }
 
 static void lh_batch_done(lh_embed_run *e)

@@ -131,8 +131,7 @@ static lh_err *lh_check_dataset(lh_ingest_state *st, const lh_job_spec *s)
     lh_catalog_get_request req = {.name = {s->dataset, strlen(s->dataset)}};
     lh_arena *arena = lh_arena_create();
     lh_catalog_dataset *d = NULL;
-    lh_err *err = lh_ingest_call(st, "catalog.get", &lh_catalog_get_request_schema, &req,
-                                 &lh_catalog_dataset_schema, arena, (void **)&d);
+    lh_err *err = lh_ingest_call(st, &lh_ep_catalog_get, &req, arena, (void **)&d);
     const char *want = lh_tab_format_name(s->opts.format);
     if (err && lh_err_code(err) == LH_ENOTFOUND) {
         lh_err_free(err); /* created by the job */
@@ -162,8 +161,7 @@ static lh_err *lh_store_inline(lh_ingest_state *st, const lh_ingest_file_request
         .data = r->content,
         .content_type = {type, strlen(type)},
     };
-    return lh_ingest_call(st, "storage.put", &lh_storage_put_request_schema, &req, NULL, NULL,
-                          NULL);
+    return lh_ingest_call(st, &lh_ep_storage_put, &req, NULL, NULL);
 }
 
 static lh_err *lh_locate_source(lh_ingest_state *st, const lh_ingest_file_request *r,
@@ -303,15 +301,8 @@ static void lh_ingest_fini(void *state)
 }
 
 static const lh_endpoint_def lh_ingest_endpoints[] = {
-    {"file", "ingest.file", lh_file_handler, &lh_ingest_file_request_schema,
-     &lh_ingest_job_schema,
-     "Start an ingest job: a CSV or JSON Lines object in storage (or inline content) becomes "
-     "the next version of a dataset, optionally with a text column embedded into a vector "
-     "index. Answers with the queued job, or with `wait`, the finished one."},
-    {"status", "ingest.status", lh_status_handler, &lh_ingest_status_request_schema,
-     &lh_ingest_job_schema,
-     "A job's state, counts, first row errors and (once done) schema and version; with "
-     "`wait`, answered when the job is done."},
+    {&lh_ep_ingest_file, lh_file_handler},
+    {&lh_ep_ingest_status, lh_status_handler},
 };
 
 const lh_actor_def lh_ingest_actor = {

@@ -175,11 +175,9 @@ lh_err *lh_job_read_source(lh_ingest_state *st, lh_job *job, lh_tab_reader *read
 
 /* ---- calls.c ---- */
 
-/* Encodes `req` with `req_schema`, calls `subject` and decodes the reply
- * with `reply_schema` into `arena` (*reply may be NULL when not wanted). */
-lh_err *lh_ingest_call(lh_ingest_state *st, const char *subject, const lh_schema *req_schema,
-                       const void *req, const lh_schema *reply_schema, lh_arena *arena,
-                       void **reply);
+/* lh_call with ingestd's deadline; `reply` may be NULL when not wanted. */
+lh_err *lh_ingest_call(lh_ingest_state *st, const lh_contract *k, const void *req,
+                       lh_arena *arena, void **reply);
 /* storage.head of bucket/key: size and sha256. */
 lh_err *lh_ingest_head(lh_ingest_state *st, const char *bucket, const char *key,
                        int64_t *size, char sha256[65]);

@@ -209,8 +209,7 @@ static lh_err *lh_ensure_dataset(lh_ingest_state *st, const lh_job *job)
         .format = {lh_tab_format_name(job->spec.opts.format),
                    strlen(lh_tab_format_name(job->spec.opts.format))},
     };
-    lh_err *err = lh_ingest_call(st, "catalog.create", &lh_catalog_create_request_schema, &req,
-                                 NULL, NULL, NULL);
+    lh_err *err = lh_ingest_call(st, &lh_ep_catalog_create, &req, NULL, NULL);
     if (err && lh_err_code(err) == LH_ECONFLICT) { /* it exists: what we want */
         lh_err_free(err);
         err = NULL;
@@ -249,8 +248,7 @@ static lh_err *lh_commit(lh_ingest_state *st, lh_job *job)
         .sha256 = {job->spec.sha256, 64},
     };
     lh_catalog_dataset *d = NULL;
-    err = lh_ingest_call(st, "catalog.commit", &lh_catalog_commit_request_schema, &req,
-                         &lh_catalog_dataset_schema, arena, (void **)&d);
+    err = lh_ingest_call(st, &lh_ep_catalog_commit, &req, arena, (void **)&d);
     if (!err) {
         pthread_mutex_lock(&st->mu);
         const lh_catalog_version *v = d->version;

@@ -249,37 +249,24 @@ void lh_job_finish(lh_ingest_state *st, lh_job *job, const lh_err *err)
 
 /* ---- events ---- */
 
-static void lh_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-    msgpack_pack_str_with_body(pk, v, strlen(v));
-}
-
-static void lh_pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-    msgpack_pack_int64(pk, v);
-}
+static lh_str lh_ev_str(const char *s) { return (lh_str){s, strlen(s)}; }
 
 void lh_job_progress_event(lh_ingest_state *st, lh_job *job, const char *phase)
 {
-    lh_buf b;
-    lh_buf_init(&b);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, lh_buf_msgpack_write);
     pthread_mutex_lock(&st->mu);
-    msgpack_pack_map(&pk, 10);
-    lh_pack_kv_str(&pk, "job", job->id);
-    lh_pack_kv_str(&pk, "dataset", job->spec.dataset);
-    lh_pack_kv_str(&pk, "state", lh_job_state_name(job->state));
-    lh_pack_kv_str(&pk, "phase", phase);
-    lh_pack_kv_int(&pk, "rows", job->rows_read);
-    lh_pack_kv_int(&pk, "rows_rejected", job->rows_rejected);
-    lh_pack_kv_int(&pk, "rows_embedded", job->rows_embedded);
-    lh_pack_kv_int(&pk, "bytes", job->bytes);
-    lh_pack_kv_int(&pk, "bytes_total", job->spec.size);
-    lh_pack_kv_int(&pk, "version", job->version);
+    lh_ingest_progress_event ev = {
+        .job = lh_ev_str(job->id),
+        .dataset = lh_ev_str(job->spec.dataset),
+        .state = lh_ev_str(lh_job_state_name(job->state)),
+        .phase = lh_ev_str(phase),
+        .rows = job->rows_read,
+        .rows_rejected = job->rows_rejected,
+        .rows_embedded = job->rows_embedded,
+        .bytes = job->bytes,
+        .bytes_total = job->spec.size,
+        .version = job->version,
+    };
     pthread_mutex_unlock(&st->mu);
-    lh_event_publish(lh_actor_conn(st->actor), "ingestd", "progress", b.data, b.len);
-    lh_buf_free(&b);
+    /* id and dataset never change once the job exists */
+    lh_event_emit(lh_actor_conn(st->actor), &lh_ev_ingest_progress, &ev);
 }

@@ -96,16 +96,8 @@ static void lh_query_stop(lh_actor *actor, void *state)
 }
 
 static const lh_endpoint_def lh_query_endpoints[] = {
-    {"sql", "query.sql", lh_sql_handler, &lh_query_sql_request_schema, &lh_query_sql_reply_schema,
-     "Run one read-only SQL statement over the catalog's datasets: each is a table named "
-     "after it (its latest version), \"name@N\" is version N. A version is loaded into "
-     "queryd's cache on first use. Refused: writes and anything but reading (403), more than "
-     "one statement, syntax errors, unknown tables or columns (400); an unknown version is "
-     "404; a statement past its timeout_ms is interrupted (422); a full queue is 429."},
-    {"stats", "query.stats", lh_stats_handler, &lh_query_stats_request_schema,
-     &lh_query_stats_reply_schema,
-     "queryd's counters: versions loaded and cached, queries answered and timed out, threads "
-     "and queue."},
+    {&lh_ep_query_sql, lh_sql_handler},
+    {&lh_ep_query_stats, lh_stats_handler},
 };
 
 const lh_actor_def lh_query_actor = {

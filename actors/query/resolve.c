@@ -27,8 +27,7 @@ int lh_qcall_timeout(const lh_query_state *st)
 lh_err *lh_qcatalog_list(lh_query_state *st, lh_arena *a, lh_catalog_list_reply **out)
 {
     lh_catalog_list_request req = {0};
-    lh_err *err = lh_call(lh_actor_conn(st->actor), "catalog.list", &lh_catalog_list_request_schema,
-                          &req, &lh_catalog_list_reply_schema, a, (void **)out,
+    lh_err *err = lh_call(lh_actor_conn(st->actor), &lh_ep_catalog_list, &req, a, (void **)out,
                           lh_qcall_timeout(st));
     return lh_err_wrap(err, "list the catalog's datasets");
 }
@@ -101,8 +100,7 @@ static lh_err *lh_describe(lh_qfill *f)
     if (f->full)
         return NULL;
     lh_catalog_get_request req = {.name = {f->name, strlen(f->name)}, .version = f->version};
-    lh_err *err = lh_call(lh_actor_conn(f->st->actor), "catalog.get",
-                          &lh_catalog_get_request_schema, &req, &lh_catalog_dataset_schema, f->a,
+    lh_err *err = lh_call(lh_actor_conn(f->st->actor), &lh_ep_catalog_get, &req, f->a,
                           (void **)&f->full, lh_qcall_timeout(f->st));
     if (err && lh_err_code(err) == LH_ENOTFOUND) { /* deleted a moment ago */
         lh_err *gone = lh_err_new(LH_ENOTFOUND, "sql", "%s", lh_err_message(err));

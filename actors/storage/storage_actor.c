@@ -40,15 +40,9 @@ lh_str lh_st_str(lh_ctx *ctx, const char *s, size_t len)
     return (lh_str){lh_arena_strndup(lh_ctx_arena(ctx), s, len), len};
 }
 
-void lh_st_publish(lh_st_state *st, const char *event, const lh_schema *schema, const void *value)
+void lh_st_publish(lh_st_state *st, const lh_event_contract *ev, const void *value)
 {
-    lh_buf b;
-    lh_buf_init(&b);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, lh_buf_msgpack_write);
-    lh_schema_encode(schema, value, &pk);
-    lh_event_publish(lh_actor_conn(st->actor), lh_storage_actor.name, event, b.data, b.len);
-    lh_buf_free(&b);
+    lh_event_emit(lh_actor_conn(st->actor), ev, value);
 }
 
 /* ---- lifecycle ---- */
@@ -149,34 +143,15 @@ static void lh_st_fini(void *state)
 }
 
 static const lh_endpoint_def lh_st_endpoints[] = {
-    {"put", "storage.put", lh_st_put_handler, &lh_storage_put_request_schema,
-     &lh_storage_object_info_schema,
-     "Write a whole object of up to 4 MiB; answered once it is durable. Replaces any object "
-     "of the same key."},
-    {"get", "storage.get", lh_st_get_handler, &lh_storage_get_request_schema,
-     &lh_storage_get_reply_schema, "Read up to 4 MiB of an object from an offset."},
-    {"head", "storage.head", lh_st_head_handler, &lh_storage_object_request_schema,
-     &lh_storage_object_info_schema, "An object's description (404 when there is none)."},
-    {"list", "storage.list", lh_st_list_handler, &lh_storage_list_request_schema,
-     &lh_storage_list_reply_schema,
-     "A bucket's objects in key order, one page at a time, with common prefixes."},
-    {"delete", "storage.delete", lh_st_delete_handler, &lh_storage_object_request_schema,
-     &lh_storage_delete_reply_schema, "Delete an object; answered once durable."},
-    {"upload-begin", "storage.upload.begin", lh_st_upload_begin_handler,
-     &lh_storage_upload_begin_request_schema, &lh_storage_upload_reply_schema,
-     "Start an upload of an object of any size; it stays invisible until committed. Uploads "
-     "idle for an hour are aborted."},
-    {"upload-part", "storage.upload.part", lh_st_upload_part_handler,
-     &lh_storage_upload_part_request_schema, &lh_storage_upload_reply_schema,
-     "Append part N (1, 2, ... in order; 409 names the part expected). Resending the last "
-     "part is harmless."},
-    {"upload-commit", "storage.upload.commit", lh_st_upload_commit_handler,
-     &lh_storage_upload_commit_request_schema, &lh_storage_object_info_schema,
-     "Make the upload the object, whole, in one step (422 and nothing written when the "
-     "sha256 differs; the upload then stays open)."},
-    {"upload-abort", "storage.upload.abort", lh_st_upload_abort_handler,
-     &lh_storage_upload_ref_schema, &lh_storage_upload_reply_schema,
-     "Discard an upload and its bytes."},
+    {&lh_ep_storage_put, lh_st_put_handler},
+    {&lh_ep_storage_get, lh_st_get_handler},
+    {&lh_ep_storage_head, lh_st_head_handler},
+    {&lh_ep_storage_list, lh_st_list_handler},
+    {&lh_ep_storage_delete, lh_st_delete_handler},
+    {&lh_ep_storage_upload_begin, lh_st_upload_begin_handler},
+    {&lh_ep_storage_upload_part, lh_st_upload_part_handler},
+    {&lh_ep_storage_upload_commit, lh_st_upload_commit_handler},
+    {&lh_ep_storage_upload_abort, lh_st_upload_abort_handler},
 };
 
 const lh_actor_def lh_storage_actor = {

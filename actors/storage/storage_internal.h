@@ -70,9 +70,8 @@ void lh_st_now_rfc3339(char out[32]);
 int64_t lh_st_now_seconds(void);
 /* A NUL-terminated copy in the request's arena. */
 lh_str lh_st_str(lh_ctx *ctx, const char *s, size_t len);
-/* Publishes events.storaged.<event> with `value` encoded by `schema`. */
-void lh_st_publish(lh_st_state *st, const char *event, const lh_schema *schema,
-                   const void *value);
+/* Publishes one of storaged's events (schemas/storage.h). */
+void lh_st_publish(lh_st_state *st, const lh_event_contract *ev, const void *value);
 
 /* ---- recovery and the reaper (storage_recover.c) ---- */
 

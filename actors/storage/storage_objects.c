@@ -81,7 +81,7 @@ lh_err *lh_st_put_handler(lh_ctx *ctx, const void *request, void *reply)
                    req->data.len, got, info);
     err = lh_st_commit(st, w, token, info, NULL);
     if (!err)
-        lh_st_publish(st, "written", &lh_storage_object_info_schema, info);
+        lh_st_publish(st, &lh_ev_storage_written, info);
     return err;
 }
 
@@ -203,6 +203,6 @@ lh_err *lh_st_delete_handler(lh_ctx *ctx, const void *request, void *reply)
     err = lh_st_delete_locked(st, req->bucket.s, req->key.s, &rep->deleted);
     pthread_rwlock_unlock(lock);
     if (!err && rep->deleted)
-        lh_st_publish(st, "deleted", &lh_storage_object_request_schema, req);
+        lh_st_publish(st, &lh_ev_storage_deleted, req);
     return err;
 }

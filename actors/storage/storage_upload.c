@@ -379,7 +379,7 @@ lh_err *lh_st_upload_commit_handler(lh_ctx *ctx, const void *request, void *repl
                 (long long)info->size);
     lh_st_upload_put_back(st, u);
     if (!err)
-        lh_st_publish(st, "written", &lh_storage_object_info_schema, info);
+        lh_st_publish(st, &lh_ev_storage_written, info);
     return err;
 }
 

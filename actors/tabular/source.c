@@ -43,8 +43,7 @@ lh_err *lh_tab_source_read(const lh_tab_source *src, lh_tab_reader *reader)
             .length = (int64_t)chunk,
         };
         lh_storage_get_reply *rep = NULL;
-        err = lh_call(src->conn, "storage.get", &lh_storage_get_request_schema, &req,
-                      &lh_storage_get_reply_schema, arena, (void **)&rep, src->timeout_ms);
+        err = lh_call(src->conn, &lh_ep_storage_get, &req, arena, (void **)&rep, src->timeout_ms);
         if (!err)
             err = lh_tab_check_range(src, rep, offset);
         if (!err)

@@ -264,23 +264,13 @@ static void lh_vector_fini(void *state)
 }
 
 static const lh_endpoint_def lh_vector_endpoints[] = {
-    {"create", "vector.create", lh_create_handler, &lh_vector_create_request_schema,
-     &lh_vector_index_info_schema, "Create an empty index (409 if the name is taken)."},
-    {"list", "vector.list", lh_list_handler, &lh_vector_list_request_schema,
-     &lh_vector_list_reply_schema, "List every index with its parameters and size."},
-    {"stats", "vector.stats", lh_stats_handler, &lh_vector_name_request_schema,
-     &lh_vector_index_info_schema,
-     "An index's parameters, item and tombstone counts, bytes on disk and in memory."},
-    {"drop", "vector.drop", lh_drop_handler, &lh_vector_name_request_schema,
-     &lh_vector_drop_reply_schema, "Delete an index and everything in it."},
-    {"upsert", "vector.upsert", lh_vec_upsert_handler, &lh_vector_upsert_request_schema,
-     &lh_vector_upsert_reply_schema,
-     "Insert or replace items by id; answered once they are durable."},
-    {"delete", "vector.delete", lh_vec_delete_handler, &lh_vector_delete_request_schema,
-     &lh_vector_delete_reply_schema, "Delete items by id; answered once durable."},
-    {"search", "vector.search", lh_vec_search_handler, &lh_vector_search_request_schema,
-     &lh_vector_search_reply_schema,
-     "The k nearest items to a vector, a batch of vectors or a text, filtered by metadata."},
+    {&lh_ep_vector_create, lh_create_handler},
+    {&lh_ep_vector_list, lh_list_handler},
+    {&lh_ep_vector_stats, lh_stats_handler},
+    {&lh_ep_vector_drop, lh_drop_handler},
+    {&lh_ep_vector_upsert, lh_vec_upsert_handler},
+    {&lh_ep_vector_delete, lh_vec_delete_handler},
+    {&lh_ep_vector_search, lh_vec_search_handler},
 };
 
 const lh_actor_def lh_vector_actor = {

@@ -34,27 +34,11 @@ static lh_err *lh_one_of(const lh_vector_search_request *req)
 /* Asks embedd for the vector of `text` (in the arena). */
 static lh_err *lh_embed_text(lh_ctx *ctx, const lh_str *text, lh_embed_reply **out)
 {
-    lh_buf body, reply;
-    lh_buf_init(&body);
-    lh_buf_init(&reply);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, lh_buf_msgpack_write);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_str_with_body(&pk, "texts", 5);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_str_with_body(&pk, text->s, text->len);
+    lh_embed_request req = {.texts = {(lh_str *)text, 1}, .normalize = true};
     lh_actor *actor = lh_ctx_actor(ctx);
-    lh_err *err = lh_request(lh_actor_conn(actor), "embed.request", body.data, body.len,
-                             lh_ctx_request_id(ctx), lh_actor_config(actor)->request_timeout_ms,
-                             &reply);
-    void *decoded = NULL;
-    if (!err)
-        err = lh_schema_decode(&lh_embed_reply_schema, reply.data, reply.len, lh_ctx_arena(ctx),
-                               &decoded);
-    lh_buf_free(&body);
-    lh_buf_free(&reply);
-    *out = decoded;
-    return err ? lh_err_wrap(err, "embed the query text") : NULL;
+    lh_err *err = lh_call(lh_actor_conn(actor), &lh_ep_embed_request, &req, lh_ctx_arena(ctx),
+                          (void **)out, lh_actor_config(actor)->request_timeout_ms);
+    return lh_err_wrap(err, "embed the query text");
 }
 
 static lh_err *lh_text_query(lh_ctx *ctx, const lh_vec_params *p, const lh_str *text, float *out)

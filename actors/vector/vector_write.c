@@ -71,19 +71,10 @@ static lh_err *lh_item_record(const lh_vec_params *p, const lh_vector_item *it, 
     return NULL;
 }
 
-static void lh_publish(lh_ctx *ctx, const char *event, const char *index, size_t n)
+static void lh_publish(lh_ctx *ctx, const lh_event_contract *ev, const char *index, size_t n)
 {
-    lh_buf b;
-    lh_buf_init(&b);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, lh_buf_msgpack_write);
-    msgpack_pack_map(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "index", 5);
-    msgpack_pack_str_with_body(&pk, index, strlen(index));
-    msgpack_pack_str_with_body(&pk, "items", 5);
-    msgpack_pack_uint64(&pk, n);
-    lh_event_publish(lh_actor_conn(lh_ctx_actor(ctx)), "vectord", event, b.data, b.len);
-    lh_buf_free(&b);
+    lh_vector_items_event e = {.index = {index, strlen(index)}, .items = (int64_t)n};
+    lh_event_emit(lh_actor_conn(lh_ctx_actor(ctx)), ev, &e);
 }
 
 /* LevelDB, then memory, under the write lock. */
@@ -134,7 +125,7 @@ lh_err *lh_vec_upsert_handler(lh_ctx *ctx, const void *request, void *response)
         rep->replaced = (int64_t)replaced;
         rep->count = (int64_t)lh_vec_collection_counts(c).live;
         lh_vec_state_maybe_rebuild(st, c);
-        lh_publish(ctx, "upserted", p->name, n);
+        lh_publish(ctx, &lh_ev_vector_upserted, p->name, n);
     }
     lh_vec_collection_unref(c);
     return err;
@@ -171,7 +162,7 @@ lh_err *lh_vec_delete_handler(lh_ctx *ctx, const void *request, void *response)
         rep->not_found = (int64_t)(req->ids.n - deleted);
         rep->count = (int64_t)lh_vec_collection_counts(c).live;
         lh_vec_state_maybe_rebuild(st, c);
-        lh_publish(ctx, "deleted", lh_vec_collection_params(c)->name, deleted);
+        lh_publish(ctx, &lh_ev_vector_deleted, lh_vec_collection_params(c)->name, deleted);
     }
     lh_vec_collection_unref(c);
     return err;

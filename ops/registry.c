@@ -2,7 +2,7 @@
  * registry.c — the table of actors. Adding an actor to the system is one
  * line here (in dependency order: an actor comes after those it calls).
  */
-#include "actors/registry.h"
+#include "ops/registry.h"
 
 #include <string.h>
 
@@ -45,18 +45,4 @@ const lh_actor_def *const *lh_registry_all(size_t *n)
 {
     *n = LH_N_ACTORS;
     return lh_actors;
-}
-
-const lh_endpoint_def *lh_registry_endpoint(const char *subject, const lh_actor_def **actor)
-{
-    for (size_t i = 0; i < LH_N_ACTORS; i++) {
-        for (size_t e = 0; e < lh_actors[i]->n_endpoints; e++) {
-            if (!strcmp(lh_actors[i]->endpoints[e].subject, subject)) {
-                if (actor)
-                    *actor = lh_actors[i];
-                return &lh_actors[i]->endpoints[e];
-            }
-        }
-    }
-    return NULL;
 }
