@@ -17,6 +17,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bus/clock.h"
+#include "bus/error_body.h"
 #include "bus/json.h"
 #include "bus/log.h"
 #include "bus/request.h"
@@ -55,13 +57,6 @@ void lh_new_id(char out[23])
     out[22] = '\0';
 }
 
-static uint64_t lh_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- accessors ---- */
 
 const lh_actor_def *lh_actor_def_of(const lh_actor *a) { return a->def; }
@@ -76,25 +71,6 @@ void *lh_ctx_alloc(lh_ctx *ctx, size_t n) { return lh_arena_alloc(ctx->arena, n)
 lh_arena *lh_ctx_arena(lh_ctx *ctx) { return ctx->arena; }
 
 /* ---- replies ---- */
-
-static void lh_pack_error(lh_buf *out, const lh_err *err)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    const char *field = lh_err_field(err);
-    const char *msg = lh_err_message(err);
-    msgpack_pack_map(&pk, 1);
-    msgpack_pack_str_with_body(&pk, "error", 5);
-    msgpack_pack_map(&pk, field ? 3 : 2);
-    msgpack_pack_str_with_body(&pk, "code", 4);
-    msgpack_pack_int(&pk, lh_err_code(err));
-    msgpack_pack_str_with_body(&pk, "message", 7);
-    msgpack_pack_str_with_body(&pk, msg, strlen(msg));
-    if (field) {
-        msgpack_pack_str_with_body(&pk, "field", 5);
-        msgpack_pack_str_with_body(&pk, field, strlen(field));
-    }
-}
 
 /* Publishes the msgpack reply in `out` on `reply` in the request's
  * encoding (`json` is scratch space for the JSON form). `subject` names
@@ -133,7 +109,7 @@ static void lh_publish_reply(lh_conn *conn, const char *reply, const char *subje
                                  "the reply (%zu bytes) exceeds the bus's message limit; ask "
                                  "for less (fewer items, smaller k)", body->len);
         lh_buf_reset(out);
-        lh_pack_error(out, big);
+        lh_error_body_encode(big, out);
         lh_publish_reply(conn, reply, subject, rid, big, out, json, as_json);
         lh_err_free(big);
         return;
@@ -177,18 +153,13 @@ static lh_err *lh_serve(lh_worker *w, natsMsg *msg, lh_ctx *ctx, bool as_json)
     if (err)
         return err;
     const lh_schema *reply_schema = def->contract->reply;
-    void *reply = reply_schema ? lh_arena_alloc(w->arena, reply_schema->size) : NULL;
+    void *reply = lh_arena_alloc(w->arena, reply_schema->size);
     err = def->handler(ctx, req, reply);
     assert(!(err && ctx->deferred)); /* a deferred reply is answered through its handle */
     if (err || ctx->deferred)
         return err;
     lh_buf_reset(&w->out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &w->out, lh_buf_msgpack_write);
-    if (reply_schema)
-        lh_schema_encode(reply_schema, reply, &pk);
-    else
-        msgpack_pack_map(&pk, 0);
+    lh_message_encode(reply_schema, reply, &w->out);
     return NULL;
 }
 
@@ -197,7 +168,7 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     (void)nc;
     (void)sub;
     lh_worker *w = closure;
-    uint64_t t0 = lh_now_ns();
+    uint64_t t0 = lh_clock_ns();
     const char *rid = NULL;
     char fresh[23];
     if (natsMsgHeader_Get(msg, LH_HDR_REQUEST_ID, &rid) != NATS_OK || !rid || !*rid) {
@@ -212,7 +183,7 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     const char *subject = w->ep->def->contract->subject;
     if (err) {
         lh_buf_reset(&w->out);
-        lh_pack_error(&w->out, err);
+        lh_error_body_encode(err, &w->out);
         if (lh_err_code(err) >= 500)
             lh_warn("%s failed: %d %s", subject, lh_err_code(err), lh_err_message(err));
         else
@@ -224,7 +195,7 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     atomic_fetch_add(&w->ep->num_requests, 1);
     if (err)
         lh_record_error(w->ep, err);
-    atomic_fetch_add(&w->ep->processing_ns, lh_now_ns() - t0);
+    atomic_fetch_add(&w->ep->processing_ns, lh_clock_ns() - t0);
     if (!ctx.deferred)
         lh_send_reply(w, msg, rid, err, as_json);
     lh_err_free(err);
@@ -269,13 +240,7 @@ void lh_deferred_reply(lh_deferred *d, const void *reply)
 {
     lh_buf out;
     lh_buf_init(&out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &out, lh_buf_msgpack_write);
-    const lh_schema *schema = d->ep->def->contract->reply;
-    if (schema)
-        lh_schema_encode(schema, reply, &pk);
-    else
-        msgpack_pack_map(&pk, 0);
+    lh_message_encode(d->ep->def->contract->reply, reply, &out);
     lh_deferred_send(d, NULL, &out);
     lh_buf_free(&out);
 }
@@ -285,23 +250,13 @@ void lh_deferred_fail(lh_deferred *d, const lh_err *err)
     assert(err);
     lh_buf out;
     lh_buf_init(&out);
-    lh_pack_error(&out, err);
+    lh_error_body_encode(err, &out);
     lh_record_error(d->ep, err);
     lh_deferred_send(d, err, &out);
     lh_buf_free(&out);
 }
 
 /* ---- lifecycle ---- */
-
-static void lh_format_started(char *out, size_t cap)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, cap - n, ".%09dZ", (int)(ts.tv_nsec % 1000000000));
-}
 
 static lh_err *lh_subscribe_endpoints(lh_actor *a)
 {
@@ -334,7 +289,7 @@ static lh_actor *lh_actor_alloc(const lh_actor_def *def, const lh_actor_opts *op
     a->config = *opts->config;
     a->workers = opts->workers > 0 ? opts->workers : 1;
     lh_new_id(a->id);
-    lh_format_started(a->started, sizeof a->started);
+    lh_clock_rfc3339(a->started, sizeof a->started, 9);
     size_t n = def->n_endpoints;
     a->eps = calloc(n ? n : 1, sizeof *a->eps);
     a->wk = calloc(n ? n * (size_t)a->workers : 1, sizeof *a->wk);

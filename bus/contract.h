@@ -35,7 +35,7 @@
 typedef struct lh_contract {
     const char *service;      /* "vectord" */
     const char *name;         /* ADR-32 endpoint name: "search" */
-    const char *subject;      /* "vector.search" */
+    const char *subject;      /* <domain>.<verb>, e.g. vector.search */
     const lh_schema *request;
     const lh_schema *reply;
     const char *doc;
@@ -44,7 +44,7 @@ typedef struct lh_contract {
 typedef struct lh_event_contract {
     const char *service;      /* "vectord" */
     const char *name;         /* "upserted" */
-    const char *subject;      /* "events.vectord.upserted" */
+    const char *subject;      /* events.<service>.<name> */
     const lh_schema *schema;  /* the payload */
     const char *doc;
 } lh_event_contract;

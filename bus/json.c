@@ -9,7 +9,7 @@
  * to printf only for magnitudes that arithmetic cannot hold.
  */
 #include "bus/json.h"
-#include "bus/mpcheck.h"
+#include "bus/mpscan.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -227,8 +227,9 @@ void lh_json_append_string(lh_buf *out, const char *s, size_t len)
     lh_buf_append(out, "\"", 1);
 }
 
-static void lh_write_base64(lh_buf *out, const unsigned char *p, size_t n)
+void lh_json_append_base64(lh_buf *out, const void *data, size_t n)
 {
+    const unsigned char *p = data;
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *w = lh_room(out, 4 * ((n + 2) / 3) + 2);
@@ -542,7 +543,7 @@ static size_t lh_format_shortest(double v, bool single, char *text)
     return lh_format_shortest_printf(v, single, p_lo, p_hi, text);
 }
 
-static void lh_write_float(lh_buf *out, double v, bool single)
+void lh_json_append_float(lh_buf *out, double v, bool single)
 {
     if (!isfinite(v)) {
         lh_buf_append(out, "null", 4); /* JSON has no NaN or infinity */
@@ -577,7 +578,7 @@ static void lh_write_key(const msgpack_object *key, lh_buf *out, int depth)
         return;
     }
     if (key->type == MSGPACK_OBJECT_BIN) { /* already a JSON string */
-        lh_write_base64(out, (const unsigned char *)key->via.bin.ptr, key->via.bin.size);
+        lh_json_append_base64(out, (const unsigned char *)key->via.bin.ptr, key->via.bin.size);
         return;
     }
     lh_buf text;
@@ -625,13 +626,13 @@ static void lh_write_value(const msgpack_object *obj, lh_buf *out, int depth)
         return;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        lh_write_float(out, obj->via.f64, obj->type == MSGPACK_OBJECT_FLOAT32);
+        lh_json_append_float(out, obj->via.f64, obj->type == MSGPACK_OBJECT_FLOAT32);
         return;
     case MSGPACK_OBJECT_STR:
         lh_json_append_string(out, obj->via.str.ptr, obj->via.str.size);
         return;
     case MSGPACK_OBJECT_BIN:
-        lh_write_base64(out, (const unsigned char *)obj->via.bin.ptr, obj->via.bin.size);
+        lh_json_append_base64(out, (const unsigned char *)obj->via.bin.ptr, obj->via.bin.size);
         return;
     case MSGPACK_OBJECT_ARRAY:
     case MSGPACK_OBJECT_MAP:

@@ -42,6 +42,12 @@ void lh_msgpack_obj_to_json(const msgpack_object *obj, lh_buf *out);
  * `out`. Errors are 400 "malformed msgpack ...". */
 lh_err *lh_msgpack_to_json(const char *data, size_t len, lh_buf *out);
 
+/* Appends a number as the bridge writes floats: the shortest text that
+ * reads back as the same value at float32 (`single`) or float64
+ * precision, integral values with ".0"; null when not finite. */
+void lh_json_append_float(lh_buf *out, double v, bool single);
+/* Appends bytes as a quoted base64 string (how the bridge writes bin). */
+void lh_json_append_base64(lh_buf *out, const void *data, size_t n);
 /* Appends `s` as a quoted, escaped JSON string. */
 void lh_json_append_string(lh_buf *out, const char *s, size_t len);
 

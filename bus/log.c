@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/clock.h"
+
 static lh_log_level lh_log_min = LH_LOG_INFO;
 static char lh_log_process[32] = "lakehouse";
 static _Thread_local char lh_log_actor[32];
@@ -52,14 +54,9 @@ void lh_log(lh_log_level level, const char *fmt, ...)
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     if (level < lh_log_min)
         return;
-    char line[2048];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, names[level],
+    char line[2048], now[LH_RFC3339_MAX];
+    lh_clock_rfc3339(now, sizeof now, 3);
+    int n = snprintf(line, sizeof line, "%s %-5s %s", now, names[level],
                      lh_log_actor[0] ? lh_log_actor : lh_log_process);
     if (lh_log_rid[0] && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, " rid=%s", lh_log_rid);

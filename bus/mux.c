@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "bus/actor.h"
+#include "bus/clock.h"
 #include "bus/log.h"
 #include "bus/request.h"
 
@@ -72,13 +73,6 @@ struct lh_mux {
     lh_mux_req *dhead, *dtail;
     lh_mux_req *free_list;
 };
-
-static int64_t lh_mux_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void *lh_mux_xcalloc(size_t n, size_t size)
 {
@@ -294,7 +288,7 @@ static void *lh_mux_timer_main(void *arg)
     lh_mux *m = arg;
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
-        int64_t now = lh_mux_now_ns();
+        int64_t now = lh_clock_ns();
         if (m->dhead && m->dhead->deadline_ns <= now) {
             lh_mux_fire_expired(m, lh_mux_take_expired(m, now));
             continue;
@@ -384,7 +378,7 @@ lh_err *lh_mux_create(lh_conn *c, lh_mux **out)
 static void lh_mux_stop_inbox(lh_mux *m)
 {
     natsSubscription_Unsubscribe(m->sub); /* fails harmlessly on a closed connection */
-    int64_t until = lh_mux_now_ns() + (int64_t)LH_MUX_SUB_DONE_WAIT_MS * 1000000;
+    int64_t until = lh_clock_ns() + (int64_t)LH_MUX_SUB_DONE_WAIT_MS * 1000000;
     struct timespec at = lh_mux_abstime(until);
     pthread_mutex_lock(&m->mu);
     while (!m->sub_done) {
@@ -437,7 +431,7 @@ void lh_mux_destroy(lh_mux *m)
 static uint64_t lh_mux_add(lh_mux *m, const char *subject, int timeout_ms, lh_mux_cb cb,
                            void *user)
 {
-    int64_t deadline = lh_mux_now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = lh_clock_ns() + (int64_t)timeout_ms * 1000000;
     pthread_mutex_lock(&m->mu);
     lh_mux_req *r = lh_mux_alloc_req(m);
     r->seq = m->next_seq++;

@@ -51,6 +51,20 @@ void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out)
     lh_schema_encode(schema, value, &pk);
 }
 
+void lh_message_encode_given(const lh_schema *schema, const void *value, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    lh_schema_encode_given(schema, value, &pk);
+}
+
+void lh_message_encode_head(const lh_schema *schema, const void *value, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    lh_schema_encode_head(schema, value, &pk);
+}
+
 lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *arena, void **reply,
                 int timeout_ms)
 {

@@ -35,6 +35,10 @@ lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *are
 
 /* Encodes `value` through `schema` as a msgpack message in `out`. */
 void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out);
+/* Encodes only what `value` was given (lh_schema_encode_given) in `out`. */
+void lh_message_encode_given(const lh_schema *schema, const void *value, lh_buf *out);
+/* Appends lh_schema_encode_head's bytes (see schema.h) to `out`. */
+void lh_message_encode_head(const lh_schema *schema, const void *value, lh_buf *out);
 
 /* The error carried by a reply message (ADR-32 headers or a no-responders
  * status), or NULL when the message is a success reply. */

@@ -12,9 +12,19 @@
 #include <string.h>
 
 #include "bus/buf.h"
-#include "bus/mpcheck.h"
+#include "bus/mpscan.h"
 
 #define LH_PATH_MAX 160
+
+/* How a decode allocates: everything in the arena, except that bytes
+ * (bin) may point into the input when the caller keeps it. */
+typedef struct lh_dec {
+    lh_arena *arena;
+    bool borrow_bytes;
+} lh_dec;
+
+static lh_err *lh_decode_map(const lh_schema *s, const msgpack_object *obj, const lh_dec *d,
+                             const char *path, void *out);
 
 const char *lh_kind_name(lh_kind k)
 {
@@ -89,7 +99,7 @@ static bool lh_in_choices(const char *choices, const char *s, size_t n)
 }
 
 static lh_err *lh_decode_string(const lh_field *f, const msgpack_object *o, const char *path,
-                                lh_arena *a, lh_str *out)
+                                const lh_dec *d, lh_str *out)
 {
     if (o->type != MSGPACK_OBJECT_STR)
         return lh_wrong_type(path, f);
@@ -104,7 +114,7 @@ static lh_err *lh_decode_string(const lh_field *f, const msgpack_object *o, cons
         return lh_err_new(LH_EBADREQ, path, "field '%s' must not be empty or blank", path);
     if (f->choices && !lh_in_choices(f->choices, o->via.str.ptr, n))
         return lh_err_new(LH_EBADREQ, path, "field '%s' must be one of %s", path, f->choices);
-    out->s = lh_arena_strndup(a, o->via.str.ptr, n);
+    out->s = lh_arena_strndup(d->arena, o->via.str.ptr, n);
     out->len = n;
     return NULL;
 }
@@ -148,19 +158,20 @@ static lh_err *lh_check_count(const lh_field *f, size_t n, const char *path)
 }
 
 static lh_err *lh_decode_strings(const lh_field *f, const msgpack_object *o, const char *path,
-                                 lh_arena *a, lh_strs *out)
+                                 const lh_dec *d, lh_strs *out)
 {
-    if (o->type != MSGPACK_OBJECT_ARRAY)
+    bool one = o->type == MSGPACK_OBJECT_STR && (f->flags & LH_F_ONE_OR_MANY);
+    if (o->type != MSGPACK_OBJECT_ARRAY && !one)
         return lh_wrong_type(path, f);
-    size_t n = o->via.array.size;
+    size_t n = one ? 1 : o->via.array.size;
     lh_err *err = lh_check_count(f, n, path);
     if (err)
         return err;
-    out->v = lh_arena_alloc(a, n * sizeof *out->v + 1);
+    out->v = lh_arena_alloc(d->arena, n * sizeof *out->v + 1);
     out->n = n;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        const msgpack_object *it = &o->via.array.ptr[i];
+        const msgpack_object *it = one ? o : &o->via.array.ptr[i];
         char ipath[LH_PATH_MAX];
         lh_index_path(ipath, path, i);
         if (it->type != MSGPACK_OBJECT_STR)
@@ -176,14 +187,14 @@ static lh_err *lh_decode_strings(const lh_field *f, const msgpack_object *o, con
                               path, f->total_max, ipath);
         if ((f->flags & LH_F_NONBLANK) && lh_is_blank(it->via.str.ptr, len))
             return lh_err_new(LH_EBADREQ, ipath, "field '%s' must not be empty or blank", ipath);
-        out->v[i].s = lh_arena_strndup(a, it->via.str.ptr, len);
+        out->v[i].s = lh_arena_strndup(d->arena, it->via.str.ptr, len);
         out->v[i].len = len;
     }
     return NULL;
 }
 
 /* One vector: an array of numbers or a bin of little-endian float32. */
-static lh_err *lh_decode_vector(const msgpack_object *o, const char *path, lh_arena *a,
+static lh_err *lh_decode_vector(const msgpack_object *o, const char *path, const lh_dec *d,
                                 float **out, size_t *n)
 {
     if (o->type == MSGPACK_OBJECT_BIN) {
@@ -192,11 +203,11 @@ static lh_err *lh_decode_vector(const msgpack_object *o, const char *path, lh_ar
                               "field '%s' is a bin of %u bytes, not a whole number of float32",
                               path, o->via.bin.size);
         *n = o->via.bin.size / 4;
-        *out = lh_arena_alloc(a, *n * sizeof(float) + 1);
+        *out = lh_arena_alloc(d->arena, *n * sizeof(float) + 1);
         memcpy(*out, o->via.bin.ptr, o->via.bin.size); /* x86-64 and arm64 are little-endian */
     } else if (o->type == MSGPACK_OBJECT_ARRAY) {
         *n = o->via.array.size;
-        *out = lh_arena_alloc(a, *n * sizeof(float) + 1);
+        *out = lh_arena_alloc(d->arena, *n * sizeof(float) + 1);
         for (size_t i = 0; i < *n; i++) {
             double v;
             if (!lh_obj_number(&o->via.array.ptr[i], &v))
@@ -215,7 +226,7 @@ static lh_err *lh_decode_vector(const msgpack_object *o, const char *path, lh_ar
 }
 
 static lh_err *lh_decode_matrix(const lh_field *f, const msgpack_object *o, const char *path,
-                                lh_arena *a, lh_matrix *out)
+                                const lh_dec *d, lh_matrix *out)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return lh_wrong_type(path, f);
@@ -226,7 +237,7 @@ static lh_err *lh_decode_matrix(const lh_field *f, const msgpack_object *o, cons
         lh_index_path(rpath, path, r);
         float *row;
         size_t cols;
-        err = lh_decode_vector(&o->via.array.ptr[r], rpath, a, &row, &cols);
+        err = lh_decode_vector(&o->via.array.ptr[r], rpath, d, &row, &cols);
         if (err)
             break;
         if (r == 0) {
@@ -234,7 +245,7 @@ static lh_err *lh_decode_matrix(const lh_field *f, const msgpack_object *o, cons
                 return lh_err_new(LH_ETOOLARGE, rpath, "field '%s' has %zu columns; limit %.0f",
                                   rpath, cols, f->item_max);
             out->cols = cols;
-            out->v = lh_arena_alloc(a, rows * cols * sizeof(float) + 1);
+            out->v = lh_arena_alloc(d->arena, rows * cols * sizeof(float) + 1);
         } else if (cols != out->cols) {
             return lh_err_new(LH_EBADREQ, rpath, "field '%s' has %zu columns; row 0 has %zu",
                               rpath, cols, out->cols);
@@ -246,7 +257,7 @@ static lh_err *lh_decode_matrix(const lh_field *f, const msgpack_object *o, cons
 }
 
 static lh_err *lh_decode_objects(const lh_field *f, const msgpack_object *o, const char *path,
-                                 lh_arena *a, lh_objs *out)
+                                 const lh_dec *d, lh_objs *out)
 {
     assert(f->sub);
     if (o->type != MSGPACK_OBJECT_ARRAY)
@@ -255,12 +266,12 @@ static lh_err *lh_decode_objects(const lh_field *f, const msgpack_object *o, con
     lh_err *err = lh_check_count(f, n, path);
     if (err)
         return err;
-    out->v = lh_arena_alloc(a, n * f->sub->size + 1);
+    out->v = lh_arena_alloc(d->arena, n * f->sub->size + 1);
     out->n = n;
     for (size_t i = 0; i < n; i++) {
         char ipath[LH_PATH_MAX];
         lh_index_path(ipath, path, i);
-        err = lh_schema_decode_obj(f->sub, &o->via.array.ptr[i], a, ipath,
+        err = lh_decode_map(f->sub, &o->via.array.ptr[i], d, ipath,
                                    (char *)out->v + i * f->sub->size);
         if (err)
             return err;
@@ -269,7 +280,7 @@ static lh_err *lh_decode_objects(const lh_field *f, const msgpack_object *o, con
 }
 
 static lh_err *lh_decode_any(const lh_field *f, const msgpack_object *o, const char *path,
-                             lh_arena *a, lh_raw *out)
+                             const lh_dec *d, lh_raw *out)
 {
     lh_buf b;
     lh_buf_init(&b);
@@ -281,7 +292,7 @@ static lh_err *lh_decode_any(const lh_field *f, const msgpack_object *o, const c
         err = lh_err_new(LH_ETOOLARGE, path, "field '%s' is %zu bytes encoded; the limit is %.0f",
                          path, b.len, f->max);
     else {
-        out->data = lh_arena_strndup(a, b.data, b.len);
+        out->data = lh_arena_strndup(d->arena, b.data, b.len);
         out->len = b.len;
     }
     lh_buf_free(&b);
@@ -289,7 +300,7 @@ static lh_err *lh_decode_any(const lh_field *f, const msgpack_object *o, const c
 }
 
 static lh_err *lh_decode_bytes(const lh_field *f, const msgpack_object *o, const char *path,
-                               lh_arena *a, lh_bytes *out)
+                               const lh_dec *d, lh_bytes *out)
 {
     const char *p;
     size_t n;
@@ -306,17 +317,17 @@ static lh_err *lh_decode_bytes(const lh_field *f, const msgpack_object *o, const
     if (lh_has_bound(f->max) && n > f->max)
         return lh_err_new(LH_ETOOLARGE, path, "field '%s' is %zu bytes; the limit is %.0f", path,
                           n, f->max);
-    out->data = lh_arena_strndup(a, p, n);
+    out->data = d->borrow_bytes ? p : lh_arena_strndup(d->arena, p, n);
     out->len = n;
     return NULL;
 }
 
 static lh_err *lh_decode_field(const lh_field *f, const msgpack_object *o, const char *path,
-                               lh_arena *a, char *base)
+                               const lh_dec *d, char *base)
 {
     void *dst = base + f->offset;
     switch (f->kind) {
-    case LH_K_STRING: return lh_decode_string(f, o, path, a, dst);
+    case LH_K_STRING: return lh_decode_string(f, o, path, d, dst);
     case LH_K_INT:
     case LH_K_FLOAT: return lh_decode_number(f, o, path, dst);
     case LH_K_BOOL:
@@ -324,20 +335,20 @@ static lh_err *lh_decode_field(const lh_field *f, const msgpack_object *o, const
             return lh_wrong_type(path, f);
         *(bool *)dst = o->via.boolean;
         return NULL;
-    case LH_K_STRINGS: return lh_decode_strings(f, o, path, a, dst);
+    case LH_K_STRINGS: return lh_decode_strings(f, o, path, d, dst);
     case LH_K_FLOATS: {
         lh_floats *fl = dst;
-        lh_err *err = lh_decode_vector(o, path, a, &fl->v, &fl->n);
+        lh_err *err = lh_decode_vector(o, path, d, &fl->v, &fl->n);
         return err ? err : lh_check_count(f, fl->n, path);
     }
-    case LH_K_MATRIX: return lh_decode_matrix(f, o, path, a, dst);
-    case LH_K_OBJECTS: return lh_decode_objects(f, o, path, a, dst);
-    case LH_K_ANY: return lh_decode_any(f, o, path, a, dst);
-    case LH_K_BYTES: return lh_decode_bytes(f, o, path, a, dst);
+    case LH_K_MATRIX: return lh_decode_matrix(f, o, path, d, dst);
+    case LH_K_OBJECTS: return lh_decode_objects(f, o, path, d, dst);
+    case LH_K_ANY: return lh_decode_any(f, o, path, d, dst);
+    case LH_K_BYTES: return lh_decode_bytes(f, o, path, d, dst);
     case LH_K_OBJECT: {
         assert(f->sub);
-        void *sub = lh_arena_alloc(a, f->sub->size);
-        lh_err *err = lh_schema_decode_obj(f->sub, o, a, path, sub);
+        void *sub = lh_arena_alloc(d->arena, f->sub->size);
+        lh_err *err = lh_decode_map(f->sub, o, d, path, sub);
         *(void **)dst = err ? NULL : sub;
         return err;
     }
@@ -356,6 +367,21 @@ static void lh_apply_default(const lh_field *f, char *base)
         *(bool *)dst = f->def != 0;
 }
 
+void lh_schema_init(const lh_schema *s, void *value)
+{
+    memset(value, 0, s->size);
+    for (size_t i = 0; i < s->n_fields; i++)
+        lh_apply_default(&s->fields[i], value);
+}
+
+void *lh_field_member(const lh_field *f, void *base) { return (char *)base + f->offset; }
+
+void lh_field_set_given(const lh_field *f, void *base)
+{
+    if (f->has_offset)
+        *(bool *)((char *)base + f->has_offset - 1) = true;
+}
+
 static const lh_field *lh_find_field(const lh_schema *s, const char *key, size_t n)
 {
     for (size_t i = 0; i < s->n_fields; i++)
@@ -364,7 +390,7 @@ static const lh_field *lh_find_field(const lh_schema *s, const char *key, size_t
     return NULL;
 }
 
-lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_arena *a,
+static lh_err *lh_decode_map(const lh_schema *s, const msgpack_object *obj, const lh_dec *d,
                              const char *path, void *out)
 {
     if (obj->type != MSGPACK_OBJECT_MAP)
@@ -391,11 +417,10 @@ lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_a
             return lh_err_new(LH_EBADREQ, fpath, "unknown field '%s'", fpath);
         if (kv->val.type == MSGPACK_OBJECT_NIL && !f->required)
             continue; /* null means absent for optional fields */
-        lh_err *err = lh_decode_field(f, &kv->val, fpath, a, out);
+        lh_err *err = lh_decode_field(f, &kv->val, fpath, d, out);
         if (err)
             return err;
-        if (f->has_offset)
-            *(bool *)((char *)out + f->has_offset - 1) = true;
+        lh_field_set_given(f, out);
         seen |= 1ull << (f - s->fields);
     }
     for (size_t i = 0; i < s->n_fields; i++) {
@@ -408,14 +433,21 @@ lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_a
     return NULL;
 }
 
-lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_arena *a,
-                         void **out)
+lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_arena *a,
+                             const char *path, void *out)
 {
-    void *value = lh_arena_alloc(a, s->size);
+    lh_dec d = {a, false};
+    return lh_decode_map(s, obj, &d, path, out);
+}
+
+static lh_err *lh_decode_message(const lh_schema *s, const char *data, size_t len,
+                                 const lh_dec *d, void **out)
+{
+    void *value = lh_arena_alloc(d->arena, s->size);
     *out = value;
     if (len == 0) {
         msgpack_object empty = {.type = MSGPACK_OBJECT_MAP};
-        return lh_schema_decode_obj(s, &empty, a, NULL, value);
+        return lh_decode_map(s, &empty, d, NULL, value);
     }
     lh_err *bad = lh_mp_check(data, len);
     if (bad)
@@ -431,9 +463,23 @@ lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_ar
     else if (off != len)
         err = lh_err_new(LH_EBADREQ, NULL, "malformed msgpack: %zu trailing bytes", len - off);
     else
-        err = lh_schema_decode_obj(s, &up.data, a, NULL, value);
+        err = lh_decode_map(s, &up.data, d, NULL, value);
     msgpack_unpacked_destroy(&up);
     return err;
+}
+
+lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_arena *a,
+                         void **out)
+{
+    lh_dec d = {a, false};
+    return lh_decode_message(s, data, len, &d, out);
+}
+
+lh_err *lh_schema_decode_in_place(const lh_schema *s, const char *data, size_t len, lh_arena *a,
+                                  void **out)
+{
+    lh_dec d = {a, true};
+    return lh_decode_message(s, data, len, &d, out);
 }
 
 /* ---- encoding ---- */
@@ -451,13 +497,13 @@ static void lh_pack_floats(msgpack_packer *pk, const float *v, size_t n)
         msgpack_pack_float(pk, v[i]);
 }
 
-static bool lh_field_present(const lh_field *f, const char *base)
+static bool lh_field_present(const lh_field *f, const char *base, bool given_only)
 {
     /* Unset strings and opaque values are absent from a reply; lists and
      * scalars are written even when empty or zero ([] says "none") unless
      * the field is marked LH_F_OMIT_UNSET and the handler left it unset. */
     const void *src = base + f->offset;
-    bool omit = f->flags & LH_F_OMIT_UNSET;
+    bool omit = given_only || (f->flags & LH_F_OMIT_UNSET);
     switch (f->kind) {
     case LH_K_STRING: return ((const lh_str *)src)->s != NULL;
     case LH_K_ANY: return ((const lh_raw *)src)->len > 0;
@@ -529,18 +575,38 @@ static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer 
     }
 }
 
-void lh_schema_encode(const lh_schema *s, const void *value, msgpack_packer *pk)
+static void lh_schema_encode_fields(const lh_schema *s, const char *base, size_t n_fields,
+                                    size_t extra, bool given_only, msgpack_packer *pk)
 {
-    const char *base = value;
-    size_t n = 0;
-    for (size_t i = 0; i < s->n_fields; i++)
-        n += lh_field_present(&s->fields[i], base);
+    size_t n = extra;
+    for (size_t i = 0; i < n_fields; i++)
+        n += lh_field_present(&s->fields[i], base, given_only);
     msgpack_pack_map(pk, n);
-    for (size_t i = 0; i < s->n_fields; i++) {
+    for (size_t i = 0; i < n_fields; i++) {
         const lh_field *f = &s->fields[i];
-        if (!lh_field_present(f, base))
+        if (!lh_field_present(f, base, given_only))
             continue;
         lh_pack_str(pk, f->name, strlen(f->name));
         lh_encode_field(f, base, pk);
     }
+}
+
+void lh_schema_encode(const lh_schema *s, const void *value, msgpack_packer *pk)
+{
+    lh_schema_encode_fields(s, value, s->n_fields, 0, false, pk);
+}
+
+void lh_schema_encode_given(const lh_schema *s, const void *value, msgpack_packer *pk)
+{
+    lh_schema_encode_fields(s, value, s->n_fields, 0, true, pk);
+}
+
+void lh_schema_encode_head(const lh_schema *s, const void *value, msgpack_packer *pk)
+{
+    assert(s->n_fields > 0);
+    const lh_field *tail = &s->fields[s->n_fields - 1];
+    assert(tail->kind == LH_K_BYTES);
+    lh_schema_encode_fields(s, value, s->n_fields - 1, 1, false, pk);
+    lh_pack_str(pk, tail->name, strlen(tail->name));
+    msgpack_pack_bin(pk, ((const lh_bytes *)((const char *)value + tail->offset))->len);
 }

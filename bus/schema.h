@@ -98,6 +98,8 @@ enum {
     /* Encoding: a list left unset (NULL), or a scalar whose has_ is false,
      * is left out of the message instead of written as [] or 0. */
     LH_F_OMIT_UNSET = 1 << 1,
+    /* STRINGS: a single string is taken as a list of one (OpenAI's `input`). */
+    LH_F_ONE_OR_MANY = 1 << 2,
 };
 
 typedef struct lh_schema lh_schema;
@@ -183,6 +185,10 @@ typedef struct lh_arena lh_arena;
  * missing required fields, wrong types and bounds are refused. */
 lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_arena *arena,
                          void **out);
+/* Same, but BYTES fields point into data[0..len), which the caller keeps
+ * for as long as it uses them: a large bin is read where it lies. */
+lh_err *lh_schema_decode_in_place(const lh_schema *s, const char *data, size_t len,
+                                  lh_arena *arena, void **out);
 /* Same, from an already unpacked object. `path` prefixes field names in
  * errors (e.g. "items[3]"), NULL at the top. */
 lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_arena *arena,
@@ -192,6 +198,24 @@ lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_a
  * ANY values are left out; numbers and bools are written unless flagged
  * LH_F_OMIT_UNSET and not marked present. */
 void lh_schema_encode(const lh_schema *s, const void *value, msgpack_packer *pk);
+
+/* Encodes only what was given: scalars whose has_ is set, strings and
+ * lists that are set. Defaults are left to the receiver. */
+void lh_schema_encode_given(const lh_schema *s, const void *value, msgpack_packer *pk);
+
+/* Zeroes `value` (s->size bytes) and fills the defaults, as decoding an
+ * empty message does. */
+void lh_schema_init(const lh_schema *s, void *value);
+/* The member of `base` that field `f` describes (of the kind's C type). */
+void *lh_field_member(const lh_field *f, void *base);
+/* Marks a scalar field given (its has_); no-op for other kinds. */
+void lh_field_set_given(const lh_field *f, void *base);
+
+/* Encodes like lh_schema_encode, except the schema's last field, which
+ * must be BYTES: only its bin header (of the field's len) is written, and
+ * the caller sends that many bytes right after. A large body then goes
+ * into the message without being copied through the encoder. */
+void lh_schema_encode_head(const lh_schema *s, const void *value, msgpack_packer *pk);
 
 /* The kind's name as the docs print it ("string", "[float]", ...). */
 const char *lh_kind_name(lh_kind k);

@@ -10,11 +10,13 @@
  */
 #include "gateway/gw.h"
 
+#include <assert.h>
 #include <string.h>
 
-#include <msgpack.h>
-
+#include "bus/error_body.h"
 #include "bus/json.h"
+#include "bus/mpscan.h"
+#include "bus/value.h"
 
 int lh_gw_status_of(const lh_err *err)
 {
@@ -22,18 +24,7 @@ int lh_gw_status_of(const lh_err *err)
     return code >= 400 && code <= 599 ? code : 500;
 }
 
-void lh_gw_error_json(const lh_err *err, lh_buf *out)
-{
-    const char *msg = lh_err_message(err);
-    const char *field = lh_err_field(err);
-    lh_buf_appendf(out, "{\"error\":{\"code\":%d,\"message\":", lh_gw_status_of(err));
-    lh_json_append_string(out, msg, strlen(msg));
-    if (field) {
-        lh_buf_append_str(out, ",\"field\":");
-        lh_json_append_string(out, field, strlen(field));
-    }
-    lh_buf_append_str(out, "}}");
-}
+void lh_gw_error_json(const lh_err *err, lh_buf *out) { lh_error_body_json(err, out); }
 
 static bool lh_gw_blank(const char *s, size_t len)
 {
@@ -43,52 +34,57 @@ static bool lh_gw_blank(const char *s, size_t len)
     return true;
 }
 
-static bool lh_gw_key_is_param(const msgpack_object *key, const lh_gw_param *params, size_t n)
+static bool lh_gw_is_param(const lh_mp_value *key, const lh_gw_param *params, size_t n)
 {
-    if (key->type != MSGPACK_OBJECT_STR)
+    if (key->type != LH_MP_STR)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (key->via.str.size == params[i].name_len &&
-            !memcmp(key->via.str.ptr, params[i].name, params[i].name_len))
+        if (key->n == params[i].name_len && !memcmp(key->s, params[i].name, key->n))
             return true;
     return false;
 }
 
-static void lh_gw_pack_str(msgpack_packer *pk, const char *s, size_t len)
-{
-    msgpack_pack_str(pk, len);
-    msgpack_pack_str_body(pk, s, len);
-}
-
+/* The body's map is the client's, of any shape: it is copied pair by pair
+ * (each pair as the bytes it came in), leaving out the keys the path sets. */
 lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params, size_t n,
                            lh_buf *out)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, in, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_MAP) {
-        msgpack_unpacked_destroy(&u);
+    const char *p = in, *end = in + len;
+    lh_mp_value map;
+    if (!lh_mp_read(&p, end, &map) || map.type != LH_MP_MAP)
         return lh_err_new(LH_EBADREQ, NULL, "the request body must be a JSON object");
-    }
-    const msgpack_object_map *map = &u.data.via.map;
+    const char *pairs = p;
     size_t kept = 0;
-    for (uint32_t i = 0; i < map->size; i++)
-        kept += !lh_gw_key_is_param(&map->ptr[i].key, params, n);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    msgpack_pack_map(&pk, kept + n);
+    for (size_t i = 0; i < map.n; i++) {
+        lh_mp_value key;
+        if (!lh_mp_read(&p, end, &key) || !lh_mp_skip(&p, end))
+            return lh_err_new(LH_EBADREQ, NULL, "malformed msgpack: truncated message");
+        kept += !lh_gw_is_param(&key, params, n);
+    }
+    lh_vw w;
+    lh_vw_init(&w, out);
+    lh_vw_map(&w, kept + n);
     for (size_t i = 0; i < n; i++) {
-        lh_gw_pack_str(&pk, params[i].name, params[i].name_len);
-        lh_gw_pack_str(&pk, params[i].value, params[i].value_len);
+        lh_vw_str(&w, params[i].name, params[i].name_len);
+        lh_vw_str(&w, params[i].value, params[i].value_len);
     }
-    for (uint32_t i = 0; i < map->size; i++) {
-        if (lh_gw_key_is_param(&map->ptr[i].key, params, n))
-            continue; /* the path is the authority on its own parameters */
-        msgpack_pack_object(&pk, map->ptr[i].key);
-        msgpack_pack_object(&pk, map->ptr[i].val);
+    p = pairs;
+    for (size_t i = 0; i < map.n; i++) { /* checked above: every read succeeds */
+        const char *at = p;
+        lh_mp_value key;
+        lh_mp_read(&p, end, &key);
+        lh_mp_skip(&p, end);
+        if (!lh_gw_is_param(&key, params, n)) /* the path is the authority on its own parameters */
+            lh_vw_raw(&w, at, (size_t)(p - at));
     }
-    msgpack_unpacked_destroy(&u);
     return NULL;
+}
+
+lh_err *lh_gw_decode(lh_gw_req *req, const lh_schema *schema, const char *data, size_t len,
+                     void **out)
+{
+    return lh_err_wrap(lh_schema_decode(schema, data, len, req->arena, out),
+                       "an unreadable reply");
 }
 
 lh_err *lh_gw_reply_json(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
@@ -115,32 +111,13 @@ lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out)
     return err;
 }
 
-/* True when the msgpack value is a map holding an "error" map. */
-static bool lh_gw_is_error_body(const msgpack_object *o)
-{
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return false;
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 &&
-            !memcmp(k->via.str.ptr, "error", 5))
-            return o->via.map.ptr[i].val.type == MSGPACK_OBJECT_MAP;
-    }
-    return false;
-}
-
 void lh_gw_error_reply_body(const lh_err *err, const char *data, size_t len, lh_buf *out)
 {
-    if (len > 0) {
-        msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
-        bool ok = msgpack_unpack_next(&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-                  lh_gw_is_error_body(&u.data);
-        if (ok)
-            lh_msgpack_obj_to_json(&u.data, out);
-        msgpack_unpacked_destroy(&u);
-        if (ok)
-            return;
+    if (lh_error_body_is(data, len)) {
+        lh_err *bad = lh_msgpack_to_json(data, len, out);
+        assert(!bad); /* it decoded as an error body */
+        lh_err_free(bad);
+        return; /* the callee's own body: it names the field at fault */
     }
     lh_gw_error_json(err, out);
 }

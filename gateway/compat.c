@@ -11,183 +11,100 @@
  *                          SDKs ask for base64 (little-endian float32) by
  *                          default, so that is served too.
  *
- * Requests are rewritten on their msgpack form (after the one JSON
- * conversion), replies read from the embed.request reply map.
+ * Each compatible request is a schema of its own (decoded and refused the
+ * way every message is, and listed in OpenAPI from the same table), turned
+ * into an embed.request struct; the reply is embed.request's, decoded
+ * through its contract and written in the other system's shape.
  */
 #include "gateway/gw.h"
 
 #include <ctype.h>
 #include <string.h>
 
-#include <msgpack.h>
-
 #include "bus/json.h"
+#include "bus/request.h"
+#include "schemas/embed.h"
 
-/* ---- msgpack helpers ---- */
+/* ---- the requests, declared as data ---- */
 
-static bool lh_gw_key_is(const msgpack_object *k, const char *name)
+#define LH_GW_AI_EMBED_REQUEST(F, T)                                                        \
+    F(T, texts, STRINGS, .doc = "Texts to embed.")                                          \
+    F(T, text, STRING, .doc = "One text (instead of texts).")                               \
+    F(T, model, STRING, .doc = "Model name (default: the provider's).")                     \
+    F(T, normalize, BOOL, .def = 1, .doc = "Scale each vector to unit length.")
+LH_SCHEMA_DECLARE(lh_gw_ai_embed_request, LH_GW_AI_EMBED_REQUEST)
+LH_SCHEMA_DEFINE(lh_gw_ai_embed_request, LH_GW_AI_EMBED_REQUEST,
+                 "The older lakehouse's embed request: `texts`, or one `text`.")
+
+#define LH_GW_OPENAI_EMBEDDINGS_REQUEST(F, T)                                               \
+    F(T, input, STRINGS, .required = true, .flags = LH_F_ONE_OR_MANY,                       \
+      .doc = "Text or texts to embed.")                                                     \
+    F(T, model, STRING, .doc = "Model name (default: the provider's).")                     \
+    F(T, encoding_format, STRING, .choices = "float|base64",                                \
+      .doc = "`float` (default): arrays of numbers; `base64`: little-endian float32.")      \
+    F(T, user, STRING, .doc = "OpenAI's end-user tag: accepted and ignored.")
+LH_SCHEMA_DECLARE(lh_gw_openai_embeddings_request, LH_GW_OPENAI_EMBEDDINGS_REQUEST)
+LH_SCHEMA_DEFINE(lh_gw_openai_embeddings_request, LH_GW_OPENAI_EMBEDDINGS_REQUEST,
+                 "OpenAI's embeddings request.")
+
+/* The JSON body decoded through a compatible request's schema. */
+static lh_err *lh_gw_compat_decode(lh_gw_req *req, const lh_schema *schema, void **out)
 {
-    size_t n = strlen(name);
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-           !memcmp(k->via.str.ptr, name, n);
-}
-
-static const msgpack_object *lh_gw_map_get(const msgpack_object *map, const char *name)
-{
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (lh_gw_key_is(&map->via.map.ptr[i].key, name))
-            return &map->via.map.ptr[i].val;
-    return NULL;
-}
-
-static void lh_gw_pack_cstr(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-/* Rewrites one entry of a request map into pk; returns the number of
- * entries written (0 drops it) or sets *err. */
-typedef size_t (*lh_gw_entry_fn)(lh_gw_req *req, const msgpack_object_kv *kv,
-                                 msgpack_packer *pk, lh_err **err);
-
-/* JSON body -> msgpack map -> each entry through `fn` -> `out`. */
-static lh_err *lh_gw_rewrite_request(lh_gw_req *req, lh_gw_entry_fn fn,
-                                     lh_err *(*check)(const msgpack_object *map), lh_buf *out)
-{
-    lh_buf plain, entries;
-    lh_buf_init(&plain);
-    lh_buf_init(&entries);
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    lh_err *err = lh_gw_body_to_msgpack(req, &plain);
-    if (!err && (msgpack_unpack_next(&u, plain.data, plain.len, NULL) != MSGPACK_UNPACK_SUCCESS ||
-                 u.data.type != MSGPACK_OBJECT_MAP))
-        err = lh_err_new(LH_EBADREQ, NULL, "the request body must be a JSON object");
-    if (!err && check)
-        err = check(&u.data);
-    size_t n = 0;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &entries, lh_buf_msgpack_write);
-    for (uint32_t i = 0; !err && i < u.data.via.map.size; i++)
-        n += fn(req, &u.data.via.map.ptr[i], &pk, &err);
-    if (!err) {
-        msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-        msgpack_pack_map(&pk, n);
-        lh_buf_append(out, entries.data, entries.len);
-    }
-    msgpack_unpacked_destroy(&u);
-    lh_buf_free(&plain);
-    lh_buf_free(&entries);
+    lh_buf mp;
+    lh_buf_init(&mp);
+    lh_err *err = lh_gw_body_to_msgpack(req, &mp);
+    if (!err)
+        err = lh_schema_decode(schema, mp.data, mp.len, req->arena, out);
+    lh_buf_free(&mp);
     return err;
+}
+
+/* Sends what was given, so embedd applies its own defaults and limits. */
+static void lh_gw_embed_message(const lh_embed_request *e, lh_buf *out)
+{
+    lh_message_encode_given(lh_ep_embed_request.request, e, out);
 }
 
 /* ---- vectors out ---- */
 
-static float lh_gw_le_float(const char *p)
+static lh_err *lh_gw_embed_reply(lh_gw_req *req, const char *data, size_t len,
+                                 lh_embed_reply **out)
 {
-    const unsigned char *b = (const unsigned char *)p;
-    uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    lh_err *err = lh_gw_decode(req, lh_ep_embed_request.reply, data, len, (void **)out);
+    if (!err && !(*out)->vectors.v && (*out)->vectors.rows)
+        err = lh_err_new(LH_EINTERNAL, NULL, "embed.request replied without vectors");
+    return err;
 }
 
-/* One vector row as a JSON array; rows may be arrays or float32 bins. */
-static void lh_gw_row_json(const msgpack_object *row, lh_buf *out)
+static const float *lh_gw_row(const lh_embed_reply *r, size_t i)
 {
-    if (row->type != MSGPACK_OBJECT_BIN) {
-        lh_msgpack_obj_to_json(row, out);
-        return;
-    }
+    return r->vectors.v + i * r->vectors.cols;
+}
+
+/* One vector as a JSON array of numbers. */
+static void lh_gw_row_json(const float *v, size_t n, lh_buf *out)
+{
     lh_buf_append(out, "[", 1);
-    for (uint32_t i = 0; i + 4 <= row->via.bin.size; i += 4) {
-        msgpack_object f = {.type = MSGPACK_OBJECT_FLOAT32};
-        f.via.f64 = lh_gw_le_float(row->via.bin.ptr + i);
+    for (size_t i = 0; i < n; i++) {
         if (i)
             lh_buf_append(out, ",", 1);
-        lh_msgpack_obj_to_json(&f, out);
+        lh_json_append_float(out, v[i], true);
     }
     lh_buf_append(out, "]", 1);
 }
 
-static float lh_gw_num(const msgpack_object *o)
+/* One vector as a base64 string of little-endian float32s (the decoded
+ * floats are in memory order, and this machine is little-endian). */
+static void lh_gw_row_base64(const float *v, size_t n, lh_buf *out)
 {
-    switch (o->type) {
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return (float)o->via.f64;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: return (float)o->via.u64;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return (float)o->via.i64;
-    default: return 0.0f;
-    }
+    lh_json_append_base64(out, v, n * sizeof *v);
 }
 
-static void lh_gw_base64(const unsigned char *in, size_t n, lh_buf *out)
-{
-    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    lh_buf_reserve(out, (n + 2) / 3 * 4);
-    char *o = out->data + out->len;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        *o++ = digits[v >> 18 & 63];
-        *o++ = digits[v >> 12 & 63];
-        *o++ = i + 1 < n ? digits[v >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? digits[v & 63] : '=';
-    }
-    out->len = (size_t)(o - out->data);
-}
-
-/* One vector row as a base64 string of little-endian float32s. */
-static void lh_gw_row_base64(const msgpack_object *row, lh_buf *out)
-{
-    lh_buf_append(out, "\"", 1);
-    if (row->type == MSGPACK_OBJECT_BIN) {
-        lh_gw_base64((const unsigned char *)row->via.bin.ptr, row->via.bin.size, out);
-    } else if (row->type == MSGPACK_OBJECT_ARRAY) {
-        lh_buf bytes;
-        lh_buf_init(&bytes);
-        for (uint32_t i = 0; i < row->via.array.size; i++) {
-            float f = lh_gw_num(&row->via.array.ptr[i]);
-            uint32_t u;
-            memcpy(&u, &f, sizeof u);
-            unsigned char le[4] = {u & 255, u >> 8 & 255, u >> 16 & 255, u >> 24 & 255};
-            lh_buf_append(&bytes, le, 4);
-        }
-        lh_gw_base64((const unsigned char *)bytes.data, bytes.len, out);
-        lh_buf_free(&bytes);
-    }
-    lh_buf_append(out, "\"", 1);
-}
-
-typedef struct lh_gw_embed_reply {
-    msgpack_unpacked u;
-    const msgpack_object *vectors, *dimension, *model;
-} lh_gw_embed_reply;
-
-static lh_err *lh_gw_embed_reply_open(lh_gw_embed_reply *r, const char *data, size_t len)
-{
-    msgpack_unpacked_init(&r->u);
-    if (msgpack_unpack_next(&r->u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS) {
-        r->vectors = lh_gw_map_get(&r->u.data, "vectors");
-        r->dimension = lh_gw_map_get(&r->u.data, "dimension");
-        r->model = lh_gw_map_get(&r->u.data, "model");
-    }
-    if (r->vectors && r->vectors->type == MSGPACK_OBJECT_ARRAY)
-        return NULL;
-    msgpack_unpacked_destroy(&r->u);
-    return lh_err_new(LH_EINTERNAL, NULL, "embed.request replied without vectors");
-}
-
-static void lh_gw_append_model(const lh_gw_embed_reply *r, lh_buf *out)
+static void lh_gw_append_model(const lh_embed_reply *r, lh_buf *out)
 {
     lh_buf_append_str(out, ",\"model\":");
-    if (r->model)
-        lh_msgpack_obj_to_json(r->model, out);
+    if (r->model.s)
+        lh_json_append_string(out, r->model.s, r->model.len);
     else
         lh_buf_append_str(out, "null");
 }
@@ -202,59 +119,38 @@ const lh_gw_shape lh_gw_shape_native = {
 
 /* ---- /ai/embed ---- */
 
-static lh_err *lh_gw_ai_check(const msgpack_object *map)
-{
-    const msgpack_object *text = lh_gw_map_get(map, "text");
-    if (!text)
-        return NULL;
-    if (lh_gw_map_get(map, "texts"))
-        return lh_err_new(LH_EBADREQ, "text", "give either text or texts, not both");
-    if (text->type != MSGPACK_OBJECT_STR)
-        return lh_err_new(LH_EBADREQ, "text", "text must be a string");
-    return NULL;
-}
-
-static size_t lh_gw_ai_entry(lh_gw_req *req, const msgpack_object_kv *kv, msgpack_packer *pk,
-                             lh_err **err)
-{
-    (void)req;
-    (void)err;
-    if (lh_gw_key_is(&kv->key, "text")) { /* a convenience: one text */
-        lh_gw_pack_cstr(pk, "texts");
-        msgpack_pack_array(pk, 1);
-    } else {
-        msgpack_pack_object(pk, kv->key);
-    }
-    msgpack_pack_object(pk, kv->val);
-    return 1;
-}
-
 static lh_err *lh_gw_ai_request(lh_gw_req *req, lh_buf *out)
 {
-    return lh_gw_rewrite_request(req, lh_gw_ai_entry, lh_gw_ai_check, out);
+    lh_gw_ai_embed_request *ai = NULL;
+    lh_err *err = lh_gw_compat_decode(req, &lh_gw_ai_embed_request_schema, (void **)&ai);
+    if (err)
+        return err;
+    if (ai->text.s && ai->texts.v)
+        return lh_err_new(LH_EBADREQ, "text", "give either text or texts, not both");
+    lh_embed_request e = {.texts = ai->texts, .model = ai->model};
+    if (ai->text.s) /* a convenience: one text */
+        e.texts = (lh_strs){&ai->text, 1};
+    if (ai->has_normalize)
+        LH_SET(&e, normalize, ai->normalize);
+    lh_gw_embed_message(&e, out);
+    return NULL;
 }
 
 static lh_err *lh_gw_ai_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
 {
-    (void)req;
-    lh_gw_embed_reply r = {0};
-    lh_err *err = lh_gw_embed_reply_open(&r, data, len);
+    lh_embed_reply *r = NULL;
+    lh_err *err = lh_gw_embed_reply(req, data, len, &r);
     if (err)
         return err;
     lh_buf_append_str(out, "{\"embeddings\":[");
-    for (uint32_t i = 0; i < r.vectors->via.array.size; i++) {
+    for (size_t i = 0; i < r->vectors.rows; i++) {
         if (i)
             lh_buf_append(out, ",", 1);
-        lh_gw_row_json(&r.vectors->via.array.ptr[i], out);
+        lh_gw_row_json(lh_gw_row(r, i), r->vectors.cols, out);
     }
-    lh_buf_append_str(out, "],\"dimensions\":");
-    if (r.dimension)
-        lh_msgpack_obj_to_json(r.dimension, out);
-    else
-        lh_buf_append_str(out, "null");
-    lh_gw_append_model(&r, out);
+    lh_buf_appendf(out, "],\"dimensions\":%lld", (long long)r->dimension);
+    lh_gw_append_model(r, out);
     lh_buf_append(out, "}", 1);
-    msgpack_unpacked_destroy(&r.u);
     return NULL;
 }
 
@@ -262,13 +158,7 @@ const lh_gw_shape lh_gw_shape_ai_embed = {
     .name = "ai-embed",
     .request = lh_gw_ai_request,
     .reply = lh_gw_ai_reply,
-    .request_schema =
-        "{\"type\":\"object\",\"properties\":{"
-        "\"texts\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-        "\"description\":\"Texts to embed.\"},"
-        "\"text\":{\"type\":\"string\",\"description\":\"One text (instead of texts).\"},"
-        "\"model\":{\"type\":\"string\"},"
-        "\"normalize\":{\"type\":\"boolean\",\"default\":true}}}",
+    .request_message = &lh_gw_ai_embed_request_schema,
     .reply_schema =
         "{\"type\":\"object\",\"required\":[\"embeddings\",\"dimensions\",\"model\"],"
         "\"properties\":{"
@@ -291,89 +181,42 @@ int64_t lh_gw_count_words(const char *s, size_t len)
     return words;
 }
 
-static lh_err *lh_gw_openai_check(const msgpack_object *map)
-{
-    const msgpack_object *input = lh_gw_map_get(map, "input");
-    if (!input)
-        return lh_err_new(LH_EBADREQ, "input",
-                          "input is required: a string or an array of strings");
-    bool ok = input->type == MSGPACK_OBJECT_STR;
-    if (input->type == MSGPACK_OBJECT_ARRAY) {
-        ok = true;
-        for (uint32_t i = 0; i < input->via.array.size; i++)
-            ok = ok && input->via.array.ptr[i].type == MSGPACK_OBJECT_STR;
-    }
-    if (!ok)
-        return lh_err_new(LH_EBADREQ, "input", "input must be a string or an array of strings");
-    const msgpack_object *fmt = lh_gw_map_get(map, "encoding_format");
-    if (fmt && !(fmt->type == MSGPACK_OBJECT_STR &&
-                 ((fmt->via.str.size == 5 && !memcmp(fmt->via.str.ptr, "float", 5)) ||
-                  (fmt->via.str.size == 6 && !memcmp(fmt->via.str.ptr, "base64", 6)))))
-        return lh_err_new(LH_EBADREQ, "encoding_format", "encoding_format must be float or base64");
-    return NULL;
-}
-
-static void lh_gw_openai_count(lh_gw_req *req, const msgpack_object *input)
-{
-    if (input->type == MSGPACK_OBJECT_STR) {
-        req->tokens += lh_gw_count_words(input->via.str.ptr, input->via.str.size);
-        return;
-    }
-    for (uint32_t i = 0; i < input->via.array.size; i++)
-        lh_gw_openai_count(req, &input->via.array.ptr[i]);
-}
-
-static size_t lh_gw_openai_entry(lh_gw_req *req, const msgpack_object_kv *kv, msgpack_packer *pk,
-                                 lh_err **err)
-{
-    (void)err;
-    if (lh_gw_key_is(&kv->key, "input")) {
-        lh_gw_openai_count(req, &kv->val);
-        lh_gw_pack_cstr(pk, "texts");
-        if (kv->val.type == MSGPACK_OBJECT_STR)
-            msgpack_pack_array(pk, 1);
-        msgpack_pack_object(pk, kv->val);
-        return 1;
-    }
-    if (lh_gw_key_is(&kv->key, "encoding_format")) {
-        req->base64 = kv->val.via.str.size == 6; /* checked: "float" or "base64" */
-        return 0;
-    }
-    if (lh_gw_key_is(&kv->key, "user")) /* OpenAI's abuse-tracking tag: nothing to do */
-        return 0;
-    msgpack_pack_object(pk, kv->key);
-    msgpack_pack_object(pk, kv->val);
-    return 1;
-}
-
 static lh_err *lh_gw_openai_request(lh_gw_req *req, lh_buf *out)
 {
+    lh_gw_openai_embeddings_request *o = NULL;
+    lh_err *err =
+        lh_gw_compat_decode(req, &lh_gw_openai_embeddings_request_schema, (void **)&o);
+    if (err)
+        return err;
     req->tokens = 0;
-    req->base64 = false;
-    return lh_gw_rewrite_request(req, lh_gw_openai_entry, lh_gw_openai_check, out);
+    for (size_t i = 0; i < o->input.n; i++)
+        req->tokens += lh_gw_count_words(o->input.v[i].s, o->input.v[i].len);
+    req->base64 = o->encoding_format.s && !strcmp(o->encoding_format.s, "base64");
+    lh_embed_request e = {.texts = o->input, .model = o->model};
+    lh_gw_embed_message(&e, out);
+    return NULL;
 }
 
 static lh_err *lh_gw_openai_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
 {
-    lh_gw_embed_reply r = {0};
-    lh_err *err = lh_gw_embed_reply_open(&r, data, len);
+    lh_embed_reply *r = NULL;
+    lh_err *err = lh_gw_embed_reply(req, data, len, &r);
     if (err)
         return err;
     lh_buf_append_str(out, "{\"object\":\"list\",\"data\":[");
-    for (uint32_t i = 0; i < r.vectors->via.array.size; i++) {
-        lh_buf_appendf(out, "%s{\"object\":\"embedding\",\"index\":%u,\"embedding\":",
-                       i ? "," : "", (unsigned)i);
+    for (size_t i = 0; i < r->vectors.rows; i++) {
+        lh_buf_appendf(out, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":",
+                       i ? "," : "", i);
         if (req->base64)
-            lh_gw_row_base64(&r.vectors->via.array.ptr[i], out);
+            lh_gw_row_base64(lh_gw_row(r, i), r->vectors.cols, out);
         else
-            lh_gw_row_json(&r.vectors->via.array.ptr[i], out);
+            lh_gw_row_json(lh_gw_row(r, i), r->vectors.cols, out);
         lh_buf_append(out, "}", 1);
     }
     lh_buf_append(out, "]", 1);
-    lh_gw_append_model(&r, out);
+    lh_gw_append_model(r, out);
     lh_buf_appendf(out, ",\"usage\":{\"prompt_tokens\":%lld,\"total_tokens\":%lld}}",
                    (long long)req->tokens, (long long)req->tokens);
-    msgpack_unpacked_destroy(&r.u);
     return NULL;
 }
 
@@ -381,15 +224,7 @@ const lh_gw_shape lh_gw_shape_openai_embeddings = {
     .name = "openai-embeddings",
     .request = lh_gw_openai_request,
     .reply = lh_gw_openai_reply,
-    .request_schema =
-        "{\"type\":\"object\",\"required\":[\"input\"],\"properties\":{"
-        "\"input\":{\"oneOf\":[{\"type\":\"string\"},"
-        "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}],"
-        "\"description\":\"Text or texts to embed.\"},"
-        "\"model\":{\"type\":\"string\"},"
-        "\"encoding_format\":{\"type\":\"string\",\"enum\":[\"float\",\"base64\"],"
-        "\"default\":\"float\"},"
-        "\"user\":{\"type\":\"string\",\"description\":\"Accepted and ignored.\"}}}",
+    .request_message = &lh_gw_openai_embeddings_request_schema,
     .reply_schema =
         "{\"type\":\"object\",\"properties\":{"
         "\"object\":{\"type\":\"string\",\"enum\":[\"list\"]},"

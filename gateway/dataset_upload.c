@@ -25,7 +25,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bus/clock.h"
 #include "bus/json.h"
+#include "bus/request.h"
 #include "schemas/ingest.h"
 #include "schemas/storage.h"
 
@@ -95,7 +97,7 @@ static void lh_gw_upload_key(lh_gw_upload *u, const char *format)
 {
     uint64_t r = 0;
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-        r = (uint64_t)lh_gw_now_ns();
+        r = (uint64_t)lh_clock_ns();
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -121,9 +123,7 @@ static void lh_gw_upload_pack_ingest(lh_gw_upload *u, const lh_ingest_upload_que
         .on_error = q->on_error,
         .embed = q->embed_column.s ? &embed : NULL,
     };
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &u->ingest, lh_buf_msgpack_write);
-    lh_schema_encode(&lh_ingest_file_request_schema, &req, &pk);
+    lh_message_encode(lh_ep_ingest_file.request, &req, &u->ingest);
 }
 
 static void lh_gw_upload_pack_begin(const lh_gw_upload *u, const char *format, lh_buf *out)
@@ -133,21 +133,23 @@ static void lh_gw_upload_pack_begin(const lh_gw_upload *u, const char *format, l
         .key = lh_gw_str(u->key),
         .content_type = lh_gw_str(strcmp(format, "csv") ? "application/x-ndjson" : "text/csv"),
     };
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode(&lh_storage_upload_begin_request_schema, &req, &pk);
+    lh_message_encode(lh_ep_storage_upload_begin.request, &req, out);
 }
 
 static lh_err *lh_gw_upload_prepare(lh_gw_upload *u, lh_gw_req *req, lh_arena *arena,
                                     lh_buf *begin)
 {
+    /* Typed from the URL, then through the decoder, which checks the bounds. */
     lh_buf query;
     lh_buf_init(&query);
+    void *given = NULL;
     lh_ingest_upload_query *q = NULL;
-    lh_err *err = lh_gw_query_to_msgpack(req, &lh_ingest_upload_query_schema, &query);
-    if (!err)
+    lh_err *err = lh_gw_query_decode(req, &lh_ingest_upload_query_schema, arena, &given);
+    if (!err) {
+        lh_message_encode_given(&lh_ingest_upload_query_schema, given, &query);
         err = lh_schema_decode(&lh_ingest_upload_query_schema, query.data, query.len, arena,
                                (void **)&q);
+    }
     lh_buf_free(&query);
     if (err)
         return err;
@@ -184,7 +186,7 @@ static void lh_gw_upload_committed(lh_gw_put *p, void *state, const char *object
     (void)object, (void)len;
     lh_gw_upload *u = state;
     u->step = LH_GW_UP_FILE;
-    lh_gw_put_send_next(p, "ingest.file", &u->ingest);
+    lh_gw_put_send_next(p, &lh_ep_ingest_file, &u->ingest);
 }
 
 /* The object did not become a version: take it away again. */
@@ -192,19 +194,13 @@ static void lh_gw_upload_discard(lh_gw_put *p, const lh_gw_upload *u)
 {
     lh_storage_object_request req = {.bucket = lh_gw_str(LH_INGEST_UPLOAD_BUCKET),
                                       .key = lh_gw_str(u->key)};
-    lh_buf msg;
-    lh_buf_init(&msg);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &msg, lh_buf_msgpack_write);
-    lh_schema_encode(&lh_storage_object_request_schema, &req, &pk);
-    lh_gw_fire_and_forget(lh_gw_put_gateway(p), "storage.delete", &msg,
+    lh_gw_fire_and_forget(lh_gw_put_gateway(p), &lh_ep_storage_delete, &req,
                           lh_gw_put_request_id(p));
-    lh_buf_free(&msg);
 }
 
 static lh_err *lh_gw_upload_read_job(natsMsg *msg, lh_arena *arena, lh_ingest_job **job)
 {
-    return lh_err_wrap(lh_schema_decode(&lh_ingest_job_schema, natsMsg_GetData(msg),
+    return lh_err_wrap(lh_schema_decode(lh_ep_ingest_file.reply, natsMsg_GetData(msg),
                                         (size_t)natsMsg_GetDataLength(msg), arena, (void **)job),
                        "reply from ingestd");
 }
@@ -229,11 +225,9 @@ static void lh_gw_upload_queued(lh_gw_put *p, lh_gw_upload *u, natsMsg *msg)
             lh_buf msg_status;
             lh_buf_init(&msg_status);
             lh_ingest_status_request st = {.job = lh_gw_str(u->job), .wait = true};
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, &msg_status, lh_buf_msgpack_write);
-            lh_schema_encode(&lh_ingest_status_request_schema, &st, &pk);
+            lh_message_encode(lh_ep_ingest_status.request, &st, &msg_status);
             u->step = LH_GW_UP_WAIT;
-            lh_gw_put_send_next(p, "ingest.status", &msg_status);
+            lh_gw_put_send_next(p, &lh_ep_ingest_status, &msg_status);
             lh_buf_free(&msg_status);
         } else {
             char location[128];

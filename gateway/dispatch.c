@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/clock.h"
 #include "bus/log.h"
 
 static void lh_gw_on_reply(void *user, lh_err *err, natsMsg *msg)
@@ -89,8 +90,8 @@ void lh_gw_dispatch(lh_gw_req *req)
 void lh_gw_dispatch_wait_idle(lh_gw *gw, int timeout_ms)
 {
     struct timespec tick = {0, 2 * 1000 * 1000};
-    int64_t until = lh_gw_now_ns() + (int64_t)timeout_ms * 1000000;
-    while (atomic_load(&gw->bus_in_flight) > 0 && lh_gw_now_ns() < until)
+    int64_t until = lh_clock_ns() + (int64_t)timeout_ms * 1000000;
+    while (atomic_load(&gw->bus_in_flight) > 0 && lh_clock_ns() < until)
         nanosleep(&tick, NULL);
     int left = atomic_load(&gw->bus_in_flight);
     if (left > 0)

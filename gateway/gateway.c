@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/clock.h"
 #include "bus/log.h"
 #include "gateway/gw.h"
 
@@ -59,8 +60,8 @@ static lh_err *lh_gw_start(lh_actor *actor, void *state)
 static void lh_gw_wait_answered(lh_gw *gw, int timeout_ms)
 {
     struct timespec tick = {0, 2 * 1000 * 1000};
-    int64_t until = lh_gw_now_ns() + (int64_t)timeout_ms * 1000000;
-    while (atomic_load(&gw->http_in_flight) > 0 && lh_gw_now_ns() < until)
+    int64_t until = lh_clock_ns() + (int64_t)timeout_ms * 1000000;
+    while (atomic_load(&gw->http_in_flight) > 0 && lh_clock_ns() < until)
         nanosleep(&tick, NULL);
 }
 

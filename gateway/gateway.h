@@ -30,6 +30,7 @@ typedef struct lh_gateway_route_info {
     const char *method;
     const char *pattern;           /* "/v1/storage/{bucket}/{key...}" */
     const lh_contract *contract;   /* NULL for routes answered by the gateway itself */
+    const lh_schema *body;         /* the body's schema when not the contract's request */
     const char *summary;
     bool query;                    /* the request comes from the query string */
     bool streamed;                 /* the body travels raw, in parts */

@@ -28,7 +28,6 @@
 #include <stdint.h>
 
 #include <microhttpd.h>
-#include <msgpack.h>
 #include <pthread.h>
 
 #include "bus/buf.h"
@@ -78,8 +77,11 @@ typedef struct lh_gw_shape {
     lh_err *(*request)(lh_gw_req *req, lh_buf *out);
     /* msgpack reply -> JSON response body in `out`. */
     lh_err *(*reply)(lh_gw_req *req, const char *data, size_t len, lh_buf *out);
-    /* JSON Schema texts for OpenAPI; NULL means "the endpoint's schema". */
-    const char *request_schema;
+    /* The body's schema when it is not the contract's request (a
+     * compatible API's shape): the request function decodes it, OpenAPI
+     * and the docs list it. */
+    const struct lh_schema *request_message;
+    /* The reply's JSON Schema text when it is not the contract's reply. */
     const char *reply_schema;
     /* The request comes from the query string, not a body (OpenAPI lists
      * the endpoint's request fields as query parameters). */
@@ -188,6 +190,7 @@ struct lh_gw_req {
     lh_buf body;      /* the request body */
     lh_buf bus;       /* the bus request */
     lh_buf out;       /* the response body */
+    lh_arena *arena;  /* decoded messages; reset with the request */
     void (*on_resume)(lh_gw_req *req);
     /* Written by the bus callback before it resumes the connection. */
     lh_err *reply_err;
@@ -256,6 +259,9 @@ lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out);
  * fields (a param replaces a body field of the same name). */
 lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params, size_t n,
                            lh_buf *out);
+/* Decodes a reply through `schema` into the request's arena. */
+lh_err *lh_gw_decode(lh_gw_req *req, const lh_schema *schema, const char *data, size_t len,
+                     void **out);
 /* The response body for an error reply: the callee's own JSON-converted
  * `{"error":...}` body when it sent one, else one made from err. */
 void lh_gw_error_reply_body(const lh_err *err, const char *data, size_t len, lh_buf *out);
@@ -298,15 +304,19 @@ void lh_gw_xfer_unref(lh_gw_xfer *x);
  * (which every request in flight shares). Refused (503) while the gateway
  * stops. On an error return nothing was sent and on_reply will not be
  * called. */
-lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const char *subject, const lh_buf *msg,
+lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const lh_contract *k, const char *data, size_t len,
+                        lh_gw_xfer_reply_fn on_reply);
+/* lh_gw_xfer_send of `msg`, a struct of the contract's request schema. */
+lh_err *lh_gw_xfer_call(lh_gw_xfer *x, const lh_contract *k, const void *msg,
                         lh_gw_xfer_reply_fn on_reply);
 /* With the lock held, on libmicrohttpd's thread (access handler or content
  * reader): parks the connection until the next reply resumes it. */
 void lh_gw_xfer_suspend(lh_gw_xfer *x);
 /* The stream's `done`: detaches the request and drops its reference. */
 void lh_gw_xfer_done(lh_gw_req *req);
-/* Sends a request whose answer nobody waits for (an abort). */
-void lh_gw_fire_and_forget(lh_gw *gw, const char *subject, const lh_buf *msg, const char *rid);
+/* Sends a request (a struct of the contract's request schema) whose
+ * answer nobody waits for (an abort). */
+void lh_gw_fire_and_forget(lh_gw *gw, const lh_contract *k, const void *msg, const char *rid);
 
 /* ---- storage.c, storage_put.c, storage_get.c: /v1/storage --------------- */
 
@@ -316,9 +326,8 @@ extern const lh_gw_shape lh_gw_shape_storage_get; /* streamed, GET and HEAD */
 extern const lh_gw_shape lh_gw_shape_dataset_upload; /* streamed: stored, then ingested */
 /* The route's {bucket} and {key...} as strings in `out` (NUL-terminated). */
 void lh_gw_storage_names(const lh_gw_req *req, char *bucket, size_t bcap, lh_buf *key);
-/* Appends the msgpack map {bucket, key} plus `extra` more entries' worth
- * of room: the caller packs those extra entries after. */
-void lh_gw_storage_pack_names(const lh_gw_req *req, size_t extra, msgpack_packer *pk);
+/* The route's path parameter `name` as a string field ({0} when absent). */
+lh_str lh_gw_param_str(const lh_gw_req *req, const char *name);
 /* The upload engine of storage_put.c, which a route may carry on from
  * once the object is committed: POST /v1/datasets/{name} stores its body,
  * then ingests it. The follower's functions run with the upload's lock. */
@@ -338,7 +347,8 @@ typedef struct lh_gw_put_follow {
 /* A streamed route's call: the body stored as an object, then followed. */
 void lh_gw_put_stream_call(lh_gw_req *req, const lh_gw_put_follow *follow, const char *data,
                            size_t *size);
-void lh_gw_put_send_next(lh_gw_put *p, const char *subject, const lh_buf *msg);
+/* Sends `msg`, encoded for the contract's request. */
+void lh_gw_put_send_next(lh_gw_put *p, const lh_contract *k, const lh_buf *msg);
 /* The answer: a JSON body, its status and (optional) Location. */
 void lh_gw_put_finish(lh_gw_put *p, int status, const lh_buf *json, const char *location);
 /* The answer is this error (from the reply `msg`, which may be NULL). */
@@ -356,10 +366,11 @@ lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body);
 extern const lh_gw_shape lh_gw_shape_query;
 /* Whether a field can come from a query string (a string, number or bool). */
 bool lh_gw_query_field_ok(const lh_field *f);
-/* The path parameters and the query string as one msgpack map, each query
- * parameter typed by its field in `schema`; unknown, repeated or mistyped
- * parameters are refused (400). */
-lh_err *lh_gw_query_to_msgpack(lh_gw_req *req, const lh_schema *schema, lh_buf *out);
+/* The path parameters and the query string as a struct of `schema` (in
+ * `arena`, defaults filled, given fields marked), each query parameter
+ * typed by its field; unknown, repeated or mistyped parameters are
+ * refused (400). Bounds are the receiver's to check. */
+lh_err *lh_gw_query_decode(lh_gw_req *req, const lh_schema *schema, lh_arena *arena, void **out);
 
 /* ---- compat.c ---------------------------------------------------------- */
 
@@ -389,6 +400,5 @@ void lh_gw_metrics_route(lh_gw_req *req);
 void lh_gw_openapi_build(lh_buf *out);
 void lh_gw_openapi_route(lh_gw_req *req);
 
-int64_t lh_gw_now_ns(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/clock.h"
 #include "bus/json.h"
 
 #define LH_GW_PING_TIMEOUT_MS 2000
@@ -37,7 +38,7 @@ static void lh_gw_on_pong(void *user, lh_err *err, natsMsg *msg)
     (void)msg;
     lh_gw_ping *p = user;
     lh_gw *gw = p->req->gw;
-    p->rtt_ns = lh_gw_now_ns() - p->sent_ns;
+    p->rtt_ns = lh_clock_ns() - p->sent_ns;
     p->up = err == NULL;
     if (err)
         snprintf(p->error, sizeof p->error, "%s", lh_err_message(err));
@@ -92,7 +93,7 @@ static void lh_gw_ping_send(lh_gw_req *req, lh_gw_ping *p, const char *actor, in
     char subject[128];
     snprintf(subject, sizeof subject, "$SRV.PING.%s", actor);
     atomic_fetch_add(&gw->bus_in_flight, 1);
-    p->sent_ns = lh_gw_now_ns();
+    p->sent_ns = lh_clock_ns();
     lh_err *err = atomic_load(&gw->draining)
                       ? lh_err_new(LH_EUNAVAILABLE, NULL, "the gateway is shutting down")
                       : lh_mux_request(gw->mux, subject, "", 0, req->rid, timeout_ms,

@@ -216,8 +216,8 @@ static json_t *lh_gw_schema_text(const char *text)
 static void lh_gw_bus_bodies(const lh_gw_route *r, json_t *components, json_t **req, json_t **rep)
 {
     const lh_contract *k = r->contract;
-    if (r->shape->request_schema)
-        *req = lh_gw_schema_text(r->shape->request_schema);
+    if (r->shape->request_message)
+        *req = lh_gw_ref(components, r->shape->request_message);
     else
         *req = lh_gw_ref(components, k->request);
     if (r->shape->reply_schema)

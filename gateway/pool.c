@@ -29,6 +29,7 @@ static void lh_gw_req_free(lh_gw_req *req)
     lh_buf_free(&req->bus);
     lh_buf_free(&req->out);
     lh_buf_free(&req->reply);
+    lh_arena_destroy(req->arena);
     free(req->pings);
     free(req);
 }
@@ -47,9 +48,13 @@ static void lh_gw_req_clear(lh_gw_req *req)
     lh_err_free(req->reply_err);
     lh_buf path = req->path, body = req->body, bus = req->bus, out = req->out, reply = req->reply;
     lh_gw_ping *pings = req->pings;
+    lh_arena *arena = req->arena;
     memset(req, 0, sizeof *req);
     req->path = path, req->body = body, req->bus = bus, req->out = out, req->reply = reply;
     req->pings = pings;
+    req->arena = arena;
+    if (arena)
+        lh_arena_reset(arena);
     lh_gw_buf_recycle(&req->path);
     lh_gw_buf_recycle(&req->body);
     lh_gw_buf_recycle(&req->bus);
@@ -71,6 +76,7 @@ lh_gw_req *lh_gw_pool_get(lh_gw *gw)
         req = calloc(1, sizeof *req);
         if (!req)
             return NULL;
+        req->arena = lh_arena_create();
     }
     req->next_free = NULL;
     return req;

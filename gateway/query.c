@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/request.h"
 
 /* Query strings are short; past this many fields something is wrong. */
 #define LH_GW_MAX_QUERY_FIELDS 32
@@ -26,7 +27,8 @@
 typedef struct lh_gw_query {
     const lh_gw_req *req;
     const lh_schema *schema;
-    msgpack_packer pk;
+    lh_arena *arena;
+    void *value; /* the struct being filled */
     size_t n;
     uint64_t seen; /* bit per schema field */
     lh_err *err;
@@ -61,26 +63,26 @@ static void lh_gw_query_names(const lh_gw_query *q, char *out, size_t cap)
     }
 }
 
-static lh_err *lh_gw_query_bool(const lh_field *f, const char *v, msgpack_packer *pk)
+static lh_err *lh_gw_query_bool(const lh_field *f, const char *v, bool *out)
 {
     if (!v || !*v || !strcmp(v, "true") || !strcmp(v, "1")) /* ?wait alone means yes */
-        msgpack_pack_true(pk);
+        *out = true;
     else if (!strcmp(v, "false") || !strcmp(v, "0"))
-        msgpack_pack_false(pk);
+        *out = false;
     else
         return lh_err_new(LH_EBADREQ, f->name, "%s must be true or false, not '%.64s'", f->name,
                           v);
     return NULL;
 }
 
-static lh_err *lh_gw_query_number(const lh_field *f, const char *v, msgpack_packer *pk)
+static lh_err *lh_gw_query_number(const lh_field *f, const char *v, void *out)
 {
     char *end = NULL;
     errno = 0;
     if (f->kind == LH_K_INT) {
         long long n = v && *v ? strtoll(v, &end, 10) : 0;
         if (v && *v && !*end && !errno) {
-            msgpack_pack_long_long(pk, n); /* the range is the schema's to check */
+            *(int64_t *)out = n; /* the range is the schema's to check */
             return NULL;
         }
         return lh_err_new(LH_EBADREQ, f->name, "%s must be an integer, not '%.64s'", f->name,
@@ -88,21 +90,30 @@ static lh_err *lh_gw_query_number(const lh_field *f, const char *v, msgpack_pack
     }
     double d = v && *v ? strtod(v, &end) : 0;
     if (v && *v && !*end && !errno && isfinite(d)) {
-        msgpack_pack_double(pk, d);
+        *(double *)out = d;
         return NULL;
     }
     return lh_err_new(LH_EBADREQ, f->name, "%s must be a number, not '%.64s'", f->name,
                       v ? v : "");
 }
 
-static lh_err *lh_gw_query_value(const lh_field *f, const char *v, msgpack_packer *pk)
+/* Types the text of one parameter into its field of the struct. */
+static lh_err *lh_gw_query_value(lh_gw_query *q, const lh_field *f, const char *v)
 {
+    void *at = lh_field_member(f, q->value);
+    lh_err *err = NULL;
     switch (f->kind) {
-    case LH_K_BOOL: return lh_gw_query_bool(f, v, pk);
+    case LH_K_BOOL: err = lh_gw_query_bool(f, v, at); break;
     case LH_K_INT:
-    case LH_K_FLOAT: return lh_gw_query_number(f, v, pk);
-    default: msgpack_pack_str_with_body(pk, v ? v : "", v ? strlen(v) : 0); return NULL;
+    case LH_K_FLOAT: err = lh_gw_query_number(f, v, at); break;
+    default: {
+        size_t n = v ? strlen(v) : 0;
+        *(lh_str *)at = (lh_str){lh_arena_strndup(q->arena, v ? v : "", n), n};
     }
+    }
+    if (!err)
+        lh_field_set_given(f, q->value);
+    return err;
 }
 
 static lh_err *lh_gw_query_unknown(const lh_gw_query *q, const char *key)
@@ -135,31 +146,36 @@ static enum MHD_Result lh_gw_query_arg(void *cls, enum MHD_ValueKind kind, const
         return MHD_NO;
     q->seen |= UINT64_C(1) << i;
     q->n++;
-    msgpack_pack_str_with_body(&q->pk, key, strlen(key));
-    q->err = lh_gw_query_value(f, value, &q->pk);
+    q->err = lh_gw_query_value(q, f, value);
     return q->err ? MHD_NO : MHD_YES;
 }
 
-lh_err *lh_gw_query_to_msgpack(lh_gw_req *req, const lh_schema *schema, lh_buf *out)
+/* A path parameter's field, which must be a string of the schema. */
+static lh_err *lh_gw_query_param(lh_gw_query *q, const lh_gw_param *p)
+{
+    for (size_t i = 0; i < q->schema->n_fields; i++) {
+        const lh_field *f = &q->schema->fields[i];
+        if (strlen(f->name) != p->name_len || memcmp(f->name, p->name, p->name_len))
+            continue;
+        assert(f->kind == LH_K_STRING); /* test_gateway_routes checks every route */
+        *(lh_str *)lh_field_member(f, q->value) =
+            (lh_str){lh_arena_strndup(q->arena, p->value, p->value_len), p->value_len};
+        return NULL;
+    }
+    return lh_err_new(LH_EINTERNAL, NULL, "path parameter '%.*s' is not a field of %s",
+                      (int)p->name_len, p->name, q->schema->name);
+}
+
+lh_err *lh_gw_query_decode(lh_gw_req *req, const lh_schema *schema, lh_arena *arena, void **out)
 {
     assert(schema);
-    lh_buf fields;
-    lh_buf_init(&fields);
-    lh_gw_query q = {.req = req, .schema = schema};
-    msgpack_packer_init(&q.pk, &fields, lh_buf_msgpack_write);
+    lh_gw_query q = {.req = req, .schema = schema, .arena = arena};
+    q.value = lh_arena_alloc(arena, schema->size);
+    lh_schema_init(schema, q.value);
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, lh_gw_query_arg, &q);
-    if (!q.err) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-        msgpack_pack_map(&pk, q.n + req->match.n_params);
-        for (size_t i = 0; i < req->match.n_params; i++) {
-            const lh_gw_param *p = &req->match.params[i];
-            msgpack_pack_str_with_body(&pk, p->name, p->name_len);
-            msgpack_pack_str_with_body(&pk, p->value, p->value_len);
-        }
-        lh_buf_append(out, fields.data, fields.len);
-    }
-    lh_buf_free(&fields);
+    for (size_t i = 0; !q.err && i < req->match.n_params; i++)
+        q.err = lh_gw_query_param(&q, &req->match.params[i]);
+    *out = q.value;
     return q.err;
 }
 
@@ -169,7 +185,12 @@ static lh_err *lh_gw_query_request(lh_gw_req *req, lh_buf *out)
     if (req->body.len)
         return lh_err_new(LH_EBADREQ, NULL,
                           "this route takes its options as query parameters, not a body");
-    return lh_gw_query_to_msgpack(req, req->match.route->contract->request, out);
+    const lh_schema *schema = req->match.route->contract->request;
+    void *value = NULL;
+    lh_err *err = lh_gw_query_decode(req, schema, req->arena, &value);
+    if (!err) /* what was given; the actor applies its defaults and bounds */
+        lh_message_encode_given(schema, value, out);
+    return err;
 }
 
 const lh_gw_shape lh_gw_shape_query = {

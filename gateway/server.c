@@ -26,18 +26,12 @@
 #include <unistd.h>
 
 #include "bus/actor.h"
+#include "bus/clock.h"
 #include "bus/log.h"
 #include "gateway/gateway.h"
 
 #define LH_GW_CONNECTION_LIMIT 16384
 #define LH_GW_LISTEN_BACKLOG 4096
-
-int64_t lh_gw_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- responses ---- */
 
@@ -60,7 +54,7 @@ static void lh_gw_answered(lh_gw_req *req, int status)
     req->status = status;
     req->state = LH_GW_ANSWERED;
     lh_gw_metrics_observe(req->gw->metrics, req->match.index, req->method_index, status,
-                          lh_gw_now_ns() - req->start_ns);
+                          lh_clock_ns() - req->start_ns);
 }
 
 bool lh_gw_queue(lh_gw_req *req, int status, struct MHD_Response *resp, const char *content_type)
@@ -99,7 +93,7 @@ void lh_gw_log_failure(lh_gw_req *req, int status, const char *message)
 {
     static atomic_llong last_sec;
     static atomic_int suppressed;
-    long long sec = lh_gw_now_ns() / 1000000000;
+    long long sec = lh_clock_ns() / 1000000000;
     long long seen = atomic_load(&last_sec);
     if (seen == sec || !atomic_compare_exchange_strong(&last_sec, &seen, sec)) {
         atomic_fetch_add(&suppressed, 1);
@@ -250,7 +244,7 @@ static lh_gw_req *lh_gw_begin(lh_gw *gw, struct MHD_Connection *conn, const char
     req->gw = gw;
     req->conn = conn;
     req->state = LH_GW_RECEIVING;
-    req->start_ns = lh_gw_now_ns();
+    req->start_ns = lh_clock_ns();
     req->method_index = lh_gw_method_index(method);
     atomic_fetch_add(&gw->http_in_flight, 1);
     lh_gw_take_request_id(req);

@@ -8,31 +8,17 @@
  */
 #include "gateway/gw.h"
 
-#include <string.h>
-
-#include <msgpack.h>
-
 #include "schemas/query.h"
 
-/* The request's timeout_ms, or queryd's default when absent or not an
- * integer (queryd refuses the latter itself, with a message). */
-static int64_t lh_gw_sql_timeout(const lh_buf *msg)
+/* The request's timeout_ms, or queryd's default when the request does not
+ * decode (queryd refuses it itself, with a message naming the field). */
+static int64_t lh_gw_sql_timeout(lh_gw_req *req, const lh_buf *msg)
 {
-    int64_t ms = LH_QUERY_DEFAULT_TIMEOUT_MS;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, msg->data, msg->len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        u.data.type == MSGPACK_OBJECT_MAP) {
-        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 10 &&
-                !memcmp(kv->key.via.str.ptr, "timeout_ms", 10) &&
-                kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                kv->val.via.u64 <= LH_QUERY_MAX_TIMEOUT_MS)
-                ms = (int64_t)kv->val.via.u64;
-        }
-    }
-    msgpack_unpacked_destroy(&u);
+    lh_query_sql_request *q = NULL;
+    lh_err *err = lh_schema_decode(lh_ep_query_sql.request, msg->data, msg->len, req->arena,
+                                   (void **)&q);
+    int64_t ms = err ? LH_QUERY_DEFAULT_TIMEOUT_MS : q->timeout_ms;
+    lh_err_free(err);
     return ms;
 }
 
@@ -40,7 +26,7 @@ static lh_err *lh_gw_sql_request(lh_gw_req *req, lh_buf *out)
 {
     lh_err *err = lh_gw_body_to_msgpack(req, out);
     if (!err)
-        req->timeout_ms = (int)(lh_gw_sql_timeout(out) + req->gw->config.request_timeout_ms);
+        req->timeout_ms = (int)(lh_gw_sql_timeout(req, out) + req->gw->config.request_timeout_ms);
     return err;
 }
 

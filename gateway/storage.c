@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bus/json.h"
+#include "schemas/storage.h"
 
 /* ---- names from the path ---- */
 
@@ -37,18 +38,10 @@ void lh_gw_storage_names(const lh_gw_req *req, char *bucket, size_t bcap, lh_buf
     lh_buf_cstr(key);
 }
 
-static void lh_gw_pack_param(msgpack_packer *pk, const lh_gw_req *req, const char *name)
+lh_str lh_gw_param_str(const lh_gw_req *req, const char *name)
 {
     const lh_gw_param *p = lh_gw_param_named(req, name);
-    msgpack_pack_str_with_body(pk, name, strlen(name));
-    msgpack_pack_str_with_body(pk, p ? p->value : "", p ? p->value_len : 0);
-}
-
-void lh_gw_storage_pack_names(const lh_gw_req *req, size_t extra, msgpack_packer *pk)
-{
-    msgpack_pack_map(pk, 2 + extra);
-    lh_gw_pack_param(pk, req, "bucket");
-    lh_gw_pack_param(pk, req, "key");
+    return p ? (lh_str){p->value, p->value_len} : (lh_str){0};
 }
 
 lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body)
@@ -61,27 +54,13 @@ lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body)
 
 /* ---- DELETE /v1/storage/{bucket}/{key...} ---- */
 
-static bool lh_gw_reply_bool(const char *data, size_t len, const char *name)
-{
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    bool v = false;
-    if (msgpack_unpack_next(&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        u.data.type == MSGPACK_OBJECT_MAP) {
-        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(name) &&
-                !memcmp(kv->key.via.str.ptr, name, strlen(name)))
-                v = kv->val.type == MSGPACK_OBJECT_BOOLEAN && kv->val.via.boolean;
-        }
-    }
-    msgpack_unpacked_destroy(&u);
-    return v;
-}
-
 static lh_err *lh_gw_delete_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
 {
-    if (lh_gw_reply_bool(data, len, "deleted")) {
+    lh_storage_delete_reply *rep = NULL;
+    lh_err *err = lh_gw_decode(req, lh_ep_storage_delete.reply, data, len, (void **)&rep);
+    if (err)
+        return err;
+    if (rep->deleted) {
         req->reply_status = 204;
         return NULL;
     }
@@ -89,7 +68,7 @@ static lh_err *lh_gw_delete_reply(lh_gw_req *req, const char *data, size_t len, 
     lh_buf key;
     lh_buf_init(&key);
     lh_gw_storage_names(req, bucket, sizeof bucket, &key);
-    lh_err *err = lh_err_new(LH_ENOTFOUND, "key", "no object '%s' in bucket '%s'", key.data, bucket);
+    err = lh_err_new(LH_ENOTFOUND, "key", "no object '%s' in bucket '%s'", key.data, bucket);
     lh_gw_error_json(err, out);
     lh_err_free(err);
     lh_buf_free(&key);

@@ -50,9 +50,10 @@ typedef struct lh_gw_range {
     uint64_t first, last;
 } lh_gw_range;
 
-/* One storage.get reply, parsed in place. */
+/* One storage.get reply, decoded in place: `data` points into `raw`. */
 typedef struct lh_gw_chunk {
     lh_buf raw;
+    lh_arena *arena;
     const char *data;
     size_t len;
     uint64_t offset;
@@ -75,7 +76,6 @@ typedef struct lh_gw_get {
     lh_buf err_body;
     char bucket[72];
     lh_buf key;
-    lh_buf msg;
 } lh_gw_get;
 
 static void lh_gw_get_free(lh_gw_xfer *x)
@@ -83,9 +83,10 @@ static void lh_gw_get_free(lh_gw_xfer *x)
     lh_gw_get *g = (lh_gw_get *)x;
     lh_buf_free(&g->cur.raw);
     lh_buf_free(&g->next.raw);
+    lh_arena_destroy(g->cur.arena);
+    lh_arena_destroy(g->next.arena);
     lh_buf_free(&g->err_body);
     lh_buf_free(&g->key);
-    lh_buf_free(&g->msg);
     lh_err_free(g->err);
     free(g);
 }
@@ -106,56 +107,52 @@ static void lh_gw_get_fail_own(lh_gw_get *g, lh_err *err)
 
 /* ---- reading replies ---- */
 
-static bool lh_gw_is_key(const msgpack_object *k, const char *name)
+static void lh_gw_copy_str(const lh_str *v, char *out, size_t cap)
 {
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(name) &&
-           !memcmp(k->via.str.ptr, name, k->via.str.size);
+    if (v->s)
+        snprintf(out, cap, "%.*s", (int)v->len, v->s);
 }
 
-static void lh_gw_copy_str(const msgpack_object *v, char *out, size_t cap)
+static void lh_gw_read_info(const lh_storage_object_info *o, lh_gw_objinfo *info)
 {
-    if (v->type == MSGPACK_OBJECT_STR)
-        snprintf(out, cap, "%.*s", (int)v->via.str.size, v->via.str.ptr);
-}
-
-static void lh_gw_read_info(const msgpack_object *map, lh_gw_objinfo *info)
-{
-    for (uint32_t i = 0; map->type == MSGPACK_OBJECT_MAP && i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key, *v = &map->via.map.ptr[i].val;
-        if (lh_gw_is_key(k, "size") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            info->size = v->via.u64;
-        else if (lh_gw_is_key(k, "sha256"))
-            lh_gw_copy_str(v, info->sha, sizeof info->sha);
-        else if (lh_gw_is_key(k, "content_type"))
-            lh_gw_copy_str(v, info->content_type, sizeof info->content_type);
-        else if (lh_gw_is_key(k, "modified"))
-            lh_gw_copy_str(v, info->modified, sizeof info->modified);
-    }
+    info->size = o->size > 0 ? (uint64_t)o->size : 0;
+    lh_gw_copy_str(&o->sha256, info->sha, sizeof info->sha);
+    lh_gw_copy_str(&o->content_type, info->content_type, sizeof info->content_type);
+    lh_gw_copy_str(&o->modified, info->modified, sizeof info->modified);
 }
 
 /* A storage.get reply: its object's description and its bytes (which
- * point into c->raw). */
+ * point into c->raw, not copied: a range is 4 MiB). */
 static bool lh_gw_read_chunk(lh_gw_chunk *c, lh_gw_objinfo *info)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    bool ok = msgpack_unpack_next(&u, c->raw.data, c->raw.len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-              u.data.type == MSGPACK_OBJECT_MAP;
-    bool has_data = false;
-    for (uint32_t i = 0; ok && i < u.data.via.map.size; i++) {
-        const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
-        if (lh_gw_is_key(k, "object"))
-            lh_gw_read_info(v, info);
-        else if (lh_gw_is_key(k, "offset") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            c->offset = v->via.u64;
-        else if (lh_gw_is_key(k, "data") && v->type == MSGPACK_OBJECT_BIN) {
-            c->data = v->via.bin.ptr; /* msgpack-c points bins into the buffer */
-            c->len = v->via.bin.size;
-            has_data = true;
-        }
-    }
-    msgpack_unpacked_destroy(&u);
-    return ok && has_data;
+    if (!c->arena)
+        c->arena = lh_arena_create();
+    lh_arena_reset(c->arena);
+    lh_storage_get_reply *rep = NULL;
+    lh_err *err = lh_schema_decode_in_place(lh_ep_storage_get.reply, c->raw.data, c->raw.len,
+                                            c->arena, (void **)&rep);
+    bool ok = !err && rep->data.data && rep->object;
+    lh_err_free(err);
+    if (!ok)
+        return false;
+    lh_gw_read_info(rep->object, info);
+    c->offset = rep->offset > 0 ? (uint64_t)rep->offset : 0;
+    c->data = rep->data.data;
+    c->len = rep->data.len;
+    return true;
+}
+
+/* A storage.head reply: the description alone. */
+static bool lh_gw_read_head(const char *data, size_t len, lh_gw_objinfo *info)
+{
+    lh_arena *arena = lh_arena_create();
+    lh_storage_object_info *o = NULL;
+    lh_err *err = lh_schema_decode(lh_ep_storage_head.reply, data, len, arena, (void **)&o);
+    if (!err)
+        lh_gw_read_info(o, info);
+    lh_arena_destroy(arena);
+    lh_err_free(err);
+    return !err;
 }
 
 /* The reply to the request in flight (bus thread, lock held). */
@@ -171,12 +168,7 @@ static void lh_gw_get_on_reply(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
     lh_gw_objinfo info = {0};
     bool ok;
     if (g->asked_head) { /* the description alone */
-        msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
-        ok = msgpack_unpack_next(&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS;
-        if (ok)
-            lh_gw_read_info(&u.data, &info);
-        msgpack_unpacked_destroy(&u);
+        ok = lh_gw_read_head(data, len, &info);
     } else { /* a range, kept until the reader wants it */
         lh_buf_reset(&g->next.raw);
         lh_buf_append(&g->next.raw, data, len);
@@ -195,23 +187,13 @@ static void lh_gw_get_on_reply(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
 
 static void lh_gw_get_ask(lh_gw_get *g, bool head, uint64_t offset, uint64_t length)
 {
-    msgpack_packer pk;
-    lh_buf_reset(&g->msg);
-    msgpack_packer_init(&pk, &g->msg, lh_buf_msgpack_write);
-    msgpack_pack_map(&pk, head ? 2 : 4);
-    msgpack_pack_str_with_body(&pk, "bucket", 6);
-    msgpack_pack_str_with_body(&pk, g->bucket, strlen(g->bucket));
-    msgpack_pack_str_with_body(&pk, "key", 3);
-    msgpack_pack_str_with_body(&pk, g->key.data, g->key.len);
-    if (!head) {
-        msgpack_pack_str_with_body(&pk, "offset", 6);
-        msgpack_pack_uint64(&pk, offset);
-        msgpack_pack_str_with_body(&pk, "length", 6);
-        msgpack_pack_uint64(&pk, length);
-    }
+    lh_str bucket = {g->bucket, strlen(g->bucket)}, key = {g->key.data, g->key.len};
+    lh_storage_get_request get = {.bucket = bucket, .key = key, .offset = (int64_t)offset,
+                                  .length = (int64_t)length};
+    lh_storage_object_request ask_head = {.bucket = bucket, .key = key};
     g->asked_head = head;
-    lh_err *err = lh_gw_xfer_send(&g->x, head ? "storage.head" : "storage.get", &g->msg,
-                                  lh_gw_get_on_reply);
+    lh_err *err = head ? lh_gw_xfer_call(&g->x, &lh_ep_storage_head, &ask_head, lh_gw_get_on_reply)
+                       : lh_gw_xfer_call(&g->x, &lh_ep_storage_get, &get, lh_gw_get_on_reply);
     if (err)
         lh_gw_get_fail_own(g, err);
 }

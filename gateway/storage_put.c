@@ -30,9 +30,11 @@
  * lh_gw_put_follow: POST /v1/datasets/{name} ingests the object it has
  * just stored); the connection stays parked until the follower finishes.
  *
- * The part buffer is the bus message itself: a msgpack map whose header
- * ({upload, part, data: bin32}) has fixed-width fields patched just
- * before sending, so the body is copied once into it and never again here.
+ * The part buffer is the bus message itself: the body is copied once into
+ * it, after room for the message's head ({upload, part, data: bin N},
+ * encoded by the schema codec with the bin's header only), which is
+ * written just in front of the body before sending; so the body is never
+ * copied again here.
  */
 #include "gateway/gw.h"
 
@@ -44,6 +46,7 @@
 
 #include "bus/json.h"
 #include "bus/log.h"
+#include "bus/request.h"
 #include "schemas/storage.h"
 
 #define LH_GW_PART LH_STORAGE_MAX_PART
@@ -70,11 +73,8 @@ struct lh_gw_put {
     char upload[72];  /* the upload id, once begun */
     char sha[65];      /* X-Content-SHA256, lowercase; "" when not given */
     int64_t parts_sent;
-    lh_buf part;       /* the next part's message: header, then body bytes */
-    size_t header_len; /* where the body bytes start in `part` */
-    size_t part_at;    /* offset of the part number (uint32) in the header */
-    size_t len_at;     /* offset of the bin32 length in the header */
-    lh_buf msg;        /* begin and commit messages */
+    lh_buf part;       /* the next part's message: room for its head, then body bytes */
+    lh_buf msg;        /* the begin message; a part's head */
     lh_err *err;
     lh_buf err_body;
     lh_buf result;     /* the commit's reply (msgpack), or the follower's answer (JSON) */
@@ -97,40 +97,22 @@ static void lh_gw_put_free(lh_gw_xfer *x)
 
 /* ---- messages ---- */
 
-static void lh_gw_put_be32(char *at, uint32_t v)
+/* Room before a part's body for its head: the upload id (at most 64
+ * bytes, the schema says) and the field names and numbers around it. */
+#define LH_GW_PART_HEADROOM 128
+
+static void lh_gw_put_part_reset(lh_gw_put *p)
 {
-    at[0] = (char)(v >> 24), at[1] = (char)(v >> 16), at[2] = (char)(v >> 8), at[3] = (char)v;
+    lh_buf_reset(&p->part);
+    lh_buf_reserve(&p->part, LH_GW_PART_HEADROOM + LH_GW_PART);
+    p->part.len = LH_GW_PART_HEADROOM;
 }
 
-/* {upload: <id>, part: uint32, data: bin32} with both numbers to be patched. */
-static void lh_gw_put_part_header(lh_gw_put *p)
-{
-    size_t idlen = strlen(p->upload);
-    lh_buf *b = &p->part;
-    lh_buf_reset(b);
-    lh_buf_append(b, "\x83\xa6upload", 8);
-    char s8[2] = {(char)0xd9, (char)idlen};
-    lh_buf_append(b, s8, 2);
-    lh_buf_append(b, p->upload, idlen);
-    lh_buf_append(b, "\xa4part\xce", 6);
-    p->part_at = b->len;
-    lh_buf_append(b, "\0\0\0\0", 4);
-    lh_buf_append(b, "\xa4" "data\xc6", 6);
-    p->len_at = b->len;
-    lh_buf_append(b, "\0\0\0\0", 4);
-    p->header_len = b->len;
-    lh_buf_reserve(b, LH_GW_PART);
-}
+static size_t lh_gw_put_filled(const lh_gw_put *p) { return p->part.len - LH_GW_PART_HEADROOM; }
 
-static size_t lh_gw_put_filled(const lh_gw_put *p) { return p->part.len - p->header_len; }
-
-static void lh_gw_put_ref_msg(lh_gw_put *p, size_t extra, msgpack_packer *pk)
+static lh_str lh_gw_put_upload_id(const lh_gw_put *p)
 {
-    lh_buf_reset(&p->msg);
-    msgpack_packer_init(pk, &p->msg, lh_buf_msgpack_write);
-    msgpack_pack_map(pk, 1 + extra);
-    msgpack_pack_str_with_body(pk, "upload", 6);
-    msgpack_pack_str_with_body(pk, p->upload, strlen(p->upload));
+    return (lh_str){p->upload, strlen(p->upload)};
 }
 
 /* ---- failing ---- */
@@ -139,9 +121,8 @@ static void lh_gw_put_abort(lh_gw_put *p)
 {
     if (!p->upload[0])
         return;
-    msgpack_packer pk;
-    lh_gw_put_ref_msg(p, 0, &pk);
-    lh_gw_fire_and_forget(p->x.gw, "storage.upload.abort", &p->msg, p->x.rid);
+    lh_storage_upload_ref ref = {.upload = lh_gw_put_upload_id(p)};
+    lh_gw_fire_and_forget(p->x.gw, &lh_ep_storage_upload_abort, &ref, p->x.rid);
 }
 
 /* Keeps the first failure; the upload is aborted (storaged keeps one that
@@ -179,28 +160,21 @@ static void lh_gw_put_orphaned(lh_gw_xfer *x)
 
 static void lh_gw_put_opened(lh_gw_put *p, natsMsg *msg)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    const char *data = natsMsg_GetData(msg);
-    bool ok = msgpack_unpack_next(&u, data, (size_t)natsMsg_GetDataLength(msg), NULL) ==
-                  MSGPACK_UNPACK_SUCCESS &&
-              u.data.type == MSGPACK_OBJECT_MAP;
-    for (uint32_t i = 0; ok && i < u.data.via.map.size; i++) {
-        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 6 &&
-            !memcmp(kv->key.via.str.ptr, "upload", 6) && kv->val.type == MSGPACK_OBJECT_STR &&
-            kv->val.via.str.size < sizeof p->upload)
-            snprintf(p->upload, sizeof p->upload, "%.*s", (int)kv->val.via.str.size,
-                     kv->val.via.str.ptr);
-    }
-    msgpack_unpacked_destroy(&u);
+    lh_arena *arena = lh_arena_create();
+    lh_storage_upload_reply *rep = NULL;
+    lh_err *err = lh_schema_decode(lh_ep_storage_upload_begin.reply, natsMsg_GetData(msg),
+                                   (size_t)natsMsg_GetDataLength(msg), arena, (void **)&rep);
+    if (!err && rep->upload.s && rep->upload.len < sizeof p->upload)
+        memcpy(p->upload, rep->upload.s, rep->upload.len + 1); /* with the arena's NUL */
+    lh_err_free(err);
+    lh_arena_destroy(arena);
     if (!p->upload[0]) {
         lh_gw_put_fail_own(p, lh_err_new(LH_EINTERNAL, NULL,
                                          "storage.upload.begin answered without an upload id"));
         return;
     }
     p->phase = LH_GW_PUT_OPEN;
-    lh_gw_put_part_header(p);
+    lh_gw_put_part_reset(p);
 }
 
 static void lh_gw_put_committed(lh_gw_put *p, natsMsg *msg)
@@ -236,32 +210,38 @@ static void lh_gw_put_on_reply(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
 
 /* ---- sending (libmicrohttpd's thread, lock held) ---- */
 
-static void lh_gw_put_send(lh_gw_put *p, const char *subject, const lh_buf *msg)
+static void lh_gw_put_sent(lh_gw_put *p, lh_err *err)
 {
-    lh_err *err = lh_gw_xfer_send(&p->x, subject, msg, lh_gw_put_on_reply);
     if (err)
         lh_gw_put_fail_own(p, err);
 }
 
 static void lh_gw_put_send_part(lh_gw_put *p)
 {
-    p->parts_sent++;
-    lh_gw_put_be32(p->part.data + p->part_at, (uint32_t)p->parts_sent);
-    lh_gw_put_be32(p->part.data + p->len_at, (uint32_t)lh_gw_put_filled(p));
-    lh_gw_put_send(p, "storage.upload.part", &p->part);
-    p->part.len = p->header_len; /* nats.c copied it */
+    lh_storage_upload_part_request part = {
+        .upload = lh_gw_put_upload_id(p),
+        .part = ++p->parts_sent,
+        .data = {NULL, lh_gw_put_filled(p)}, /* the body follows the head */
+    };
+    lh_buf_reset(&p->msg);
+    lh_message_encode_head(lh_ep_storage_upload_part.request, &part, &p->msg);
+    assert(p->msg.len <= LH_GW_PART_HEADROOM);
+    char *head = p->part.data + LH_GW_PART_HEADROOM - p->msg.len;
+    memcpy(head, p->msg.data, p->msg.len);
+    lh_gw_put_sent(p, lh_gw_xfer_send(&p->x, &lh_ep_storage_upload_part, head,
+                                      p->msg.len + lh_gw_put_filled(p), lh_gw_put_on_reply));
+    p->part.len = LH_GW_PART_HEADROOM; /* nats.c copied it */
 }
 
 static void lh_gw_put_send_commit(lh_gw_put *p)
 {
-    msgpack_packer pk;
-    lh_gw_put_ref_msg(p, p->sha[0] ? 1 : 0, &pk);
-    if (p->sha[0]) {
-        msgpack_pack_str_with_body(&pk, "sha256", 6);
-        msgpack_pack_str_with_body(&pk, p->sha, strlen(p->sha));
-    }
+    lh_storage_upload_commit_request commit = {
+        .upload = lh_gw_put_upload_id(p),
+        .sha256 = p->sha[0] ? (lh_str){p->sha, strlen(p->sha)} : (lh_str){0},
+    };
     p->phase = LH_GW_PUT_COMMIT;
-    lh_gw_put_send(p, "storage.upload.commit", &p->msg);
+    lh_gw_put_sent(p, lh_gw_xfer_call(&p->x, &lh_ep_storage_upload_commit, &commit,
+                                      lh_gw_put_on_reply));
 }
 
 /* ---- the calls of libmicrohttpd ---- */
@@ -376,14 +356,13 @@ static void lh_gw_put_pack_begin(lh_gw_put *p, lh_gw_req *req)
 {
     const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    msgpack_packer pk;
+    lh_storage_upload_begin_request begin = {
+        .bucket = lh_gw_param_str(req, "bucket"),
+        .key = lh_gw_param_str(req, "key"),
+        .content_type = ct && *ct ? (lh_str){ct, strlen(ct)} : (lh_str){0},
+    };
     lh_buf_reset(&p->msg);
-    msgpack_packer_init(&pk, &p->msg, lh_buf_msgpack_write);
-    lh_gw_storage_pack_names(req, ct && *ct ? 1 : 0, &pk);
-    if (ct && *ct) {
-        msgpack_pack_str_with_body(&pk, "content_type", 12);
-        msgpack_pack_str_with_body(&pk, ct, strlen(ct));
-    }
+    lh_message_encode(lh_ep_storage_upload_begin.request, &begin, &p->msg);
 }
 
 /* The first call: check the headers, begin the upload, wait for it. */
@@ -417,7 +396,8 @@ static void lh_gw_put_start(lh_gw_req *req, const lh_gw_put_follow *follow)
         lh_gw_put_pack_begin(p, req);
     lh_buf_free(&begin);
     lh_gw_xfer_lock(&p->x);
-    lh_gw_put_send(p, "storage.upload.begin", &p->msg);
+    lh_gw_put_sent(p, lh_gw_xfer_send(&p->x, &lh_ep_storage_upload_begin, p->msg.data, p->msg.len,
+                                      lh_gw_put_on_reply));
     if (p->x.in_flight)
         lh_gw_xfer_suspend(&p->x);
     else
@@ -451,16 +431,14 @@ static void lh_gw_put_call(lh_gw_req *req, const char *method, const char *data,
 
 /* ---- what a follower may do (lock held) ---- */
 
-void lh_gw_put_send_next(lh_gw_put *p, const char *subject, const lh_buf *msg)
+void lh_gw_put_send_next(lh_gw_put *p, const lh_contract *k, const lh_buf *msg)
 {
     assert(p->phase == LH_GW_PUT_FOLLOW);
     if (!p->x.req) { /* the client has gone: nobody to answer */
         p->phase = LH_GW_PUT_DONE;
         return;
     }
-    lh_err *err = lh_gw_xfer_send(&p->x, subject, msg, lh_gw_put_on_reply);
-    if (err)
-        lh_gw_put_fail_own(p, err);
+    lh_gw_put_sent(p, lh_gw_xfer_send(&p->x, k, msg->data, msg->len, lh_gw_put_on_reply));
 }
 
 void lh_gw_put_finish(lh_gw_put *p, int status, const lh_buf *json, const char *location)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "bus/log.h"
+#include "bus/request.h"
 
 void lh_gw_xfer_init(lh_gw_xfer *x, lh_gw_req *req, void (*free_fn)(lh_gw_xfer *x))
 {
@@ -73,7 +74,7 @@ static void lh_gw_xfer_on_reply(void *user, lh_err *err, natsMsg *msg)
     lh_gw_xfer_unref(x);
 }
 
-lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const char *subject, const lh_buf *msg,
+lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const lh_contract *k, const char *data, size_t len,
                         lh_gw_xfer_reply_fn on_reply)
 {
     lh_gw *gw = x->gw;
@@ -88,13 +89,24 @@ lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const char *subject, const lh_buf *msg,
     x->refs++;
     /* The reply may arrive on another thread before this returns: it
      * waits for our lock. */
-    lh_err *err = lh_mux_request(gw->mux, subject, msg->data, msg->len, x->rid,
+    lh_err *err = lh_mux_request(gw->mux, k->subject, data, len, x->rid,
                                  gw->config.request_timeout_ms, lh_gw_xfer_on_reply, x);
     if (err) {
         x->in_flight--;
         x->refs--;
         atomic_fetch_sub(&gw->bus_in_flight, 1);
     }
+    return err;
+}
+
+lh_err *lh_gw_xfer_call(lh_gw_xfer *x, const lh_contract *k, const void *msg,
+                        lh_gw_xfer_reply_fn on_reply)
+{
+    lh_buf body;
+    lh_buf_init(&body);
+    lh_message_encode(k->request, msg, &body);
+    lh_err *err = lh_gw_xfer_send(x, k, body.data, body.len, on_reply);
+    lh_buf_free(&body);
     return err;
 }
 
@@ -132,16 +144,20 @@ static void lh_gw_forgotten(void *user, lh_err *err, natsMsg *msg)
     atomic_fetch_sub(&gw->bus_in_flight, 1);
 }
 
-void lh_gw_fire_and_forget(lh_gw *gw, const char *subject, const lh_buf *msg, const char *rid)
+void lh_gw_fire_and_forget(lh_gw *gw, const lh_contract *k, const void *msg, const char *rid)
 {
+    lh_buf body;
+    lh_buf_init(&body);
+    lh_message_encode(k->request, msg, &body);
     atomic_fetch_add(&gw->bus_in_flight, 1);
     lh_err *err = atomic_load(&gw->draining)
                       ? lh_err_new(LH_EUNAVAILABLE, NULL, "the gateway is shutting down")
-                      : lh_mux_request(gw->mux, subject, msg->data, msg->len, rid,
+                      : lh_mux_request(gw->mux, k->subject, body.data, body.len, rid,
                                        gw->config.request_timeout_ms, lh_gw_forgotten, gw);
+    lh_buf_free(&body);
     if (err) {
         atomic_fetch_sub(&gw->bus_in_flight, 1);
-        lh_debug("%s not sent: %s", subject, lh_err_message(err));
+        lh_debug("%s not sent: %s", k->subject, lh_err_message(err));
         lh_err_free(err);
     }
 }

@@ -292,7 +292,7 @@ static void lh_md_route_bodies(lh_buf *out, const lh_gateway_route_info *r)
     else if (r->query)
         lh_buf_appendf(out, "query: `%s` | ", r->contract->request->name);
     else
-        lh_buf_appendf(out, "`%s` | ", r->contract->request->name);
+        lh_buf_appendf(out, "`%s` | ", (r->body ? r->body : r->contract->request)->name);
     if (r->streamed)
         lh_buf_appendf(out, r->reply_schema ? "`%s`" : "raw bytes",
                        r->reply_schema ? r->reply_schema->name : "");

@@ -13,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actors/tabular/tabular.h"
+#include "lib/tabular/tabular.h"
+#include "bus/clock.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
 #include "bus/config.h"
@@ -170,13 +171,6 @@ static lh_err *lh_session_call(lh_session *s, const lh_contract *k, const void *
 
 /* ---- progress ---- */
 
-static int64_t lh_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "\rWHAT [####......]  42%  TEXT", redrawn in place. */
 static void lh_bar(const char *what, int64_t done, int64_t total, const char *text)
 {
@@ -197,7 +191,7 @@ typedef struct lh_ticker {
 
 static bool lh_tick(lh_ticker *t, bool force)
 {
-    int64_t now = lh_now_ms();
+    int64_t now = lh_clock_ms();
     if (!force && now - t->last_ms < 2000)
         return false;
     t->last_ms = now;

@@ -12,13 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <msgpack.h>
-
 #include "bus/buf.h"
 #include "bus/config.h"
 #include "bus/json.h"
+#include "bus/request.h"
+#include "bus/value.h"
 #include "ops/cli.h"
 #include "ops/sql_table.h"
+#include "schemas/query.h"
 
 #define LH_SQL_MAX_PARAMS 1000
 
@@ -115,45 +116,44 @@ static int lh_sql_parse(int argc, char **argv, lh_sql_args *a)
 
 /* ---- the request ---- */
 
-static void lh_sql_pack_param(msgpack_packer *pk, const lh_sql_param *p)
+/* A parameter as the shell gave it: a number when it reads as one (and
+ * --text did not say otherwise), else text. */
+static void lh_sql_write_param(lh_vw *w, const lh_sql_param *p)
 {
     char *end = NULL;
     if (!p->text && *p->value) {
         long long i = strtoll(p->value, &end, 10);
         if (!*end) {
-            msgpack_pack_long_long(pk, i);
+            lh_vw_int(w, i);
             return;
         }
         double d = strtod(p->value, &end);
         if (!*end) {
-            msgpack_pack_double(pk, d);
+            lh_vw_double(w, d);
             return;
         }
     }
-    msgpack_pack_str_with_body(pk, p->value, strlen(p->value));
+    lh_vw_cstr(w, p->value);
 }
 
-static void lh_sql_pack(const lh_sql_args *a, const char *sql, lh_buf *out)
+/* query.sql's request with what the command line gave; `params` (a list
+ * of values of any type) is written with the value writer into `scratch`. */
+static void lh_sql_pack(const lh_sql_args *a, const char *sql, lh_buf *scratch, lh_buf *out)
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    msgpack_pack_map(&pk, 1 + (a->n_params > 0) + (a->max_rows > 0) + (a->timeout_ms > 0));
-    msgpack_pack_str_with_body(&pk, "sql", 3);
-    msgpack_pack_str_with_body(&pk, sql, strlen(sql));
+    lh_query_sql_request q = {.sql = {sql, strlen(sql)}};
     if (a->n_params) {
-        msgpack_pack_str_with_body(&pk, "params", 6);
-        msgpack_pack_array(&pk, (size_t)a->n_params);
+        lh_vw w;
+        lh_vw_init(&w, scratch);
+        lh_vw_array(&w, (size_t)a->n_params);
         for (int i = 0; i < a->n_params; i++)
-            lh_sql_pack_param(&pk, &a->params[i]);
+            lh_sql_write_param(&w, &a->params[i]);
+        q.params = (lh_raw){scratch->data, scratch->len};
     }
-    if (a->max_rows) {
-        msgpack_pack_str_with_body(&pk, "max_rows", 8);
-        msgpack_pack_int(&pk, a->max_rows);
-    }
-    if (a->timeout_ms) {
-        msgpack_pack_str_with_body(&pk, "timeout_ms", 10);
-        msgpack_pack_int(&pk, a->timeout_ms);
-    }
+    if (a->max_rows)
+        LH_SET(&q, max_rows, a->max_rows);
+    if (a->timeout_ms)
+        LH_SET(&q, timeout_ms, a->timeout_ms);
+    lh_message_encode_given(lh_ep_query_sql.request, &q, out);
 }
 
 static void lh_sql_read_stdin(lh_buf *out)
@@ -194,7 +194,8 @@ static int lh_sql_send(const lh_sql_args *a, const lh_buf *body)
     int wait_ms = (a->timeout_ms ? a->timeout_ms : 10000) + cfg.request_timeout_ms;
     lh_buf reply;
     lh_buf_init(&reply);
-    lh_err *err = lh_cli_request(a->data_dir, "lakehouse-sql", "query.sql", body, wait_ms, &reply);
+    lh_err *err = lh_cli_request(a->data_dir, "lakehouse-sql", lh_ep_query_sql.subject, body,
+                                 wait_ms, &reply);
     int rc = err ? lh_cli_bus_error(err) : lh_sql_print(a, &reply);
     lh_buf_free(&reply);
     return rc;
@@ -211,16 +212,18 @@ static int lh_sql_run(int argc, char **argv)
         return rc;
     }
     lh_cli_quiet_logs();
-    lh_buf sql, body;
+    lh_buf sql, params, body;
     lh_buf_init(&sql);
+    lh_buf_init(&params);
     lh_buf_init(&body);
     if (!strcmp(args->sql, "-"))
         lh_sql_read_stdin(&sql);
     else
         lh_buf_append_str(&sql, args->sql);
-    lh_sql_pack(args, lh_buf_cstr(&sql), &body);
+    lh_sql_pack(args, lh_buf_cstr(&sql), &params, &body);
     rc = lh_sql_send(args, &body);
     lh_buf_free(&sql);
+    lh_buf_free(&params);
     lh_buf_free(&body);
     free(args);
     return rc;

@@ -15,6 +15,7 @@
 #include <nats/nats.h>
 
 #include "bus/conn.h"
+#include "bus/clock.h"
 #include "ops/cli.h"
 #include "ops/proc.h"
 #include "ops/stack.h"
@@ -211,10 +212,10 @@ static lh_err *lh_collect_stats(natsConnection *nc, lh_status_row *rows, size_t 
         s = natsConnection_PublishRequest(nc, "$SRV.STATS", inbox, NULL, 0);
     if (s == NATS_OK)
         s = natsConnection_Flush(nc);
-    long long deadline = lh_now_ms() + LH_STATUS_WINDOW_MS;
+    long long deadline = lh_clock_ms() + LH_STATUS_WINDOW_MS;
     *n = 0;
     while (s == NATS_OK && *n < LH_STATUS_MAX_ROWS) {
-        long long left = deadline - lh_now_ms();
+        long long left = deadline - lh_clock_ms();
         natsMsg *msg = NULL;
         if (left <= 0 || natsSubscription_NextMsg(&msg, sub, left) != NATS_OK)
             break;

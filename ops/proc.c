@@ -3,6 +3,7 @@
  * after checking it is still ours (pids are reused; names are not proof).
  */
 #include "ops/proc.h"
+#include "bus/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,13 +14,6 @@
 #include <unistd.h>
 
 #define LH_MAX_ARGS 32
-
-long long lh_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void lh_sleep_ms(int ms)
 {
@@ -130,9 +124,9 @@ bool lh_proc_is_nats(pid_t pid, const char *store_dir)
 
 bool lh_proc_wait_gone(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeout_ms)
 {
-    long long deadline = lh_now_ms() + timeout_ms;
+    long long deadline = lh_clock_ms() + timeout_ms;
     while (check(pid, ctx)) {
-        if (lh_now_ms() >= deadline)
+        if (lh_clock_ms() >= deadline)
             return false;
         lh_sleep_ms(20);
     }

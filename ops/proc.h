@@ -39,8 +39,6 @@ bool lh_proc_stop(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeou
 /* Waits up to timeout_ms until `check` fails (the process is gone). */
 bool lh_proc_wait_gone(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeout_ms);
 
-/* Milliseconds on the monotonic clock. */
-long long lh_now_ms(void);
 void lh_sleep_ms(int ms);
 
 #endif

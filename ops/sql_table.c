@@ -10,47 +10,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
-
 #include "bus/buf.h"
 #include "bus/json.h"
+#include "bus/mpscan.h"
+#include "schemas/query.h"
 
+/* The reply, decoded through query.sql's contract; its rows (a value of
+ * run-time shape: an array of arrays) are read in place with the scanner. */
 typedef struct lh_sql_reply {
-    const msgpack_object *columns; /* array of {name, type} */
-    const msgpack_object *rows;    /* array of arrays */
-    bool truncated;
-    double elapsed_ms;
+    const lh_query_sql_reply *q;
+    size_t n_rows;
+    const char *rows, *end; /* just past the rows' array header */
 } lh_sql_reply;
 
-static const msgpack_object *lh_sql_get(const msgpack_object *map, const char *key)
+/* Checks the rows are an array of arrays and finds where they start. */
+static bool lh_sql_open(const lh_query_sql_reply *q, lh_sql_reply *r)
 {
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t n = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, key, n))
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
-static bool lh_sql_read(const msgpack_object *root, lh_sql_reply *r)
-{
-    r->columns = lh_sql_get(root, "columns");
-    r->rows = lh_sql_get(root, "rows");
-    const msgpack_object *t = lh_sql_get(root, "truncated");
-    const msgpack_object *e = lh_sql_get(root, "elapsed_ms");
-    r->truncated = t && t->type == MSGPACK_OBJECT_BOOLEAN && t->via.boolean;
-    r->elapsed_ms = e && (e->type == MSGPACK_OBJECT_FLOAT64 || e->type == MSGPACK_OBJECT_FLOAT32)
-                        ? e->via.f64
-                        : 0;
-    if (!r->columns || r->columns->type != MSGPACK_OBJECT_ARRAY || !r->rows ||
-        r->rows->type != MSGPACK_OBJECT_ARRAY)
+    r->q = q;
+    r->rows = q->rows.data;
+    r->end = q->rows.data + q->rows.len;
+    lh_mp_value v;
+    if (!q->rows.data || !lh_mp_read(&r->rows, r->end, &v) || v.type != LH_MP_ARRAY)
         return false;
-    for (uint32_t i = 0; i < r->rows->via.array.size; i++)
-        if (r->rows->via.array.ptr[i].type != MSGPACK_OBJECT_ARRAY)
+    r->n_rows = v.n;
+    const char *p = r->rows;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        lh_mp_value row;
+        const char *at = p;
+        if (!lh_mp_read(&p, r->end, &row) || row.type != LH_MP_ARRAY)
             return false;
+        p = at;
+        if (!lh_mp_skip(&p, r->end))
+            return false;
+    }
     return true;
 }
 
@@ -68,20 +60,36 @@ static void lh_sql_text(lh_buf *out, const char *s, size_t n)
     }
 }
 
-/* The cell's text in `out` (reset first); true when it is a number. */
-static bool lh_sql_cell(const msgpack_object *v, lh_buf *out)
+/* The text of the cell at *p in `out` (reset first), *p moved past it;
+ * true when it is a number. Blobs are shown as base64, as in JSON. */
+static bool lh_sql_cell(const char **p, const char *end, lh_buf *out)
 {
     lh_buf_reset(out);
-    switch (v->type) {
-    case MSGPACK_OBJECT_NIL: lh_buf_append_str(out, "NULL"); return false;
-    case MSGPACK_OBJECT_BOOLEAN: lh_buf_append_str(out, v->via.boolean ? "true" : "false"); return false;
-    case MSGPACK_OBJECT_STR: lh_sql_text(out, v->via.str.ptr, v->via.str.size); return false;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: lh_msgpack_obj_to_json(v, out); return true;
-    default: lh_msgpack_obj_to_json(v, out); return false;
+    const char *at = *p;
+    lh_mp_value v;
+    if (!lh_mp_read(p, end, &v))
+        return false; /* checked by lh_sql_open */
+    switch (v.type) {
+    case LH_MP_NIL: lh_buf_append_str(out, "NULL"); return false;
+    case LH_MP_BOOL: lh_buf_append_str(out, v.b ? "true" : "false"); return false;
+    case LH_MP_STR: lh_sql_text(out, v.s, v.n); return false;
+    case LH_MP_INT: lh_buf_appendf(out, "%" PRId64, v.i); return true;
+    case LH_MP_UINT: lh_buf_appendf(out, "%" PRIu64, v.u); return true;
+    case LH_MP_FLOAT: lh_json_append_float(out, v.f, false); return true;
+    case LH_MP_BIN: lh_json_append_base64(out, v.s, v.n); return false;
+    default: /* no SQL value is a container; shown as a marker */
+        *p = at;
+        lh_mp_skip(p, end);
+        lh_buf_append_str(out, "?");
+        return false;
     }
+}
+
+/* The number of cells of the row at *p, *p moved past its header. */
+static size_t lh_sql_row(const char **p, const char *end)
+{
+    lh_mp_value row;
+    return lh_mp_read(p, end, &row) ? row.n : 0;
 }
 
 static size_t lh_sql_width(const char *s, size_t n)
@@ -111,27 +119,28 @@ static void lh_sql_put(FILE *out, const lh_buf *cell, size_t width, bool right, 
 
 /* ---- the table ---- */
 
-static void lh_sql_column_name(const lh_sql_reply *r, uint32_t c, lh_buf *out)
+static void lh_sql_column_name(const lh_sql_reply *r, size_t c, lh_buf *out)
 {
-    const msgpack_object *name = lh_sql_get(&r->columns->via.array.ptr[c], "name");
+    const lh_query_column *col = (const lh_query_column *)r->q->columns.v + c;
     lh_buf_reset(out);
-    if (name && name->type == MSGPACK_OBJECT_STR)
-        lh_sql_text(out, name->via.str.ptr, name->via.str.size);
+    if (col->name.s)
+        lh_sql_text(out, col->name.s, col->name.len);
 }
 
 static void lh_sql_measure(const lh_sql_reply *r, size_t *width, lh_buf *cell)
 {
-    uint32_t nc = r->columns->via.array.size;
-    for (uint32_t c = 0; c < nc; c++) {
+    size_t nc = r->q->columns.n;
+    for (size_t c = 0; c < nc; c++) {
         lh_sql_column_name(r, c, cell);
         width[c] = lh_sql_width(cell->data, cell->len);
     }
-    for (uint32_t i = 0; i < r->rows->via.array.size; i++) {
-        const msgpack_object_array *row = &r->rows->via.array.ptr[i].via.array;
-        for (uint32_t c = 0; c < nc && c < row->size; c++) {
-            lh_sql_cell(&row->ptr[c], cell);
+    const char *p = r->rows;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        size_t cells = lh_sql_row(&p, r->end);
+        for (size_t c = 0; c < cells; c++) {
+            lh_sql_cell(&p, r->end, cell);
             size_t w = lh_sql_width(cell->data, cell->len);
-            if (w > width[c])
+            if (c < nc && w > width[c])
                 width[c] = w;
         }
     }
@@ -139,14 +148,14 @@ static void lh_sql_measure(const lh_sql_reply *r, size_t *width, lh_buf *cell)
 
 static void lh_sql_header(const lh_sql_reply *r, const size_t *width, lh_buf *cell, FILE *out)
 {
-    uint32_t nc = r->columns->via.array.size;
-    for (uint32_t c = 0; c < nc; c++) {
+    size_t nc = r->q->columns.n;
+    for (size_t c = 0; c < nc; c++) {
         lh_sql_column_name(r, c, cell);
         fputs(c ? " | " : " ", out);
         lh_sql_put(out, cell, width[c], false, c + 1 == nc);
     }
     fputc('\n', out);
-    for (uint32_t c = 0; c < nc; c++) {
+    for (size_t c = 0; c < nc; c++) {
         fputs(c ? "-+-" : "-", out);
         for (size_t i = 0; i < width[c]; i++)
             fputc('-', out);
@@ -156,11 +165,14 @@ static void lh_sql_header(const lh_sql_reply *r, const size_t *width, lh_buf *ce
 
 static void lh_sql_body(const lh_sql_reply *r, const size_t *width, lh_buf *cell, FILE *out)
 {
-    uint32_t nc = r->columns->via.array.size;
-    for (uint32_t i = 0; i < r->rows->via.array.size; i++) {
-        const msgpack_object_array *row = &r->rows->via.array.ptr[i].via.array;
-        for (uint32_t c = 0; c < nc; c++) {
-            bool right = c < row->size ? lh_sql_cell(&row->ptr[c], cell) : (lh_buf_reset(cell), false);
+    size_t nc = r->q->columns.n;
+    const char *p = r->rows;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        size_t cells = lh_sql_row(&p, r->end);
+        for (size_t c = 0; c < nc || c < cells; c++) {
+            bool right = c < cells ? lh_sql_cell(&p, r->end, cell) : (lh_buf_reset(cell), false);
+            if (c >= nc)
+                continue; /* more cells than columns: not shown */
             fputs(c ? " | " : " ", out);
             lh_sql_put(out, cell, width[c], right, c + 1 == nc);
         }
@@ -170,25 +182,26 @@ static void lh_sql_body(const lh_sql_reply *r, const size_t *width, lh_buf *cell
 
 bool lh_sql_table_print(const char *reply, size_t len, FILE *out)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
+    lh_arena *arena = lh_arena_create();
+    lh_query_sql_reply *q = NULL;
+    lh_err *err = lh_schema_decode(lh_ep_query_sql.reply, reply, len, arena, (void **)&q);
     lh_sql_reply r = {0};
-    bool ok = msgpack_unpack_next(&u, reply, len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-              lh_sql_read(&u.data, &r);
+    bool ok = !err && lh_sql_open(q, &r);
     if (ok) {
-        size_t *width = calloc(r.columns->via.array.size + 1, sizeof *width);
+        size_t *width = calloc(q->columns.n + 1, sizeof *width);
         lh_buf cell;
         lh_buf_init(&cell);
         lh_sql_measure(&r, width, &cell);
         lh_sql_header(&r, width, &cell, out);
         lh_sql_body(&r, width, &cell, out);
-        uint32_t n = r.rows->via.array.size;
-        fprintf(out, "(%" PRIu32 " row%s%s, %.1f ms)\n", n, n == 1 ? "" : "s",
-                r.truncated ? "; truncated: more rows matched (see --max-rows)" : "",
-                r.elapsed_ms);
+        size_t n = r.n_rows;
+        fprintf(out, "(%zu row%s%s, %.1f ms)\n", n, n == 1 ? "" : "s",
+                q->truncated ? "; truncated: more rows matched (see --max-rows)" : "",
+                q->elapsed_ms);
         lh_buf_free(&cell);
         free(width);
     }
-    msgpack_unpacked_destroy(&u);
+    lh_err_free(err);
+    lh_arena_destroy(arena);
     return ok;
 }

@@ -23,6 +23,7 @@
 #include <nats/nats.h>
 
 #include "bus/buf.h"
+#include "bus/clock.h"
 #include "bus/conn.h"
 #include "bus/log.h"
 #include "bus/request.h"
@@ -270,7 +271,7 @@ static lh_err *lh_sup_spawn(lh_sup *s, lh_child *c)
         return lh_err_new(LH_EINTERNAL, NULL, "start %s (%s): %s", c->name, c->argv[0],
                           strerror(rc));
     c->pid = pid;
-    c->started_ms = lh_now_ms();
+    c->started_ms = lh_clock_ms();
     c->restart_at_ms = 0;
     return lh_err_wrap(lh_stack_write_pid(&s->o->stack, c->name, pid), "%s", c->name);
 }
@@ -297,7 +298,7 @@ static lh_child *lh_sup_child_of(lh_sup *s, pid_t pid)
 /* A supervised process died on its own: log it and schedule its restart. */
 static void lh_sup_schedule_restart(lh_child *c, pid_t pid, int status)
 {
-    long long now = lh_now_ms();
+    long long now = lh_clock_ms();
     long long up_ms = now - c->started_ms;
     if (up_ms >= LH_STABLE_MS)
         c->backoff_ms = LH_BACKOFF_MIN_MS;
@@ -362,7 +363,7 @@ typedef bool (*lh_ready_fn)(lh_sup *s, lh_child *c, void *ctx);
 static lh_err *lh_sup_wait_ready(lh_sup *s, lh_child *c, lh_ready_fn ready, void *ctx,
                                  int timeout_ms, const char *what)
 {
-    long long deadline = lh_now_ms() + timeout_ms;
+    long long deadline = lh_clock_ms() + timeout_ms;
     for (;;) {
         if (ready(s, c, ctx))
             return NULL;
@@ -371,7 +372,7 @@ static lh_err *lh_sup_wait_ready(lh_sup *s, lh_child *c, lh_ready_fn ready, void
             return lh_sup_startup_death(c, how);
         if (lh_sup_stop_requested())
             return lh_err_new(LH_EUNAVAILABLE, NULL, "stopped by a signal during startup");
-        if (lh_now_ms() >= deadline)
+        if (lh_clock_ms() >= deadline)
             return lh_err_new(LH_ETIMEOUT, NULL, "%s did not %s within %d s (log: %s)",
                               c->name, what, timeout_ms / 1000, c->log_path);
         lh_sleep_ms(50);
@@ -455,10 +456,10 @@ static bool lh_sup_wait_reaped(lh_sup *s, lh_child *c, int timeout_ms)
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    long long deadline = lh_now_ms() + timeout_ms;
+    long long deadline = lh_clock_ms() + timeout_ms;
     for (;;) {
         lh_sup_reap(s);
-        long long left = deadline - lh_now_ms();
+        long long left = deadline - lh_clock_ms();
         if (!c->pid || left <= 0)
             return !c->pid;
         /* Short slices: a SIGCHLD taken by an earlier wait is not lost. */
@@ -496,7 +497,7 @@ static void lh_sup_stop_all(lh_sup *s)
 
 static void lh_sup_restart_due(lh_sup *s)
 {
-    long long now = lh_now_ms();
+    long long now = lh_clock_ms();
     for (size_t i = 0; i < s->n; i++) {
         lh_child *c = &s->children[i];
         if (c->pid || !c->restart_at_ms || c->restart_at_ms > now)
@@ -515,7 +516,7 @@ static void lh_sup_restart_due(lh_sup *s)
 /* Milliseconds until the next scheduled restart, or the idle wait. */
 static long long lh_sup_next_wakeup(const lh_sup *s)
 {
-    long long wait = LH_IDLE_WAIT_MS, now = lh_now_ms();
+    long long wait = LH_IDLE_WAIT_MS, now = lh_clock_ms();
     for (size_t i = 0; i < s->n; i++) {
         const lh_child *c = &s->children[i];
         if (!c->pid && c->restart_at_ms)

@@ -1,6 +1,6 @@
 /*
  * test_ingest_reader.c — the CSV / JSON Lines reader and schema inference
- * (actors/tabular/tabular.h, infer.h) without a bus: every CSV edge case of
+ * (lib/tabular/tabular.h, infer.h) without a bus: every CSV edge case of
  * RFC 4180 and ours, JSON Lines records and broken lines, line numbers of
  * malformed records, bounded records, and the same result whatever the
  * chunking (every split point of inputs that hold every construct).
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/tabular/infer.h"
-#include "actors/tabular/tabular.h"
+#include "lib/tabular/infer.h"
+#include "lib/tabular/tabular.h"
 #include "bus/buf.h"
 
 /* ---- reading a whole input into a comparable text ---- */

@@ -6,7 +6,6 @@
  * version order. Reads: catalog_read.c.
  */
 #include "actors/catalog/catalog.h"
-#include "actors/state.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,18 +16,9 @@
 #include <time.h>
 
 #include "actors/catalog/catalog_internal.h"
+#include "bus/clock.h"
 #include "bus/log.h"
-
-/* RFC 3339 UTC with milliseconds: "2024-06-01T12:00:00.123Z". */
-static void lh_now_rfc3339(char out[32])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
+#include "lib/state/state.h"
 
 /* ---- write handlers ---- */
 
@@ -36,7 +26,7 @@ static lh_err *lh_create_handler(lh_ctx *ctx, const void *request, void *reply)
 {
     lh_cat_state *st = lh_ctx_state(ctx);
     char now[32];
-    lh_now_rfc3339(now);
+    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
     lh_catalog_dataset *d = NULL;
     pthread_mutex_lock(&st->write_mu);
     lh_err *err = lh_cat_apply_create(st->store, request, now, lh_ctx_arena(ctx), &d);
@@ -54,7 +44,7 @@ static lh_err *lh_commit_handler(lh_ctx *ctx, const void *request, void *reply)
 {
     lh_cat_state *st = lh_ctx_state(ctx);
     char now[32];
-    lh_now_rfc3339(now);
+    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
     lh_catalog_dataset *d = NULL;
     pthread_mutex_lock(&st->write_mu);
     lh_err *err = lh_cat_apply_commit(st->store, request, now, lh_ctx_arena(ctx), &d);

@@ -10,7 +10,8 @@
 
 #include <leveldb/c.h>
 
-#include "actors/state.h"
+#include "lib/state/state.h"
+#include "bus/request.h"
 
 struct lh_cat_store {
     lh_state_db kv;
@@ -67,9 +68,7 @@ static void lh_version_key(lh_buf *b, const char *key, int64_t n)
 
 static void lh_encode(const lh_schema *schema, const void *value, lh_buf *out)
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode(schema, value, &pk);
+    lh_message_encode(schema, value, out);
 }
 
 /* A stored record that does not decode is damage, not bad input: 500. */

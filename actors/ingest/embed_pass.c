@@ -18,6 +18,8 @@
 #include <time.h>
 
 #include "actors/ingest/ingest_internal.h"
+#include "bus/clock.h"
+#include "bus/value.h"
 #include "schemas/embed.h"
 #include "schemas/vector.h"
 
@@ -46,13 +48,6 @@ typedef struct lh_embed_run {
     int64_t event_ms;
     lh_arena *arena;
 } lh_embed_run;
-
-static int64_t lh_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The longest prefix of at most `max` bytes that does not split a UTF-8
  * sequence. */
@@ -86,26 +81,26 @@ static const lh_tab_field *lh_field_at(const lh_tab_record *rec, size_t col)
 
 /* ---- metadata ---- */
 
-static void lh_pack_value(msgpack_packer *pk, const lh_tab_field *f, lh_tab_type type)
+static void lh_write_value(lh_vw *w, const lh_tab_field *f, lh_tab_type type)
 {
     lh_tab_value v;
     if (!f || !lh_tab_convert(f, type, &v)) {
         if (f && f->kind != LH_TAB_NULL) /* does not fit the type: keep its text */
-            msgpack_pack_str_with_body(pk, f->s, f->len);
+            lh_vw_str(w, f->s, f->len);
         else
-            msgpack_pack_nil(pk);
+            lh_vw_nil(w);
         return;
     }
     if (v.null)
-        msgpack_pack_nil(pk);
+        lh_vw_nil(w);
     else if (v.type == LH_TAB_TYPE_INTEGER)
-        msgpack_pack_int64(pk, v.i);
+        lh_vw_int(w, v.i);
     else if (v.type == LH_TAB_TYPE_REAL)
-        msgpack_pack_double(pk, v.r);
+        lh_vw_double(w, v.r);
     else if (v.type == LH_TAB_TYPE_BOOLEAN)
-        v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+        lh_vw_bool(w, v.b);
     else
-        msgpack_pack_str_with_body(pk, v.s, v.len);
+        lh_vw_str(w, v.s, v.len);
 }
 
 /* The row's columns but the text one, as a msgpack map in e->data; a
@@ -114,24 +109,23 @@ static void lh_pack_metadata(lh_embed_run *e, const lh_tab_record *rec, lh_batch
 {
     const lh_job *job = e->job;
     lh_buf_reset(&e->entry);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &e->entry, lh_buf_msgpack_write);
+    lh_vw w;
+    lh_vw_init(&w, &e->entry);
     uint32_t count = 0;
     for (size_t c = 0; c < job->n_schema; c++) {
         if (c == e->text_col)
             continue;
         size_t before = e->entry.len;
-        const char *name = job->schema[c].name;
-        msgpack_pack_str_with_body(&pk, name, strlen(name));
-        lh_pack_value(&pk, lh_field_at(rec, c), job->schema[c].type);
+        lh_vw_cstr(&w, job->schema[c].name);
+        lh_write_value(&w, lh_field_at(rec, c), job->schema[c].type);
         if (e->entry.len + LH_MAP_HEADER_MAX > LH_VECTOR_MAX_METADATA_BYTES)
             e->entry.len = before; /* too big: skip this column, keep the map valid */
         else
             count++;
     }
     item->meta_off = e->data.len;
-    msgpack_packer_init(&pk, &e->data, lh_buf_msgpack_write);
-    msgpack_pack_map(&pk, count);
+    lh_vw_init(&w, &e->data);
+    lh_vw_map(&w, count);
     lh_buf_append(&e->data, e->entry.data, e->entry.len);
     item->meta_len = e->data.len - item->meta_off;
 }
@@ -207,7 +201,7 @@ static void lh_batch_done(lh_embed_run *e)
     pthread_mutex_unlock(&e->st->mu);
     e->n = e->embed_bytes = e->upsert_bytes = 0;
     lh_buf_reset(&e->data);
-    int64_t now = lh_now_ms();
+    int64_t now = lh_clock_ms();
     if (now - e->event_ms >= LH_INGEST_PROGRESS_MS) {
         e->event_ms = now;
         lh_job_progress_event(e->st, e->job, "embed");
@@ -303,7 +297,7 @@ lh_err *lh_embed_pass(lh_ingest_state *st, lh_job *job)
                                        : LH_JOB_NO_COLUMN,
         .items = calloc(st->batch, sizeof(lh_batch_item)),
         .arena = lh_arena_create(),
-        .event_ms = lh_now_ms(),
+        .event_ms = lh_clock_ms(),
     };
     lh_buf_init(&e.data);
     lh_buf_init(&e.entry);

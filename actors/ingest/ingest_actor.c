@@ -4,7 +4,6 @@
  * refused here, before a job exists), ingest.status, and the lifecycle.
  */
 #include "actors/ingest/ingest.h"
-#include "actors/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include "actors/ingest/ingest_internal.h"
 #include "bus/log.h"
+#include "lib/state/state.h"
 #include "schemas/catalog.h"
 #include "schemas/vector.h"
 

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/tabular/infer.h"
-#include "actors/tabular/tabular.h"
+#include "lib/tabular/infer.h"
+#include "lib/tabular/tabular.h"
 #include "bus/actor.h"
 #include "schemas/ingest.h"
 #include "schemas/storage.h"
@@ -107,8 +107,6 @@ typedef struct lh_ingest_state {
     pthread_t *threads;
 } lh_ingest_state;
 
-/* "2024-06-01T12:00:00.123Z" */
-void lh_ingest_now(char out[32]);
 
 /* ---- jobs.c ---- */
 

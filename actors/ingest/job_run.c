@@ -11,16 +11,10 @@
 #include <time.h>
 
 #include "actors/ingest/ingest_internal.h"
-#include "actors/tabular/source.h"
+#include "bus/clock.h"
+#include "lib/tabular/source.h"
 #include "bus/log.h"
 #include "schemas/catalog.h"
-
-static int64_t lh_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- reading the source ---- */
 
@@ -107,7 +101,7 @@ static void lh_pass1_chunk(void *user)
     p->job->rows_rejected = p->rejected;
     p->job->bytes = lh_tab_reader_bytes(p->reader);
     pthread_mutex_unlock(&p->st->mu);
-    int64_t now = lh_now_ms();
+    int64_t now = lh_clock_ms();
     if (rows - p->event_rows >= LH_INGEST_PROGRESS_ROWS || now - p->event_ms >= LH_INGEST_PROGRESS_MS) {
         p->event_rows = rows;
         p->event_ms = now;
@@ -184,7 +178,7 @@ static lh_err *lh_check_embed_columns(const lh_job *job)
 
 static lh_err *lh_read_and_infer(lh_ingest_state *st, lh_job *job)
 {
-    lh_pass1 p = {.st = st, .job = job, .inf = lh_tab_infer_create(), .event_ms = lh_now_ms()};
+    lh_pass1 p = {.st = st, .job = job, .inf = lh_tab_infer_create(), .event_ms = lh_clock_ms()};
     lh_tab_handler h = {.record = lh_pass1_record, .bad_record = lh_pass1_bad, .user = &p};
     lh_err *err = lh_tab_reader_create(&job->spec.opts, &h, &p.reader);
     if (!err)
@@ -265,7 +259,7 @@ static void lh_job_start(lh_ingest_state *st, lh_job *job)
 {
     pthread_mutex_lock(&st->mu);
     job->state = LH_JOB_RUNNING;
-    lh_ingest_now(job->started);
+    lh_clock_rfc3339(job->started, LH_RFC3339_MAX, 3);
     pthread_mutex_unlock(&st->mu);
     lh_err *err = lh_job_persist(st, job);
     if (err) { /* the job can still run; only a crash now would lose its "running" mark */

@@ -12,18 +12,9 @@
 #include <time.h>
 
 #include "actors/ingest/ingest_internal.h"
+#include "bus/clock.h"
 #include "bus/events.h"
 #include "bus/log.h"
-
-void lh_ingest_now(char out[32])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
 
 const char *lh_job_state_name(lh_job_state s)
 {
@@ -218,7 +209,7 @@ void lh_job_finish(lh_ingest_state *st, lh_job *job, const lh_err *err)
     job->state = err ? LH_JOB_FAILED : LH_JOB_SUCCEEDED;
     if (err)
         snprintf(job->error, sizeof job->error, "%s", lh_err_message(err));
-    lh_ingest_now(job->finished);
+    lh_clock_rfc3339(job->finished, LH_RFC3339_MAX, 3);
     lh_deferred **waiters = job->waiters;
     size_t n_waiters = job->n_waiters;
     job->waiters = NULL;

@@ -9,9 +9,11 @@
 
 #include <leveldb/c.h>
 
-#include "actors/state.h"
+#include "lib/state/state.h"
 
 #include "actors/ingest/ingest_internal.h"
+#include "bus/clock.h"
+#include "bus/request.h"
 
 struct lh_ingest_store {
     lh_state_db kv;
@@ -52,9 +54,7 @@ lh_err *lh_ingest_store_put(lh_ingest_store *s, const lh_ingest_job *job)
     lh_buf_init(&key);
     lh_buf_init(&val);
     lh_job_key(&key, job->job.s, job->job.len);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &val, lh_buf_msgpack_write);
-    lh_schema_encode(&lh_ingest_job_schema, job, &pk);
+    lh_message_encode(&lh_ingest_job_schema, job, &val);
     char *msg = NULL;
     leveldb_put(s->kv.db, s->kv.sync_write, key.data, key.len, val.data, val.len, &msg);
     lh_buf_free(&key);
@@ -104,7 +104,7 @@ static lh_err *lh_recover_one(lh_ingest_store *s, const char *val, size_t len, l
     static const char why[] =
         "interrupted: ingestd stopped before the job finished; submit it again";
     char finished[32];
-    lh_ingest_now(finished);
+    lh_clock_rfc3339(finished, LH_RFC3339_MAX, 3);
     job->state = (lh_str){"failed", 6};
     job->error = (lh_str){why, sizeof why - 1};
     job->finished = (lh_str){finished, strlen(finished)};

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bus/clock.h"
 #include "bus/log.h"
 
 #define LH_QCACHE_TOUCH_EVERY_S 60 /* last_used is written at most this often */
@@ -63,14 +64,6 @@ static lh_err *lh_exec(sqlite3 *db, const char *sql)
 {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? NULL
                                                                  : lh_sqlite_err(db, sql);
-}
-
-static void lh_now_rfc3339(char out[32])
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* "ds:<name lowercased>:<version>:<first 16 hex digits of the sha256>". */
@@ -203,7 +196,7 @@ void lh_qcache_close(lh_qcache *c)
 static lh_err *lh_record_load(sqlite3 *db, const lh_qentry *e, int64_t rows)
 {
     char now[32];
-    lh_now_rfc3339(now);
+    lh_clock_rfc3339(now, LH_RFC3339_MAX, 0);
     sqlite3_stmt *st = NULL;
     const char *sql = "INSERT INTO \"lh:loaded\"(name, version, sha256, rows, tbl, loaded_at,"
                       " last_used) VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -247,7 +240,7 @@ static void lh_touch(lh_qcache *c, const char *table)
     if (pthread_mutex_trylock(&c->write_mu) != 0)
         return;
     char now[32];
-    lh_now_rfc3339(now);
+    lh_clock_rfc3339(now, LH_RFC3339_MAX, 0);
     sqlite3_stmt *st = NULL;
     const char *sql = "UPDATE \"lh:loaded\" SET last_used = ? WHERE tbl = ?";
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
@@ -281,7 +274,7 @@ static lh_err *lh_load_new_locked(lh_qcache *c, const lh_qversion_id *id, lh_qfi
     e->next = c->entries;
     c->entries = e;
     pthread_mutex_unlock(&c->mu);
-    int64_t rows = 0, t0 = lh_qnow_ns();
+    int64_t rows = 0, t0 = lh_clock_ns();
     lh_err *err = lh_load_entry(c, e, fill, user, &rows);
     pthread_mutex_lock(&c->mu);
     if (err) {
@@ -295,7 +288,7 @@ static lh_err *lh_load_new_locked(lh_qcache *c, const lh_qversion_id *id, lh_qfi
         c->cached++;
         memcpy(table, e->table, LH_QUERY_TABLE_MAX);
         lh_info("loaded version %" PRId64 " of '%s' (%" PRId64 " rows) in %.0f ms", id->version,
-                id->name, rows, (double)(lh_qnow_ns() - t0) / 1e6);
+                id->name, rows, (double)(lh_clock_ns() - t0) / 1e6);
     }
     pthread_cond_broadcast(&c->changed);
     return err;

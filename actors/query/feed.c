@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/tabular/source.h"
+#include "lib/tabular/source.h"
 #include "bus/log.h"
 
 #define LH_QFEED_BATCHES 3               /* one filling, two on their way */

@@ -12,19 +12,13 @@
  * return rows. The progress handler enforces the deadline.
  */
 #include "actors/query/query_internal.h"
+#include "bus/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-int64_t lh_qnow_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- the authorizer ---- */
 
@@ -186,7 +180,7 @@ static int lh_progress(void *user)
     lh_qguard *g = user;
     if (atomic_load(g->stop))
         return 1;
-    if (g->deadline_ns && lh_qnow_ns() >= g->deadline_ns) {
+    if (g->deadline_ns && lh_clock_ns() >= g->deadline_ns) {
         g->timed_out = true;
         return 1;
     }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "actors/query/query_internal.h"
-#include "actors/state.h"
+#include "lib/state/state.h"
 #include "bus/log.h"
 
 /* ---- handlers ---- */

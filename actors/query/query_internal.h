@@ -25,7 +25,7 @@
 
 #include <sqlite3.h>
 
-#include "actors/tabular/infer.h"
+#include "lib/tabular/infer.h"
 #include "bus/actor.h"
 #include "schemas/catalog.h"
 #include "schemas/query.h"
@@ -39,7 +39,6 @@
 #define LH_QUERY_TABLE_MAX 160                 /* "ds:<name>:<version>:<sha16>" and NUL */
 #define LH_QUERY_VIEW_MAX 96                   /* "<name>@<version>" as written, and NUL */
 
-int64_t lh_qnow_ns(void); /* monotonic */
 
 /* ---- cache.c ---- */
 

@@ -1,5 +1,5 @@
 /*
- * result.c — result rows straight into msgpack, within the caps.
+ * result.c — result rows straight into msgpack (bus/value.h), within the caps.
  *
  * Rows are packed as they are stepped, so memory follows the result's
  * size, not a copy of it. Two caps end a result early with `truncated`:
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <msgpack.h>
+#include "bus/value.h"
 
 #define LH_QROW_OVERHEAD 5 /* an array header, or "[" "]" and a comma */
 
@@ -26,7 +26,7 @@ typedef struct lh_qcollect {
     const char **declared; /* "integer", "real", "boolean", "text" or NULL */
     int *first_type;       /* SQLite type of the first non-null value; 0: none yet */
     lh_buf rows;
-    msgpack_packer pk;
+    lh_vw w;
     size_t cost;
 } lh_qcollect;
 
@@ -64,7 +64,7 @@ static size_t lh_pack_text(lh_qcollect *c, int i)
 {
     const unsigned char *s = sqlite3_column_text(c->stmt, i);
     size_t n = (size_t)sqlite3_column_bytes(c->stmt, i);
-    msgpack_pack_str_with_body(&c->pk, s ? (const char *)s : "", n);
+    lh_vw_str(&c->w, (const char *)s, n);
     return lh_text_cost(s, n);
 }
 
@@ -72,7 +72,7 @@ static size_t lh_pack_blob(lh_qcollect *c, int i)
 {
     const void *p = sqlite3_column_blob(c->stmt, i);
     size_t n = (size_t)sqlite3_column_bytes(c->stmt, i);
-    msgpack_pack_bin_with_body(&c->pk, p ? p : "", n);
+    lh_vw_bin(&c->w, p, n);
     return 4 * ((n + 2) / 3) + 5; /* base64 in JSON */
 }
 
@@ -85,18 +85,15 @@ static size_t lh_pack_value(lh_qcollect *c, int i)
     switch (t) {
     case SQLITE_INTEGER:
         if (c->declared[i] && !strcmp(c->declared[i], "boolean")) {
-            if (sqlite3_column_int64(c->stmt, i))
-                msgpack_pack_true(&c->pk);
-            else
-                msgpack_pack_false(&c->pk);
+            lh_vw_bool(&c->w, sqlite3_column_int64(c->stmt, i) != 0);
             return 6;
         }
-        msgpack_pack_int64(&c->pk, sqlite3_column_int64(c->stmt, i));
+        lh_vw_int(&c->w, sqlite3_column_int64(c->stmt, i));
         return 21;
-    case SQLITE_FLOAT: msgpack_pack_double(&c->pk, sqlite3_column_double(c->stmt, i)); return 25;
+    case SQLITE_FLOAT: lh_vw_double(&c->w, sqlite3_column_double(c->stmt, i)); return 25;
     case SQLITE_TEXT: return lh_pack_text(c, i);
     case SQLITE_BLOB: return lh_pack_blob(c, i);
-    default: msgpack_pack_nil(&c->pk); return 5;
+    default: lh_vw_nil(&c->w); return 5;
     }
 }
 
@@ -106,7 +103,7 @@ static size_t lh_pack_value(lh_qcollect *c, int i)
 static bool lh_pack_row(lh_qcollect *c, size_t max_bytes)
 {
     size_t mark = c->rows.len, cost = LH_QROW_OVERHEAD;
-    msgpack_pack_array(&c->pk, (size_t)c->ncol);
+    lh_vw_array(&c->w, (size_t)c->ncol);
     for (int i = 0; i < c->ncol; i++)
         cost += lh_pack_value(c, i);
     if (c->cost + cost > max_bytes) {
@@ -146,9 +143,9 @@ static void lh_fill_rows(lh_qcollect *c, lh_arena *a, lh_query_sql_reply *out)
 {
     lh_buf head;
     lh_buf_init(&head);
-    msgpack_packer hp;
-    msgpack_packer_init(&hp, &head, lh_buf_msgpack_write);
-    msgpack_pack_array(&hp, (size_t)out->row_count);
+    lh_vw hw;
+    lh_vw_init(&hw, &head);
+    lh_vw_array(&hw, (size_t)out->row_count);
     char *raw = lh_arena_alloc(a, head.len + c->rows.len);
     memcpy(raw, head.data, head.len);
     if (c->rows.len)
@@ -168,7 +165,7 @@ int lh_qresult_collect(sqlite3_stmt *stmt, const lh_qlimits *lim, lh_arena *a,
     for (int i = 0; i < c.ncol; i++)
         c.declared[i] = lh_declared_type(sqlite3_column_decltype(stmt, i));
     lh_buf_init(&c.rows);
-    msgpack_packer_init(&c.pk, &c.rows, lh_buf_msgpack_write);
+    lh_vw_init(&c.w, &c.rows);
     c.cost = lh_columns_cost(stmt, c.ncol);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {

@@ -4,6 +4,7 @@
  * resolve.c), checked, bound, stepped within its limits, and the reply.
  */
 #include "actors/query/query_internal.h"
+#include "bus/clock.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -122,7 +123,7 @@ static void lh_fill_datasets(lh_qsession *s, lh_arena *a, lh_query_sql_reply *re
 lh_err *lh_query_run(lh_query_state *st, lh_qsession *s, const lh_query_sql_request *req,
                      lh_arena *a, lh_query_sql_reply *reply)
 {
-    int64_t t0 = lh_qnow_ns();
+    int64_t t0 = lh_clock_ns();
     lh_catalog_list_reply *cat = NULL;
     lh_err *err = lh_qcatalog_list(st, a, &cat);
     if (!err)
@@ -136,6 +137,6 @@ lh_err *lh_query_run(lh_query_state *st, lh_qsession *s, const lh_query_sql_requ
     if (err)
         return err;
     lh_fill_datasets(s, a, reply);
-    reply->elapsed_ms = (double)(lh_qnow_ns() - t0) / 1e6;
+    reply->elapsed_ms = (double)(lh_clock_ns() - t0) / 1e6;
     return NULL;
 }

@@ -12,6 +12,7 @@
  * never see each other's, and the cache file is never written by them.
  */
 #include "actors/query/query_internal.h"
+#include "bus/clock.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ int lh_qsession_prepare(lh_qsession *s, const char *sql, size_t len, sqlite3_stm
 void lh_qsession_begin(lh_qsession *s, int64_t timeout_ms)
 {
     s->guard.timed_out = false;
-    s->guard.deadline_ns = timeout_ms > 0 ? lh_qnow_ns() + timeout_ms * 1000000 : 0;
+    s->guard.deadline_ns = timeout_ms > 0 ? lh_clock_ns() + timeout_ms * 1000000 : 0;
 }
 
 void lh_qsession_end(lh_qsession *s) { s->guard.deadline_ns = 0; }

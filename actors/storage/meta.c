@@ -4,6 +4,7 @@
  * records.h.
  */
 #include "actors/storage/meta.h"
+#include "bus/request.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -86,9 +87,7 @@ static void lh_st_key(lh_buf *b, char kind, const char *bucket, const char *key,
 
 static void lh_st_encode(const lh_schema *s, const void *value, lh_buf *out)
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode(s, value, &pk);
+    lh_message_encode(s, value, out);
 }
 
 /* The description as stored: without bucket and key, which the LevelDB

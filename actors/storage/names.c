@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <msgpack.h>
+#include "bus/mpscan.h"
 
 #include "schemas/storage.h"
 
@@ -198,25 +198,28 @@ lh_err *lh_st_check_content_type(const lh_str *ct)
     return NULL;
 }
 
-static bool lh_st_all_strings(const msgpack_object_map *map)
+/* A map whose keys and values are all strings (read in place). */
+static bool lh_st_string_map(const char *p, const char *end)
 {
-    for (uint32_t i = 0; i < map->size; i++)
-        if (map->ptr[i].key.type != MSGPACK_OBJECT_STR || map->ptr[i].val.type != MSGPACK_OBJECT_STR)
+    lh_mp_value v;
+    if (!lh_mp_read(&p, end, &v))
+        return false;
+    if (v.type == LH_MP_NIL)
+        return true;
+    if (v.type != LH_MP_MAP)
+        return false;
+    for (size_t i = 0; i < 2 * v.n; i++) {
+        lh_mp_value s;
+        if (!lh_mp_read(&p, end, &s) || s.type != LH_MP_STR)
             return false;
+    }
     return true;
 }
 
 lh_err *lh_st_check_metadata(const lh_raw *raw)
 {
-    if (raw->len == 0)
+    if (raw->len == 0 || lh_st_string_map(raw->data, raw->data + raw->len))
         return NULL;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    bool ok = msgpack_unpack_next(&u, raw->data, raw->len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-              (u.data.type == MSGPACK_OBJECT_NIL ||
-               (u.data.type == MSGPACK_OBJECT_MAP && lh_st_all_strings(&u.data.via.map)));
-    msgpack_unpacked_destroy(&u);
-    return ok ? NULL
-              : lh_err_new(LH_EBADREQ, "metadata",
-                           "metadata must be an object of string values, e.g. {\"owner\":\"ana\"}");
+    return lh_err_new(LH_EBADREQ, "metadata",
+                      "metadata must be an object of string values, e.g. {\"owner\":\"ana\"}");
 }

@@ -5,7 +5,6 @@
  * helpers its handlers share.
  */
 #include "actors/storage/storage.h"
-#include "actors/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,24 +15,14 @@
 #include <unistd.h>
 
 #include "actors/storage/storage_internal.h"
+#include "bus/clock.h"
 #include "bus/events.h"
 #include "bus/log.h"
+#include "lib/state/state.h"
 
 #define LH_ST_DEFAULT_IDLE_SECONDS 3600
 
 /* ---- helpers ---- */
-
-void lh_st_now_rfc3339(char out[32])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
-
-int64_t lh_st_now_seconds(void) { return (int64_t)time(NULL); }
 
 lh_str lh_st_str(lh_ctx *ctx, const char *s, size_t len)
 {

@@ -65,9 +65,6 @@ lh_err *lh_st_commit(lh_st_state *st, lh_st_writer *w, const char *token,
 lh_err *lh_st_append_hashed(lh_st_state *st, lh_st_writer *w, lh_st_sha *sha, const char *data,
                             size_t len);
 
-/* "2024-05-01T12:00:00.123Z", now. */
-void lh_st_now_rfc3339(char out[32]);
-int64_t lh_st_now_seconds(void);
 /* A NUL-terminated copy in the request's arena. */
 lh_str lh_st_str(lh_ctx *ctx, const char *s, size_t len);
 /* Publishes one of storaged's events (schemas/storage.h). */

@@ -9,6 +9,7 @@
 
 #include "actors/storage/names.h"
 #include "actors/storage/sha.h"
+#include "bus/clock.h"
 #include "bus/log.h"
 
 #define LH_ST_DEFAULT_CONTENT_TYPE "application/octet-stream"
@@ -21,7 +22,7 @@ static void lh_st_describe(lh_ctx *ctx, const lh_str *bucket, const lh_str *key,
                            const char *sha, lh_storage_object_info *info)
 {
     char now[32];
-    lh_st_now_rfc3339(now);
+    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
     info->bucket = lh_st_str(ctx, bucket->s, bucket->len);
     info->key = lh_st_str(ctx, key->s, key->len);
     info->size = (int64_t)size;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/clock.h"
 #include "bus/log.h"
 
 /* How often the reaper looks: a scan of the uploads in progress is cheap,
@@ -155,13 +156,6 @@ lh_err *lh_st_recover(lh_st_state *st, bool was_clean)
 
 /* ---- the reaper ---- */
 
-static int64_t lh_st_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* With u->mu held. */
 static void lh_st_reap_one(lh_st_state *st, lh_st_upload *u, int64_t before, int64_t now_ms)
 {
@@ -179,7 +173,7 @@ static void lh_st_reap_one(lh_st_state *st, lh_st_upload *u, int64_t before, int
 /* Each upload: a part held too long is refused, an idle upload aborted. */
 static void lh_st_reap(lh_st_state *st)
 {
-    int64_t before = lh_st_now_seconds() - st->idle_seconds, now_ms = lh_st_monotonic_ms();
+    int64_t before = lh_clock_unix_s() - st->idle_seconds, now_ms = lh_clock_ms();
     size_t n = 0;
     lh_st_upload **all = lh_st_uploads_idle(st->uploads, INT64_MAX, &n);
     for (size_t i = 0; i < n; i++) {

@@ -20,6 +20,7 @@
 
 #include "actors/storage/names.h"
 #include "actors/storage/sha.h"
+#include "bus/clock.h"
 #include "bus/log.h"
 
 /* Chunk for re-reading written bytes (resend checks, hash rebuilds). */
@@ -108,7 +109,7 @@ lh_err *lh_st_upload_begin_handler(lh_ctx *ctx, const void *request, void *reply
                                        req->metadata.len);
     if (!u)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    atomic_store(&u->touched, lh_st_now_seconds());
+    atomic_store(&u->touched, lh_clock_unix_s());
     err = st->backend->ops->write_begin(st->backend, id, &u->writer);
     if (!err)
         err = lh_st_save_upload(st, u, true);
@@ -180,20 +181,13 @@ static lh_err *lh_st_append_part(lh_st_state *st, lh_st_upload *u, const lh_byte
     u->parts++;
     u->size += data->len;
     u->last_part = data->len;
-    atomic_store(&u->touched, lh_st_now_seconds());
+    atomic_store(&u->touched, lh_clock_unix_s());
     err = lh_st_save_upload(st, u, false);
     if (err) { /* the record no longer matches the bytes: this upload cannot go on */
         lh_st_upload_end(st, u);
         return lh_err_wrap(err, "upload %s ended", u->id);
     }
     return NULL;
-}
-
-static int64_t lh_st_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- parts that come early ----
@@ -251,7 +245,7 @@ static lh_err *lh_st_hold_early(lh_ctx *ctx, lh_st_upload *u, const lh_storage_u
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     }
     memcpy(data, req->data.data, req->data.len);
-    *e = (lh_st_early){req->part, data, req->data.len, lh_st_now_ms(), lh_ctx_defer(ctx)};
+    *e = (lh_st_early){req->part, data, req->data.len, lh_clock_ms(), lh_ctx_defer(ctx)};
     u->early = e;
     return NULL;
 }
@@ -320,7 +314,7 @@ static void lh_st_describe_upload(lh_ctx *ctx, const lh_st_upload *u, const char
                                   lh_storage_object_info *info)
 {
     char now[32];
-    lh_st_now_rfc3339(now);
+    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
     const char *ct = u->content_type ? u->content_type : "application/octet-stream";
     info->bucket = lh_st_str(ctx, u->bucket, strlen(u->bucket));
     info->key = lh_st_str(ctx, u->key, strlen(u->key));

@@ -18,7 +18,7 @@ static lh_err *lh_filter_term(const char **p, const char *end, const char *field
     if (!lh_mp_read(p, end, &t->value))
         return lh_err_new(LH_EBADREQ, field, LH_MALFORMED "'%s' is truncated", field);
     lh_mp_type ty = t->value.type;
-    if (ty == LH_MP_ARRAY || ty == LH_MP_MAP || ty == LH_MP_OTHER || ty == LH_MP_NIL)
+    if (ty == LH_MP_ARRAY || ty == LH_MP_MAP || ty == LH_MP_BIN || ty == LH_MP_EXT || ty == LH_MP_NIL)
         return lh_err_new(LH_EBADREQ, field,
                           LH_MALFORMED "'%s.%.*s' must be a string, number or boolean", field,
                           (int)(key.n > 64 ? 64 : key.n), key.s);

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "actors/vector/mpscan.h"
+#include "bus/mpscan.h"
 #include "bus/buf.h"
 #include "bus/err.h"
 

@@ -2,6 +2,7 @@
  * params.c — index settings (params.h).
  */
 #include "actors/vector/params.h"
+#include "bus/request.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,9 +61,7 @@ void lh_vec_params_encode(const lh_vec_params *p, lh_buf *out)
         .ef_construction = p->ef_construction,
         .ef_search = p->ef_search,
     };
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode(&lh_vector_create_request_schema, &req, &pk);
+    lh_message_encode(&lh_vector_create_request_schema, &req, out);
 }
 
 lh_err *lh_vec_params_decode(const char *data, size_t len, lh_vec_params *out)

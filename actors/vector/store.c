@@ -8,7 +8,7 @@
 
 #include <leveldb/c.h>
 
-#include "actors/state.h"
+#include "lib/state/state.h"
 
 struct lh_vec_store {
     lh_state_db kv;

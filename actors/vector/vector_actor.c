@@ -5,7 +5,6 @@
  * vector_search.c.
  */
 #include "actors/vector/vector.h"
-#include "actors/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "actors/vector/snapshot.h"
 #include "actors/vector/vector_internal.h"
 #include "bus/log.h"
+#include "lib/state/state.h"
 #include "schemas/vector.h"
 
 #define LH_VEC_DEFAULT_SNAPSHOT_SECONDS 30

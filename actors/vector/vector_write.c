@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <msgpack.h>
 
 #include "actors/vector/filter.h"
 #include "actors/vector/vector_internal.h"

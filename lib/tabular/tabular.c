@@ -4,7 +4,7 @@
  * good and malformed records to the caller. The bytes-to-records work is
  * in csv.c and jsonl.c.
  */
-#include "actors/tabular/tabular_internal.h"
+#include "lib/tabular/tabular_internal.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -19,14 +19,14 @@
  * column that ends up integer, real or boolean, and as the empty string
  * in a text column.
  */
-#ifndef LH_INGEST_INFER_H
-#define LH_INGEST_INFER_H
+#ifndef LH_LIB_TABULAR_INFER_H
+#define LH_LIB_TABULAR_INFER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/tabular/tabular.h"
+#include "lib/tabular/tabular.h"
 
 typedef enum {
     LH_TAB_TYPE_INTEGER,

@@ -8,13 +8,13 @@
  * The object must keep the sha256 it had when the read began: a change
  * in the middle (409) stops the read instead of mixing two files.
  */
-#ifndef LH_TAB_SOURCE_H
-#define LH_TAB_SOURCE_H
+#ifndef LH_LIB_TABULAR_SOURCE_H
+#define LH_LIB_TABULAR_SOURCE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/tabular/tabular.h"
+#include "lib/tabular/tabular.h"
 #include "bus/conn.h"
 #include "bus/err.h"
 

@@ -4,14 +4,14 @@
  * (csv.c, jsonl.c) that turn bytes into records for tabular.c to name,
  * check and hand to the caller.
  */
-#ifndef LH_INGEST_TABULAR_INTERNAL_H
-#define LH_INGEST_TABULAR_INTERNAL_H
+#ifndef LH_LIB_TABULAR_INTERNAL_H
+#define LH_LIB_TABULAR_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "actors/tabular/tabular.h"
+#include "lib/tabular/tabular.h"
 #include "bus/buf.h"
 
 /* A small string -> index hash table (open addressing), exact or ignoring

@@ -1,7 +1,7 @@
 /*
  * state.c — actor state directories and synced LevelDB handles.
  */
-#include "actors/state.h"
+#include "lib/state/state.h"
 
 #include <errno.h>
 #include <limits.h>

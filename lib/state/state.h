@@ -3,8 +3,8 @@
  * $LH_DATA_DIR and a LevelDB whose writes are synced before they are
  * acknowledged (the design's "durable before acknowledged").
  */
-#ifndef LH_ACTORS_STATE_H
-#define LH_ACTORS_STATE_H
+#ifndef LH_LIB_STATE_H
+#define LH_LIB_STATE_H
 
 #include <stddef.h>
 

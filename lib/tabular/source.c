@@ -3,7 +3,7 @@
  * checked (same object, the offset asked, progress before the end), fed
  * to the reader.
  */
-#include "actors/tabular/source.h"
+#include "lib/tabular/source.h"
 
 #include <string.h>
 

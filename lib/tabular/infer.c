@@ -4,7 +4,7 @@
  * to be text skips it, and the number grammar is checked by hand before
  * strtod/strtoll are trusted with the conversion.
  */
-#include "actors/tabular/infer.h"
+#include "lib/tabular/infer.h"
 
 #include <assert.h>
 #include <errno.h>

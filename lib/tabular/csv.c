@@ -3,7 +3,7 @@
  * machine that survives any chunk boundary, copying runs of ordinary bytes
  * at once, and the header / field-count checks done per record.
  */
-#include "actors/tabular/tabular_internal.h"
+#include "lib/tabular/tabular_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

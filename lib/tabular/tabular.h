@@ -36,8 +36,8 @@
  * the reader. A record longer than max_record bytes stops the reader
  * (413): without a bound an unclosed quote would swallow the whole file.
  */
-#ifndef LH_INGEST_TABULAR_H
-#define LH_INGEST_TABULAR_H
+#ifndef LH_LIB_TABULAR_H
+#define LH_LIB_TABULAR_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * jansson, and its keys mapped to columns in first-seen order; nested
  * values become compact JSON text.
  */
-#include "actors/tabular/tabular_internal.h"
+#include "lib/tabular/tabular_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
