@@ -138,25 +138,24 @@ static void test_folder_graph_has_no_loop(void **state)
 
 /* ---- subjects are written once ---- */
 
+static void no_literal(const char *rel, const char *text, const char *subject, findings *f)
+{
+    char quoted[160];
+    snprintf(quoted, sizeof quoted, "\"%s\"", subject);
+    const char *at = strstr(text, quoted);
+    if (at)
+        found(f, rel, text, at, subject);
+}
+
 static void no_subject_literal(const char *rel, const char *text, void *user)
 {
     size_t n;
     const lh_contract *const *all = lh_contracts_all(&n);
-    for (size_t i = 0; i < n; i++) {
-        char quoted[160];
-        snprintf(quoted, sizeof quoted, "\"%s\"", all[i]->subject);
-        const char *at = strstr(text, quoted);
-        if (at)
-            found(user, rel, text, at, all[i]->subject);
-    }
+    for (size_t i = 0; i < n; i++)
+        no_literal(rel, text, all[i]->subject, user);
     const lh_event_contract *const *evs = lh_events_all(&n);
-    for (size_t i = 0; i < n; i++) {
-        char quoted[160];
-        snprintf(quoted, sizeof quoted, "\"%s\"", evs[i]->subject);
-        const char *at = strstr(text, quoted);
-        if (at)
-            found(user, rel, text, at, evs[i]->subject);
-    }
+    for (size_t i = 0; i < n; i++)
+        no_literal(rel, text, evs[i]->subject, user);
 }
 
 static void test_subjects_are_written_once(void **state)
