@@ -124,18 +124,18 @@ static int lh_up_parse(int argc, char **argv, lh_up_args *a)
 /* A running stack for this data directory, or leftovers of a crashed one. */
 static int lh_up_refuse_running(const lh_stack *st)
 {
-    pid_t pid;
-    if (lh_stack_running(st, LH_STACK_SUPERVISOR, &pid))
+    lh_stack_rec rec;
+    if (lh_stack_running(st, LH_STACK_SUPERVISOR, &rec))
         return lh_cli_fail(&lh_cmd_up, "a stack is already running in %s (supervisor pid %d); "
                            "`lakehouse down --data-dir %s` stops it",
-                           st->data_dir, (int)pid, st->data_dir);
+                           st->data_dir, (int)rec.pid, st->data_dir);
     const char *names[LH_STACK_MAX_COMPONENTS];
     size_t n = lh_stack_components(names, LH_STACK_MAX_COMPONENTS);
     for (size_t i = 0; i < n; i++)
-        if (lh_stack_running(st, names[i], &pid))
+        if (lh_stack_running(st, names[i], &rec))
             return lh_cli_fail(&lh_cmd_up, "%s (pid %d) from an earlier stack in %s is still "
                                "running; `lakehouse down --data-dir %s` stops it",
-                               names[i], (int)pid, st->data_dir, st->data_dir);
+                               names[i], (int)rec.pid, st->data_dir, st->data_dir);
     return LH_EXIT_OK;
 }
 
