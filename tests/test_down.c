@@ -1,20 +1,25 @@
 /*
  * test_down.c — `lakehouse up` and `down` trust what `up` recorded, not
- * names.
+ * names, and a refused `up` leaves no trace.
  *
  * The stack is started by a copy of the binary under another name
  * (lakehouse-0.1), as an installed, versioned binary would be: `down` must
  * still stop every process `up` started, and nothing may come back. A
  * record whose process has gone and whose pid was reused is left alone.
+ * An `up` refused for a taken port must not create the data directory or
+ * anything in it.
  */
 #include "tests/support/harness.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +131,38 @@ static bool has_record(const record *r, size_t n, const char *name)
         if (!strcmp(r[i].name, name))
             return true;
     return false;
+}
+
+static size_t count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static bool path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* A socket listening on a free loopback port; *port gets it. */
+static int listen_on_free_port(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
 }
 
 /* ---- fixture ------------------------------------------------------------- */
@@ -249,9 +286,53 @@ static void test_down_leaves_a_reused_pid_alone(void **state)
     free(dir);
 }
 
+/* ---- refusals leave no trace --------------------------------------------- */
+
+static void assert_refused_without_trace(const char *which, int taken, int free_port,
+                                         const char *flag)
+{
+    char *parent = lh_test_tmpdir();
+    char fresh[600], nats_port[16], http_port[16], expect[128];
+    snprintf(fresh, sizeof fresh, "%s/not-yet", parent);
+    bool bus = !strcmp(which, "bus");
+    snprintf(nats_port, sizeof nats_port, "%d", bus ? taken : free_port);
+    snprintf(http_port, sizeof http_port, "%d", bus ? free_port : taken);
+    snprintf(expect, sizeof expect, "port %d (%s) is already in use", taken, which);
+    const char *dirs[] = {parent, fresh};
+    for (size_t i = 0; i < 2; i++) {
+        const char *up[] = {"up", "--data-dir", dirs[i], "--nats-port", nats_port,
+                            "--http-port", http_port, NULL};
+        run_result r = run(F.binary, up);
+        assert_int_equal(r.status, 1);
+        assert_contains(r.output, expect);
+        assert_contains(r.output, flag);
+        free(r.output);
+    }
+    /* The existing directory is as empty as before; the new one was not made. */
+    assert_int_equal(count_entries(parent), 0);
+    assert_false(path_exists(fresh));
+    lh_test_rmrf(parent);
+    free(parent);
+}
+
+static void test_up_refused_for_a_taken_port_creates_nothing(void **state)
+{
+    (void)state;
+    int taken;
+    int fd = listen_on_free_port(&taken);
+    int free_port;
+    do
+        free_port = lh_test_free_port();
+    while (free_port == taken);
+    assert_refused_without_trace("bus", taken, free_port, "--nats-port");
+    assert_refused_without_trace("gateway", taken, free_port, "--http-port");
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_up_refused_for_a_taken_port_creates_nothing),
         cmocka_unit_test(test_down_leaves_a_reused_pid_alone),
         cmocka_unit_test(test_down_stops_a_stack_started_by_a_renamed_binary),
     };
