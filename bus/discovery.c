@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus/actor_internal.h"
+#include "bus/discovery_client.h"
 #include "bus/json.h"
 #include "bus/log.h"
 
@@ -153,18 +154,20 @@ static void lh_on_srv(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 
 lh_err *lh_discovery_subscribe(lh_actor *a)
 {
-    static const char *verbs[] = {"PING", "INFO", "STATS"};
     natsConnection *nc = lh_conn_nats(a->conn);
+    const char *names[] = {NULL, a->def->name, a->def->name};
+    const char *ids[] = {NULL, NULL, a->id};
     int k = 0;
-    for (int v = 0; v < 3; v++) {
-        char subj[3][160];
-        snprintf(subj[0], sizeof subj[0], "$SRV.%s", verbs[v]);
-        snprintf(subj[1], sizeof subj[1], "$SRV.%s.%s", verbs[v], a->def->name);
-        snprintf(subj[2], sizeof subj[2], "$SRV.%s.%s.%s", verbs[v], a->def->name, a->id);
+    for (int v = LH_DISCOVERY_PING; v <= LH_DISCOVERY_STATS; v++) {
         for (int s = 0; s < 3; s++, k++) {
-            natsStatus st = natsConnection_Subscribe(&a->srv[k], nc, subj[s], lh_on_srv, a);
+            char subj[160];
+            lh_err *err = lh_discovery_subject((lh_discovery_verb)v, names[s], ids[s], subj,
+                                               sizeof subj);
+            if (err)
+                return err;
+            natsStatus st = natsConnection_Subscribe(&a->srv[k], nc, subj, lh_on_srv, a);
             if (st != NATS_OK)
-                return lh_err_from_nats(st, subj[s]);
+                return lh_err_from_nats(st, subj);
         }
     }
     return NULL;

@@ -3,18 +3,26 @@
  * has exactly the standard fields with the standard types, answers on the
  * bare, by-name and by-name.id subjects, and STATS counts what happened;
  * the gateway, which has no bus endpoints, counts its HTTP answers in an
- * "http" endpoint that `lakehouse status` shows.
+ * "http" endpoint that `lakehouse status` shows. The client side
+ * (bus/discovery_client.h) is tested against real actors and against
+ * responders that answer wrongly or not at all.
  */
 #include "tests/support/harness.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "actors/embed/embed.h"
 #include "bus/actor.h"
 #include "bus/config.h"
+#include "bus/conn.h"
+#include "bus/discovery_client.h"
+#include "bus/mux.h"
 
 typedef struct fixture {
     lh_test_nats nats;
@@ -168,6 +176,257 @@ static void test_documents_match_in_process_and_on_the_bus(void **state)
     lh_buf_free(&b);
 }
 
+/* ---- the client (bus/discovery_client.h) against real actors ---- */
+
+static lh_conn *client_conn(fixture *f)
+{
+    lh_conn_opts o = {.url = f->nats.url, .name = "test-discovery-client"};
+    lh_conn *c = NULL;
+    lh_err *err = lh_conn_create(&o, &c);
+    if (err)
+        fail_msg("connect: %s", lh_err_message(err));
+    return c;
+}
+
+static void on_fake_ping(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)sub;
+    const char *reply = closure;
+    if (natsMsg_GetReply(msg))
+        natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
+    natsMsg_Destroy(msg);
+}
+
+/* A responder on `subject` that answers `reply` (NULL: never answers). */
+static natsSubscription *fake_responder(fixture *f, const char *subject, const char *reply)
+{
+    natsSubscription *sub = NULL;
+    if (reply)
+        assert_int_equal(natsConnection_Subscribe(&sub, f->nc, subject, on_fake_ping,
+                                                  (void *)reply), NATS_OK);
+    else
+        assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, subject), NATS_OK);
+    assert_int_equal(natsConnection_Flush(f->nc), NATS_OK);
+    return sub;
+}
+
+static void assert_subject(lh_discovery_verb v, const char *name, const char *id,
+                           const char *want)
+{
+    char out[128];
+    lh_err *err = lh_discovery_subject(v, name, id, out, sizeof out);
+    if (err)
+        fail_msg("%s: %s", want, lh_err_message(err));
+    assert_string_equal(out, want);
+}
+
+static void test_client_subjects(void **state)
+{
+    (void)state;
+    assert_subject(LH_DISCOVERY_PING, NULL, NULL, "$SRV.PING");
+    assert_subject(LH_DISCOVERY_INFO, "embedd", NULL, "$SRV.INFO.embedd");
+    assert_subject(LH_DISCOVERY_STATS, "embedd", "abc", "$SRV.STATS.embedd.abc");
+    const char *bad[] = {"", "a.b", "*", ">", "a b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[128];
+        lh_err *err = lh_discovery_subject(LH_DISCOVERY_PING, bad[i], NULL, out, sizeof out);
+        assert_non_null(err);
+        assert_int_equal(lh_err_code(err), LH_EBADREQ);
+        lh_err_free(err);
+    }
+    char small[12];
+    lh_err *err = lh_discovery_subject(LH_DISCOVERY_PING, "embedd", NULL, small, sizeof small);
+    assert_non_null(err);
+    lh_err_free(err);
+}
+
+static void assert_ping(lh_conn *c, const char *actor, int want_code, const char *want_text)
+{
+    const char *name = actor ? actor : "any actor";
+    lh_err *err = lh_discovery_ping(c, actor, want_code == LH_ETIMEOUT ? 200 : 5000);
+    if (!want_code) {
+        if (err)
+            fail_msg("ping %s: %s", name, lh_err_message(err));
+        return;
+    }
+    if (!err)
+        fail_msg("ping %s succeeded; expected %d", name, want_code);
+    assert_int_equal(lh_err_code(err), want_code);
+    if (!strstr(lh_err_message(err), want_text))
+        fail_msg("ping %s: expected \"%s\" in \"%s\"", name, want_text, lh_err_message(err));
+    lh_err_free(err);
+}
+
+/* Only a ping_response from the actor asked for counts as an answer. */
+static void test_client_ping(void **state)
+{
+    fixture *f = *state;
+    natsSubscription *junk = fake_responder(f, "$SRV.PING.junkd", "not json");
+    natsSubscription *other =
+        fake_responder(f, "$SRV.PING.impostord",
+                       "{\"type\":\"io.nats.micro.v1.ping_response\",\"name\":\"embedd\"}");
+    natsSubscription *info =
+        fake_responder(f, "$SRV.PING.confusedd",
+                       "{\"type\":\"io.nats.micro.v1.info_response\",\"name\":\"confusedd\"}");
+    natsSubscription *mute = fake_responder(f, "$SRV.PING.muted", NULL);
+    lh_conn *c = client_conn(f);
+    assert_ping(c, "embedd", 0, NULL);
+    assert_ping(c, NULL, 0, NULL);
+    assert_ping(c, "nosuchd", LH_EUNAVAILABLE, "$SRV.PING.nosuchd");
+    assert_ping(c, "junkd", LH_EINTERNAL, "not a JSON object");
+    assert_ping(c, "impostord", LH_EINTERNAL, "comes from 'embedd', not 'impostord'");
+    assert_ping(c, "confusedd", LH_EINTERNAL, "not a io.nats.micro.v1.ping_response");
+    assert_ping(c, "muted", LH_ETIMEOUT, "$SRV.PING.muted");
+    assert_ping(c, "a.b", LH_EBADREQ, "a.b");
+    lh_conn_destroy(c);
+    natsSubscription_Destroy(junk);
+    natsSubscription_Destroy(other);
+    natsSubscription_Destroy(info);
+    natsSubscription_Destroy(mute);
+}
+
+typedef struct gathered {
+    char ids[8][64];
+    char names[8][64];
+    size_t n;
+    size_t stop_after; /* 0: never stop */
+} gathered;
+
+static bool on_doc(void *user, json_t *doc)
+{
+    gathered *g = user;
+    assert_true(g->n < 8);
+    snprintf(g->ids[g->n], 64, "%s", json_string_value(json_object_get(doc, "id")));
+    snprintf(g->names[g->n], 64, "%s", json_string_value(json_object_get(doc, "name")));
+    g->n++;
+    return !g->stop_after || g->n < g->stop_after;
+}
+
+static bool gathered_id(const gathered *g, const char *id)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (!strcmp(g->ids[i], id))
+            return true;
+    return false;
+}
+
+static gathered gather(lh_conn *c, lh_discovery_verb v, const char *name, size_t stop_after)
+{
+    gathered g = {.stop_after = stop_after};
+    lh_err *err = lh_discovery_gather(c, v, name, 2000, on_doc, &g);
+    if (err)
+        fail_msg("gather: %s", lh_err_message(err));
+    return g;
+}
+
+/* Every instance answers within the window; what is not a document of the
+ * verb asked is left out. */
+static void test_client_gather(void **state)
+{
+    fixture *f = *state;
+    lh_config cfg;
+    lh_config_load(&cfg);
+    lh_actor_opts opts = {.config = &cfg, .workers = 1};
+    lh_actor *second = NULL;
+    lh_err *err = lh_actor_create(&lh_embed_actor, &opts, &second);
+    if (err)
+        fail_msg("start a second embedd: %s", lh_err_message(err));
+    natsSubscription *junk = fake_responder(f, "$SRV.STATS", "{\"type\":\"nonsense\"}");
+    lh_conn *c = client_conn(f);
+    const lh_discovery_verb verbs[] = {LH_DISCOVERY_PING, LH_DISCOVERY_INFO,
+                                       LH_DISCOVERY_STATS};
+    for (size_t v = 0; v < 3; v++) {
+        gathered g = gather(c, verbs[v], v == 1 ? "embedd" : NULL, 0);
+        assert_int_equal(g.n, 2);
+        assert_true(gathered_id(&g, lh_actor_id(f->actor)));
+        assert_true(gathered_id(&g, lh_actor_id(second)));
+        assert_string_equal(g.names[0], "embedd");
+        assert_string_equal(g.names[1], "embedd");
+    }
+    gathered none = gather(c, LH_DISCOVERY_INFO, "nosuchd", 0);
+    assert_int_equal(none.n, 0);
+    gathered first = gather(c, LH_DISCOVERY_STATS, NULL, 1);
+    assert_int_equal(first.n, 1);
+    lh_conn_destroy(c);
+    natsSubscription_Destroy(junk);
+    lh_actor_destroy(second);
+}
+
+typedef struct pong {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int code; /* 0: answered */
+    char message[256];
+} pong;
+
+static void on_pong(void *user, lh_err *err)
+{
+    pong *p = user;
+    pthread_mutex_lock(&p->mu);
+    p->code = err ? lh_err_code(err) : 0;
+    snprintf(p->message, sizeof p->message, "%s", err ? lh_err_message(err) : "");
+    p->done = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Pings through the mux and waits (bounded) for the one callback. */
+static pong ping_async(lh_mux *m, const char *name, int timeout_ms)
+{
+    pong p = {.code = -1};
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    lh_err *err = lh_discovery_ping_async(m, name, "rid-1", timeout_ms, on_pong, &p);
+    if (err)
+        fail_msg("ping_async %s: %s", name, lh_err_message(err));
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&p.mu);
+    while (!p.done && pthread_cond_timedwait(&p.cv, &p.mu, &until) == 0) {
+    }
+    bool done = p.done;
+    pthread_mutex_unlock(&p.mu);
+    if (!done)
+        fail_msg("no callback for the ping of %s", name);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    return p;
+}
+
+static void test_client_ping_async(void **state)
+{
+    fixture *f = *state;
+    natsSubscription *other =
+        fake_responder(f, "$SRV.PING.impostord",
+                       "{\"type\":\"io.nats.micro.v1.ping_response\",\"name\":\"embedd\"}");
+    natsSubscription *mute = fake_responder(f, "$SRV.PING.muted", NULL);
+    lh_conn *c = client_conn(f);
+    lh_mux *m = NULL;
+    lh_err *err = lh_mux_create(c, &m);
+    if (err)
+        fail_msg("mux: %s", lh_err_message(err));
+    pong p = ping_async(m, "embedd", 5000);
+    assert_int_equal(p.code, 0);
+    p = ping_async(m, "nosuchd", 5000);
+    assert_int_equal(p.code, LH_EUNAVAILABLE);
+    assert_non_null(strstr(p.message, "$SRV.PING.nosuchd"));
+    p = ping_async(m, "impostord", 5000);
+    assert_int_equal(p.code, LH_EINTERNAL);
+    assert_non_null(strstr(p.message, "not 'impostord'"));
+    p = ping_async(m, "muted", 200);
+    assert_int_equal(p.code, LH_ETIMEOUT);
+    err = lh_discovery_ping_async(m, "a.b", NULL, 1000, on_pong, NULL);
+    assert_non_null(err);
+    assert_int_equal(lh_err_code(err), LH_EBADREQ);
+    lh_err_free(err);
+    lh_mux_destroy(m);
+    lh_conn_destroy(c);
+    natsSubscription_Destroy(other);
+    natsSubscription_Destroy(mute);
+}
+
 /* ---- the gateway counts what it serves over HTTP ---- */
 
 typedef struct gw_fixture {
@@ -303,6 +562,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_documents_match_in_process_and_on_the_bus, setup,
                                         teardown),
+        cmocka_unit_test(test_client_subjects),
+        cmocka_unit_test_setup_teardown(test_client_ping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_gather, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_ping_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gateway_stats_count_http_requests, setup_gateway,
                                         teardown_gateway),
     };
