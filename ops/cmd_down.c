@@ -28,8 +28,10 @@ static const char lh_down_usage[] =
     "usage: lakehouse down [--data-dir DIR]\n"
     "\n"
     "Stops the stack `lakehouse up` started for DIR: the actors in reverse start\n"
-    "order, then nats-server. Only the processes recorded in DIR/run are touched,\n"
-    "and only after checking they are still those processes. No data is deleted.\n"
+    "order, then nats-server. Only the processes recorded in DIR/run are touched\n"
+    "(by pid and start time, whatever the executable is called), and only after\n"
+    "checking they are still those processes. Exits 1, naming them, if any of them\n"
+    "still runs. No data is deleted.\n"
     "\n"
     "  --data-dir DIR   default $LH_DATA_DIR or ~/.local/share/lakehouse\n";
 
