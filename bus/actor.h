@@ -8,13 +8,16 @@
  * declared in schemas/). The runtime does the rest: a queue subscription in group
  * "q" per endpoint per worker, msgpack-or-JSON decoding through the
  * request schema, the reply in the request's encoding, ADR-32 error
- * headers, request ids, per-endpoint stats and $SRV discovery.
+ * headers, request ids, per-endpoint stats and $SRV discovery. An actor
+ * that also serves something other than the bus (the gateway: HTTP)
+ * reports it to discovery through its extra_endpoints hook.
  */
 #ifndef LH_ACTOR_H
 #define LH_ACTOR_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <msgpack.h>
 
@@ -40,6 +43,19 @@ typedef struct lh_endpoint_def {
     lh_handler_fn handler;
 } lh_endpoint_def;
 
+/* One more ADR-32 endpoint entry for work an actor serves outside its bus
+ * endpoints (the gateway's HTTP requests), so $SRV.INFO lists it and
+ * $SRV.STATS (and with it `lakehouse status`) counts it. */
+#define LH_EXTRA_ENDPOINTS_MAX 4
+typedef struct lh_endpoint_stats {
+    const char *name;       /* "http" */
+    const char *subject;    /* where it is served, e.g. "http://127.0.0.1:8080" */
+    uint64_t num_requests;
+    uint64_t num_errors;
+    uint64_t processing_ns; /* total */
+    char last_error[256];   /* "" when none */
+} lh_endpoint_stats;
+
 typedef struct lh_actor_def {
     const char *name;        /* "embedd": every endpoint contract's service */
     const char *version;     /* semver */
@@ -54,6 +70,11 @@ typedef struct lh_actor_def {
     void (*stop)(lh_actor *actor, void *state);
     /* Called last, after in-flight requests are done. */
     void (*fini)(void *state);
+    /* Optional: fills up to `cap` (LH_EXTRA_ENDPOINTS_MAX) entries for
+     * discovery and returns how many. Called on a bus thread at any time
+     * between init and fini, so it must read its counters atomically or
+     * under its own lock. */
+    size_t (*extra_endpoints)(lh_actor *actor, void *state, lh_endpoint_stats *out, size_t cap);
 } lh_actor_def;
 
 typedef struct lh_actor_opts {

@@ -2,12 +2,14 @@
  * discovery.c — the NATS service API (ADR-32) for every actor: answers
  * $SRV.PING, $SRV.INFO and $SRV.STATS, bare, by name and by name.id, with
  * the io.nats.micro.v1 JSON documents, so `nats micro ls|info|stats` and
- * `lakehouse status` see every running instance.
+ * `lakehouse status` see every running instance. An actor's extra
+ * endpoints (the gateway's HTTP) are listed and counted with the others.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bus/actor_internal.h"
+#include "bus/discovery_client.h"
 #include "bus/json.h"
 #include "bus/log.h"
 
@@ -38,12 +40,23 @@ void lh_actor_ping_json(lh_actor *a, lh_buf *out)
     lh_buf_append(out, "}", 1);
 }
 
-static void lh_endpoint_common(lh_buf *out, const lh_endpoint_def *ep)
+static void lh_endpoint_common(lh_buf *out, const char *name, const char *subject,
+                               const char *queue_group)
 {
     lh_buf_append(out, "{", 1);
-    lh_json_kv_str(out, "name", ep->contract->name, false);
-    lh_json_kv_str(out, "subject", ep->contract->subject, true);
-    lh_json_kv_str(out, "queue_group", "q", true);
+    lh_json_kv_str(out, "name", name, false);
+    lh_json_kv_str(out, "subject", subject, true);
+    lh_json_kv_str(out, "queue_group", queue_group, true);
+}
+
+/* The actor's extra endpoints (see lh_actor_def.extra_endpoints). */
+static size_t lh_extra_endpoints(lh_actor *a, lh_endpoint_stats *out)
+{
+    if (!a->def->extra_endpoints)
+        return 0;
+    memset(out, 0, LH_EXTRA_ENDPOINTS_MAX * sizeof *out);
+    size_t n = a->def->extra_endpoints(a, a->state, out, LH_EXTRA_ENDPOINTS_MAX);
+    return n < LH_EXTRA_ENDPOINTS_MAX ? n : LH_EXTRA_ENDPOINTS_MAX;
 }
 
 void lh_actor_info_json(lh_actor *a, lh_buf *out)
@@ -51,33 +64,67 @@ void lh_actor_info_json(lh_actor *a, lh_buf *out)
     lh_srv_header(a, out, "info_response");
     lh_json_kv_str(out, "description", a->def->description ? a->def->description : "", true);
     lh_buf_append_str(out, ",\"endpoints\":[");
-    for (size_t i = 0; i < a->def->n_endpoints; i++) {
+    size_t n = a->def->n_endpoints;
+    for (size_t i = 0; i < n; i++) {
+        const lh_contract *k = a->def->endpoints[i].contract;
         if (i)
             lh_buf_append(out, ",", 1);
-        lh_endpoint_common(out, &a->def->endpoints[i]);
+        lh_endpoint_common(out, k->name, k->subject, "q");
+        lh_buf_append_str(out, ",\"metadata\":{}}");
+    }
+    lh_endpoint_stats extra[LH_EXTRA_ENDPOINTS_MAX];
+    size_t n_extra = lh_extra_endpoints(a, extra);
+    for (size_t i = 0; i < n_extra; i++) {
+        if (n + i)
+            lh_buf_append(out, ",", 1);
+        /* Not a queue subscription: no queue group. */
+        lh_endpoint_common(out, extra[i].name, extra[i].subject, "");
         lh_buf_append_str(out, ",\"metadata\":{}}");
     }
     lh_buf_append_str(out, "]}");
+}
+
+/* The counters of one stats_response endpoint, after its common fields. */
+static void lh_endpoint_counts(lh_buf *out, uint64_t n, uint64_t errors, const char *last_error,
+                               uint64_t ns)
+{
+    lh_buf_appendf(out, ",\"num_requests\":%llu,\"num_errors\":%llu", (unsigned long long)n,
+                   (unsigned long long)errors);
+    lh_json_kv_str(out, "last_error", last_error, true);
+    lh_buf_appendf(out, ",\"processing_time\":%llu,\"average_processing_time\":%llu}",
+                   (unsigned long long)ns, (unsigned long long)(n ? ns / n : 0));
+}
+
+static void lh_endpoint_stats_json(lh_endpoint_rt *ep, lh_buf *out)
+{
+    const lh_contract *k = ep->def->contract;
+    char last_error[LH_LAST_ERROR_MAX];
+    pthread_mutex_lock(&ep->mu);
+    memcpy(last_error, ep->last_error, sizeof last_error);
+    pthread_mutex_unlock(&ep->mu);
+    lh_endpoint_common(out, k->name, k->subject, "q");
+    lh_endpoint_counts(out, atomic_load(&ep->num_requests), atomic_load(&ep->num_errors),
+                       last_error, atomic_load(&ep->processing_ns));
 }
 
 void lh_actor_stats_json(lh_actor *a, lh_buf *out)
 {
     lh_srv_header(a, out, "stats_response");
     lh_buf_append_str(out, ",\"endpoints\":[");
-    for (size_t i = 0; i < a->def->n_endpoints; i++) {
-        lh_endpoint_rt *ep = &a->eps[i];
-        uint64_t n = atomic_load(&ep->num_requests);
-        uint64_t ns = atomic_load(&ep->processing_ns);
+    size_t n = a->def->n_endpoints;
+    for (size_t i = 0; i < n; i++) {
         if (i)
             lh_buf_append(out, ",", 1);
-        lh_endpoint_common(out, ep->def);
-        lh_buf_appendf(out, ",\"num_requests\":%llu,\"num_errors\":%llu",
-                       (unsigned long long)n, (unsigned long long)atomic_load(&ep->num_errors));
-        pthread_mutex_lock(&ep->mu);
-        lh_json_kv_str(out, "last_error", ep->last_error, true);
-        pthread_mutex_unlock(&ep->mu);
-        lh_buf_appendf(out, ",\"processing_time\":%llu,\"average_processing_time\":%llu}",
-                       (unsigned long long)ns, (unsigned long long)(n ? ns / n : 0));
+        lh_endpoint_stats_json(&a->eps[i], out);
+    }
+    lh_endpoint_stats extra[LH_EXTRA_ENDPOINTS_MAX];
+    size_t n_extra = lh_extra_endpoints(a, extra);
+    for (size_t i = 0; i < n_extra; i++) {
+        const lh_endpoint_stats *e = &extra[i];
+        if (n + i)
+            lh_buf_append(out, ",", 1);
+        lh_endpoint_common(out, e->name, e->subject, "");
+        lh_endpoint_counts(out, e->num_requests, e->num_errors, e->last_error, e->processing_ns);
     }
     lh_buf_append_str(out, "],");
     lh_json_kv_str(out, "started", a->started, false);
@@ -107,18 +154,20 @@ static void lh_on_srv(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 
 lh_err *lh_discovery_subscribe(lh_actor *a)
 {
-    static const char *verbs[] = {"PING", "INFO", "STATS"};
     natsConnection *nc = lh_conn_nats(a->conn);
+    const char *names[] = {NULL, a->def->name, a->def->name};
+    const char *ids[] = {NULL, NULL, a->id};
     int k = 0;
-    for (int v = 0; v < 3; v++) {
-        char subj[3][160];
-        snprintf(subj[0], sizeof subj[0], "$SRV.%s", verbs[v]);
-        snprintf(subj[1], sizeof subj[1], "$SRV.%s.%s", verbs[v], a->def->name);
-        snprintf(subj[2], sizeof subj[2], "$SRV.%s.%s.%s", verbs[v], a->def->name, a->id);
+    for (int v = LH_DISCOVERY_PING; v <= LH_DISCOVERY_STATS; v++) {
         for (int s = 0; s < 3; s++, k++) {
-            natsStatus st = natsConnection_Subscribe(&a->srv[k], nc, subj[s], lh_on_srv, a);
+            char subj[160];
+            lh_err *err = lh_discovery_subject((lh_discovery_verb)v, names[s], ids[s], subj,
+                                               sizeof subj);
+            if (err)
+                return err;
+            natsStatus st = natsConnection_Subscribe(&a->srv[k], nc, subj, lh_on_srv, a);
             if (st != NATS_OK)
-                return lh_err_from_nats(st, subj[s]);
+                return lh_err_from_nats(st, subj);
         }
     }
     return NULL;

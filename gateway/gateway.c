@@ -7,9 +7,13 @@
  *        the connection is still up, then stop the HTTP threads. All of it
  *        happens before the runtime drains the connection.
  * fini:  free what is left.
+ *
+ * Its $SRV.STATS reports one "http" endpoint counting every HTTP answer
+ * (5xx as errors), since it has no bus endpoints of its own.
  */
 #include "gateway/gateway.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +39,9 @@ static lh_err *lh_gw_init(lh_actor *actor, void **state)
     gw->idle_timeout_s = (unsigned)lh_config_env_int("LH_HTTP_IDLE_TIMEOUT_S",
                                                   LH_GW_DEFAULT_IDLE_TIMEOUT_S, 1, 86400);
     gw->listen_fd = -1;
+    bool v6 = strchr(gw->config.http_addr, ':') != NULL;
+    snprintf(gw->url, sizeof gw->url, "http://%s%s%s:%d", v6 ? "[" : "", gw->config.http_addr,
+             v6 ? "]" : "", gw->config.http_port);
     size_t n_routes, n_actors;
     lh_gw_routes(&n_routes);
     lh_gw_route_actors(&n_actors); /* computed once, before any HTTP thread */
@@ -96,6 +103,21 @@ static void lh_gw_fini(void *state)
     free(gw);
 }
 
+/* The gateway serves HTTP, not bus endpoints: its own $SRV.STATS would
+ * otherwise count nothing. One "http" endpoint reports every answer. */
+static size_t lh_gw_extra_endpoints(lh_actor *actor, void *state, lh_endpoint_stats *out,
+                                    size_t cap)
+{
+    (void)actor;
+    lh_gw *gw = state;
+    if (!cap)
+        return 0;
+    out->name = "http";
+    out->subject = gw->url;
+    lh_gw_metrics_totals(gw->metrics, out);
+    return 1;
+}
+
 const lh_actor_def lh_gateway_actor = {
     .name = "gateway",
     .version = "0.1.0",
@@ -107,4 +129,5 @@ const lh_actor_def lh_gateway_actor = {
     .start = lh_gw_start,
     .stop = lh_gw_stop,
     .fini = lh_gw_fini,
+    .extra_endpoints = lh_gw_extra_endpoints,
 };

@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 
+#include "bus/actor.h"
 #include "bus/buf.h"
 #include "bus/config.h"
 #include "bus/contract.h"
@@ -153,6 +154,7 @@ struct lh_gw {
     lh_gw_metrics *metrics;
     struct MHD_Daemon *daemon;
     int listen_fd;
+    char url[96];   /* http://ADDR:PORT, the "http" endpoint's subject in discovery */
     lh_buf openapi; /* built once at start */
     /* Requests between "about to publish" and "callback done"; stop waits
      * for zero after setting `draining`, so the mux outlives every use. */
@@ -185,6 +187,7 @@ struct lh_gw_req {
     bool queued;      /* libmicrohttpd took the response */
     lh_err *early;    /* refusal decided from the headers, answered after the body */
     bool too_large;
+    bool failure_noted; /* lh_gw_log_failure gave the 5xx's message */
     char rid[LH_GW_RID_MAX + 1];
     lh_buf path;      /* the URL path; match params point into it */
     lh_buf body;      /* the request body */
@@ -394,6 +397,11 @@ int lh_gw_method_index(const char *method);
 lh_gw_metrics *lh_gw_metrics_create(size_t n_routes);
 void lh_gw_metrics_destroy(lh_gw_metrics *m);
 void lh_gw_metrics_observe(lh_gw_metrics *m, int route, int method, int status, int64_t ns);
+/* Sets the last error the "http" endpoint reports. */
+void lh_gw_metrics_note_error(lh_gw_metrics *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Every answer observed so far, as the "http" endpoint's counters. */
+void lh_gw_metrics_totals(lh_gw_metrics *m, lh_endpoint_stats *out);
 void lh_gw_metrics_render(lh_gw *gw, lh_buf *out);
 void lh_gw_metrics_route(lh_gw_req *req);
 

@@ -2,9 +2,9 @@
  * health.c — GET /v1/health: is every actor the gateway fronts answering?
  *
  * One `$SRV.PING.<name>` per actor named in the route table, all sent at
- * once through the mux with a short deadline while the connection is
- * suspended; the last ping to finish resumes it. 200 only when every actor
- * answered, else 503 with the reason per actor.
+ * once through the mux (lh_discovery_ping_async) with a short deadline
+ * while the connection is suspended; the last ping to finish resumes it.
+ * 200 only when every actor answered, else 503 with the reason per actor.
  */
 #include "gateway/gw.h"
 
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bus/clock.h"
+#include "bus/discovery_client.h"
 #include "bus/json.h"
 
 #define LH_GW_PING_TIMEOUT_MS 2000
@@ -33,9 +34,8 @@ static void lh_gw_ping_done(lh_gw_ping *p)
         lh_gw_resume(req);
 }
 
-static void lh_gw_on_pong(void *user, lh_err *err, natsMsg *msg)
+static void lh_gw_on_pong(void *user, lh_err *err)
 {
-    (void)msg;
     lh_gw_ping *p = user;
     lh_gw *gw = p->req->gw;
     p->rtt_ns = lh_clock_ns() - p->sent_ns;
@@ -90,16 +90,14 @@ static void lh_gw_ping_send(lh_gw_req *req, lh_gw_ping *p, const char *actor, in
     memset(p, 0, sizeof *p);
     p->req = req;
     p->actor = actor;
-    char subject[128];
-    snprintf(subject, sizeof subject, "$SRV.PING.%s", actor);
     atomic_fetch_add(&gw->bus_in_flight, 1);
     p->sent_ns = lh_clock_ns();
     lh_err *err = atomic_load(&gw->draining)
                       ? lh_err_new(LH_EUNAVAILABLE, NULL, "the gateway is shutting down")
-                      : lh_mux_request(gw->mux, subject, "", 0, req->rid, timeout_ms,
-                                       lh_gw_on_pong, p);
+                      : lh_discovery_ping_async(gw->mux, actor, req->rid, timeout_ms,
+                                                lh_gw_on_pong, p);
     if (err) {
-        lh_gw_on_pong(p, err, NULL);
+        lh_gw_on_pong(p, err);
         lh_err_free(err);
     }
 }

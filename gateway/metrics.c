@@ -9,10 +9,12 @@
  * `route` is the route's pattern from the table (or "unmatched"), never the
  * raw path, so the label set stays bounded. Every counter is an atomic in
  * a fixed array indexed by route, method and status: recording takes no
- * lock and allocates nothing.
+ * lock and allocates nothing. The same observations, totalled, are the
+ * gateway's "http" endpoint in $SRV.STATS (5xx answers count as errors).
  */
 #include "gateway/gw.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,12 @@ struct lh_gw_metrics {
     size_t n_keys; /* routes, plus the last key for "unmatched" */
     atomic_uint_fast64_t *requests; /* [key][method][status] */
     lh_gw_hist *hist;               /* [key] */
+    /* Over every route, for the gateway's "http" endpoint in $SRV.STATS. */
+    atomic_uint_fast64_t total_requests;
+    atomic_uint_fast64_t total_errors; /* 5xx */
+    atomic_uint_fast64_t total_ns;
+    pthread_mutex_t mu; /* guards last_error */
+    char last_error[256];
 };
 
 int lh_gw_method_index(const char *method)
@@ -60,9 +68,12 @@ lh_gw_metrics *lh_gw_metrics_create(size_t n_routes)
     m->requests = calloc(m->n_keys * LH_GW_N_METHODS * LH_GW_N_STATUS, sizeof *m->requests);
     m->hist = calloc(m->n_keys, sizeof *m->hist);
     if (!m->requests || !m->hist) {
-        lh_gw_metrics_destroy(m);
+        free(m->requests);
+        free(m->hist);
+        free(m);
         return NULL;
     }
+    pthread_mutex_init(&m->mu, NULL);
     return m;
 }
 
@@ -70,6 +81,7 @@ void lh_gw_metrics_destroy(lh_gw_metrics *m)
 {
     if (!m)
         return;
+    pthread_mutex_destroy(&m->mu);
     free(m->requests);
     free(m->hist);
     free(m);
@@ -101,6 +113,29 @@ void lh_gw_metrics_observe(lh_gw_metrics *m, int route, int method, int status, 
     atomic_fetch_add_explicit(&h->buckets[lh_gw_bucket(ns)], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->sum_ns, ns > 0 ? (uint64_t)ns : 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->total_requests, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->total_errors, status >= 500, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->total_ns, ns > 0 ? (uint64_t)ns : 0, memory_order_relaxed);
+}
+
+void lh_gw_metrics_note_error(lh_gw_metrics *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&m->mu);
+    vsnprintf(m->last_error, sizeof m->last_error, fmt, ap);
+    pthread_mutex_unlock(&m->mu);
+    va_end(ap);
+}
+
+void lh_gw_metrics_totals(lh_gw_metrics *m, lh_endpoint_stats *out)
+{
+    out->num_requests = atomic_load_explicit(&m->total_requests, memory_order_relaxed);
+    out->num_errors = atomic_load_explicit(&m->total_errors, memory_order_relaxed);
+    out->processing_ns = atomic_load_explicit(&m->total_ns, memory_order_relaxed);
+    pthread_mutex_lock(&m->mu);
+    snprintf(out->last_error, sizeof out->last_error, "%s", m->last_error);
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* ---- rendering ---- */

@@ -53,6 +53,9 @@ static void lh_gw_answered(lh_gw_req *req, int status)
 {
     req->status = status;
     req->state = LH_GW_ANSWERED;
+    if (status >= 500 && !req->failure_noted)
+        lh_gw_metrics_note_error(req->gw->metrics, "%d: %s: %s", status, req->path.data,
+                                 lh_err_reason(status));
     lh_gw_metrics_observe(req->gw->metrics, req->match.index, req->method_index, status,
                           lh_clock_ns() - req->start_ns);
 }
@@ -91,6 +94,9 @@ void lh_gw_respond(lh_gw_req *req, int status, const lh_buf *body, const char *c
  * without flooding the log. */
 void lh_gw_log_failure(lh_gw_req *req, int status, const char *message)
 {
+    /* Every failure is the last error, even those the log leaves out. */
+    lh_gw_metrics_note_error(req->gw->metrics, "%d: %s: %s", status, req->path.data, message);
+    req->failure_noted = true;
     static atomic_llong last_sec;
     static atomic_int suppressed;
     long long sec = lh_clock_ns() / 1000000000;
@@ -480,9 +486,7 @@ lh_err *lh_gw_server_start(lh_gw *gw)
         return lh_err_new(LH_EINTERNAL, NULL, "cannot start the HTTP server on %s:%d",
                           gw->config.http_addr, gw->config.http_port);
     }
-    bool v6 = strchr(gw->config.http_addr, ':') != NULL;
-    lh_info("gateway listening on http://%s%s%s:%d", v6 ? "[" : "", gw->config.http_addr,
-            v6 ? "]" : "", gw->config.http_port);
+    lh_info("gateway listening on %s", gw->url);
     return NULL;
 }
 

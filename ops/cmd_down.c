@@ -5,12 +5,17 @@
  * Normally that is one signal to the recorded supervisor, which stops its
  * actors in reverse order and nats-server last. If the supervisor is gone
  * (it crashed or was killed), the processes it recorded are stopped here
- * directly, in the same order. Every pid is checked through /proc before
- * it is signalled. Data is never touched: only pid files and stack.env go.
+ * directly, in the same order. A process is known by what `up` recorded
+ * (pid and start time, see lh_stack_rec), never by its executable's name,
+ * and is checked again before every signal. `down` succeeds only when
+ * every recorded process is gone; otherwise it exits 1 naming those that
+ * still run. Data is never touched: only pid files and stack.env go.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "bus/buf.h"
 
 #include "ops/cli.h"
 #include "ops/proc.h"
@@ -23,37 +28,40 @@ static const char lh_down_usage[] =
     "usage: lakehouse down [--data-dir DIR]\n"
     "\n"
     "Stops the stack `lakehouse up` started for DIR: the actors in reverse start\n"
-    "order, then nats-server. Only the processes recorded in DIR/run are touched,\n"
-    "and only after checking they are still those processes. No data is deleted.\n"
+    "order, then nats-server. Only the processes recorded in DIR/run are touched\n"
+    "(by pid and start time, whatever the executable is called), and only after\n"
+    "checking they are still those processes. Exits 1, naming them, if any of them\n"
+    "still runs. No data is deleted.\n"
     "\n"
     "  --data-dir DIR   default $LH_DATA_DIR or ~/.local/share/lakehouse\n";
 
 typedef struct lh_down_target {
-    const lh_stack *st;
     const char *name;
-    pid_t pid;
+    lh_stack_rec rec; /* rec.pid 0: not running when surveyed */
 } lh_down_target;
 
 static bool lh_down_still_ours(pid_t pid, const void *ctx)
 {
     const lh_down_target *t = ctx;
-    return lh_stack_is_ours(t->st, t->name, pid);
+    return lh_proc_is(pid, t->rec.start);
 }
 
 /* What the stack recorded and is still running: [0] the supervisor, then
- * the components in start order (nats-server first). */
+ * the components in start order (nats-server first). Taken before any
+ * signal, because the supervisor removes its children's records as it
+ * stops them, and each must still be checked gone afterwards. */
 static size_t lh_down_survey(const lh_stack *st, lh_down_target *out, size_t *n_running)
 {
     const char *names[LH_STACK_MAX_COMPONENTS];
     size_t n = lh_stack_components(names, LH_STACK_MAX_COMPONENTS);
-    out[0] = (lh_down_target){st, LH_STACK_SUPERVISOR, 0};
+    out[0] = (lh_down_target){.name = LH_STACK_SUPERVISOR};
     for (size_t i = 0; i < n; i++)
-        out[i + 1] = (lh_down_target){st, names[i], 0};
+        out[i + 1] = (lh_down_target){.name = names[i]};
     *n_running = 0;
     for (size_t i = 0; i <= n; i++) {
-        pid_t pid;
-        if (lh_stack_running(st, out[i].name, &pid)) {
-            out[i].pid = pid;
+        lh_stack_rec rec;
+        if (lh_stack_running(st, out[i].name, &rec)) {
+            out[i].rec = rec;
             ++*n_running;
         }
     }
@@ -69,40 +77,55 @@ static void lh_down_forget(const lh_stack *st, const lh_down_target *t, size_t n
         lh_stack_remove_env(st);
 }
 
-static bool lh_down_supervisor(lh_down_target *sup)
+static void lh_down_stop(lh_down_target *t, int timeout_ms)
 {
-    if (!sup->pid)
-        return true;
-    if (lh_proc_stop(sup->pid, lh_down_still_ours, sup, LH_DOWN_SUPERVISOR_MS))
-        return true;
-    fprintf(stderr, "lakehouse down: supervisor (pid %d) would not stop\n", (int)sup->pid);
-    return false;
+    if (t->rec.pid && !lh_proc_stop(t->rec.pid, lh_down_still_ours, t, timeout_ms))
+        fprintf(stderr, "lakehouse down: %s (pid %d) would not stop\n", t->name,
+                (int)t->rec.pid);
 }
 
-/* Stops whatever the supervisor left behind (or all of it, if it was
- * gone): actors in reverse order, nats-server (t[1]) last. */
-static bool lh_down_leftovers(lh_down_target *t, size_t n)
+/* The supervisor first, so nothing is restarted behind our back; then
+ * whatever it left (or all of it, if it was gone): actors in reverse
+ * order, nats-server (t[1]) last. */
+static void lh_down_stop_all(lh_down_target *t, size_t n)
 {
-    bool ok = true;
-    for (size_t i = n; i-- > 1;) {
-        if (!t[i].pid)
-            continue;
-        if (!lh_proc_stop(t[i].pid, lh_down_still_ours, &t[i], LH_DOWN_PROCESS_MS)) {
-            fprintf(stderr, "lakehouse down: %s (pid %d) would not stop\n", t[i].name,
-                    (int)t[i].pid);
-            ok = false;
-        }
+    lh_down_stop(&t[0], LH_DOWN_SUPERVISOR_MS);
+    if (t[0].rec.pid && lh_stack_rec_running(&t[0].rec))
+        return; /* it would restart what we stop */
+    for (size_t i = n; i-- > 1;)
+        lh_down_stop(&t[i], LH_DOWN_PROCESS_MS);
+}
+
+/* Appends "NAME (pid N)" to out for a running process; counts it. */
+static void lh_down_note(lh_buf *out, size_t *count, const char *name, pid_t pid)
+{
+    lh_buf_appendf(out, "%s%s (pid %d)", *count ? ", " : "", name, (int)pid);
+    ++*count;
+}
+
+/* Every process surveyed, and any recorded since (a restart racing the
+ * stop), must be gone; lists those that are not. */
+static size_t lh_down_still_running(const lh_stack *st, const lh_down_target *t, size_t n,
+                                    lh_buf *out)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        lh_stack_rec now;
+        if (t[i].rec.pid && lh_stack_rec_running(&t[i].rec))
+            lh_down_note(out, &count, t[i].name, t[i].rec.pid);
+        else if (lh_stack_running(st, t[i].name, &now))
+            lh_down_note(out, &count, t[i].name, now.pid);
     }
-    return ok;
+    return count;
 }
 
 static void lh_down_print(const lh_down_target *t, size_t n)
 {
-    if (t[0].pid)
-        printf("stopped supervisor (pid %d)\n", (int)t[0].pid);
+    if (t[0].rec.pid)
+        printf("stopped supervisor (pid %d)\n", (int)t[0].rec.pid);
     for (size_t i = n; i-- > 1;)
-        if (t[i].pid)
-            printf("stopped %s (pid %d)\n", t[i].name, (int)t[i].pid);
+        if (t[i].rec.pid)
+            printf("stopped %s (pid %d)\n", t[i].name, (int)t[i].rec.pid);
 }
 
 static int lh_down_stack(const lh_stack *st)
@@ -115,12 +138,20 @@ static int lh_down_stack(const lh_stack *st)
         printf("no stack is running in %s\n", st->data_dir);
         return LH_EXIT_OK;
     }
-    bool ok = lh_down_supervisor(&t[0]) && lh_down_leftovers(t, n);
+    lh_down_stop_all(t, n);
+    lh_buf left;
+    lh_buf_init(&left);
+    size_t n_left = lh_down_still_running(st, t, n, &left);
     lh_down_forget(st, t, n);
-    if (!ok)
-        return LH_EXIT_FAIL;
-    lh_down_print(t, n);
-    return LH_EXIT_OK;
+    int rc = LH_EXIT_OK;
+    if (n_left)
+        rc = lh_cli_fail(&lh_cmd_down, "%zu process%s of the stack in %s still run%s: %.*s",
+                         n_left, n_left == 1 ? "" : "es", st->data_dir, n_left == 1 ? "s" : "",
+                         (int)left.len, left.data);
+    else
+        lh_down_print(t, n);
+    lh_buf_free(&left);
+    return rc;
 }
 
 static int lh_down_run(int argc, char **argv)

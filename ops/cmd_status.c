@@ -4,7 +4,8 @@
  * the bus, wherever it runs, not just what `up` started here).
  *
  * One request to $SRV.STATS gets one reply per instance; there is no way
- * to know how many will come, so replies are collected for a short window.
+ * to know how many will come, so replies are collected for a short window
+ * (lh_discovery_gather).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,10 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <nats/nats.h>
 
 #include "bus/conn.h"
-#include "bus/clock.h"
+#include "bus/discovery_client.h"
 #include "ops/cli.h"
-#include "ops/proc.h"
 #include "ops/stack.h"
 
 #define LH_STATUS_WINDOW_MS 500
@@ -169,14 +168,9 @@ static void lh_copy_json_str(json_t *obj, const char *key, char *out, size_t cap
     snprintf(out, cap, "%s", s ? s : "?");
 }
 
-/* One stats_response document into a row; false if it is not one. */
-static bool lh_parse_stats(const char *data, int len, lh_status_row *row)
+/* One stats_response document (already checked) into a row. */
+static void lh_parse_stats(json_t *doc, lh_status_row *row)
 {
-    json_t *doc = json_loadb(data, (size_t)len, 0, NULL);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        return false;
-    }
     memset(row, 0, sizeof *row);
     lh_copy_json_str(doc, "name", row->service, sizeof row->service);
     lh_copy_json_str(doc, "id", row->id, sizeof row->id);
@@ -189,8 +183,6 @@ static bool lh_parse_stats(const char *data, int len, lh_status_row *row)
         row->errors += json_integer_value(json_object_get(ep, "num_errors"));
         row->processing_ns += json_integer_value(json_object_get(ep, "processing_time"));
     }
-    json_decref(doc);
-    return true;
 }
 
 static int lh_row_order(const void *a, const void *b)
@@ -200,32 +192,16 @@ static int lh_row_order(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-/* Publishes $SRV.STATS and gathers the replies that arrive in the window. */
-static lh_err *lh_collect_stats(natsConnection *nc, lh_status_row *rows, size_t *n)
+typedef struct lh_status_rows {
+    lh_status_row *rows;
+    size_t n;
+} lh_status_rows;
+
+static bool lh_status_add(void *user, json_t *doc)
 {
-    natsInbox *inbox = NULL;
-    natsSubscription *sub = NULL;
-    natsStatus s = natsInbox_Create(&inbox);
-    if (s == NATS_OK)
-        s = natsConnection_SubscribeSync(&sub, nc, inbox);
-    if (s == NATS_OK)
-        s = natsConnection_PublishRequest(nc, "$SRV.STATS", inbox, NULL, 0);
-    if (s == NATS_OK)
-        s = natsConnection_Flush(nc);
-    long long deadline = lh_clock_ms() + LH_STATUS_WINDOW_MS;
-    *n = 0;
-    while (s == NATS_OK && *n < LH_STATUS_MAX_ROWS) {
-        long long left = deadline - lh_clock_ms();
-        natsMsg *msg = NULL;
-        if (left <= 0 || natsSubscription_NextMsg(&msg, sub, left) != NATS_OK)
-            break;
-        if (lh_parse_stats(natsMsg_GetData(msg), natsMsg_GetDataLength(msg), &rows[*n]))
-            ++*n;
-        natsMsg_Destroy(msg);
-    }
-    natsSubscription_Destroy(sub);
-    natsInbox_Destroy(inbox);
-    return lh_err_from_nats(s, "$SRV.STATS");
+    lh_status_rows *r = user;
+    lh_parse_stats(doc, &r->rows[r->n++]);
+    return r->n < LH_STATUS_MAX_ROWS;
 }
 
 static int lh_status_show(const char *url)
@@ -233,26 +209,26 @@ static int lh_status_show(const char *url)
     lh_conn *conn = NULL;
     lh_conn_opts copts = {.url = url, .name = "lakehouse-status"};
     lh_err *err = lh_conn_create(&copts, &conn);
-    size_t n = 0;
-    lh_status_row *rows = calloc(LH_STATUS_MAX_ROWS, sizeof *rows);
-    if (!rows)
+    lh_status_rows found = {calloc(LH_STATUS_MAX_ROWS, sizeof *found.rows), 0};
+    if (!found.rows)
         abort();
     if (!err)
-        err = lh_collect_stats(lh_conn_nats(conn), rows, &n);
+        err = lh_discovery_gather(conn, LH_DISCOVERY_STATS, NULL, LH_STATUS_WINDOW_MS,
+                                  lh_status_add, &found);
     lh_conn_destroy(conn);
     nats_Close();
     int rc = LH_EXIT_OK;
     if (err) {
         rc = lh_cli_fail(&lh_cmd_status, "cannot reach the bus at %s: %s", url,
                          lh_err_message(err));
-    } else if (!n) {
+    } else if (!found.n) {
         printf("no actors answered on %s\n", url);
     } else {
-        qsort(rows, n, sizeof *rows, lh_row_order);
-        lh_print_table(rows, n);
+        qsort(found.rows, found.n, sizeof *found.rows, lh_row_order);
+        lh_print_table(found.rows, found.n);
     }
     lh_err_free(err);
-    free(rows);
+    free(found.rows);
     return rc;
 }
 

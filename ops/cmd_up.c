@@ -4,7 +4,8 @@
  *
  * Everything that can be refused is refused here, in the foreground, with
  * a message that says what to do: a stack already running for this data
- * directory, a port already taken, a missing nats-server. Then a forked
+ * directory, a port already taken, a missing nats-server; and before
+ * anything is created in the data directory. Then a forked
  * supervisor starts the processes and reports over a pipe whether the
  * stack came up, so `up` exits 0 only once every actor answers.
  */
@@ -124,18 +125,18 @@ static int lh_up_parse(int argc, char **argv, lh_up_args *a)
 /* A running stack for this data directory, or leftovers of a crashed one. */
 static int lh_up_refuse_running(const lh_stack *st)
 {
-    pid_t pid;
-    if (lh_stack_running(st, LH_STACK_SUPERVISOR, &pid))
+    lh_stack_rec rec;
+    if (lh_stack_running(st, LH_STACK_SUPERVISOR, &rec))
         return lh_cli_fail(&lh_cmd_up, "a stack is already running in %s (supervisor pid %d); "
                            "`lakehouse down --data-dir %s` stops it",
-                           st->data_dir, (int)pid, st->data_dir);
+                           st->data_dir, (int)rec.pid, st->data_dir);
     const char *names[LH_STACK_MAX_COMPONENTS];
     size_t n = lh_stack_components(names, LH_STACK_MAX_COMPONENTS);
     for (size_t i = 0; i < n; i++)
-        if (lh_stack_running(st, names[i], &pid))
+        if (lh_stack_running(st, names[i], &rec))
             return lh_cli_fail(&lh_cmd_up, "%s (pid %d) from an earlier stack in %s is still "
                                "running; `lakehouse down --data-dir %s` stops it",
-                               names[i], (int)pid, st->data_dir, st->data_dir);
+                               names[i], (int)rec.pid, st->data_dir, st->data_dir);
     return LH_EXIT_OK;
 }
 
@@ -171,7 +172,9 @@ static int lh_up_find_nats_server(char *out, size_t cap)
 
 /* ---- starting ---------------------------------------------------------- */
 
-/* Everything the supervisor needs, or an exit status when `up` must stop. */
+/* Everything the supervisor needs, or an exit status when `up` must stop.
+ * The data directory is only looked at here, not created: a refused `up`
+ * must leave no trace in it. */
 static int lh_up_prepare(const lh_up_args *a, lh_supervisor_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -180,7 +183,7 @@ static int lh_up_prepare(const lh_up_args *a, lh_supervisor_opts *o)
     lh_config_load(&cfg);
     char dir[PATH_MAX];
     lh_stack_pick_data_dir(a->data_dir, dir, sizeof dir);
-    lh_err *err = lh_stack_init(&o->stack, dir, true);
+    lh_err *err = lh_stack_init(&o->stack, dir, false);
     if (!err)
         err = lh_proc_self_exe(o->self_exe, sizeof o->self_exe);
     if (err) {
@@ -195,11 +198,20 @@ static int lh_up_prepare(const lh_up_args *a, lh_supervisor_opts *o)
     return LH_EXIT_OK;
 }
 
-/* Takes the data directory's lock, which the supervisor then holds for
- * life: this is what makes two concurrent `up`s safe. */
-static int lh_up_lock(lh_supervisor_opts *o)
+/* Once nothing refuses: makes the data directory's layout, then takes its
+ * lock, which the supervisor holds for life: this is what makes two
+ * concurrent `up`s safe (the loser is refused here). */
+static int lh_up_create_and_lock(lh_supervisor_opts *o)
 {
-    lh_err *err = lh_stack_lock(&o->stack, &o->lock_fd);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", o->stack.data_dir);
+    lh_err *err = lh_stack_init(&o->stack, dir, true);
+    if (err) {
+        int rc = lh_cli_fail(&lh_cmd_up, "%s", lh_err_message(err));
+        lh_err_free(err);
+        return rc;
+    }
+    err = lh_stack_lock(&o->stack, &o->lock_fd);
     if (!err)
         return LH_EXIT_OK;
     int rc = lh_cli_fail(&lh_cmd_up, "a stack is already running or starting in %s (%s)",
@@ -208,17 +220,18 @@ static int lh_up_lock(lh_supervisor_opts *o)
     return rc;
 }
 
+/* Every refusal comes before anything is written to the data directory. */
 static int lh_up_lock_and_prepare(const lh_up_args *a, lh_supervisor_opts *o)
 {
     int rc = lh_up_prepare(a, o);
     if (!rc)
         rc = lh_up_refuse_running(&o->stack);
     if (!rc)
-        rc = lh_up_lock(o);
-    if (!rc)
         rc = lh_up_refuse_ports(a, o->http_addr);
     if (!rc)
         rc = lh_up_find_nats_server(o->nats_server, sizeof o->nats_server);
+    if (!rc)
+        rc = lh_up_create_and_lock(o);
     return rc;
 }
 

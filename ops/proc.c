@@ -1,6 +1,7 @@
 /*
- * proc.c — process identity from /proc, and stopping a recorded pid only
- * after checking it is still ours (pids are reused; names are not proof).
+ * proc.c — process identity from /proc (pid and start time), and stopping
+ * a recorded pid only after checking it is still ours (pids are reused;
+ * names are not proof).
  */
 #include "ops/proc.h"
 #include "bus/clock.h"
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,94 +34,56 @@ lh_err *lh_proc_self_exe(char *out, size_t cap)
     return NULL;
 }
 
-bool lh_proc_alive(pid_t pid)
+/* A process's state letter and start time from /proc/PID/stat; false when
+ * it is gone. The command name (in parentheses) may itself hold ')' or
+ * spaces, so the fields are counted from the last ')'. */
+static bool lh_proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
     if (pid <= 0)
         return false;
-    char path[64], stat[256];
+    char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, stat, sizeof stat - 1);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
         return false;
-    stat[n] = '\0';
-    /* "pid (comm) S ...": the state follows the last ')'; comm may hold ')'. */
-    const char *paren = strrchr(stat, ')');
-    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
-}
-
-/* Splits /proc/PID/cmdline into argv. Returns argc, 0 when unreadable
- * (gone, a zombie, or a kernel thread). */
-static int lh_proc_argv(pid_t pid, char *buf, size_t cap, const char *argv[LH_MAX_ARGS])
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
     buf[n] = '\0';
-    int argc = 0;
-    for (ssize_t i = 0; i < n && argc < LH_MAX_ARGS; i += (ssize_t)strlen(buf + i) + 1)
-        argv[argc++] = buf + i;
-    return argc;
+    const char *f = strrchr(buf, ')');
+    if (!f || f[1] != ' ')
+        return false;
+    f += 2;
+    *state = f[0];
+    /* The state is field 3; starttime is field 22. */
+    for (int field = 3; f && field < 22; field++) {
+        f = strchr(f, ' ');
+        f = f ? f + 1 : NULL;
+    }
+    char *end;
+    *start = f ? strtoull(f, &end, 10) : 0;
+    return f && end != f;
 }
 
-static const char *lh_basename(const char *path)
+bool lh_proc_alive(pid_t pid)
 {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
+    char state;
+    unsigned long long start;
+    return lh_proc_stat(pid, &state, &start) && state != 'Z' && state != 'X';
 }
 
-/* The executable's name: argv[0]'s, or else the binary's own (a symlink
- * with another name, or a path rewritten by the caller). */
-static bool lh_proc_exe_named(pid_t pid, const char *argv0, const char *name)
+bool lh_proc_start_time(pid_t pid, unsigned long long *start)
 {
-    if (!strcmp(lh_basename(argv0), name))
-        return true;
-    char path[64], exe[4096];
-    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-    ssize_t n = readlink(path, exe, sizeof exe - 1);
-    if (n <= 0)
-        return false;
-    exe[n] = '\0';
-    /* A binary rebuilt since the process started reads "name (deleted)". */
-    const char *base = lh_basename(exe);
-    size_t len = strlen(name);
-    return !strncmp(base, name, len) && (base[len] == '\0' || base[len] == ' ');
+    char state;
+    return lh_proc_stat(pid, &state, start);
 }
 
-bool lh_proc_is_lakehouse(pid_t pid, const char *arg1, const char *arg2)
+bool lh_proc_is(pid_t pid, unsigned long long start)
 {
-    if (!lh_proc_alive(pid))
-        return false;
-    char buf[8192];
-    const char *argv[LH_MAX_ARGS];
-    int argc = lh_proc_argv(pid, buf, sizeof buf, argv);
-    if (argc < 2 || !lh_proc_exe_named(pid, argv[0], "lakehouse") || strcmp(argv[1], arg1))
-        return false;
-    return !arg2 || (argc >= 3 && !strcmp(argv[2], arg2));
-}
-
-bool lh_proc_is_nats(pid_t pid, const char *store_dir)
-{
-    if (!lh_proc_alive(pid))
-        return false;
-    char buf[8192];
-    const char *argv[LH_MAX_ARGS];
-    int argc = lh_proc_argv(pid, buf, sizeof buf, argv);
-    if (argc < 1 || !lh_proc_exe_named(pid, argv[0], "nats-server"))
-        return false;
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "-sd") && !strcmp(argv[i + 1], store_dir))
-            return true;
-    return false;
+    char state;
+    unsigned long long now;
+    return lh_proc_stat(pid, &state, &now) && state != 'Z' && state != 'X' && now == start;
 }
 
 bool lh_proc_wait_gone(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeout_ms)

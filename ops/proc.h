@@ -2,10 +2,12 @@
  * proc.h — looking at and stopping processes by recorded pid.
  *
  * `lakehouse down` and `lakehouse up` act on pids read from pid files, and a
- * pid can be reused by an unrelated process after a crash. So nothing is
- * signalled until /proc/PID/cmdline shows it is still the process we
- * recorded (a `lakehouse` with the expected subcommand, or the nats-server
- * with our store directory). Processes are never found by name.
+ * pid can be reused by an unrelated process after a crash. A pid together
+ * with its process's start time (/proc/PID/stat, in clock ticks since boot)
+ * names one process for the life of the machine, so that pair is what is
+ * recorded and checked before any signal. Names are no proof: the binary
+ * may be a copy, a versioned name or a wrapper, and an unrelated process
+ * may carry our name.
  */
 #ifndef LH_OPS_PROC_H
 #define LH_OPS_PROC_H
@@ -22,11 +24,12 @@ lh_err *lh_proc_self_exe(char *out, size_t cap);
 /* True while the process exists and is not a zombie. */
 bool lh_proc_alive(pid_t pid);
 
-/* True when pid is a live `lakehouse ARG1 [ARG2 ...]` (ARG2 NULL: any). */
-bool lh_proc_is_lakehouse(pid_t pid, const char *arg1, const char *arg2);
+/* The process's start time (field 22 of /proc/PID/stat); false when it
+ * does not exist. */
+bool lh_proc_start_time(pid_t pid, unsigned long long *start);
 
-/* True when pid is a live nats-server whose store (-sd) is store_dir. */
-bool lh_proc_is_nats(pid_t pid, const char *store_dir);
+/* True while pid is the live process that started at `start`. */
+bool lh_proc_is(pid_t pid, unsigned long long start);
 
 /* Decides whether a pid is still the process we mean to stop. */
 typedef bool (*lh_proc_check_fn)(pid_t pid, const void *ctx);

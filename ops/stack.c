@@ -139,29 +139,57 @@ static lh_err *lh_write_atomic(const char *path, const char *text)
 
 lh_err *lh_stack_write_pid(const lh_stack *st, const char *name, pid_t pid)
 {
-    char path[PATH_MAX], text[32];
+    char path[PATH_MAX], text[PATH_MAX + 96];
+    unsigned long long start;
     lh_err *err = lh_stack_pid_path(st, name, path, sizeof path);
     if (err)
         return err;
-    snprintf(text, sizeof text, "%d\n", (int)pid);
+    if (!lh_proc_start_time(pid, &start))
+        return lh_err_new(LH_EINTERNAL, NULL, "record %s: process %d is gone", name, (int)pid);
+    snprintf(text, sizeof text, "%d\nstart_time %llu\ndata_dir %s\n", (int)pid, start,
+             st->data_dir);
     return lh_write_atomic(path, text);
 }
 
-pid_t lh_stack_read_pid(const lh_stack *st, const char *name)
+/* Reads "KEY VALUE" from the record's next line into value (cap bytes). */
+static bool lh_rec_line(FILE *f, const char *key, char *value, size_t cap)
 {
-    char path[PATH_MAX], text[32] = "";
+    char line[PATH_MAX + 64];
+    size_t klen = strlen(key);
+    if (!fgets(line, sizeof line, f) || strncmp(line, key, klen) || line[klen] != ' ')
+        return false;
+    line[strcspn(line, "\n")] = '\0';
+    return snprintf(value, cap, "%s", line + klen + 1) < (int)cap;
+}
+
+static bool lh_rec_parse(FILE *f, const char *data_dir, lh_stack_rec *rec)
+{
+    char pid_text[32], start_text[32], dir[PATH_MAX];
+    if (!fgets(pid_text, sizeof pid_text, f) ||
+        !lh_rec_line(f, "start_time", start_text, sizeof start_text) ||
+        !lh_rec_line(f, "data_dir", dir, sizeof dir) || strcmp(dir, data_dir))
+        return false;
+    char *end_pid, *end_start;
+    long pid = strtol(pid_text, &end_pid, 10);
+    unsigned long long start = strtoull(start_text, &end_start, 10);
+    if (pid <= 1 || pid > 4194304 || *end_pid != '\n' || end_start == start_text ||
+        *end_start)
+        return false;
+    *rec = (lh_stack_rec){(pid_t)pid, start};
+    return true;
+}
+
+bool lh_stack_read_pid(const lh_stack *st, const char *name, lh_stack_rec *rec)
+{
+    char path[PATH_MAX];
     if (lh_stack_pid_path(st, name, path, sizeof path)) /* too long: cannot exist */
-        return 0;
+        return false;
     FILE *f = fopen(path, "re");
     if (!f)
-        return 0;
-    char *ok = fgets(text, sizeof text, f);
+        return false;
+    bool ok = lh_rec_parse(f, st->data_dir, rec);
     fclose(f);
-    char *end;
-    long pid = ok ? strtol(text, &end, 10) : 0;
-    if (!ok || pid <= 1 || pid > 4194304 || (*end && *end != '\n'))
-        return 0;
-    return (pid_t)pid;
+    return ok;
 }
 
 void lh_stack_remove_pid(const lh_stack *st, const char *name)
@@ -260,21 +288,19 @@ size_t lh_stack_components(const char *out[], size_t cap)
     return n;
 }
 
-bool lh_stack_is_ours(const lh_stack *st, const char *name, pid_t pid)
+bool lh_stack_rec_running(const lh_stack_rec *rec)
 {
-    if (!strcmp(name, LH_STACK_SUPERVISOR))
-        return lh_proc_is_lakehouse(pid, "up", NULL);
-    if (!strcmp(name, LH_STACK_NATS))
-        return lh_proc_is_nats(pid, st->nats_dir);
-    return lh_proc_is_lakehouse(pid, "serve", name);
+    return lh_proc_is(rec->pid, rec->start);
 }
 
-bool lh_stack_running(const lh_stack *st, const char *name, pid_t *pid)
+bool lh_stack_running(const lh_stack *st, const char *name, lh_stack_rec *rec)
 {
-    pid_t p = lh_stack_read_pid(st, name);
-    if (pid)
-        *pid = p;
-    return p > 0 && lh_stack_is_ours(st, name, p);
+    lh_stack_rec r;
+    if (!lh_stack_read_pid(st, name, &r))
+        return false;
+    if (rec)
+        *rec = r;
+    return lh_stack_rec_running(&r);
 }
 
 static bool lh_ipv4(const char *addr, int port, struct sockaddr_in *out)

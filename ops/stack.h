@@ -6,7 +6,8 @@
  *
  *   DATA/nats/                 the nats-server JetStream store
  *   DATA/logs/NAME.log         one log per process (supervisor, nats-server, actors)
- *   DATA/run/NAME.pid          the pid of each running process
+ *   DATA/run/NAME.pid          each running process: its pid, its start time and
+ *                              the data directory (see lh_stack_rec)
  *   DATA/run/supervisor.lock   held (flock) by the supervisor while it lives
  *   DATA/run/stack.env         LH_NATS_URL=... LH_HTTP_URL=... for the tools
  *   DATA/<actor>/              each stateful actor's own state (not ours)
@@ -46,9 +47,22 @@ void lh_stack_pick_data_dir(const char *flag, char *out, size_t cap);
 lh_err *lh_stack_pid_path(const lh_stack *st, const char *name, char *out, size_t cap);
 lh_err *lh_stack_log_path(const lh_stack *st, const char *name, char *out, size_t cap);
 
+/* What the stack records about a process it started, and how `down` and
+ * `up` recognise it later whatever its executable is called: the pid and
+ * the process's start time, which together name one process for the
+ * machine's life. The pid file also holds the data directory it was
+ * written for, so a copy of a data directory never claims the original's
+ * processes. The pid is the file's first line, for scripts. */
+typedef struct lh_stack_rec {
+    pid_t pid;
+    unsigned long long start; /* clock ticks after boot, /proc/PID/stat */
+} lh_stack_rec;
+
+/* Records pid (a live process, or one not yet reaped) under `name`. */
 lh_err *lh_stack_write_pid(const lh_stack *st, const char *name, pid_t pid);
-/* The recorded pid, or 0 when there is no (valid) pid file. */
-pid_t lh_stack_read_pid(const lh_stack *st, const char *name);
+/* The record under `name`; false when there is none, it cannot be read,
+ * or it was written for another data directory. */
+bool lh_stack_read_pid(const lh_stack *st, const char *name, lh_stack_rec *rec);
 void lh_stack_remove_pid(const lh_stack *st, const char *name);
 
 /* Takes DATA/run/supervisor.lock without waiting; *fd keeps it (O_CLOEXEC,
@@ -69,11 +83,11 @@ void lh_stack_bus_url(const char *data_dir_flag, char *out, size_t cap);
  * with nats-server first. Returns the count. */
 size_t lh_stack_components(const char *out[], size_t cap);
 
-/* True when pid is still the process the stack recorded under `name`
- * (supervisor, nats-server or an actor), checked through /proc. */
-bool lh_stack_is_ours(const lh_stack *st, const char *name, pid_t pid);
-/* Reads NAME's pid file; true (and *pid) when that process is still ours. */
-bool lh_stack_running(const lh_stack *st, const char *name, pid_t *pid);
+/* True while the recorded process runs (checked through /proc). */
+bool lh_stack_rec_running(const lh_stack_rec *rec);
+/* Reads NAME's record; true (and *rec, which may be NULL) when that
+ * process still runs. */
+bool lh_stack_running(const lh_stack *st, const char *name, lh_stack_rec *rec);
 
 /* 0 when a server could listen on addr:port (IPv4), else the errno of the
  * attempt (EADDRINUSE: something listens there already). */

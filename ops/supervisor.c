@@ -25,6 +25,7 @@
 #include "bus/buf.h"
 #include "bus/clock.h"
 #include "bus/conn.h"
+#include "bus/discovery_client.h"
 #include "bus/log.h"
 #include "bus/request.h"
 #include "ops/proc.h"
@@ -386,19 +387,21 @@ static bool lh_nats_accepts(lh_sup *s, lh_child *c, void *ctx)
     return lh_port_accepts(s->o->nats_port);
 }
 
-/* Any reply (even an error) means the subject has a responder. */
+/* Any reply (even an error) means the subject has a responder: nats-server
+ * is ready when JetStream answers, an actor when it answers a ping. */
 static bool lh_subject_answers(lh_sup *s, lh_child *c, void *ctx)
 {
     (void)s;
     lh_conn *conn = *(lh_conn **)ctx;
-    /* nats-server is ready when JetStream answers; an actor when it pings. */
-    char subject[256] = "$JS.API.INFO";
-    if (strcmp(c->name, LH_STACK_NATS))
-        snprintf(subject, sizeof subject, "$SRV.PING.%s", c->name);
-    lh_buf reply;
-    lh_buf_init(&reply);
-    lh_err *err = lh_request(conn, subject, "", 0, NULL, 500, &reply);
-    lh_buf_free(&reply);
+    lh_err *err;
+    if (!strcmp(c->name, LH_STACK_NATS)) {
+        lh_buf reply;
+        lh_buf_init(&reply);
+        err = lh_request(conn, "$JS.API.INFO", "", 0, NULL, 500, &reply);
+        lh_buf_free(&reply);
+    } else {
+        err = lh_discovery_ping(conn, c->name, 500);
+    }
     bool answered = !err || (lh_err_code(err) != LH_EUNAVAILABLE &&
                              lh_err_code(err) != LH_ETIMEOUT);
     lh_err_free(err);

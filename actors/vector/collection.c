@@ -293,6 +293,9 @@ static double lh_score(const lh_vec_collection *c, float distance)
 {
     if (c->params.metric == LH_VEC_L2)
         return sqrt(distance > 0 ? (double)distance : 0.0); /* faiss gives squared L2 */
+    /* Unit vectors in float32: a self-match can round to 1 + 2^-23. */
+    if (c->params.metric == LH_VEC_COSINE)
+        return distance > 1.0f ? 1.0 : distance < -1.0f ? -1.0 : distance;
     return distance;
 }
 
