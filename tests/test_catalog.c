@@ -63,8 +63,8 @@ static int teardown(void **state)
 
 static void create(fixture *f, const char *name, const char *format)
 {
-    json_decref(lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_create, json_pack("{s:s, s:s}", "name", name, "format",
-                                                     format))));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_create, json_pack("{s:s, s:s}", "name", name, "format", format))));
 }
 
 /* A commit body: location cat-data/<key>, columns id:integer and one
@@ -93,15 +93,16 @@ static json_t *commit(fixture *f, const char *name, const char *key, const char 
 
 static json_t *get(fixture *f, const char *name, long long version)
 {
-    return lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, version ? json_pack("{s:s, s:I}", "name", name, "version",
-                                                      (json_int_t)version)
-                                          : json_pack("{s:s}", "name", name)));
+    return lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_get,
+        version ? json_pack("{s:s, s:I}", "name", name, "version", (json_int_t)version)
+                : json_pack("{s:s}", "name", name)));
 }
 
 static json_t *list(fixture *f, const char *prefix)
 {
-    return lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_list, prefix ? json_pack("{s:s}", "prefix", prefix)
-                                          : json_object()));
+    return lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_list, prefix ? json_pack("{s:s}", "prefix", prefix) : json_object()));
 }
 
 static const char *str_at(json_t *o, const char *key)
@@ -129,8 +130,10 @@ static void assert_rfc3339_utc(const char *s)
 static void test_create_then_get(void **state)
 {
     fixture *f = *state;
-    json_t *d = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"Sales\",\"format\":\"csv\",\"description\":\"Daily sales\","
-                   "\"tags\":[\"finance\",\"daily\"]}"));
+    json_t *d = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create,
+                       "{\"name\":\"Sales\",\"format\":\"csv\",\"description\":\"Daily sales\","
+                       "\"tags\":[\"finance\",\"daily\"]}"));
     assert_string_equal(str_at(d, "name"), "Sales");
     assert_string_equal(str_at(d, "format"), "csv");
     assert_string_equal(str_at(d, "description"), "Daily sales");
@@ -190,7 +193,8 @@ static void test_delete_frees_the_name(void **state)
     assert_string_equal(str_at(d, "name"), "Sales");
     assert_int_equal(int_at(d, "versions"), 0);
     json_decref(d);
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"Sales\"}"), 404, "name", "no dataset named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"Sales\"}"), 404, "name",
+                   "no dataset named");
     json_t *l = list(f, "sal");
     assert_int_equal(json_array_size(json_object_get(l, "datasets")), 1);
     json_decref(l);
@@ -323,7 +327,8 @@ static void test_recreated_dataset_starts_at_version_1(void **state)
     json_t *d = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"events\"}"));
     assert_int_equal(int_at(d, "versions"), 3);
     json_decref(d);
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"events\",\"version\":1}"), 404, "name", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"events\",\"version\":1}"),
+                   404, "name", NULL);
     create(f, "events", "csv");
     json_decref(commit(f, "events", "again.csv", "x", 1, SHA_A));
     d = get(f, "events", 0);
@@ -381,25 +386,43 @@ static void refuse_bad_names(fixture *f)
         json_t *doc = json_pack("{s:s, s:s}", "name", bad[i].name, "format", "csv");
         char *body = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
-        lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, body), 400, "name", bad[i].words);
+        lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, body), 400, "name",
+                       bad[i].words);
         free(body);
     }
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"a-b\"}"), 400, "name", "only letters");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"drop\"}"), 400, "name", "SQL keyword");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_commit, "{\"name\":\"9x\",\"location\":{\"bucket\":\"cat-data\",\"key\":\"k\"},"
-                 "\"schema\":[{\"name\":\"a\",\"type\":\"text\"}],\"rows\":1,\"bytes\":1,"
-                 "\"sha256\":\"" SHA_A "\"}"), 400, "name", "must start with");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"a-b\"}"), 400, "name",
+                   "only letters");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"drop\"}"), 400, "name",
+                   "SQL keyword");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_commit,
+                       "{\"name\":\"9x\",\"location\":{\"bucket\":\"cat-data\",\"key\":\"k\"},"
+                       "\"schema\":[{\"name\":\"a\",\"type\":\"text\"}],\"rows\":1,\"bytes\":1,"
+                       "\"sha256\":\"" SHA_A "\"}"),
+        400, "name", "must start with");
 }
 
 static void refuse_bad_creates(fixture *f)
 {
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"BASE\",\"format\":\"csv\"}"), 409, "name", "already exists");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"base\",\"format\":\"jsonl\"}"), 409, "name", "'base' already exists");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\",\"format\":\"parquet\"}"), 400, "format", "csv|jsonl");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"format\":\"csv\"}"), 400, "name", "missing required field 'name'");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\"}"), 400, "format", "missing required field 'format'");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\",\"format\":\"csv\",\"tags\":\"x\"}"), 400, "tags", NULL);
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\",\"format\":\"csv\",\"owner\":\"me\"}"), 400, "owner", "unknown field");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"BASE\",\"format\":\"csv\"}"), 409,
+        "name", "already exists");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"base\",\"format\":\"jsonl\"}"),
+        409, "name", "'base' already exists");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\",\"format\":\"parquet\"}"),
+        400, "format", "csv|jsonl");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"format\":\"csv\"}"), 400,
+                   "name", "missing required field 'name'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\"}"), 400,
+                   "format", "missing required field 'format'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create,
+                                  "{\"name\":\"other\",\"format\":\"csv\",\"tags\":\"x\"}"),
+                   400, "tags", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create,
+                                  "{\"name\":\"other\",\"format\":\"csv\",\"owner\":\"me\"}"),
+                   400, "owner", "unknown field");
 }
 
 /* A commit of `base` with one part replaced: `location`, `schema` and the
@@ -452,14 +475,23 @@ static void refuse_bad_commits(fixture *f)
 
 static void refuse_bad_reads(fixture *f)
 {
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"nosuch\"}"), 404, "name", "no dataset named");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":2}"), 404, "version", "no version 2 (its latest is 1)");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"empty\",\"version\":1}"), 404, "version", "no versions yet");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":-1}"), 400, "version", NULL);
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":\"1\"}"), 400, "version", NULL);
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{}"), 400, "name", "missing required field 'name'");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"nosuch\"}"), 404, "name", "no dataset named");
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_list, "{\"prefix\":5}"), 400, "prefix", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"nosuch\"}"), 404, "name",
+                   "no dataset named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":2}"),
+                   404, "version", "no version 2 (its latest is 1)");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"empty\",\"version\":1}"),
+                   404, "version", "no versions yet");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":-1}"),
+                   400, "version", NULL);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":\"1\"}"), 400,
+        "version", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{}"), 400, "name",
+                   "missing required field 'name'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"nosuch\"}"), 404,
+                   "name", "no dataset named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_list, "{\"prefix\":5}"), 400, "prefix",
+                   NULL);
 }
 
 static void test_refusals_change_nothing(void **state)
@@ -702,7 +734,9 @@ static void test_events_follow_durable_changes(void **state)
     body = commit_body("nosuch", "x", "y", 1, SHA_A);
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_commit, body), 404, "name", NULL);
     free(body);
-    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"clicks\",\"format\":\"csv\"}"), 409, "name", NULL);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"clicks\",\"format\":\"csv\"}"),
+        409, "name", NULL);
     send_ok(f, &lh_ep_catalog_delete, "{\"name\":\"clicks\"}", "rid-delete");
     e = next_event(sub, "events.catalogd.deleted", "rid-delete");
     assert_string_equal(str_at(e, "name"), "Clicks");
