@@ -11,26 +11,18 @@
 
 #include "actors/embed/embed.h"
 #include "bus/actor.h"
-#include "bus/config.h"
+#include "schemas/embed.h"
 
 typedef struct fixture {
-    lh_test_nats nats;
-    lh_actor *actor;
-    natsConnection *nc;
+    lh_test_stack *st;
+    lh_actor *actor; /* the stack's */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = 2};
-    lh_err *err = lh_actor_create(&lh_embed_actor, &opts, &f->actor);
-    if (err)
-        fail_msg("start embedd: %s", lh_err_message(err));
-    f->nc = lh_test_nats_connect(f->nats.url);
+    f->st = lh_test_stack_new(NULL);
+    f->actor = lh_test_stack_add(f->st, &lh_embed_actor, 2);
     *state = f;
     return 0;
 }
@@ -38,9 +30,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    lh_actor_destroy(f->actor);
-    lh_test_nats_destroy(&f->nats);
+    lh_test_stack_free(f->st);
     free(f);
     return 0;
 }
@@ -87,7 +77,7 @@ static void test_ping_document(void **state)
 {
     fixture *f = *state;
     static const expect_field want[] = {STANDARD};
-    json_t *j = request_json(f->nc, "$SRV.PING");
+    json_t *j = request_json(f->st->nc, "$SRV.PING");
     assert_exact_fields(j, want, 5, "ping");
     assert_string_equal(json_string_value(json_object_get(j, "type")),
                         "io.nats.micro.v1.ping_response");
@@ -106,7 +96,7 @@ static void test_info_document(void **state)
                                            {"metadata", JSON_OBJECT}};
     char subject[128];
     snprintf(subject, sizeof subject, "$SRV.INFO.embedd.%s", lh_actor_id(f->actor));
-    json_t *j = request_json(f->nc, subject);
+    json_t *j = request_json(f->st->nc, subject);
     assert_exact_fields(j, want, 7, "info");
     json_t *ep = json_array_get(json_object_get(j, "endpoints"), 0);
     assert_exact_fields(ep, ep_want, 4, "info.endpoints[0]");
@@ -118,13 +108,9 @@ static void test_info_document(void **state)
 static void test_stats_document_counts_requests_and_errors(void **state)
 {
     fixture *f = *state;
-    natsMsg *m = NULL;
-    assert_int_equal(natsConnection_RequestString(&m, f->nc, "embed.request",
-                                                  "{\"texts\":[\"a b\"]}", 5000), NATS_OK);
-    natsMsg_Destroy(m);
-    assert_int_equal(natsConnection_RequestString(&m, f->nc, "embed.request", "{\"texts\":[]}",
-                                                  5000), NATS_OK);
-    natsMsg_Destroy(m);
+    json_decref(
+        lh_test_ok(lh_test_call_s(f->st->nc, &lh_ep_embed_request, "{\"texts\":[\"a b\"]}")));
+    json_decref(lh_test_call_s(f->st->nc, &lh_ep_embed_request, "{\"texts\":[]}").body);
     static const expect_field want[] = {STANDARD, {"endpoints", JSON_ARRAY},
                                         {"started", JSON_STRING}};
     static const expect_field ep_want[] = {
@@ -132,7 +118,7 @@ static void test_stats_document_counts_requests_and_errors(void **state)
         {"queue_group", JSON_STRING},  {"num_requests", JSON_INTEGER},
         {"num_errors", JSON_INTEGER},  {"last_error", JSON_STRING},
         {"processing_time", JSON_INTEGER}, {"average_processing_time", JSON_INTEGER}};
-    json_t *j = request_json(f->nc, "$SRV.STATS.embedd");
+    json_t *j = request_json(f->st->nc, "$SRV.STATS.embedd");
     assert_exact_fields(j, want, 7, "stats");
     assert_string_equal(json_string_value(json_object_get(j, "type")),
                         "io.nats.micro.v1.stats_response");
@@ -158,7 +144,7 @@ static void test_documents_match_in_process_and_on_the_bus(void **state)
     lh_buf_init(&b);
     lh_actor_info_json(f->actor, &b);
     json_t *local = json_loadb(b.data, b.len, 0, NULL);
-    json_t *remote = request_json(f->nc, "$SRV.INFO.embedd");
+    json_t *remote = request_json(f->st->nc, "$SRV.INFO.embedd");
     assert_true(json_equal(local, remote));
     json_decref(local);
     json_decref(remote);
