@@ -27,8 +27,8 @@ typedef struct outcome {
 } outcome;
 
 typedef struct fixture {
-    lh_test_nats nats;
-    natsConnection *responder;
+    lh_test_stack *st;
+    natsConnection *responder; /* the stack's connection */
     natsSubscription *subs[3];
     lh_conn *conn;
     lh_mux *mux;
@@ -118,8 +118,8 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    lh_test_nats_start(&f->nats);
-    f->responder = lh_test_nats_connect(f->nats.url);
+    f->st = lh_test_stack_new(NULL);
+    f->responder = f->st->nc;
     assert_int_equal(natsConnection_Subscribe(&f->subs[0], f->responder, "mux.echo", echo, NULL),
                      NATS_OK);
     natsSubscription_SetPendingLimits(f->subs[0], -1, -1);
@@ -128,7 +128,7 @@ static int setup(void **state)
     assert_int_equal(
         natsConnection_Subscribe(&f->subs[2], f->responder, "mux.silent", ignore, NULL), NATS_OK);
     assert_int_equal(natsConnection_Flush(f->responder), NATS_OK);
-    lh_conn_opts o = {.url = f->nats.url, .name = "test_mux", .wait_for_server = false};
+    lh_conn_opts o = {.url = f->st->nats.url, .name = "test_mux", .wait_for_server = false};
     lh_err *err = lh_conn_create(&o, &f->conn);
     if (err)
         fail_msg("connect: %s", lh_err_message(err));
@@ -147,8 +147,7 @@ static int teardown(void **state)
     lh_conn_destroy(f->conn);
     for (size_t i = 0; i < 3; i++)
         natsSubscription_Destroy(f->subs[i]);
-    natsConnection_Destroy(f->responder);
-    lh_test_nats_destroy(&f->nats);
+    lh_test_stack_free(f->st);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     free(f);
