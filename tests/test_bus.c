@@ -20,25 +20,12 @@
 
 static const char *const EMBEDD[] = {"embedd", NULL};
 
-typedef struct fixture {
-    lh_test_stack *st;
-    lh_test_proc *embedd; /* the stack's */
-} fixture;
+/* The fixture is the stack: nats-server and `lakehouse serve embedd`. */
+typedef lh_test_stack fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->st = lh_test_stack_new(NULL);
-    f->embedd = lh_test_stack_serve(f->st, EMBEDD, NULL, NULL);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_stack_free(f->st);
-    free(f);
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.serve = EMBEDD});
     return 0;
 }
 
@@ -78,7 +65,7 @@ static void test_json_request_gets_json_reply(void **state)
 {
     fixture *f = *state;
     const char *body = "  {\"texts\":[\"hello world\",\"another text\"]}";
-    natsMsg *m = request(f->st->nc, &lh_ep_embed_request, body, strlen(body), "rid-json-1");
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, body, strlen(body), "rid-json-1");
     const char *rid = NULL;
     assert_int_equal(natsMsgHeader_Get(m, "Lh-Request-Id", &rid), NATS_OK);
     assert_string_equal(rid, "rid-json-1");
@@ -107,7 +94,7 @@ static void test_msgpack_request_gets_msgpack_reply(void **state)
     msgpack_pack_str_with_body(&pk, "hello", 5);
     msgpack_pack_str_with_body(&pk, "model", 5);
     msgpack_pack_str_with_body(&pk, "hash-64", 7);
-    natsMsg *m = request(f->st->nc, &lh_ep_embed_request, sb.data, sb.size, NULL);
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, sb.data, sb.size, NULL);
     msgpack_sbuffer_destroy(&sb);
     /* A request without an id still gets one back. */
     const char *rid = NULL;
@@ -138,7 +125,7 @@ static void test_msgpack_request_gets_msgpack_reply(void **state)
 static void expect_error(fixture *f, const char *body, int code, const char *field,
                          const char *words)
 {
-    natsMsg *m = request(f->st->nc, &lh_ep_embed_request, body, strlen(body), NULL);
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, body, strlen(body), NULL);
     const char *hcode = NULL, *hmsg = NULL;
     assert_int_equal(natsMsgHeader_Get(m, "Nats-Service-Error-Code", &hcode), NATS_OK);
     assert_int_equal(atoi(hcode), code);
@@ -166,13 +153,13 @@ static void test_bad_requests_are_refused_and_actor_keeps_serving(void **state)
     expect_error(f, "{\"texts\":[1]}", 400, "texts[0]", "must be a string");
     /* Malformed msgpack: a map header promising more than is there. */
     const char bad[] = {(char)0x82, (char)0xa1, 'a'};
-    natsMsg *m = request(f->st->nc, &lh_ep_embed_request, bad, sizeof bad, NULL);
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, bad, sizeof bad, NULL);
     const char *hcode = NULL;
     assert_int_equal(natsMsgHeader_Get(m, "Nats-Service-Error-Code", &hcode), NATS_OK);
     assert_string_equal(hcode, "400");
     natsMsg_Destroy(m);
     /* Still serving. */
-    assert_true(lh_test_ping_conn(f->st->nc, "embedd", 5000));
+    assert_true(lh_test_ping_conn(f->nc, "embedd", 5000));
     test_json_request_gets_json_reply(state);
 }
 
@@ -199,23 +186,23 @@ static int gather(natsConnection *nc, const char *subject, int ms, json_t *out)
 static void test_two_processes_share_the_queue_group(void **state)
 {
     fixture *f = *state;
-    lh_test_proc *second = lh_test_stack_serve(f->st, EMBEDD, NULL, NULL);
+    lh_test_proc *second = lh_test_stack_serve(f, EMBEDD, NULL, NULL);
     /* The serve helper's ping may have been answered by the first process:
      * wait until both instances answer. */
     int instances = 0;
     for (int i = 0; i < 100 && instances < 2; i++) {
         json_t *pings = json_array();
-        instances = gather(f->st->nc, "$SRV.PING.embedd", 200, pings);
+        instances = gather(f->nc, "$SRV.PING.embedd", 200, pings);
         json_decref(pings);
     }
     assert_int_equal(instances, 2);
     for (int i = 0; i < 200; i++) {
         char body[64];
         int n = snprintf(body, sizeof body, "{\"texts\":[\"text %d\"]}", i);
-        natsMsg_Destroy(request(f->st->nc, &lh_ep_embed_request, body, (size_t)n, NULL));
+        natsMsg_Destroy(request(f->nc, &lh_ep_embed_request, body, (size_t)n, NULL));
     }
     json_t *stats = json_array();
-    assert_int_equal(gather(f->st->nc, "$SRV.STATS.embedd", 500, stats), 2);
+    assert_int_equal(gather(f->nc, "$SRV.STATS.embedd", 500, stats), 2);
     json_int_t total = 0;
     for (size_t i = 0; i < 2; i++) {
         json_t *ep = json_array_get(json_object_get(json_array_get(stats, i), "endpoints"), 0);
@@ -231,19 +218,19 @@ static void test_two_processes_share_the_queue_group(void **state)
 static void test_actor_survives_nats_restart(void **state)
 {
     fixture *f = *state;
-    lh_test_nats_restart(&f->st->nats);
+    lh_test_nats_restart(&f->nats);
     bool back = false;
     for (int i = 0; i < 300 && !back; i++) {
-        back = lh_test_ping_conn(f->st->nc, "embedd", 200);
+        back = lh_test_ping_conn(f->nc, "embedd", 200);
         if (!back)
             lh_test_sleep_ms(100);
     }
     if (!back) {
-        lh_test_log_tail(f->st->log, 30);
+        lh_test_log_tail(f->log, 30);
         fail_msg("embedd did not come back after nats-server restarted");
     }
     test_json_request_gets_json_reply(state);
-    char *log = lh_test_read_file(f->st->log, NULL);
+    char *log = lh_test_read_file(f->log, NULL);
     assert_non_null(strstr(log, "bus disconnected"));
     assert_non_null(strstr(log, "bus reconnected"));
     free(log);
@@ -256,7 +243,7 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
     natsInbox *inbox = NULL;
     natsSubscription *sub = NULL;
     natsInbox_Create(&inbox);
-    assert_int_equal(natsConnection_SubscribeSync(&sub, f->st->nc, inbox), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, inbox), NATS_OK);
     natsSubscription_SetPendingLimits(sub, -1, -1);
     /* Long-ish texts so the actor still has work queued when told to stop. */
     char body[2048];
@@ -265,10 +252,10 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
         len += snprintf(body + len, sizeof body - (size_t)len, "word%d ", i);
     len += snprintf(body + len, sizeof body - (size_t)len, "\"]}");
     for (int i = 0; i < N; i++)
-        assert_int_equal(
-            natsConnection_PublishRequest(f->st->nc, "embed.request", inbox, body, len), NATS_OK);
-    assert_int_equal(natsConnection_Flush(f->st->nc), NATS_OK); /* all routed to embedd */
-    int status = lh_test_signal_wait(f->embedd, SIGTERM, 60000);
+        assert_int_equal(natsConnection_PublishRequest(f->nc, "embed.request", inbox, body, len),
+                         NATS_OK);
+    assert_int_equal(natsConnection_Flush(f->nc), NATS_OK); /* all routed to embedd */
+    int status = lh_test_signal_wait(lh_test_stack_proc(f, "embedd"), SIGTERM, 60000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     int ok = 0;
@@ -288,13 +275,18 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_json_request_gets_json_reply, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_msgpack_request_gets_msgpack_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_request_gets_json_reply, setup,
+                                        lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_msgpack_request_gets_msgpack_reply, setup,
+                                        lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_are_refused_and_actor_keeps_serving,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_processes_share_the_queue_group, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_actor_survives_nats_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_finishes_requests_in_flight, setup, teardown),
+                                        setup, lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_share_the_queue_group, setup,
+                                        lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_actor_survives_nats_restart, setup,
+                                        lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_finishes_requests_in_flight, setup,
+                                        lh_test_stack_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

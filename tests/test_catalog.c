@@ -35,27 +35,9 @@
  * catalogd in this process on a fresh data directory per test. */
 typedef lh_test_stack fixture;
 
-static int group_setup(void **state)
-{
-    *state = lh_test_stack_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 static int setup(void **state)
 {
     lh_test_stack_add(*state, &lh_catalog_actor, 2);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    lh_test_stack_clear(*state);
     return 0;
 }
 
@@ -795,29 +777,27 @@ static void test_gateway_routes(void **state)
     lh_test_response_free(&r);
 }
 
+/* Each test: catalogd on a fresh data directory. */
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_reset)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_then_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_by_name_and_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_frees_the_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_longest_name_and_keyword_like_names, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_commit_answers_the_new_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_describes_latest_with_history, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_get_old_version_and_list_latest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recreated_dataset_starts_at_version_1, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_sha256_is_stored_lowercase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clean_restart_keeps_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigkill_loses_nothing_acknowledged, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_commits_get_consecutive_versions, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_events_follow_durable_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gateway_routes, setup, teardown),
+        T(test_create_then_get),
+        T(test_list_by_name_and_prefix),
+        T(test_delete_frees_the_name),
+        T(test_longest_name_and_keyword_like_names),
+        T(test_commit_answers_the_new_version),
+        T(test_get_describes_latest_with_history),
+        T(test_get_old_version_and_list_latest),
+        T(test_recreated_dataset_starts_at_version_1),
+        T(test_sha256_is_stored_lowercase),
+        T(test_refusals_change_nothing),
+        T(test_clean_restart_keeps_everything),
+        T(test_sigkill_loses_nothing_acknowledged),
+        T(test_concurrent_commits_get_consecutive_versions),
+        T(test_events_follow_durable_changes),
+        T(test_gateway_routes),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, lh_test_stack_setup, lh_test_stack_teardown);
 }

@@ -24,12 +24,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 /* ---- HTTP ---- */
 
 typedef lh_test_response response;
@@ -235,5 +229,5 @@ int main(void)
         cmocka_unit_test(test_failed_job_leaves_nothing),
         cmocka_unit_test(test_refusals),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, lh_test_stack_teardown);
 }

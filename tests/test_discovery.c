@@ -13,27 +13,18 @@
 #include "bus/actor.h"
 #include "schemas/embed.h"
 
-typedef struct fixture {
-    lh_test_stack *st;
-    lh_actor *actor; /* the stack's */
-} fixture;
+/* The fixture is the stack: nats-server and embedd in this process. */
+typedef lh_test_stack fixture;
+
+static const lh_actor_def *const EMBEDD[] = {&lh_embed_actor, NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->st = lh_test_stack_new(NULL);
-    f->actor = lh_test_stack_add(f->st, &lh_embed_actor, 2);
-    *state = f;
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = EMBEDD});
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_stack_free(f->st);
-    free(f);
-    return 0;
-}
+static lh_actor *embedd(fixture *f) { return lh_test_stack_actor(f, &lh_embed_actor); }
 
 typedef struct expect_field {
     const char *name;
@@ -77,12 +68,12 @@ static void test_ping_document(void **state)
 {
     fixture *f = *state;
     static const expect_field want[] = {STANDARD};
-    json_t *j = request_json(f->st->nc, "$SRV.PING");
+    json_t *j = request_json(f->nc, "$SRV.PING");
     assert_exact_fields(j, want, 5, "ping");
     assert_string_equal(json_string_value(json_object_get(j, "type")),
                         "io.nats.micro.v1.ping_response");
     assert_string_equal(json_string_value(json_object_get(j, "name")), "embedd");
-    assert_string_equal(json_string_value(json_object_get(j, "id")), lh_actor_id(f->actor));
+    assert_string_equal(json_string_value(json_object_get(j, "id")), lh_actor_id(embedd(f)));
     json_decref(j);
 }
 
@@ -95,8 +86,8 @@ static void test_info_document(void **state)
                                            {"queue_group", JSON_STRING},
                                            {"metadata", JSON_OBJECT}};
     char subject[128];
-    snprintf(subject, sizeof subject, "$SRV.INFO.embedd.%s", lh_actor_id(f->actor));
-    json_t *j = request_json(f->st->nc, subject);
+    snprintf(subject, sizeof subject, "$SRV.INFO.embedd.%s", lh_actor_id(embedd(f)));
+    json_t *j = request_json(f->nc, subject);
     assert_exact_fields(j, want, 7, "info");
     json_t *ep = json_array_get(json_object_get(j, "endpoints"), 0);
     assert_exact_fields(ep, ep_want, 4, "info.endpoints[0]");
@@ -108,9 +99,8 @@ static void test_info_document(void **state)
 static void test_stats_document_counts_requests_and_errors(void **state)
 {
     fixture *f = *state;
-    json_decref(
-        lh_test_ok(lh_test_call_s(f->st->nc, &lh_ep_embed_request, "{\"texts\":[\"a b\"]}")));
-    json_decref(lh_test_call_s(f->st->nc, &lh_ep_embed_request, "{\"texts\":[]}").body);
+    json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_embed_request, "{\"texts\":[\"a b\"]}")));
+    json_decref(lh_test_call_s(f->nc, &lh_ep_embed_request, "{\"texts\":[]}").body);
     static const expect_field want[] = {STANDARD, {"endpoints", JSON_ARRAY},
                                         {"started", JSON_STRING}};
     static const expect_field ep_want[] = {
@@ -118,7 +108,7 @@ static void test_stats_document_counts_requests_and_errors(void **state)
         {"queue_group", JSON_STRING},  {"num_requests", JSON_INTEGER},
         {"num_errors", JSON_INTEGER},  {"last_error", JSON_STRING},
         {"processing_time", JSON_INTEGER}, {"average_processing_time", JSON_INTEGER}};
-    json_t *j = request_json(f->st->nc, "$SRV.STATS.embedd");
+    json_t *j = request_json(f->nc, "$SRV.STATS.embedd");
     assert_exact_fields(j, want, 7, "stats");
     assert_string_equal(json_string_value(json_object_get(j, "type")),
                         "io.nats.micro.v1.stats_response");
@@ -142,9 +132,9 @@ static void test_documents_match_in_process_and_on_the_bus(void **state)
     fixture *f = *state;
     lh_buf b;
     lh_buf_init(&b);
-    lh_actor_info_json(f->actor, &b);
+    lh_actor_info_json(embedd(f), &b);
     json_t *local = json_loadb(b.data, b.len, 0, NULL);
-    json_t *remote = request_json(f->st->nc, "$SRV.INFO.embedd");
+    json_t *remote = request_json(f->nc, "$SRV.INFO.embedd");
     assert_true(json_equal(local, remote));
     json_decref(local);
     json_decref(remote);
@@ -154,12 +144,12 @@ static void test_documents_match_in_process_and_on_the_bus(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ping_document, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_info_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ping_document, setup, lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_info_document, setup, lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_stats_document_counts_requests_and_errors, setup,
-                                        teardown),
+                                        lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_documents_match_in_process_and_on_the_bus, setup,
-                                        teardown),
+                                        lh_test_stack_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,10 +29,8 @@
 
 #define MAX_BODY 4096
 
-typedef struct fixture {
-    lh_test_stack *st;
-    lh_test_proc *serve; /* the stack's one `lakehouse serve` */
-} fixture;
+/* The fixture is the stack: nats-server and one `lakehouse serve`. */
+typedef lh_test_stack fixture;
 
 /* The whole stack: every actor the route table fronts, then the gateway. */
 static const char *stack_actors[32];
@@ -52,14 +50,11 @@ static const char *const GATEWAY_ONLY[] = {"gateway", NULL};
 
 static fixture *start(const char *const actors[], const char *timeout_ms)
 {
-    fixture *f = calloc(1, sizeof *f);
     char body_env[64], timeout_env[64];
     snprintf(body_env, sizeof body_env, "LH_HTTP_MAX_BODY=%d", MAX_BODY);
     snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%s", timeout_ms);
     char *const env[] = {body_env, timeout_env, NULL};
-    f->st = lh_test_stack_new(NULL);
-    f->serve = lh_test_stack_serve(f->st, actors, NULL, env);
-    return f;
+    return lh_test_stack_new(&(lh_test_stack_opts){.serve = actors, .env = env});
 }
 
 static int setup_stack(void **state)
@@ -74,14 +69,6 @@ static int setup_gateway_only(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_stack_free(f->st);
-    free(f);
-    return 0;
-}
-
 /* ---- HTTP helpers ---- */
 
 typedef lh_test_response response;
@@ -89,7 +76,7 @@ typedef lh_test_response response;
 static response http(fixture *f, const char *method, const char *path, const char *const headers[],
                      const char *body)
 {
-    return lh_test_fetch(f->st->http_port, method, path, headers, body, body ? strlen(body) : 0);
+    return lh_test_fetch(f->http_port, method, path, headers, body, body ? strlen(body) : 0);
 }
 
 static void assert_json_error(const response *r, long status)
@@ -471,7 +458,7 @@ static void test_keep_alive_reuses_the_connection(void **state)
 {
     fixture *f = *state;
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", f->st->http_port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", f->http_port);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -498,7 +485,7 @@ static void test_keep_alive_reuses_the_connection(void **state)
 static void test_serves_again_after_a_nats_restart(void **state)
 {
     fixture *f = *state;
-    lh_test_nats_restart(&f->st->nats);
+    lh_test_nats_restart(&f->nats);
     long status = 0;
     for (int i = 0; i < 300 && status != 200; i++) { /* bounded: about 30 s */
         response r = http(f, "POST", "/v1/embed", NULL, "{\"texts\":[\"back\"]}");
@@ -542,7 +529,7 @@ static void ignore(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 static void test_silent_responder_is_504(void **state)
 {
     fixture *f = *state;
-    natsConnection *nc = lh_test_nats_connect(f->st->nats.url);
+    natsConnection *nc = lh_test_nats_connect(f->nats.url);
     natsSubscription *sub = NULL;
     assert_int_equal(natsConnection_QueueSubscribe(&sub, nc, "embed.request", "q", ignore, NULL),
                      NATS_OK);
@@ -606,7 +593,7 @@ static void *post_embed(void *arg)
 {
     pending_http *p = arg;
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", p->f->st->http_port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", p->f->http_port);
     const char *body = "{\"texts\":[\"x\"]}";
     p->status = lh_test_http("POST", url, NULL, body, strlen(body), &p->body, NULL, NULL);
     return NULL;
@@ -615,7 +602,7 @@ static void *post_embed(void *arg)
 static void test_sigterm_finishes_requests_in_flight(void **state)
 {
     fixture *f = *state;
-    natsConnection *nc = lh_test_nats_connect(f->st->nats.url);
+    natsConnection *nc = lh_test_nats_connect(f->nats.url);
     natsSubscription *sub = NULL;
     natsStatus s = natsConnection_QueueSubscribe(&sub, nc, "embed.request", "q", slow_reply, NULL);
     assert_int_equal(s, NATS_OK);
@@ -627,7 +614,7 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
     for (int i = 0; i < 5000 && !atomic_load(&slow_received); i++)
         lh_test_sleep_ms(2);
     assert_true(atomic_load(&slow_received));
-    int st = lh_test_signal_wait(f->serve, SIGTERM, 20000);
+    int st = lh_test_signal_wait(lh_test_stack_proc(f, "gateway"), SIGTERM, 20000);
     pthread_join(t, NULL);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
@@ -713,9 +700,12 @@ int main(void)
     const struct CMUnitTest taken[] = {
         cmocka_unit_test(test_taken_port_fails_start_clearly),
     };
-    int failed = cmocka_run_group_tests_name("full stack", stack, setup_stack, teardown);
-    failed += cmocka_run_group_tests_name("gateway alone", alone, setup_gateway_only, teardown);
-    failed += cmocka_run_group_tests_name("shutdown", shutdown, setup_gateway_slow, teardown);
+    int failed =
+        cmocka_run_group_tests_name("full stack", stack, setup_stack, lh_test_stack_teardown);
+    failed += cmocka_run_group_tests_name("gateway alone", alone, setup_gateway_only,
+                                          lh_test_stack_teardown);
+    failed += cmocka_run_group_tests_name("shutdown", shutdown, setup_gateway_slow,
+                                          lh_test_stack_teardown);
     failed += cmocka_run_group_tests_name("taken port", taken, NULL, NULL);
     nats_CloseAndWait(5000); /* lets LeakSanitizer see nats.c fully released */
     return failed;

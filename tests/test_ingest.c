@@ -54,12 +54,6 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 /* ---- requests ---- */
 
 typedef lh_test_reply reply;
@@ -774,5 +768,5 @@ int main(void)
         cmocka_unit_test(test_gateway_routes),
         cmocka_unit_test(test_cli_ingest),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, lh_test_stack_teardown);
 }

@@ -61,12 +61,6 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 /* ---- JSON requests ---- */
 
 typedef lh_test_reply reply;
@@ -846,5 +840,5 @@ int main(void)
         cmocka_unit_test(test_version_not_matching_its_schema),
         cmocka_unit_test(test_stats),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, lh_test_stack_teardown);
 }

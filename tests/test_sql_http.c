@@ -60,12 +60,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 static json_t *sql(fixture *f, const char *body, long want)
 {
     json_t *reply = NULL;
@@ -220,5 +214,5 @@ int main(void)
         cmocka_unit_test(test_query_outlives_the_gateway_deadline),
         cmocka_unit_test(test_cli_prints_a_table),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, lh_test_stack_teardown);
 }

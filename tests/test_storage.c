@@ -54,18 +54,6 @@ static void restart_storaged(fixture *f, int workers)
     lh_test_stack_restart(f, &lh_storage_actor, workers);
 }
 
-static int group_setup(void **state)
-{
-    *state = lh_test_stack_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 static int setup(void **state)
 {
     start_storaged(*state, 1);
@@ -1468,5 +1456,5 @@ int main(void)
         T(test_concurrent_uploads_to_one_key_leave_one_whole),
         T(test_events_written_and_deleted),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, lh_test_stack_setup, lh_test_stack_teardown);
 }

@@ -34,19 +34,16 @@
 #define RSS_BOUND_KB (64 * 1024)
 #endif
 
-typedef struct fixture {
-    lh_test_stack *st;
-    lh_test_proc *storaged, *gateway; /* the stack's */
-    char *asan;                       /* ASAN_OPTIONS=... for the children */
-} fixture;
+/* The fixture is the stack: nats-server, storaged and the gateway, each
+ * served as its own process. */
+typedef lh_test_stack fixture;
 
 static const char *const STORAGED[] = {"storaged", NULL};
 static const char *const GATEWAY[] = {"gateway", NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->st = lh_test_stack_new(NULL);
+    fixture *f = lh_test_stack_new(NULL);
     char body_env[64], timeout_env[64];
     /* A vanished client is sometimes noticed only by the idle timeout
      * (gateway.h): short, so the hang-up test sees its upload aborted. */
@@ -54,22 +51,15 @@ static int setup(void **state)
     snprintf(body_env, sizeof body_env, "LH_HTTP_MAX_BODY=%d", MAX_BODY);
     snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%d", 30000);
     const char *asan = getenv("ASAN_OPTIONS");
-    if (asprintf(&f->asan, "ASAN_OPTIONS=%s%squarantine_size_mb=16", asan ? asan : "",
+    char *asan_env = NULL;
+    if (asprintf(&asan_env, "ASAN_OPTIONS=%s%squarantine_size_mb=16", asan ? asan : "",
                  asan && *asan ? ":" : "") < 0)
         fail_msg("out of memory");
-    char *const env[] = {body_env, timeout_env, idle_env, f->asan, NULL};
-    f->storaged = lh_test_stack_serve(f->st, STORAGED, NULL, env);
-    f->gateway = lh_test_stack_serve(f->st, GATEWAY, NULL, env);
+    char *const env[] = {body_env, timeout_env, idle_env, asan_env, NULL};
+    lh_test_stack_serve(f, STORAGED, NULL, env);
+    lh_test_stack_serve(f, GATEWAY, NULL, env);
+    free(asan_env);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_stack_free(f->st);
-    free(f->asan);
-    free(f);
     return 0;
 }
 
@@ -80,7 +70,7 @@ typedef lh_test_response response;
 static response http(fixture *f, const char *method, const char *path, const char *const headers[],
                      const char *body, size_t body_len)
 {
-    return lh_test_fetch(f->st->http_port, method, path, headers, body, body_len);
+    return lh_test_fetch(f->http_port, method, path, headers, body, body_len);
 }
 
 static void expect_status(response *r, long status, const char *words)
@@ -118,7 +108,7 @@ static void sha_hex(const char *data, size_t len, char out[65])
 static size_t temp_files(fixture *f)
 {
     char dir[800];
-    snprintf(dir, sizeof dir, "%s/storaged/tmp", f->st->data_dir);
+    snprintf(dir, sizeof dir, "%s/storaged/tmp", f->data_dir);
     DIR *d = opendir(dir);
     size_t n = 0;
     for (struct dirent *e; d && (e = readdir(d));)
@@ -134,7 +124,7 @@ static void wait_no_temp_files(fixture *f)
     int64_t deadline = lh_test_now_ms() + 30000;
     while (temp_files(f) > 0) {
         if (lh_test_now_ms() > deadline) {
-            lh_test_log_tail(f->st->log, 60);
+            lh_test_log_tail(f->log, 60);
             fail_msg("an upload that failed or was abandoned was not aborted");
         }
         lh_test_sleep_ms(50);
@@ -199,7 +189,7 @@ static void stream_hex(stream *s, char out[65])
 static CURL *curl_for(fixture *f, const char *path)
 {
     char url[1024];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->st->http_port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->http_port, path);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -444,7 +434,7 @@ static void test_bad_names_refused_before_the_body(void **state)
     assert_int_equal(json_array_size(json_object_get(r.json, "objects")), 0);
     lh_test_response_free(&r);
     char dir[800];
-    snprintf(dir, sizeof dir, "%s/storaged/objects/names", f->st->data_dir);
+    snprintf(dir, sizeof dir, "%s/storaged/objects/names", f->data_dir);
     assert_int_equal(access(dir, F_OK), -1);
 
     /* a refused name answers before a large body is sent (Expect: 100-continue) */
@@ -597,14 +587,15 @@ static void test_200mb_streams_in_bounded_memory(void **state)
     assert_string_equal(lh_test_header(&r, "ETag", v, sizeof v), etag);
     assert_string_equal(lh_test_header(&r, "Content-Type", v, sizeof v), "application/x-test");
     lh_test_response_free(&r);
-    long st = vm_hwm_kb(f->storaged->pid), gw = vm_hwm_kb(f->gateway->pid);
+    long st = vm_hwm_kb(lh_test_stack_proc(f, "storaged")->pid),
+         gw = vm_hwm_kb(lh_test_stack_proc(f, "gateway")->pid);
     fprintf(stderr, "peak RSS after 200 MB up and down: storaged %ld KiB, gateway %ld KiB "
                     "(bound %d KiB)\n", st, gw, RSS_BOUND_KB);
     assert_true(st > 0 && st < RSS_BOUND_KB);
     assert_true(gw > 0 && gw < RSS_BOUND_KB);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_teardown)
 
 int main(void)
 {

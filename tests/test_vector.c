@@ -43,18 +43,6 @@ static void start_vectord(fixture *f) { lh_test_stack_add(f, &lh_vector_actor, 2
 static void stop_vectord(fixture *f) { lh_test_stack_drop(f, &lh_vector_actor); }
 static void restart_vectord(fixture *f) { lh_test_stack_restart(f, &lh_vector_actor, 2); }
 
-static int group_setup(void **state)
-{
-    *state = lh_test_stack_new(NULL);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    lh_test_stack_free(*state);
-    return 0;
-}
-
 static int setup(void **state)
 {
     start_vectord(*state);
@@ -1303,5 +1291,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_loses_nothing_acknowledged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_recall_at_10, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, lh_test_stack_setup, lh_test_stack_teardown);
 }

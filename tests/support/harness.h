@@ -192,6 +192,7 @@ typedef struct lh_test_stack {
     lh_actor *actors[LH_TEST_STACK_MAX]; /* in this process; NULL once dropped */
     const lh_actor_def *defs[LH_TEST_STACK_MAX];
     lh_test_proc procs[LH_TEST_STACK_MAX]; /* pid 0 once ended */
+    const char *const *served[LH_TEST_STACK_MAX]; /* each process's actors (borrowed) */
 } lh_test_stack;
 
 /* A group's actors, for lh_test_stack_new. Every member may be left zero. */
@@ -207,7 +208,7 @@ typedef struct lh_test_stack_opts {
  * of `opts` (may be NULL: none), each answering $SRV.PING and a gateway
  * listening before it returns. Fails the test when anything won't start. */
 lh_test_stack *lh_test_stack_new(const lh_test_stack_opts *opts);
-/* Stops every actor still running, newest first (each process must exit
+/* Stops every actor still running, processes first (each must exit
  * cleanly: the test fails with its log otherwise), then the connection and
  * nats-server, and removes every directory. Accepts NULL. */
 void lh_test_stack_free(lh_test_stack *s);
@@ -221,12 +222,22 @@ lh_actor *lh_test_stack_add(lh_test_stack *s, const lh_actor_def *def, int worke
 void lh_test_stack_drop(lh_test_stack *s, const lh_actor_def *def);
 /* lh_test_stack_drop, then lh_test_stack_add on the same data directory. */
 lh_actor *lh_test_stack_restart(lh_test_stack *s, const lh_actor_def *def, int workers);
+/* The in-process actor `def`, or NULL when it is not running. */
+lh_actor *lh_test_stack_actor(lh_test_stack *s, const lh_actor_def *def);
+/* The process serving `actor` (a running one first), or NULL. */
+lh_test_proc *lh_test_stack_proc(lh_test_stack *s, const char *actor);
 /* `lakehouse serve <actors> <args>` with the stack's variables plus `env`
  * (which win); returns once every actor answers (and a gateway listens).
  * The process is the stack's: signal it freely; whatever still runs at
  * clear or free must then exit cleanly. */
 lh_test_proc *lh_test_stack_serve(lh_test_stack *s, const char *const actors[],
                                   const char *const args[], char *const env[]);
+
+/* cmocka set-ups for a state that is the stack itself: a stack with no
+ * actors yet, its end, and the per-test reset (lh_test_stack_clear). */
+int lh_test_stack_setup(void **state);
+int lh_test_stack_teardown(void **state);
+int lh_test_stack_reset(void **state);
 
 /* ---- HTTP --------------------------------------------------------------- */
 

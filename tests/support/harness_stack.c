@@ -105,6 +105,14 @@ void lh_test_stack_drop(lh_test_stack *s, const lh_actor_def *def)
     }
 }
 
+lh_actor *lh_test_stack_actor(lh_test_stack *s, const lh_actor_def *def)
+{
+    for (size_t i = 0; i < LH_TEST_STACK_MAX; i++)
+        if (s->actors[i] && s->defs[i] == def)
+            return s->actors[i];
+    return NULL;
+}
+
 lh_actor *lh_test_stack_restart(lh_test_stack *s, const lh_actor_def *def, int workers)
 {
     lh_test_stack_drop(s, def);
@@ -179,6 +187,7 @@ lh_test_proc *lh_test_stack_serve(lh_test_stack *s, const char *const actors[],
         fail_msg("out of memory");
     serve_env(s, vars, env, full);
     lh_test_proc *p = free_proc_slot(s);
+    s->served[p - s->procs] = actors;
     lh_test_serve(p, s->nats.url, actors, args, full, s->log);
     free(full);
     if (serves_gateway(actors))
@@ -186,7 +195,29 @@ lh_test_proc *lh_test_stack_serve(lh_test_stack *s, const char *const actors[],
     return p;
 }
 
-/* Stops every process still running, newest first; false when one of
+static bool serves(const char *const actors[], const char *actor)
+{
+    for (size_t i = 0; actors && actors[i]; i++)
+        if (strcmp(actors[i], actor) == 0)
+            return true;
+    return false;
+}
+
+lh_test_proc *lh_test_stack_proc(lh_test_stack *s, const char *actor)
+{
+    lh_test_proc *ended = NULL;
+    for (size_t i = 0; i < LH_TEST_STACK_MAX; i++) {
+        if (!serves(s->served[i], actor))
+            continue;
+        if (s->procs[i].pid)
+            return &s->procs[i];
+        ended = &s->procs[i];
+    }
+    return ended;
+}
+
+/* Stops every process still running, last slot first (so a gateway served
+ * after its backends stops before them); false when one of
  * them did not exit cleanly (its log is printed). All are stopped either
  * way, so a failing test leaves nothing running. */
 static bool stop_procs(lh_test_stack *s)
@@ -235,6 +266,7 @@ lh_test_stack *lh_test_stack_new(const lh_test_stack_opts *opts)
 void lh_test_stack_clear(lh_test_stack *s)
 {
     bool clean = stop_procs(s);
+    memset(s->served, 0, sizeof s->served);
     drop_all(s);
     lh_test_rmrf(s->data_dir);
     make_data_dir(s);
@@ -255,4 +287,24 @@ void lh_test_stack_free(lh_test_stack *s)
     free(s);
     if (!clean)
         fail_msg("a lakehouse serve process did not exit cleanly (log: %s)", log);
+}
+
+/* ---- cmocka set-ups ---- */
+
+int lh_test_stack_setup(void **state)
+{
+    *state = lh_test_stack_new(NULL);
+    return 0;
+}
+
+int lh_test_stack_teardown(void **state)
+{
+    lh_test_stack_free(*state);
+    return 0;
+}
+
+int lh_test_stack_reset(void **state)
+{
+    lh_test_stack_clear(*state);
+    return 0;
 }
