@@ -700,21 +700,6 @@ static void test_gateway_routes(void **state)
     lh_test_stack_drop(f, &lh_gateway_actor);
 }
 
-static int run_cli(fixture *f, char *const argv[], const char *log)
-{
-    char url[200];
-    snprintf(url, sizeof url, "LH_NATS_URL=%s", f->nats.url);
-    char *const env[] = {url, NULL};
-    lh_test_proc p;
-    lh_test_spawn(&p, argv, env, log);
-    int st = lh_test_wait_exit(&p, 120000);
-    if (st == -1) {
-        lh_test_signal_wait(&p, SIGKILL, 5000);
-        fail_msg("lakehouse ingest did not finish");
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_cli_ingest(void **state)
 {
     fixture *f = *state;
@@ -733,7 +718,7 @@ static void test_cli_ingest(void **state)
     rows -= 1; /* the header */
     free(csv);
     char *argv[] = {LH_BINARY, "ingest", path, "--dataset", "cli_ds", NULL};
-    int rc = run_cli(f, argv, log);
+    int rc = lh_test_stack_run(f, argv, log, 120000);
     if (rc != 0) {
         lh_test_log_tail(log, 20);
         fail_msg("lakehouse ingest exited %d", rc);
@@ -749,7 +734,7 @@ static void test_cli_ingest(void **state)
     assert_string_equal(str_at(json_object_get(v, "location"), "bucket"), "ingest-uploads");
     json_decref(ds);
     char *no_dataset[] = {LH_BINARY, "ingest", path, NULL};
-    assert_int_equal(run_cli(f, no_dataset, log), 2);
+    assert_int_equal(lh_test_stack_run(f, no_dataset, log, 120000), 2);
 }
 
 int main(void)

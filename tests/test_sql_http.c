@@ -149,20 +149,12 @@ static int run_sql(fixture *f, char *const args[], char **out)
     for (int i = 0; args[i] && n < 15; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    char url[200], log[700];
-    snprintf(url, sizeof url, "LH_NATS_URL=%s", f->nats.url);
+    char log[700];
     snprintf(log, sizeof log, "%s/sql.out", f->nats.dir);
     unlink(log);
-    char *const env[] = {url, NULL};
-    lh_test_proc p;
-    lh_test_spawn(&p, argv, env, log);
-    int st = lh_test_wait_exit(&p, 60000);
-    if (st == -1) {
-        lh_test_signal_wait(&p, SIGKILL, 5000);
-        fail_msg("lakehouse sql did not finish");
-    }
+    int status = lh_test_stack_run(f, argv, log, 60000);
     *out = lh_test_read_file(log, NULL);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return status;
 }
 
 static void test_cli_prints_a_table(void **state)

@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <msgpack.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -297,15 +296,6 @@ static reply commit(fixture *f, const char *upload, const char *sha)
 
 /* ---- data and hashes ---- */
 
-static void sha_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* len bytes that differ with the seed (and cover all 256 values). */
 static char *make_data(size_t len, uint64_t seed)
 {
@@ -367,7 +357,7 @@ static void test_put_get_head(void **state)
         "{\"bucket\":\"people\",\"key\":\"2024/ana.csv\",\"data\":\"name,age\\nana,31\\n\","
         "\"content_type\":\"text/csv\",\"metadata\":{\"owner\":\"ana\"}}"));
     char sha[65];
-    sha_hex(text, strlen(text), sha);
+    lh_test_sha256_hex(text, strlen(text), sha);
     assert_string_equal(json_string_value(json_object_get(info, "sha256")), sha);
     assert_int_equal(json_integer_value(json_object_get(info, "size")), strlen(text));
     assert_string_equal(json_string_value(json_object_get(info, "content_type")), "text/csv");
@@ -406,7 +396,7 @@ static void test_put_replaces_and_binary_roundtrips(void **state)
     assert_int_equal(n, 70000);
     assert_memory_equal(back, b, n);
     char sha[65];
-    sha_hex(b, 70000, sha);
+    lh_test_sha256_hex(b, 70000, sha);
     reply h = head(f, "bin", "blob");
     assert_string_equal(json_string_value(json_object_get(h.body, "sha256")), sha);
     json_decref(h.body);
@@ -424,12 +414,12 @@ static void test_put_with_wrong_sha_writes_nothing(void **state)
 {
     fixture *f = *state;
     char sha[65];
-    sha_hex("other", 5, sha);
+    lh_test_sha256_hex("other", 5, sha);
     lh_test_expect(put_nc(f->nc, "bin", "checked", "hello", 5, sha), 422, "sha256", "nothing");
     assert_false(exists(f, "bin", "checked"));
     assert_int_equal(object_files(f), 0);
     assert_int_equal(temp_files(f), 0);
-    sha_hex("hello", 5, sha);
+    lh_test_sha256_hex("hello", 5, sha);
     reply r = put_nc(f->nc, "bin", "checked", "hello", 5, sha);
     assert_int_equal(r.code, 0);
     json_decref(r.body);
@@ -659,7 +649,7 @@ static void test_upload_many_parts(void **state)
     assert_false(exists(f, "ups", "parts/many.bin")); /* invisible until committed */
     assert_int_equal(list_count(f, "ups"), 0);
     char sha[65];
-    sha_hex(data, total, sha);
+    lh_test_sha256_hex(data, total, sha);
     reply c = commit(f, id, sha);
     assert_int_equal(c.code, 0);
     assert_string_equal(json_string_value(json_object_get(c.body, "sha256")), sha);
@@ -826,14 +816,14 @@ static void test_upload_commit_with_wrong_sha_is_422(void **state)
     lh_test_expect(part_nc(f->nc, id, 4, data, MIB + 1), 413, "data",
                    NULL); /* a part is <= 1 MiB */
     char wrong[65];
-    sha_hex("not it", 6, wrong);
+    lh_test_sha256_hex("not it", 6, wrong);
     lh_test_expect(commit(f, id, wrong), 422, "sha256", "nothing was written");
     assert_false(exists(f, "ups", "checked.bin"));
     assert_int_equal(list_count(f, "ups"), 0);
     assert_int_equal(object_files(f), 0);
     lh_test_expect(commit(f, id, "abc"), 400, "sha256", NULL);
     char right[65];
-    sha_hex(data, 2 * MIB + 5, right);
+    lh_test_sha256_hex(data, 2 * MIB + 5, right);
     for (int i = 0; right[i]; i++) /* either case is accepted */
         right[i] = (char)(right[i] >= 'a' ? right[i] - 32 : right[i]);
     reply c = commit(f, id, right); /* the upload stayed open */
@@ -914,7 +904,7 @@ static void test_upload_two_parts_in_flight_with_many_workers(void **state)
         pthread_join(t[i], NULL);
     assert_int_equal(jobs[0].failures + jobs[1].failures, 0);
     char sha[65];
-    sha_hex(data, parts * part_len, sha);
+    lh_test_sha256_hex(data, parts * part_len, sha);
     reply c = commit(f, id, sha);
     assert_int_equal(c.code, 0);
     json_decref(c.body);
@@ -1118,7 +1108,7 @@ static void test_restart_loses_nothing_acknowledged(void **state)
     part_ok(f, id, 4, blob + 3 * MIB, 17);
     restart_storaged(f, 1);
     char sha[65];
-    sha_hex(blob, 3 * MIB + 17, sha);
+    lh_test_sha256_hex(blob, 3 * MIB + 17, sha);
     reply c = commit(f, id, sha); /* the hash is rebuilt from the bytes on disk */
     assert_int_equal(c.code, 0);
     json_decref(c.body);
@@ -1159,7 +1149,7 @@ static void write_file(const char *path, const char *text)
 static lh_storage_object_info info_of(const char *bucket, const char *key, const char *text)
 {
     static char sha[65];
-    sha_hex(text, strlen(text), sha);
+    lh_test_sha256_hex(text, strlen(text), sha);
     return (lh_storage_object_info){
         .bucket = {bucket, strlen(bucket)}, .key = {key, strlen(key)},
         .size = (int64_t)strlen(text), .sha256 = {sha, 64},
@@ -1216,7 +1206,7 @@ static void test_recovery_finishes_or_undoes_interrupted_commits(void **state)
     free(back);
     reply h = head(f, "rec", "finished");
     char sha[65];
-    sha_hex("new bytes!", 10, sha);
+    lh_test_sha256_hex("new bytes!", 10, sha);
     assert_string_equal(json_string_value(json_object_get(h.body, "sha256")), sha);
     json_decref(h.body);
     assert_int_equal(temp_files(f), 0);
@@ -1267,7 +1257,7 @@ static void test_sigkill_during_upload_leaves_nothing_visible(void **state)
     json_decref(r.body);
     part_ok(f, id, 4, data + 3 * MIB, MIB);
     char sha[65];
-    sha_hex(data, 4 * MIB, sha);
+    lh_test_sha256_hex(data, 4 * MIB, sha);
     reply c = commit(f, id, sha);
     assert_int_equal(c.code, 0);
     json_decref(c.body);
@@ -1303,7 +1293,7 @@ static void *uploader(void *arg)
     up_job *j = arg;
     natsConnection *nc = lh_test_nats_connect(j->url);
     char *data = make_data(j->len, j->seed);
-    sha_hex(data, j->len, j->sha);
+    lh_test_sha256_hex(data, j->len, j->sha);
     char *id = begin_nc(nc, j->bucket, j->key);
     int64_t n = 0;
     for (size_t at = 0; at < j->len; at += 256 * 1024)
@@ -1345,7 +1335,7 @@ static void test_concurrent_uploads_to_different_keys(void **state)
         size_t n = 0;
         char *back = read_all(f, "many", jobs[i].key, 0, &n);
         char sha[65];
-        sha_hex(back, n, sha);
+        lh_test_sha256_hex(back, n, sha);
         assert_int_equal(n, jobs[i].len);
         assert_string_equal(sha, jobs[i].sha);
         free(back);
@@ -1368,7 +1358,7 @@ static void test_concurrent_uploads_to_one_key_leave_one_whole(void **state)
     size_t n = 0;
     char *back = read_all(f, "same", "contested", 0, &n);
     char sha[65];
-    sha_hex(back, n, sha);
+    lh_test_sha256_hex(back, n, sha);
     int match = -1;
     for (int i = 0; i < 5; i++)
         if (!strcmp(sha, jobs[i].sha))

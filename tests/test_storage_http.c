@@ -96,15 +96,6 @@ static void put_ok(fixture *f, const char *path, const char *body, size_t len)
     lh_test_response_free(&r);
 }
 
-static void sha_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 static size_t temp_files(fixture *f)
 {
     char dir[800];
@@ -265,7 +256,7 @@ static void test_put_get_head_delete(void **state)
     response r = http(f, "PUT", "/v1/storage/tables/2024/t.csv", ct, csv, strlen(csv));
     expect_status(&r, 200, NULL);
     char sha[65], v[256];
-    sha_hex(csv, strlen(csv), sha);
+    lh_test_sha256_hex(csv, strlen(csv), sha);
     assert_string_equal(json_string_value(json_object_get(r.json, "sha256")), sha);
     assert_string_equal(json_string_value(json_object_get(r.json, "key")), "2024/t.csv");
     assert_int_equal(json_integer_value(json_object_get(r.json, "size")), strlen(csv));
@@ -397,7 +388,7 @@ static void test_sha_header_is_checked(void **state)
 {
     fixture *f = *state;
     char sha[65], h[128];
-    sha_hex("other", 5, sha);
+    lh_test_sha256_hex("other", 5, sha);
     snprintf(h, sizeof h, "X-Content-SHA256: %s", sha);
     const char *const wrong[] = {h, NULL};
     response r = http(f, "PUT", "/v1/storage/checked/obj", wrong, "hello", 5);
@@ -409,7 +400,7 @@ static void test_sha_header_is_checked(void **state)
     r = http(f, "PUT", "/v1/storage/checked/obj", bad, "hello", 5);
     expect_status(&r, 400, "X-Content-SHA256");
     lh_test_response_free(&r);
-    sha_hex("hello", 5, sha);
+    lh_test_sha256_hex("hello", 5, sha);
     snprintf(h, sizeof h, "X-Content-SHA256: %s", sha);
     const char *const right[] = {h, NULL};
     r = http(f, "PUT", "/v1/storage/checked/obj", right, "hello", 5);

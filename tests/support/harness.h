@@ -53,6 +53,8 @@ void lh_test_rmrf(const char *path);
 /* Reads a whole file, NUL-terminated; NULL if it cannot be opened.
  * `len` (may be NULL) receives the length without the NUL. */
 char *lh_test_read_file(const char *path, size_t *len);
+/* The sha256 of data[0..len) as 64 lowercase hex digits and a NUL. */
+void lh_test_sha256_hex(const void *data, size_t len, char out[65]);
 /* Prints the last `lines` lines of a log to stderr, for failure messages. */
 void lh_test_log_tail(const char *path, int lines);
 
@@ -232,6 +234,11 @@ lh_test_proc *lh_test_stack_proc(lh_test_stack *s, const char *actor);
  * clear or free must then exit cleanly. */
 lh_test_proc *lh_test_stack_serve(lh_test_stack *s, const char *const actors[],
                                   const char *const args[], char *const env[]);
+
+/* Runs argv (argv[0] is LH_BINARY: a `lakehouse` command) against the
+ * stack's bus with its output in `log`, and returns its exit status (-1
+ * when a signal ended it). Fails the test when it outlives timeout_ms. */
+int lh_test_stack_run(lh_test_stack *s, char *const argv[], const char *log, int timeout_ms);
 
 /* cmocka set-ups for a state that is the stack itself: a stack with no
  * actors yet, its end, and the per-test reset (lh_test_stack_clear). */
