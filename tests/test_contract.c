@@ -177,7 +177,7 @@ static void misfit(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 typedef struct fixture {
     lh_test_stack *st;
     natsSubscription *misfit;
-    lh_conn *conn; /* the caller's, as an actor has one */
+    lh_conn *conn; /* the stack's, as an actor has one */
     lh_mux *mux;
 } fixture;
 
@@ -191,12 +191,10 @@ static int setup(void **state)
         natsConnection_Subscribe(&f->misfit, f->st->nc, t_misfit.subject, misfit, NULL),
         NATS_OK);
     assert_int_equal(natsConnection_Flush(f->st->nc), NATS_OK);
-    lh_conn_opts o = {.url = f->st->nats.url, .name = "test_contract"};
-    lh_err *err = lh_conn_create(&o, &f->conn);
-    if (!err)
-        err = lh_mux_create(f->conn, &f->mux);
+    f->conn = lh_test_stack_conn(f->st);
+    lh_err *err = lh_mux_create(f->conn, &f->mux);
     if (err)
-        fail_msg("connect: %s", lh_err_message(err));
+        fail_msg("mux: %s", lh_err_message(err));
     *state = f;
     return 0;
 }
@@ -205,8 +203,6 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     lh_mux_destroy(f->mux);
-    lh_conn_drain(f->conn, 5000);
-    lh_conn_destroy(f->conn);
     natsSubscription_Destroy(f->misfit);
     lh_test_stack_free(f->st);
     free(f);

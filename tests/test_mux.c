@@ -30,7 +30,7 @@ typedef struct fixture {
     lh_test_stack *st;
     natsConnection *responder; /* the stack's connection */
     natsSubscription *subs[3];
-    lh_conn *conn;
+    lh_conn *conn; /* the stack's */
     lh_mux *mux;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -128,11 +128,8 @@ static int setup(void **state)
     assert_int_equal(
         natsConnection_Subscribe(&f->subs[2], f->responder, "mux.silent", ignore, NULL), NATS_OK);
     assert_int_equal(natsConnection_Flush(f->responder), NATS_OK);
-    lh_conn_opts o = {.url = f->st->nats.url, .name = "test_mux", .wait_for_server = false};
-    lh_err *err = lh_conn_create(&o, &f->conn);
-    if (err)
-        fail_msg("connect: %s", lh_err_message(err));
-    err = lh_mux_create(f->conn, &f->mux);
+    f->conn = lh_test_stack_conn(f->st);
+    lh_err *err = lh_mux_create(f->conn, &f->mux);
     if (err)
         fail_msg("mux: %s", lh_err_message(err));
     *state = f;
@@ -143,8 +140,6 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     lh_mux_destroy(f->mux);
-    lh_conn_drain(f->conn, 5000); /* as the runtime does before destroying */
-    lh_conn_destroy(f->conn);
     for (size_t i = 0; i < 3; i++)
         natsSubscription_Destroy(f->subs[i]);
     lh_test_stack_free(f->st);

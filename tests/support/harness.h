@@ -188,6 +188,7 @@ enum { LH_TEST_STACK_MAX = 16 };
 typedef struct lh_test_stack {
     lh_test_nats nats;
     natsConnection *nc; /* the test's connection */
+    lh_conn *conn;      /* the runtime's kind, made by lh_test_stack_conn */
     char data_dir[600]; /* <nats.dir>/data */
     char log[600];      /* where `lakehouse serve` processes write: <nats.dir>/serve.log */
     int http_port;
@@ -224,6 +225,11 @@ lh_actor *lh_test_stack_add(lh_test_stack *s, const lh_actor_def *def, int worke
 void lh_test_stack_drop(lh_test_stack *s, const lh_actor_def *def);
 /* lh_test_stack_drop, then lh_test_stack_add on the same data directory. */
 lh_actor *lh_test_stack_restart(lh_test_stack *s, const lh_actor_def *def, int workers);
+/* A bus connection of the runtime's own kind (lh_conn), as an actor or
+ * the gateway holds one, for tests of lh_call, the mux and events; made
+ * on first use, drained and closed by lh_test_stack_free (after anything
+ * using it, such as a mux, is gone). */
+lh_conn *lh_test_stack_conn(lh_test_stack *s);
 /* The in-process actor `def`, or NULL when it is not running. */
 lh_actor *lh_test_stack_actor(lh_test_stack *s, const lh_actor_def *def);
 /* The process serving `actor` (a running one first), or NULL. */

@@ -105,6 +105,17 @@ void lh_test_stack_drop(lh_test_stack *s, const lh_actor_def *def)
     }
 }
 
+lh_conn *lh_test_stack_conn(lh_test_stack *s)
+{
+    if (s->conn)
+        return s->conn;
+    lh_conn_opts o = {.url = s->nats.url, .name = "test", .wait_for_server = false};
+    lh_err *err = lh_conn_create(&o, &s->conn);
+    if (err)
+        fail_msg("connect: %s", lh_err_message(err));
+    return s->conn;
+}
+
 lh_actor *lh_test_stack_actor(lh_test_stack *s, const lh_actor_def *def)
 {
     for (size_t i = 0; i < LH_TEST_STACK_MAX; i++)
@@ -296,6 +307,10 @@ void lh_test_stack_free(lh_test_stack *s)
         return;
     bool clean = stop_procs(s);
     drop_all(s);
+    if (s->conn) {
+        lh_conn_drain(s->conn, STOP_TIMEOUT_MS); /* as the runtime does before destroying */
+        lh_conn_destroy(s->conn);
+    }
     natsConnection_Destroy(s->nc);
     lh_test_nats_destroy(&s->nats);
     char log[sizeof s->log];
