@@ -129,9 +129,7 @@ static int setup(void **state)
         natsConnection_Subscribe(&f->subs[2], f->responder, "mux.silent", ignore, NULL), NATS_OK);
     assert_int_equal(natsConnection_Flush(f->responder), NATS_OK);
     f->conn = lh_test_stack_conn(f->st);
-    lh_err *err = lh_mux_create(f->conn, &f->mux);
-    if (err)
-        fail_msg("mux: %s", lh_err_message(err));
+    f->mux = lh_test_stack_mux(f->st);
     *state = f;
     return 0;
 }

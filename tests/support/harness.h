@@ -36,6 +36,7 @@
 
 #include "bus/actor.h"
 #include "bus/contract.h"
+#include "bus/mux.h"
 
 #ifndef LH_BINARY
 #error "LH_BINARY must be defined (absolute path of the lakehouse executable)"
@@ -230,6 +231,9 @@ lh_actor *lh_test_stack_restart(lh_test_stack *s, const lh_actor_def *def, int w
  * on first use, drained and closed by lh_test_stack_free (after anything
  * using it, such as a mux, is gone). */
 lh_conn *lh_test_stack_conn(lh_test_stack *s);
+/* A new request multiplexer on that connection; the caller destroys it
+ * (lh_mux_destroy) before lh_test_stack_free. */
+lh_mux *lh_test_stack_mux(lh_test_stack *s);
 /* The in-process actor `def`, or NULL when it is not running. */
 lh_actor *lh_test_stack_actor(lh_test_stack *s, const lh_actor_def *def);
 /* The process serving `actor` (a running one first), or NULL. */

@@ -116,6 +116,15 @@ lh_conn *lh_test_stack_conn(lh_test_stack *s)
     return s->conn;
 }
 
+lh_mux *lh_test_stack_mux(lh_test_stack *s)
+{
+    lh_mux *m = NULL;
+    lh_err *err = lh_mux_create(lh_test_stack_conn(s), &m);
+    if (err)
+        fail_msg("mux: %s", lh_err_message(err));
+    return m;
+}
+
 lh_actor *lh_test_stack_actor(lh_test_stack *s, const lh_actor_def *def)
 {
     for (size_t i = 0; i < LH_TEST_STACK_MAX; i++)
