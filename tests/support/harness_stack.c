@@ -94,16 +94,20 @@ lh_actor *lh_test_stack_add(lh_test_stack *s, const lh_actor_def *def, int worke
     return s->actors[slot];
 }
 
-void lh_test_stack_drop(lh_test_stack *s, const lh_actor_def *def)
+/* Stops the in-process actors of `def`, or all of them when NULL, last
+ * slot first (a gateway added after its backends goes before them). */
+static void drop_matching(lh_test_stack *s, const lh_actor_def *def)
 {
     for (size_t i = LH_TEST_STACK_MAX; i-- > 0;) {
-        if (s->actors[i] && s->defs[i] == def) {
+        if (s->actors[i] && (!def || s->defs[i] == def)) {
             lh_actor_destroy(s->actors[i]);
             s->actors[i] = NULL;
             s->defs[i] = NULL;
         }
     }
 }
+
+void lh_test_stack_drop(lh_test_stack *s, const lh_actor_def *def) { drop_matching(s, def); }
 
 lh_conn *lh_test_stack_conn(lh_test_stack *s)
 {
@@ -137,17 +141,6 @@ lh_actor *lh_test_stack_restart(lh_test_stack *s, const lh_actor_def *def, int w
 {
     lh_test_stack_drop(s, def);
     return lh_test_stack_add(s, def, workers);
-}
-
-static void drop_all(lh_test_stack *s)
-{
-    for (size_t i = LH_TEST_STACK_MAX; i-- > 0;) {
-        if (s->actors[i]) {
-            lh_actor_destroy(s->actors[i]);
-            s->actors[i] = NULL;
-            s->defs[i] = NULL;
-        }
-    }
 }
 
 /* ---- actors as processes ---- */
@@ -303,7 +296,7 @@ void lh_test_stack_clear(lh_test_stack *s)
 {
     bool clean = stop_procs(s);
     memset(s->served, 0, sizeof s->served);
-    drop_all(s);
+    drop_matching(s, NULL);
     lh_test_rmrf(s->data_dir);
     make_data_dir(s);
     if (!clean)
@@ -315,7 +308,7 @@ void lh_test_stack_free(lh_test_stack *s)
     if (!s)
         return;
     bool clean = stop_procs(s);
-    drop_all(s);
+    drop_matching(s, NULL);
     if (s->conn) {
         lh_conn_drain(s->conn, STOP_TIMEOUT_MS); /* as the runtime does before destroying */
         lh_conn_destroy(s->conn);
