@@ -16,50 +16,30 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct fixture {
-    lh_test_nats nats;
-    lh_test_proc embedd;
-    natsConnection *nc;
-    char log[600];
-} fixture;
+#include "schemas/embed.h"
 
 static const char *const EMBEDD[] = {"embedd", NULL};
 
+/* The fixture is the stack: nats-server and `lakehouse serve embedd`. */
+typedef lh_test_stack fixture;
+
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    snprintf(f->log, sizeof f->log, "%s/embedd.log", f->nats.dir);
-    lh_test_serve(&f->embedd, f->nats.url, EMBEDD, NULL, NULL, f->log);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    *state = f;
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.serve = EMBEDD});
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    if (f->embedd.pid)
-        lh_test_signal_wait(&f->embedd, SIGTERM, 20000);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
-    return 0;
-}
-
-/* Sends `body` with an Lh-Request-Id; returns the reply (caller destroys). */
-static natsMsg *request(natsConnection *nc, const char *subject, const char *body, size_t len,
+/* Sends `body` with an optional Lh-Request-Id through the typed call (so
+ * a success must fit the contract); returns the reply (caller destroys). */
+static natsMsg *request(natsConnection *nc, const lh_contract *k, const char *body, size_t len,
                         const char *rid)
 {
-    natsMsg *req = NULL, *rep = NULL;
-    assert_int_equal(natsMsg_Create(&req, subject, NULL, body, (int)len), NATS_OK);
-    if (rid)
-        assert_int_equal(natsMsgHeader_Set(req, "Lh-Request-Id", rid), NATS_OK);
-    natsStatus s = natsConnection_RequestMsg(&rep, nc, req, 10000);
-    natsMsg_Destroy(req);
-    if (s != NATS_OK)
-        fail_msg("request %s: %s", subject, natsStatus_GetText(s));
-    return rep;
+    natsMsg *m = NULL;
+    lh_test_reply r = lh_test_call_msg(nc, k, body, len, rid, &m);
+    json_decref(r.body);
+    if (!m || r.code == -1)
+        fail_msg("request %s: %s", k->subject, r.message);
+    return m;
 }
 
 static json_t *reply_json(natsMsg *m)
@@ -85,7 +65,7 @@ static void test_json_request_gets_json_reply(void **state)
 {
     fixture *f = *state;
     const char *body = "  {\"texts\":[\"hello world\",\"another text\"]}";
-    natsMsg *m = request(f->nc, "embed.request", body, strlen(body), "rid-json-1");
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, body, strlen(body), "rid-json-1");
     const char *rid = NULL;
     assert_int_equal(natsMsgHeader_Get(m, "Lh-Request-Id", &rid), NATS_OK);
     assert_string_equal(rid, "rid-json-1");
@@ -114,7 +94,7 @@ static void test_msgpack_request_gets_msgpack_reply(void **state)
     msgpack_pack_str_with_body(&pk, "hello", 5);
     msgpack_pack_str_with_body(&pk, "model", 5);
     msgpack_pack_str_with_body(&pk, "hash-64", 7);
-    natsMsg *m = request(f->nc, "embed.request", sb.data, sb.size, NULL);
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, sb.data, sb.size, NULL);
     msgpack_sbuffer_destroy(&sb);
     /* A request without an id still gets one back. */
     const char *rid = NULL;
@@ -145,7 +125,7 @@ static void test_msgpack_request_gets_msgpack_reply(void **state)
 static void expect_error(fixture *f, const char *body, int code, const char *field,
                          const char *words)
 {
-    natsMsg *m = request(f->nc, "embed.request", body, strlen(body), NULL);
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, body, strlen(body), NULL);
     const char *hcode = NULL, *hmsg = NULL;
     assert_int_equal(natsMsgHeader_Get(m, "Nats-Service-Error-Code", &hcode), NATS_OK);
     assert_int_equal(atoi(hcode), code);
@@ -173,7 +153,7 @@ static void test_bad_requests_are_refused_and_actor_keeps_serving(void **state)
     expect_error(f, "{\"texts\":[1]}", 400, "texts[0]", "must be a string");
     /* Malformed msgpack: a map header promising more than is there. */
     const char bad[] = {(char)0x82, (char)0xa1, 'a'};
-    natsMsg *m = request(f->nc, "embed.request", bad, sizeof bad, NULL);
+    natsMsg *m = request(f->nc, &lh_ep_embed_request, bad, sizeof bad, NULL);
     const char *hcode = NULL;
     assert_int_equal(natsMsgHeader_Get(m, "Nats-Service-Error-Code", &hcode), NATS_OK);
     assert_string_equal(hcode, "400");
@@ -206,10 +186,7 @@ static int gather(natsConnection *nc, const char *subject, int ms, json_t *out)
 static void test_two_processes_share_the_queue_group(void **state)
 {
     fixture *f = *state;
-    lh_test_proc second = {0};
-    char log2[600];
-    snprintf(log2, sizeof log2, "%s/embedd2.log", f->nats.dir);
-    lh_test_serve(&second, f->nats.url, EMBEDD, NULL, NULL, log2);
+    lh_test_proc *second = lh_test_stack_serve(f, EMBEDD, NULL, NULL);
     /* The serve helper's ping may have been answered by the first process:
      * wait until both instances answer. */
     int instances = 0;
@@ -222,7 +199,7 @@ static void test_two_processes_share_the_queue_group(void **state)
     for (int i = 0; i < 200; i++) {
         char body[64];
         int n = snprintf(body, sizeof body, "{\"texts\":[\"text %d\"]}", i);
-        natsMsg_Destroy(request(f->nc, "embed.request", body, (size_t)n, NULL));
+        natsMsg_Destroy(request(f->nc, &lh_ep_embed_request, body, (size_t)n, NULL));
     }
     json_t *stats = json_array();
     assert_int_equal(gather(f->nc, "$SRV.STATS.embedd", 500, stats), 2);
@@ -235,7 +212,7 @@ static void test_two_processes_share_the_queue_group(void **state)
     }
     assert_true(total >= 200);
     json_decref(stats);
-    assert_int_equal(WEXITSTATUS(lh_test_signal_wait(&second, SIGTERM, 20000)), 0);
+    assert_int_equal(WEXITSTATUS(lh_test_signal_wait(second, SIGTERM, 20000)), 0);
 }
 
 static void test_actor_survives_nats_restart(void **state)
@@ -278,7 +255,7 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
         assert_int_equal(natsConnection_PublishRequest(f->nc, "embed.request", inbox, body, len),
                          NATS_OK);
     assert_int_equal(natsConnection_Flush(f->nc), NATS_OK); /* all routed to embedd */
-    int status = lh_test_signal_wait(&f->embedd, SIGTERM, 60000);
+    int status = lh_test_signal_wait(lh_test_stack_proc(f, "embedd"), SIGTERM, 60000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     int ok = 0;
@@ -298,13 +275,18 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_json_request_gets_json_reply, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_msgpack_request_gets_msgpack_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_request_gets_json_reply, setup,
+                                        lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_msgpack_request_gets_msgpack_reply, setup,
+                                        lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_are_refused_and_actor_keeps_serving,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_processes_share_the_queue_group, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_actor_survives_nats_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_finishes_requests_in_flight, setup, teardown),
+                                        setup, lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_share_the_queue_group, setup,
+                                        lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_actor_survives_nats_restart, setup,
+                                        lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_finishes_requests_in_flight, setup,
+                                        lh_test_stack_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

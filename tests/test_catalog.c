@@ -23,143 +23,30 @@
 #include "actors/catalog/catalog.h"
 #include "ops/registry.h"
 #include "bus/actor.h"
-#include "bus/config.h"
 #include "bus/json.h"
 #include "gateway/gateway.h"
+#include "schemas/catalog.h"
 
 #define TIMEOUT_MS 60000
 #define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 #define SHA_B "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
 
-typedef struct fixture {
-    lh_test_nats nats;
-    char *data_dir;
-    lh_actor *catalogd;
-    natsConnection *nc;
-} fixture;
-
-/* ---- setup ---- */
-
-static void load_config(fixture *f, lh_config *cfg)
-{
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    setenv("LH_DATA_DIR", f->data_dir, 1);
-    lh_config_load(cfg);
-}
-
-static lh_actor *start_actor(fixture *f, const lh_actor_def *def, const lh_config *cfg)
-{
-    lh_actor_opts opts = {.config = cfg, .workers = 2};
-    lh_actor *a = NULL;
-    lh_err *err = lh_actor_create(def, &opts, &a);
-    if (err)
-        fail_msg("start %s: %s", def->name, lh_err_message(err));
-    /* Discovery subscribes after the endpoints on the same connection:
-     * once it answers, every endpoint is known to the server. */
-    int64_t deadline = lh_test_now_ms() + 10000;
-    while (!lh_test_ping_conn(f->nc, def->name, 1000))
-        if (lh_test_now_ms() > deadline)
-            fail_msg("%s does not answer $SRV.PING", def->name);
-    return a;
-}
-
-static void start_catalogd(fixture *f)
-{
-    lh_config cfg;
-    load_config(f, &cfg);
-    f->catalogd = start_actor(f, &lh_catalog_actor, &cfg);
-}
-
-static void stop_catalogd(fixture *f)
-{
-    lh_actor_destroy(f->catalogd);
-    f->catalogd = NULL;
-}
-
-static int group_setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    *state = f;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
-    return 0;
-}
+/* The fixture is the stack: nats-server, the test's connection, and
+ * catalogd in this process on a fresh data directory per test. */
+typedef lh_test_stack fixture;
 
 static int setup(void **state)
 {
-    fixture *f = *state;
-    f->data_dir = lh_test_tmpdir();
-    start_catalogd(f);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    stop_catalogd(f);
-    lh_test_rmrf(f->data_dir);
-    free(f->data_dir);
+    lh_test_stack_add(*state, &lh_catalog_actor, 2);
     return 0;
 }
 
 /* ---- talking to catalogd (JSON in, JSON out) ---- */
 
-typedef lh_test_reply reply;
-
-/* The reply to one request, or code -1 when none came. Never fails the
- * test, so threads can use it. */
-static reply request(natsConnection *nc, const char *subject, const char *body,
-                     const char *request_id)
-{
-    return lh_test_request(nc, subject, body, strlen(body), request_id, TIMEOUT_MS);
-}
-
-static json_t *ok(fixture *f, const char *subject, const char *body)
-{
-    reply r = request(f->nc, subject, body, NULL);
-    if (r.code)
-        fail_msg("%s refused: %d %s (body %.300s)", subject, r.code, r.message, body);
-    return r.body;
-}
-
-/* Sends a document built with jansson (consumed). */
-static json_t *ok_j(fixture *f, const char *subject, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    json_t *rep = ok(f, subject, text);
-    free(text);
-    return rep;
-}
-
-static void expect_error(fixture *f, const char *subject, const char *body, int code,
-                         const char *field, const char *words)
-{
-    reply r = request(f->nc, subject, body, NULL);
-    if (r.code != code)
-        fail_msg("%s %s: expected %d, got %d (%s)", subject, body, code, r.code,
-                 r.message ? r.message : "success");
-    if (field && (!r.field || strcmp(r.field, field)))
-        fail_msg("%s %s: expected field '%s', got '%s' (%s)", subject, body, field,
-                 r.field ? r.field : "(none)", r.message);
-    if (words && (!r.message || !strstr(r.message, words)))
-        fail_msg("%s %s: error '%s' lacks '%s'", subject, body, r.message, words);
-    json_decref(r.body);
-}
-
 static void create(fixture *f, const char *name, const char *format)
 {
-    json_decref(ok_j(f, "catalog.create", json_pack("{s:s, s:s}", "name", name, "format",
-                                                     format)));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_create, json_pack("{s:s, s:s}", "name", name, "format", format))));
 }
 
 /* A commit body: location cat-data/<key>, columns id:integer and one
@@ -181,22 +68,23 @@ static json_t *commit(fixture *f, const char *name, const char *key, const char 
                       long long rows, const char *sha)
 {
     char *body = commit_body(name, key, col, rows, sha);
-    json_t *rep = ok(f, "catalog.commit", body);
+    json_t *rep = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_catalog_commit, body));
     free(body);
     return rep;
 }
 
 static json_t *get(fixture *f, const char *name, long long version)
 {
-    return ok_j(f, "catalog.get", version ? json_pack("{s:s, s:I}", "name", name, "version",
-                                                      (json_int_t)version)
-                                          : json_pack("{s:s}", "name", name));
+    return lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_get,
+        version ? json_pack("{s:s, s:I}", "name", name, "version", (json_int_t)version)
+                : json_pack("{s:s}", "name", name)));
 }
 
 static json_t *list(fixture *f, const char *prefix)
 {
-    return ok_j(f, "catalog.list", prefix ? json_pack("{s:s}", "prefix", prefix)
-                                          : json_object());
+    return lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_list, prefix ? json_pack("{s:s}", "prefix", prefix) : json_object()));
 }
 
 static const char *str_at(json_t *o, const char *key)
@@ -224,9 +112,10 @@ static void assert_rfc3339_utc(const char *s)
 static void test_create_then_get(void **state)
 {
     fixture *f = *state;
-    json_t *d = ok(f, "catalog.create",
-                   "{\"name\":\"Sales\",\"format\":\"csv\",\"description\":\"Daily sales\","
-                   "\"tags\":[\"finance\",\"daily\"]}");
+    json_t *d = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create,
+                       "{\"name\":\"Sales\",\"format\":\"csv\",\"description\":\"Daily sales\","
+                       "\"tags\":[\"finance\",\"daily\"]}"));
     assert_string_equal(str_at(d, "name"), "Sales");
     assert_string_equal(str_at(d, "format"), "csv");
     assert_string_equal(str_at(d, "description"), "Daily sales");
@@ -282,11 +171,12 @@ static void test_delete_frees_the_name(void **state)
     fixture *f = *state;
     create(f, "Sales", "csv");
     create(f, "sales_eu", "csv");
-    json_t *d = ok(f, "catalog.delete", "{\"name\":\"SALES\"}");
+    json_t *d = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"SALES\"}"));
     assert_string_equal(str_at(d, "name"), "Sales");
     assert_int_equal(int_at(d, "versions"), 0);
     json_decref(d);
-    expect_error(f, "catalog.get", "{\"name\":\"Sales\"}", 404, "name", "no dataset named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"Sales\"}"), 404, "name",
+                   "no dataset named");
     json_t *l = list(f, "sal");
     assert_int_equal(json_array_size(json_object_get(l, "datasets")), 1);
     json_decref(l);
@@ -416,10 +306,11 @@ static void test_recreated_dataset_starts_at_version_1(void **state)
 {
     fixture *f = *state;
     three_versions(f);
-    json_t *d = ok(f, "catalog.delete", "{\"name\":\"events\"}");
+    json_t *d = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"events\"}"));
     assert_int_equal(int_at(d, "versions"), 3);
     json_decref(d);
-    expect_error(f, "catalog.get", "{\"name\":\"events\",\"version\":1}", 404, "name", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"events\",\"version\":1}"),
+                   404, "name", NULL);
     create(f, "events", "csv");
     json_decref(commit(f, "events", "again.csv", "x", 1, SHA_A));
     d = get(f, "events", 0);
@@ -477,34 +368,43 @@ static void refuse_bad_names(fixture *f)
         json_t *doc = json_pack("{s:s, s:s}", "name", bad[i].name, "format", "csv");
         char *body = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
-        expect_error(f, "catalog.create", body, 400, "name", bad[i].words);
+        lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, body), 400, "name",
+                       bad[i].words);
         free(body);
     }
-    expect_error(f, "catalog.get", "{\"name\":\"a-b\"}", 400, "name", "only letters");
-    expect_error(f, "catalog.delete", "{\"name\":\"drop\"}", 400, "name", "SQL keyword");
-    expect_error(f, "catalog.commit",
-                 "{\"name\":\"9x\",\"location\":{\"bucket\":\"cat-data\",\"key\":\"k\"},"
-                 "\"schema\":[{\"name\":\"a\",\"type\":\"text\"}],\"rows\":1,\"bytes\":1,"
-                 "\"sha256\":\"" SHA_A "\"}",
-                 400, "name", "must start with");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"a-b\"}"), 400, "name",
+                   "only letters");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"drop\"}"), 400, "name",
+                   "SQL keyword");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_commit,
+                       "{\"name\":\"9x\",\"location\":{\"bucket\":\"cat-data\",\"key\":\"k\"},"
+                       "\"schema\":[{\"name\":\"a\",\"type\":\"text\"}],\"rows\":1,\"bytes\":1,"
+                       "\"sha256\":\"" SHA_A "\"}"),
+        400, "name", "must start with");
 }
 
 static void refuse_bad_creates(fixture *f)
 {
-    expect_error(f, "catalog.create", "{\"name\":\"BASE\",\"format\":\"csv\"}", 409, "name",
-                 "already exists");
-    expect_error(f, "catalog.create", "{\"name\":\"base\",\"format\":\"jsonl\"}", 409, "name",
-                 "'base' already exists");
-    expect_error(f, "catalog.create", "{\"name\":\"other\",\"format\":\"parquet\"}", 400,
-                 "format", "csv|jsonl");
-    expect_error(f, "catalog.create", "{\"format\":\"csv\"}", 400, "name",
-                 "missing required field 'name'");
-    expect_error(f, "catalog.create", "{\"name\":\"other\"}", 400, "format",
-                 "missing required field 'format'");
-    expect_error(f, "catalog.create", "{\"name\":\"other\",\"format\":\"csv\",\"tags\":\"x\"}",
-                 400, "tags", NULL);
-    expect_error(f, "catalog.create", "{\"name\":\"other\",\"format\":\"csv\",\"owner\":\"me\"}",
-                 400, "owner", "unknown field");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"BASE\",\"format\":\"csv\"}"), 409,
+        "name", "already exists");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"base\",\"format\":\"jsonl\"}"),
+        409, "name", "'base' already exists");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\",\"format\":\"parquet\"}"),
+        400, "format", "csv|jsonl");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"format\":\"csv\"}"), 400,
+                   "name", "missing required field 'name'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"other\"}"), 400,
+                   "format", "missing required field 'format'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create,
+                                  "{\"name\":\"other\",\"format\":\"csv\",\"tags\":\"x\"}"),
+                   400, "tags", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_create,
+                                  "{\"name\":\"other\",\"format\":\"csv\",\"owner\":\"me\"}"),
+                   400, "owner", "unknown field");
 }
 
 /* A commit of `base` with one part replaced: `location`, `schema` and the
@@ -516,7 +416,7 @@ static void refuse_commit(fixture *f, const char *name, const char *location, co
     snprintf(body, sizeof body, "{\"name\":\"%s\"%s%s%s%s%s}", name,
              location ? ",\"location\":" : "", location ? location : "",
              schema ? ",\"schema\":" : "", schema ? schema : "", tail);
-    expect_error(f, "catalog.commit", body, code, field, words);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_commit, body), code, field, words);
 }
 
 static void refuse_bad_commits(fixture *f)
@@ -557,16 +457,23 @@ static void refuse_bad_commits(fixture *f)
 
 static void refuse_bad_reads(fixture *f)
 {
-    expect_error(f, "catalog.get", "{\"name\":\"nosuch\"}", 404, "name", "no dataset named");
-    expect_error(f, "catalog.get", "{\"name\":\"base\",\"version\":2}", 404, "version",
-                 "no version 2 (its latest is 1)");
-    expect_error(f, "catalog.get", "{\"name\":\"empty\",\"version\":1}", 404, "version",
-                 "no versions yet");
-    expect_error(f, "catalog.get", "{\"name\":\"base\",\"version\":-1}", 400, "version", NULL);
-    expect_error(f, "catalog.get", "{\"name\":\"base\",\"version\":\"1\"}", 400, "version", NULL);
-    expect_error(f, "catalog.get", "{}", 400, "name", "missing required field 'name'");
-    expect_error(f, "catalog.delete", "{\"name\":\"nosuch\"}", 404, "name", "no dataset named");
-    expect_error(f, "catalog.list", "{\"prefix\":5}", 400, "prefix", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"nosuch\"}"), 404, "name",
+                   "no dataset named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":2}"),
+                   404, "version", "no version 2 (its latest is 1)");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"empty\",\"version\":1}"),
+                   404, "version", "no versions yet");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":-1}"),
+                   400, "version", NULL);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_get, "{\"name\":\"base\",\"version\":\"1\"}"), 400,
+        "version", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_get, "{}"), 400, "name",
+                   "missing required field 'name'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"nosuch\"}"), 404,
+                   "name", "no dataset named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_list, "{\"prefix\":5}"), 400, "prefix",
+                   NULL);
 }
 
 static void test_refusals_change_nothing(void **state)
@@ -608,8 +515,7 @@ static void test_clean_restart_keeps_everything(void **state)
     json_decref(commit(f, "beta", "beta.jsonl", "w", 7, SHA_B));
     json_t *before = json_pack("{s:o, s:o, s:o, s:o}", "a", get(f, "alpha", 0), "a3",
                                get(f, "alpha", 3), "b", get(f, "beta", 0), "l", list(f, NULL));
-    stop_catalogd(f);
-    start_catalogd(f);
+    lh_test_stack_restart(f, &lh_catalog_actor, 2);
     json_t *after = json_pack("{s:o, s:o, s:o, s:o}", "a", get(f, "alpha", 0), "a3",
                               get(f, "alpha", 3), "b", get(f, "beta", 0), "l", list(f, NULL));
     assert_true(json_equal(before, after));
@@ -623,13 +529,10 @@ static void test_clean_restart_keeps_everything(void **state)
 static const char *const CATALOGD[] = {"catalogd", NULL};
 static const char *const TWO_WORKERS[] = {"--workers", "2", NULL};
 
-static void serve_catalogd(fixture *f, lh_test_proc *p)
+/* `lakehouse serve catalogd` on the fixture's data directory. */
+static lh_test_proc *serve_catalogd(fixture *f)
 {
-    char env_dir[1100], log[1100];
-    snprintf(env_dir, sizeof env_dir, "LH_DATA_DIR=%s", f->data_dir);
-    snprintf(log, sizeof log, "%s/catalogd.log", f->data_dir);
-    char *const env[] = {env_dir, NULL};
-    lh_test_serve(p, f->nats.url, CATALOGD, TWO_WORKERS, env, log);
+    return lh_test_stack_serve(f, CATALOGD, TWO_WORKERS, NULL);
 }
 
 static void assert_history(fixture *f, const char *name, long long latest)
@@ -647,24 +550,23 @@ static void test_sigkill_loses_nothing_acknowledged(void **state)
 {
     fixture *f = *state;
     assert_non_null(lh_registry_find("catalogd"));
-    stop_catalogd(f); /* the process owns the data directory (LevelDB's lock) */
-    lh_test_proc p = {0};
-    serve_catalogd(f, &p);
+    lh_test_stack_drop(f, &lh_catalog_actor); /* the process owns the data directory */
+    lh_test_proc *p = serve_catalogd(f);
     create(f, "killed", "csv");
     for (int i = 1; i <= 20; i++)
         json_decref(commit(f, "killed", "k.csv", "c", i, SHA_A));
-    int status = lh_test_signal_wait(&p, SIGKILL, 10000);
+    int status = lh_test_signal_wait(p, SIGKILL, 10000);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    serve_catalogd(f, &p);
+    p = serve_catalogd(f);
     assert_history(f, "killed", 20);
     /* Once more: a create and a delete right before the kill. */
     json_decref(commit(f, "killed", "k.csv", "c", 21, SHA_A));
     create(f, "fresh", "jsonl");
     create(f, "doomed", "csv");
-    json_decref(ok(f, "catalog.delete", "{\"name\":\"doomed\"}"));
-    status = lh_test_signal_wait(&p, SIGKILL, 10000);
+    json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_catalog_delete, "{\"name\":\"doomed\"}")));
+    status = lh_test_signal_wait(p, SIGKILL, 10000);
     assert_true(WIFSIGNALED(status));
-    serve_catalogd(f, &p);
+    p = serve_catalogd(f);
     assert_history(f, "killed", 21);
     json_t *l = list(f, NULL);
     json_t *ds = json_object_get(l, "datasets");
@@ -672,7 +574,7 @@ static void test_sigkill_loses_nothing_acknowledged(void **state)
     assert_string_equal(name_at(ds, 0), "fresh");
     assert_string_equal(name_at(ds, 1), "killed");
     json_decref(l);
-    status = lh_test_signal_wait(&p, SIGTERM, 20000);
+    status = lh_test_signal_wait(p, SIGTERM, 20000);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -698,7 +600,7 @@ static void *commit_many(void *arg)
     for (int i = 0; i < COMMITS && !c->error[0]; i++) {
         /* rows = thread * 1000 + i tells afterwards which commit made a version. */
         char *body = commit_body("busy", "busy.csv", "c", c->thread * 1000 + i, SHA_A);
-        reply r = request(nc, "catalog.commit", body, NULL);
+        lh_test_reply r = lh_test_call_s(nc, &lh_ep_catalog_commit, body);
         free(body);
         if (r.code)
             snprintf(c->error, sizeof c->error, "commit %d: %d %s", i, r.code, r.message);
@@ -776,12 +678,9 @@ static json_t *next_event(natsSubscription *sub, const char *subject, const char
     return j;
 }
 
-static void send_ok(fixture *f, const char *subject, const char *body, const char *rid)
+static void send_ok(fixture *f, const lh_contract *k, const char *body, const char *rid)
 {
-    reply r = request(f->nc, subject, body, rid);
-    if (r.code)
-        fail_msg("%s refused: %d %s", subject, r.code, r.message);
-    json_decref(r.body);
+    json_decref(lh_test_ok(lh_test_call_msg(f->nc, k, body, strlen(body), rid, NULL)));
 }
 
 static void test_events_follow_durable_changes(void **state)
@@ -791,14 +690,14 @@ static void test_events_follow_durable_changes(void **state)
     assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, "events.catalogd.>"), NATS_OK);
     assert_int_equal(natsConnection_Flush(f->nc), NATS_OK);
 
-    send_ok(f, "catalog.create", "{\"name\":\"Clicks\",\"format\":\"jsonl\"}", "rid-create");
+    send_ok(f, &lh_ep_catalog_create, "{\"name\":\"Clicks\",\"format\":\"jsonl\"}", "rid-create");
     json_t *e = next_event(sub, "events.catalogd.created", "rid-create");
     assert_string_equal(str_at(e, "name"), "Clicks");
     assert_string_equal(str_at(e, "format"), "jsonl");
     json_decref(e);
 
     char *body = commit_body("clicks", "clicks/1.jsonl", "url", 42, SHA_B);
-    send_ok(f, "catalog.commit", body, "rid-commit");
+    send_ok(f, &lh_ep_catalog_commit, body, "rid-commit");
     free(body);
     e = next_event(sub, "events.catalogd.committed", "rid-commit");
     assert_int_equal(json_object_size(e), 6);
@@ -815,11 +714,12 @@ static void test_events_follow_durable_changes(void **state)
 
     /* Refused changes publish nothing: the next event is the delete's. */
     body = commit_body("nosuch", "x", "y", 1, SHA_A);
-    expect_error(f, "catalog.commit", body, 404, "name", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_catalog_commit, body), 404, "name", NULL);
     free(body);
-    expect_error(f, "catalog.create", "{\"name\":\"clicks\",\"format\":\"csv\"}", 409, "name",
-                 NULL);
-    send_ok(f, "catalog.delete", "{\"name\":\"clicks\"}", "rid-delete");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_catalog_create, "{\"name\":\"clicks\",\"format\":\"csv\"}"),
+        409, "name", NULL);
+    send_ok(f, &lh_ep_catalog_delete, "{\"name\":\"clicks\"}", "rid-delete");
     e = next_event(sub, "events.catalogd.deleted", "rid-delete");
     assert_string_equal(str_at(e, "name"), "Clicks");
     assert_int_equal(int_at(e, "versions"), 1);
@@ -829,99 +729,75 @@ static void test_events_follow_durable_changes(void **state)
 
 /* ---- the gateway's routes ---- */
 
-typedef struct http_reply {
-    long status;
-    json_t *json;
-} http_reply;
-
-static http_reply http(int port, const char *method, const char *path, const char *body)
+/* JSON to the gateway's port. */
+static lh_test_response http(fixture *f, const char *method, const char *path, const char *body)
 {
-    char url[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    char *text = NULL;
-    size_t len = 0;
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    http_reply r = {0};
-    r.status = lh_test_http(method, url, headers, body, body ? strlen(body) : 0, &text, &len,
-                            NULL);
-    r.json = text ? json_loadb(text, len, 0, NULL) : NULL;
-    free(text);
-    return r;
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
+    return lh_test_fetch(f->http_port, method, path, headers, body, body ? strlen(body) : 0);
 }
 
 static void test_gateway_routes(void **state)
 {
     fixture *f = *state;
-    int port = lh_test_free_port();
-    char port_s[16];
-    snprintf(port_s, sizeof port_s, "%d", port);
-    setenv("LH_HTTP_PORT", port_s, 1);
-    lh_config cfg;
-    load_config(f, &cfg);
-    unsetenv("LH_HTTP_PORT");
-    lh_actor *gw = start_actor(f, &lh_gateway_actor, &cfg);
-    assert_true(lh_test_wait_port(port, 10000));
+    lh_test_stack_add(f, &lh_gateway_actor, 2);
 
     const char *web = "{\"name\":\"web\",\"format\":\"csv\"}";
-    http_reply r = http(port, "POST", "/v1/catalog/datasets", web);
+    lh_test_response r = http(f, "POST", "/v1/catalog/datasets", web);
     assert_int_equal(r.status, 200);
     assert_string_equal(str_at(r.json, "name"), "web");
-    json_decref(r.json);
+    lh_test_response_free(&r);
     char *body = commit_body("ignored", "web.csv", "page", 3, SHA_A);
-    r = http(port, "POST", "/v1/catalog/datasets/web/commit", body); /* the path names it */
+    r = http(f, "POST", "/v1/catalog/datasets/web/commit", body); /* the path names it */
     free(body);
     assert_int_equal(r.status, 200);
     assert_int_equal(int_at(r.json, "latest"), 1);
-    json_decref(r.json);
-    r = http(port, "GET", "/v1/datasets", NULL);
+    lh_test_response_free(&r);
+    r = http(f, "GET", "/v1/datasets", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(name_at(json_object_get(r.json, "datasets"), 0), "web");
-    json_decref(r.json);
-    r = http(port, "GET", "/v1/datasets/WEB", NULL);
+    lh_test_response_free(&r);
+    r = http(f, "GET", "/v1/datasets/WEB", NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "versions")), 1);
     assert_int_equal(int_at(json_object_get(r.json, "version"), "rows"), 3);
-    json_decref(r.json);
-    r = http(port, "POST", "/v1/catalog/datasets", web);
+    lh_test_response_free(&r);
+    r = http(f, "POST", "/v1/catalog/datasets", web);
     assert_int_equal(r.status, 409);
     assert_string_equal(str_at(json_object_get(r.json, "error"), "field"), "name");
-    json_decref(r.json);
-    r = http(port, "DELETE", "/v1/datasets/web", NULL);
+    lh_test_response_free(&r);
+    r = http(f, "DELETE", "/v1/datasets/web", NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(int_at(r.json, "versions"), 1);
-    json_decref(r.json);
-    r = http(port, "GET", "/v1/datasets/web", NULL);
+    lh_test_response_free(&r);
+    r = http(f, "GET", "/v1/datasets/web", NULL);
     assert_int_equal(r.status, 404);
-    json_decref(r.json);
-    r = http(port, "GET", "/v1/datasets/no-such", NULL);
+    lh_test_response_free(&r);
+    r = http(f, "GET", "/v1/datasets/no-such", NULL);
     assert_int_equal(r.status, 400);
-    json_decref(r.json);
-    lh_actor_destroy(gw);
+    lh_test_response_free(&r);
 }
+
+/* Each test: catalogd on a fresh data directory. */
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_reset)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_then_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_by_name_and_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_frees_the_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_longest_name_and_keyword_like_names, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_commit_answers_the_new_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_describes_latest_with_history, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_get_old_version_and_list_latest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recreated_dataset_starts_at_version_1, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_sha256_is_stored_lowercase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clean_restart_keeps_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigkill_loses_nothing_acknowledged, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_commits_get_consecutive_versions, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_events_follow_durable_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gateway_routes, setup, teardown),
+        T(test_create_then_get),
+        T(test_list_by_name_and_prefix),
+        T(test_delete_frees_the_name),
+        T(test_longest_name_and_keyword_like_names),
+        T(test_commit_answers_the_new_version),
+        T(test_get_describes_latest_with_history),
+        T(test_get_old_version_and_list_latest),
+        T(test_recreated_dataset_starts_at_version_1),
+        T(test_sha256_is_stored_lowercase),
+        T(test_refusals_change_nothing),
+        T(test_clean_restart_keeps_everything),
+        T(test_sigkill_loses_nothing_acknowledged),
+        T(test_concurrent_commits_get_consecutive_versions),
+        T(test_events_follow_durable_changes),
+        T(test_gateway_routes),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, lh_test_stack_setup, lh_test_stack_teardown);
 }

@@ -12,97 +12,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-typedef struct fixture {
-    lh_test_nats nats;
-    lh_test_proc stack;
-    int port;
-    char log[600];
-} fixture;
+/* The fixture is the stack: nats-server and one `lakehouse serve` of ACTORS. */
+typedef lh_test_stack fixture;
 
 static const char *const ACTORS[] = {"storaged", "catalogd", "ingestd", "gateway", NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->port = lh_test_free_port();
-    char port_env[64], data_env[700];
-    snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
-    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s/data", f->nats.dir);
-    char *const env[] = {port_env, data_env, NULL};
-    snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
-    lh_test_serve(&f->stack, f->nats.url, ACTORS, NULL, env, f->log);
-    if (!lh_test_wait_port(f->port, 20000)) {
-        lh_test_log_tail(f->log, 40);
-        fail_msg("the gateway is not listening on %d", f->port);
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_serve_stop(&f->stack);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.serve = ACTORS});
     return 0;
 }
 
 /* ---- HTTP ---- */
 
-typedef struct response {
-    long status;
-    json_t *json;
-    char *headers;
-} response;
+typedef lh_test_response response;
 
+/* A POST of `body` as `content_type`, or a GET when body is NULL; the
+ * answer must be JSON. */
 static response post(fixture *f, const char *path, const char *content_type, const char *body)
 {
-    char url[512], ct[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
+    char ct[128];
     snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
     const char *headers[] = {ct, NULL};
-    response r = {0};
-    char *text = NULL;
-    size_t len = 0;
-    r.status = lh_test_http(body ? "POST" : "GET", url, body ? headers : NULL, body,
-                            body ? strlen(body) : 0, &text, &len, &r.headers);
-    if (r.status < 0)
-        fail_msg("%s: transport error", path);
-    r.json = json_loadb(text ? text : "", len, 0, NULL);
+    response r = lh_test_fetch(f->http_port, body ? "POST" : "GET", path, body ? headers : NULL,
+                               body, body ? strlen(body) : 0);
     if (!r.json)
-        fail_msg("%s: %ld with a body that is not JSON: %s", path, r.status, text);
-    free(text);
+        fail_msg("%s: %ld with a body that is not JSON: %s", path, r.status, r.body);
     return r;
 }
 
 static response get(fixture *f, const char *path) { return post(f, path, NULL, NULL); }
 
-static void response_free(response *r)
-{
-    json_decref(r->json);
-    free(r->headers);
-}
-
-/* The value of a response header, in a static buffer ("" when absent). */
+/* The value of a response header ("" when absent), in a static buffer. */
 static const char *header(const response *r, const char *name)
 {
     static char value[512];
-    value[0] = '\0';
-    size_t n = strlen(name);
-    for (const char *line = r->headers; line && *line; line = strchr(line, '\n')) {
-        line += *line == '\n';
-        if (!strncasecmp(line, name, n) && line[n] == ':') {
-            const char *v = line + n + 1;
-            v += strspn(v, " ");
-            snprintf(value, sizeof value, "%.*s", (int)strcspn(v, "\r\n"), v);
-            break;
-        }
-    }
-    return value;
+    return lh_test_header(r, name, value, sizeof value) ? value : "";
 }
 
 static const char *str_at(json_t *o, const char *key)
@@ -130,7 +76,7 @@ static void expect_refused(fixture *f, const char *path, const char *ct, const c
     if (r.status != status || !msg || !strstr(msg, says))
         fail_msg("POST %s: %ld '%s', expected %ld saying '%s'", path, r.status,
                  msg ? msg : "(no message)", status, says);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 /* Objects under ingest-uploads/<name>/ (the delete of a discarded upload
@@ -143,7 +89,7 @@ static size_t uploads_of(fixture *f, const char *name, size_t expect)
     for (int i = 0; i < 100; i++) {
         response r = get(f, path);
         n = json_array_size(json_object_get(r.json, "objects"));
-        response_free(&r);
+        lh_test_response_free(&r);
         if (n == expect)
             break;
         lh_test_sleep_ms(50);
@@ -165,7 +111,7 @@ static void test_upload_becomes_a_version(void **state)
     assert_int_equal(int_at(r.json, "rows_read"), 2);
     assert_int_equal(int_at(r.json, "rows_rejected"), 1);
     assert_string_equal(header(&r, "Location"), "/v1/datasets/trips?version=1");
-    response_free(&r);
+    lh_test_response_free(&r);
 
     response ds = get(f, "/v1/datasets/trips?version=1");
     assert_int_equal(ds.status, 200);
@@ -175,13 +121,13 @@ static void test_upload_becomes_a_version(void **state)
     assert_string_equal(str_at(loc, "bucket"), "ingest-uploads");
     assert_int_equal(strncmp(str_at(loc, "key"), "trips/", 6), 0);
     assert_string_equal(str_at(json_object_get(v, "csv"), "delimiter"), ";");
-    response_free(&ds);
+    lh_test_response_free(&ds);
 
     /* the Content-Type says the format; the next call is the next version */
     r = post(f, "/v1/datasets/trips?delimiter=;", "text/csv; charset=utf-8", "city;km\nRome;3\n");
     assert_int_equal(r.status, 201);
     assert_int_equal(int_at(r.json, "version"), 2);
-    response_free(&r);
+    lh_test_response_free(&r);
     assert_int_equal(uploads_of(f, "trips", 2), 2);
 }
 
@@ -192,10 +138,10 @@ static void test_jsonl_by_content_type(void **state)
                       "{\"id\":1,\"kind\":\"a\"}\n{\"id\":2,\"kind\":\"b\",\"n\":2.5}\n");
     assert_int_equal(r.status, 201);
     assert_int_equal(int_at(r.json, "rows_read"), 2);
-    response_free(&r);
+    lh_test_response_free(&r);
     response ds = get(f, "/v1/datasets/events");
     assert_string_equal(str_at(ds.json, "format"), "jsonl");
-    response_free(&ds);
+    lh_test_response_free(&ds);
 }
 
 /* wait=false: 202 at once, Location to follow the job, which finishes. */
@@ -208,13 +154,13 @@ static void test_no_wait_gives_the_job(void **state)
     snprintf(follow, sizeof follow, "%s?wait=true", header(&r, "Location"));
     assert_int_equal(strncmp(follow, "/v1/ingest/", 11), 0);
     assert_string_equal(str_at(r.json, "state"), "queued");
-    response_free(&r);
+    lh_test_response_free(&r);
     response done = get(f, follow);
     assert_int_equal(done.status, 200);
     assert_string_equal(str_at(done.json, "state"), "succeeded");
     assert_int_equal(int_at(done.json, "rows_read"), 2);
     assert_int_equal(int_at(done.json, "version"), 1);
-    response_free(&done);
+    lh_test_response_free(&done);
 }
 
 /* A job that fails: 422 with the error and the job; the object is gone. */
@@ -229,11 +175,11 @@ static void test_failed_job_leaves_nothing(void **state)
     json_t *job = json_object_get(r.json, "job");
     assert_string_equal(str_at(job, "state"), "failed");
     assert_int_equal(int_at(job, "version"), 0);
-    response_free(&r);
+    lh_test_response_free(&r);
     assert_int_equal(uploads_of(f, "ragged", 0), 0);
     response ds = get(f, "/v1/datasets/ragged");
     assert_int_equal(ds.status, 404);
-    response_free(&ds);
+    lh_test_response_free(&ds);
 }
 
 /* Options are checked before the body is stored; what only ingestd can
@@ -265,13 +211,13 @@ static void test_refusals(void **state)
     assert_int_equal(uploads_of(f, "select", 0), 0);
     response r = post(f, "/v1/datasets/kept?format=csv", "text/csv", csv);
     assert_int_equal(r.status, 201);
-    response_free(&r);
+    lh_test_response_free(&r);
     expect_refused(f, "/v1/datasets/kept?format=jsonl", "text/csv", "{\"a\":1}\n", 409,
                    "holds csv");
     assert_int_equal(uploads_of(f, "kept", 1), 1);
     response ds = get(f, "/v1/datasets/kept");
     assert_int_equal(int_at(ds.json, "latest"), 1);
-    response_free(&ds);
+    lh_test_response_free(&ds);
 }
 
 int main(void)
@@ -283,5 +229,5 @@ int main(void)
         cmocka_unit_test(test_failed_job_leaves_nothing),
         cmocka_unit_test(test_refusals),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, lh_test_stack_teardown);
 }

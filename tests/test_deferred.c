@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "bus/actor.h"
-#include "bus/config.h"
 #include "bus/json.h"
 
 #define TIMEOUT_MS 30000
@@ -115,24 +114,16 @@ static const lh_actor_def t_actor = {
 };
 
 typedef struct fixture {
-    lh_test_nats nats;
-    lh_actor *actor;
-    natsConnection *nc;
+    lh_test_stack *st;
+    lh_actor *actor; /* the stack's */
     pthread_t thread;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = 1};
-    lh_err *err = lh_actor_create(&t_actor, &opts, &f->actor);
-    if (err)
-        fail_msg("start: %s", lh_err_message(err));
+    f->st = lh_test_stack_new(NULL);
+    f->actor = lh_test_stack_add(f->st, &t_actor, 1);
     g_quit = false;
     pthread_create(&f->thread, NULL, answerer, NULL);
     *state = f;
@@ -147,19 +138,19 @@ static int teardown(void **state)
     pthread_cond_signal(&g_cv);
     pthread_mutex_unlock(&g_mu);
     pthread_join(f->thread, NULL); /* every owed reply is sent before the actor goes */
-    lh_actor_destroy(f->actor);
-    natsConnection_Destroy(f->nc);
-    lh_test_nats_destroy(&f->nats);
+    lh_test_stack_free(f->st);
     free(f);
     return 0;
 }
 
+/* The typed call to defer.echo; returns the reply message (caller destroys). */
 static natsMsg *request(fixture *f, const char *body, size_t len)
 {
     natsMsg *m = NULL;
-    natsStatus s = natsConnection_Request(&m, f->nc, "defer.echo", body, (int)len, TIMEOUT_MS);
-    if (s != NATS_OK)
-        fail_msg("request: %s", natsStatus_GetText(s));
+    lh_test_reply r = lh_test_call_msg(f->st->nc, &t_echo, body, len, NULL, &m);
+    json_decref(r.body);
+    if (!m || r.code == -1)
+        fail_msg("request: %s", r.message);
     return m;
 }
 
@@ -226,10 +217,11 @@ static void test_worker_free_while_pending(void **state)
     natsInbox *inbox = NULL;
     natsSubscription *sub = NULL;
     assert_int_equal(natsInbox_Create(&inbox), NATS_OK);
-    assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, inbox), NATS_OK);
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->st->nc, inbox), NATS_OK);
     const char *held = "{\"text\":\"first\",\"hold\":true}";
-    assert_int_equal(natsConnection_PublishRequest(f->nc, "defer.echo", inbox, held,
-                                                   (int)strlen(held)), NATS_OK);
+    assert_int_equal(
+        natsConnection_PublishRequest(f->st->nc, "defer.echo", inbox, held, (int)strlen(held)),
+        NATS_OK);
     const char *release = "{\"text\":\"release\"}";
     natsMsg *m = request(f, release, strlen(release));
     assert_non_null(strstr(natsMsg_GetData(m), "echo:release"));

@@ -23,38 +23,20 @@
 #include "bus/conn.h"
 #include "bus/discovery_client.h"
 #include "bus/mux.h"
+#include "schemas/embed.h"
 
-typedef struct fixture {
-    lh_test_nats nats;
-    lh_actor *actor;
-    natsConnection *nc;
-} fixture;
+/* The fixture is the stack: nats-server and embedd in this process. */
+typedef lh_test_stack fixture;
+
+static const lh_actor_def *const EMBEDD[] = {&lh_embed_actor, NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = 2};
-    lh_err *err = lh_actor_create(&lh_embed_actor, &opts, &f->actor);
-    if (err)
-        fail_msg("start embedd: %s", lh_err_message(err));
-    f->nc = lh_test_nats_connect(f->nats.url);
-    *state = f;
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = EMBEDD});
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    lh_actor_destroy(f->actor);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
-    return 0;
-}
+static lh_actor *embedd(fixture *f) { return lh_test_stack_actor(f, &lh_embed_actor); }
 
 typedef struct expect_field {
     const char *name;
@@ -103,7 +85,7 @@ static void test_ping_document(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "type")),
                         "io.nats.micro.v1.ping_response");
     assert_string_equal(json_string_value(json_object_get(j, "name")), "embedd");
-    assert_string_equal(json_string_value(json_object_get(j, "id")), lh_actor_id(f->actor));
+    assert_string_equal(json_string_value(json_object_get(j, "id")), lh_actor_id(embedd(f)));
     json_decref(j);
 }
 
@@ -116,7 +98,7 @@ static void test_info_document(void **state)
                                            {"queue_group", JSON_STRING},
                                            {"metadata", JSON_OBJECT}};
     char subject[128];
-    snprintf(subject, sizeof subject, "$SRV.INFO.embedd.%s", lh_actor_id(f->actor));
+    snprintf(subject, sizeof subject, "$SRV.INFO.embedd.%s", lh_actor_id(embedd(f)));
     json_t *j = request_json(f->nc, subject);
     assert_exact_fields(j, want, 7, "info");
     json_t *ep = json_array_get(json_object_get(j, "endpoints"), 0);
@@ -129,13 +111,8 @@ static void test_info_document(void **state)
 static void test_stats_document_counts_requests_and_errors(void **state)
 {
     fixture *f = *state;
-    natsMsg *m = NULL;
-    assert_int_equal(natsConnection_RequestString(&m, f->nc, "embed.request",
-                                                  "{\"texts\":[\"a b\"]}", 5000), NATS_OK);
-    natsMsg_Destroy(m);
-    assert_int_equal(natsConnection_RequestString(&m, f->nc, "embed.request", "{\"texts\":[]}",
-                                                  5000), NATS_OK);
-    natsMsg_Destroy(m);
+    json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_embed_request, "{\"texts\":[\"a b\"]}")));
+    json_decref(lh_test_call_s(f->nc, &lh_ep_embed_request, "{\"texts\":[]}").body);
     static const expect_field want[] = {STANDARD, {"endpoints", JSON_ARRAY},
                                         {"started", JSON_STRING}};
     static const expect_field ep_want[] = {
@@ -167,7 +144,7 @@ static void test_documents_match_in_process_and_on_the_bus(void **state)
     fixture *f = *state;
     lh_buf b;
     lh_buf_init(&b);
-    lh_actor_info_json(f->actor, &b);
+    lh_actor_info_json(embedd(f), &b);
     json_t *local = json_loadb(b.data, b.len, 0, NULL);
     json_t *remote = request_json(f->nc, "$SRV.INFO.embedd");
     assert_true(json_equal(local, remote));
@@ -338,7 +315,7 @@ static void test_client_gather(void **state)
     for (size_t v = 0; v < 3; v++) {
         gathered g = gather(c, verbs[v], v == 1 ? "embedd" : NULL, 0);
         assert_int_equal(g.n, 2);
-        assert_true(gathered_id(&g, lh_actor_id(f->actor)));
+        assert_true(gathered_id(&g, lh_actor_id(embedd(f))));
         assert_true(gathered_id(&g, lh_actor_id(second)));
         assert_string_equal(g.names[0], "embedd");
         assert_string_equal(g.names[1], "embedd");
@@ -429,38 +406,13 @@ static void test_client_ping_async(void **state)
 
 /* ---- the gateway counts what it serves over HTTP ---- */
 
-typedef struct gw_fixture {
-    lh_test_nats nats;
-    lh_test_proc serve;
-    int port;
-    char log[600];
-} gw_fixture;
+/* embedd and the gateway served by one `lakehouse serve`, as deployed. */
+typedef lh_test_stack gw_fixture;
 
 static int setup_gateway(void **state)
 {
-    gw_fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    lh_test_nats_start(&f->nats);
-    f->port = lh_test_free_port();
-    char port_env[64], data_env[600];
-    snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
-    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s/data", f->nats.dir);
-    char *const env[] = {port_env, data_env, NULL};
-    snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
-    const char *actors[] = {"embedd", "gateway", NULL};
-    lh_test_serve(&f->serve, f->nats.url, actors, NULL, env, f->log);
-    if (!lh_test_wait_port(f->port, 20000))
-        fail_msg("the gateway is not listening on %d", f->port);
-    *state = f;
-    return 0;
-}
-
-static int teardown_gateway(void **state)
-{
-    gw_fixture *f = *state;
-    lh_test_serve_stop(&f->serve);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
+    static const char *const served[] = {"embedd", "gateway", NULL};
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.serve = served});
     return 0;
 }
 
@@ -468,7 +420,7 @@ static void http_n(const gw_fixture *f, int n, const char *method, const char *p
                    const char *body, long want)
 {
     char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->http_port, path);
     const char *headers[] = {"Content-Type: application/json", NULL};
     for (int i = 0; i < n; i++) {
         long status = lh_test_http(method, url, headers, body, body ? strlen(body) : 0, NULL,
@@ -539,7 +491,7 @@ static void test_gateway_stats_count_http_requests(void **state)
     assert_true(total > 0);
     assert_int_equal(json_integer_value(json_object_get(ep, "average_processing_time")), total / n);
     char subject[64];
-    snprintf(subject, sizeof subject, "http://127.0.0.1:%d", f->port);
+    snprintf(subject, sizeof subject, "http://127.0.0.1:%d", f->http_port);
     assert_string_equal(json_string_value(json_object_get(ep, "subject")), subject);
     json_decref(stats);
 
@@ -556,18 +508,18 @@ static void test_gateway_stats_count_http_requests(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ping_document, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_info_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ping_document, setup, lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_info_document, setup, lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_stats_document_counts_requests_and_errors, setup,
-                                        teardown),
+                                        lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_documents_match_in_process_and_on_the_bus, setup,
-                                        teardown),
+                                        lh_test_stack_teardown),
         cmocka_unit_test(test_client_subjects),
-        cmocka_unit_test_setup_teardown(test_client_ping, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_gather, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_ping_async, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_ping, setup, lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_client_gather, setup, lh_test_stack_teardown),
+        cmocka_unit_test_setup_teardown(test_client_ping_async, setup, lh_test_stack_teardown),
         cmocka_unit_test_setup_teardown(test_gateway_stats_count_http_requests, setup_gateway,
-                                        teardown_gateway),
+                                        lh_test_stack_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

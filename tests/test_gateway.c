@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,12 +29,8 @@
 
 #define MAX_BODY 4096
 
-typedef struct fixture {
-    lh_test_nats nats;
-    lh_test_proc serve;
-    int port;
-    char log[600];
-} fixture;
+/* The fixture is the stack: nats-server and one `lakehouse serve`. */
+typedef lh_test_stack fixture;
 
 /* The whole stack: every actor the route table fronts, then the gateway. */
 static const char *stack_actors[32];
@@ -55,22 +50,11 @@ static const char *const GATEWAY_ONLY[] = {"gateway", NULL};
 
 static fixture *start(const char *const actors[], const char *timeout_ms)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->port = lh_test_free_port();
-    char port_env[64], body_env[64], timeout_env[64], data_env[600];
-    snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
+    char body_env[64], timeout_env[64];
     snprintf(body_env, sizeof body_env, "LH_HTTP_MAX_BODY=%d", MAX_BODY);
     snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%s", timeout_ms);
-    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s/data", f->nats.dir);
-    char *const env[] = {port_env, body_env, timeout_env, data_env, NULL};
-    snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
-    lh_test_serve(&f->serve, f->nats.url, actors, NULL, env, f->log);
-    if (!lh_test_wait_port(f->port, 20000)) {
-        lh_test_log_tail(f->log, 40);
-        fail_msg("the gateway is not listening on %d", f->port);
-    }
-    return f;
+    char *const env[] = {body_env, timeout_env, NULL};
+    return lh_test_stack_new(&(lh_test_stack_opts){.serve = actors, .env = env});
 }
 
 static int setup_stack(void **state)
@@ -85,64 +69,14 @@ static int setup_gateway_only(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_serve_stop(&f->serve);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
-    return 0;
-}
-
 /* ---- HTTP helpers ---- */
 
-typedef struct response {
-    long status;
-    char *body;
-    char *headers;
-    json_t *json; /* NULL unless the body is JSON */
-} response;
+typedef lh_test_response response;
 
 static response http(fixture *f, const char *method, const char *path, const char *const headers[],
                      const char *body)
 {
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
-    response r = {0};
-    size_t len = 0;
-    r.status = lh_test_http(method, url, headers, body, body ? strlen(body) : 0, &r.body, &len,
-                            &r.headers);
-    if (r.status < 0)
-        fail_msg("%s %s: transport error", method, path);
-    json_error_t jerr;
-    r.json = json_loadb(r.body, len, 0, &jerr);
-    return r;
-}
-
-static void response_free(response *r)
-{
-    json_decref(r->json);
-    free(r->body);
-    free(r->headers);
-}
-
-/* The value of a response header (case-insensitive name), or NULL. */
-static char *header(const response *r, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *line = r->headers; line && *line; line = strchr(line, '\n')) {
-        if (*line == '\n')
-            line++;
-        if (!strncasecmp(line, name, n) && line[n] == ':') {
-            const char *v = line + n + 1;
-            while (*v == ' ')
-                v++;
-            size_t len = strcspn(v, "\r\n");
-            snprintf(out, cap, "%.*s", (int)len, v);
-            return out;
-        }
-    }
-    return NULL;
+    return lh_test_fetch(f->http_port, method, path, headers, body, body ? strlen(body) : 0);
 }
 
 static void assert_json_error(const response *r, long status)
@@ -155,9 +89,9 @@ static void assert_json_error(const response *r, long status)
     assert_int_equal(json_integer_value(json_object_get(err, "code")), status);
     assert_true(json_string_length(json_object_get(err, "message")) > 0);
     char ct[128], rid[128];
-    assert_non_null(header(r, "Content-Type", ct, sizeof ct));
+    assert_non_null(lh_test_header(r, "Content-Type", ct, sizeof ct));
     assert_string_equal(ct, "application/json");
-    assert_non_null(header(r, "X-Request-Id", rid, sizeof rid));
+    assert_non_null(lh_test_header(r, "X-Request-Id", rid, sizeof rid));
 }
 
 static const char *error_field(const response *r)
@@ -198,9 +132,9 @@ static void test_embed_answers_unit_vectors_and_echoes_request_id(void **state)
     json_int_t dim = json_integer_value(json_object_get(r.json, "dimension"));
     assert_int_equal(json_array_size(json_array_get(json_object_get(r.json, "vectors"), 0)), dim);
     char v[128];
-    assert_string_equal(header(&r, "X-Request-Id", v, sizeof v), "test-rid.1_A");
-    assert_string_equal(header(&r, "Content-Type", v, sizeof v), "application/json");
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "X-Request-Id", v, sizeof v), "test-rid.1_A");
+    assert_string_equal(lh_test_header(&r, "Content-Type", v, sizeof v), "application/json");
+    lh_test_response_free(&r);
 }
 
 static void test_request_id_is_generated_when_absent_or_insane(void **state)
@@ -212,13 +146,13 @@ static void test_request_id_is_generated_when_absent_or_insane(void **state)
     assert_int_equal(a.status, 200);
     assert_int_equal(b.status, 200);
     char ra[128], rb[128];
-    assert_non_null(header(&a, "X-Request-Id", ra, sizeof ra));
-    assert_non_null(header(&b, "X-Request-Id", rb, sizeof rb));
+    assert_non_null(lh_test_header(&a, "X-Request-Id", ra, sizeof ra));
+    assert_non_null(lh_test_header(&b, "X-Request-Id", rb, sizeof rb));
     assert_string_not_equal(ra, "no spaces/or slashes allowed");
     assert_true(strlen(ra) > 0 && strlen(rb) > 0);
     assert_string_not_equal(ra, rb);
-    response_free(&a);
-    response_free(&b);
+    lh_test_response_free(&a);
+    lh_test_response_free(&b);
 }
 
 static void test_form_urlencoded_body_is_read_as_json(void **state)
@@ -228,7 +162,7 @@ static void test_form_urlencoded_body_is_read_as_json(void **state)
     response r = http(f, "POST", "/v1/embed", h, "{\"texts\":[\"hello\"]}");
     assert_int_equal(r.status, 200);
     assert_unit_rows(json_object_get(r.json, "vectors"), 1);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_ai_embed_answers_in_the_old_shape(void **state)
@@ -244,17 +178,17 @@ static void test_ai_embed_answers_in_the_old_shape(void **state)
     assert_int_equal(json_array_size(first), dims);
     assert_true(json_is_string(json_object_get(r.json, "model")));
     assert_null(json_object_get(r.json, "vectors"));
-    response_free(&r);
+    lh_test_response_free(&r);
 
     r = http(f, "POST", "/ai/embed", NULL, "{\"text\":\"just one\"}");
     assert_int_equal(r.status, 200);
     assert_unit_rows(json_object_get(r.json, "embeddings"), 1);
-    response_free(&r);
+    lh_test_response_free(&r);
 
     r = http(f, "POST", "/ai/embed", NULL, "{\"text\":\"a\",\"texts\":[\"b\"]}");
     assert_json_error(&r, 400);
     assert_string_equal(error_field(&r), "text");
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_openai_embeddings_shape(void **state)
@@ -280,7 +214,7 @@ static void test_openai_embeddings_shape(void **state)
     json_t *usage = json_object_get(r.json, "usage");
     assert_int_equal(json_integer_value(json_object_get(usage, "prompt_tokens")), 5);
     assert_int_equal(json_integer_value(json_object_get(usage, "total_tokens")), 5);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_openai_embeddings_single_input_and_base64(void **state)
@@ -291,7 +225,7 @@ static void test_openai_embeddings_single_input_and_base64(void **state)
     json_t *first = json_array_get(json_object_get(r.json, "data"), 0);
     size_t dim = json_array_size(json_object_get(first, "embedding"));
     assert_true(dim > 0);
-    response_free(&r);
+    lh_test_response_free(&r);
 
     r = http(f, "POST", "/v1/embeddings", NULL,
              "{\"input\":\"hello there\",\"encoding_format\":\"base64\"}");
@@ -300,11 +234,11 @@ static void test_openai_embeddings_single_input_and_base64(void **state)
     const char *b64 = json_string_value(json_object_get(first, "embedding"));
     assert_non_null(b64);
     assert_int_equal(strlen(b64), (dim * 4 + 2) / 3 * 4); /* float32 each */
-    response_free(&r);
+    lh_test_response_free(&r);
 
     r = http(f, "POST", "/v1/embeddings", NULL, "{\"input\":[1,2]}");
     assert_json_error(&r, 400);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_bad_json_is_400(void **state)
@@ -315,7 +249,7 @@ static void test_bad_json_is_400(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"),
                                                              "message")),
                            "JSON"));
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_missing_field_is_400_naming_it(void **state)
@@ -325,7 +259,7 @@ static void test_missing_field_is_400_naming_it(void **state)
     assert_json_error(&r, 400);
     assert_non_null(error_field(&r));
     assert_string_equal(error_field(&r), "texts");
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_unknown_route_is_404(void **state)
@@ -333,10 +267,10 @@ static void test_unknown_route_is_404(void **state)
     fixture *f = *state;
     response r = http(f, "GET", "/v1/nothing-here", NULL, NULL);
     assert_json_error(&r, 404);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "POST", "/v1/embed/extra", NULL, "{}");
     assert_json_error(&r, 404);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_wrong_method_is_405_with_allow(void **state)
@@ -345,13 +279,13 @@ static void test_wrong_method_is_405_with_allow(void **state)
     response r = http(f, "GET", "/v1/embed", NULL, NULL);
     assert_json_error(&r, 405);
     char allow[64];
-    assert_non_null(header(&r, "Allow", allow, sizeof allow));
+    assert_non_null(lh_test_header(&r, "Allow", allow, sizeof allow));
     assert_string_equal(allow, "POST");
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "DELETE", "/v1/health", NULL, NULL);
     assert_json_error(&r, 405);
-    assert_string_equal(header(&r, "Allow", allow, sizeof allow), "GET");
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "Allow", allow, sizeof allow), "GET");
+    lh_test_response_free(&r);
 }
 
 static char *big_body(size_t n)
@@ -369,18 +303,18 @@ static void test_body_over_the_limit_is_413(void **state)
     char *body = big_body(MAX_BODY + 100);
     response r = http(f, "POST", "/v1/embed", NULL, body);
     assert_json_error(&r, 413);
-    response_free(&r);
+    lh_test_response_free(&r);
     /* chunked: no length up front, so it is refused once the body is read */
     const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
     r = http(f, "POST", "/v1/embed", chunked, body);
     assert_json_error(&r, 413);
-    response_free(&r);
+    lh_test_response_free(&r);
     free(body);
     /* just under the limit is fine as far as the gateway is concerned */
     body = big_body(MAX_BODY - 10);
     r = http(f, "POST", "/v1/embed", chunked, body);
     assert_int_not_equal(r.status, 413);
-    response_free(&r);
+    lh_test_response_free(&r);
     free(body);
 }
 
@@ -390,11 +324,11 @@ static void test_wrong_content_type_is_415(void **state)
     const char *h[] = {"Content-Type: text/plain", NULL};
     response r = http(f, "POST", "/v1/embed", h, "{\"texts\":[\"x\"]}");
     assert_json_error(&r, 415);
-    response_free(&r);
+    lh_test_response_free(&r);
     const char *ok[] = {"Content-Type: application/json; charset=utf-8", NULL};
     r = http(f, "POST", "/v1/embed", ok, "{\"texts\":[\"x\"]}");
     assert_int_equal(r.status, 200);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_health_is_200_when_all_up(void **state)
@@ -413,9 +347,13 @@ static void test_health_is_200_when_all_up(void **state)
         json_t *a = json_array_get(actors, i);
         assert_string_equal(json_string_value(json_object_get(a, "name")), want[i]);
         assert_true(json_is_true(json_object_get(a, "up")));
-        assert_true(json_number_value(json_object_get(a, "rtt_ms")) >= 0);
+        /* json_number_value(NULL) is 0: the field must be there and a number. */
+        json_t *rtt = json_object_get(a, "rtt_ms");
+        if (!json_is_number(rtt))
+            fail_msg("health: %s has no numeric rtt_ms", want[i]);
+        assert_true(json_number_value(rtt) >= 0);
     }
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 /* The vector routes: path parameters become the `index` field. */
@@ -426,12 +364,12 @@ static void test_vector_routes_carry_the_index_from_the_path(void **state)
                       "{\"index\":\"docs\",\"dimension\":3,\"kind\":\"flat\"}");
     if (r.status != 200)
         fail_msg("create: %ld %s", r.status, r.body);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "POST", "/v1/vectors/indexes/docs/upsert", NULL,
              "{\"items\":[{\"id\":\"a\",\"vector\":[1,0,0]},"
              "{\"id\":\"b\",\"vector\":[0,1,0],\"metadata\":{\"lang\":\"en\"}}]}");
     assert_int_equal(r.status, 200);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "POST", "/v1/vectors/search", NULL,
              "{\"index\":\"docs\",\"vector\":[0,0.9,0.1],\"k\":1}");
     assert_int_equal(r.status, 200);
@@ -439,25 +377,25 @@ static void test_vector_routes_carry_the_index_from_the_path(void **state)
     assert_string_equal(json_string_value(json_object_get(hit, "id")), "b");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(hit, "metadata"), "lang")), "en");
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "GET", "/v1/vectors/indexes/docs", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_integer_value(json_object_get(r.json, "count")), 2);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "POST", "/v1/vectors/indexes/docs/upsert", NULL,
              "{\"items\":[{\"id\":\"c\",\"vector\":[1,0]}]}");
     assert_json_error(&r, 400);
     assert_non_null(strstr(r.body, "items[0].vector"));
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "GET", "/v1/vectors/indexes/nope", NULL, NULL);
     assert_json_error(&r, 404);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "DELETE", "/v1/vectors/indexes/docs", NULL, NULL);
     assert_int_equal(r.status, 200);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "POST", "/v1/vectors/search", NULL, "{\"index\":\"docs\",\"vector\":[1,0,0]}");
     assert_json_error(&r, 404);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_metrics_count_requests(void **state)
@@ -465,13 +403,13 @@ static void test_metrics_count_requests(void **state)
     fixture *f = *state;
     response r = http(f, "POST", "/v1/embed", NULL, "{\"texts\":[\"count me\"]}");
     assert_int_equal(r.status, 200);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "GET", "/v1/nope", NULL, NULL);
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "GET", "/metrics", NULL, NULL);
     assert_int_equal(r.status, 200);
     char ct[128];
-    assert_non_null(strstr(header(&r, "Content-Type", ct, sizeof ct), "text/plain"));
+    assert_non_null(strstr(lh_test_header(&r, "Content-Type", ct, sizeof ct), "text/plain"));
     assert_has(&r, "lh_http_requests_total{route=\"/v1/embed\",method=\"POST\",status=\"200\"} ");
     assert_has(&r, "lh_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} ");
     assert_has(&r, "# TYPE lh_http_request_duration_seconds histogram");
@@ -479,7 +417,7 @@ static void test_metrics_count_requests(void **state)
     assert_has(&r, "lh_http_request_duration_seconds_count{route=\"/v1/embed\"} ");
     assert_has(&r, "\nlh_http_requests_in_flight ");
     assert_has(&r, "\nlh_bus_pending_requests 0\n");
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_openapi_describes_the_routes(void **state)
@@ -506,7 +444,7 @@ static void test_openapi_describes_the_routes(void **state)
                         "texts");
     json_t *normalize = json_object_get(json_object_get(req, "properties"), "normalize");
     assert_true(json_is_true(json_object_get(normalize, "default")));
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *user)
@@ -520,7 +458,7 @@ static void test_keep_alive_reuses_the_connection(void **state)
 {
     fixture *f = *state;
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", f->port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", f->http_port);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -552,7 +490,7 @@ static void test_serves_again_after_a_nats_restart(void **state)
     for (int i = 0; i < 300 && status != 200; i++) { /* bounded: about 30 s */
         response r = http(f, "POST", "/v1/embed", NULL, "{\"texts\":[\"back\"]}");
         status = r.status;
-        response_free(&r);
+        lh_test_response_free(&r);
         if (status != 200)
             lh_test_sleep_ms(100);
     }
@@ -562,7 +500,7 @@ static void test_serves_again_after_a_nats_restart(void **state)
     for (int i = 0; i < 300 && status != 200; i++) { /* bounded: about 30 s */
         response r = http(f, "GET", "/v1/health", NULL, NULL);
         status = r.status;
-        response_free(&r);
+        lh_test_response_free(&r);
         if (status != 200)
             lh_test_sleep_ms(100);
     }
@@ -577,7 +515,7 @@ static void test_no_responders_is_503(void **state)
     response r = http(f, "POST", "/v1/embed", NULL, "{\"texts\":[\"x\"]}");
     assert_json_error(&r, 503);
     assert_non_null(strstr(r.body, "embed.request"));
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void ignore(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -599,7 +537,7 @@ static void test_silent_responder_is_504(void **state)
     response r = http(f, "POST", "/v1/embed", NULL, "{\"texts\":[\"x\"]}");
     assert_json_error(&r, 504);
     assert_non_null(strstr(r.body, "no reply from embed.request within 300 ms"));
-    response_free(&r);
+    lh_test_response_free(&r);
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
 }
@@ -620,7 +558,7 @@ static void test_health_is_503_when_an_actor_is_down(void **state)
         assert_true(json_is_false(json_object_get(a, "up")));
         assert_true(json_string_length(json_object_get(a, "error")) > 0);
     }
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 /* ---- shutdown with a request in flight ---- */
@@ -655,7 +593,7 @@ static void *post_embed(void *arg)
 {
     pending_http *p = arg;
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", p->f->port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", p->f->http_port);
     const char *body = "{\"texts\":[\"x\"]}";
     p->status = lh_test_http("POST", url, NULL, body, strlen(body), &p->body, NULL, NULL);
     return NULL;
@@ -676,7 +614,7 @@ static void test_sigterm_finishes_requests_in_flight(void **state)
     for (int i = 0; i < 5000 && !atomic_load(&slow_received); i++)
         lh_test_sleep_ms(2);
     assert_true(atomic_load(&slow_received));
-    int st = lh_test_signal_wait(&f->serve, SIGTERM, 20000);
+    int st = lh_test_signal_wait(lh_test_stack_proc(f, "gateway"), SIGTERM, 20000);
     pthread_join(t, NULL);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
@@ -762,9 +700,12 @@ int main(void)
     const struct CMUnitTest taken[] = {
         cmocka_unit_test(test_taken_port_fails_start_clearly),
     };
-    int failed = cmocka_run_group_tests_name("full stack", stack, setup_stack, teardown);
-    failed += cmocka_run_group_tests_name("gateway alone", alone, setup_gateway_only, teardown);
-    failed += cmocka_run_group_tests_name("shutdown", shutdown, setup_gateway_slow, teardown);
+    int failed =
+        cmocka_run_group_tests_name("full stack", stack, setup_stack, lh_test_stack_teardown);
+    failed += cmocka_run_group_tests_name("gateway alone", alone, setup_gateway_only,
+                                          lh_test_stack_teardown);
+    failed += cmocka_run_group_tests_name("shutdown", shutdown, setup_gateway_slow,
+                                          lh_test_stack_teardown);
     failed += cmocka_run_group_tests_name("taken port", taken, NULL, NULL);
     nats_CloseAndWait(5000); /* lets LeakSanitizer see nats.c fully released */
     return failed;

@@ -28,74 +28,29 @@
 #include "actors/vector/vector.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
-#include "bus/config.h"
 #include "bus/json.h"
 #include "gateway/gateway.h"
+#include "schemas/catalog.h"
+#include "schemas/embed.h"
+#include "schemas/ingest.h"
+#include "schemas/storage.h"
+#include "schemas/vector.h"
 
 #define TIMEOUT_MS 60000
 #define BUCKET "ingest-test"
 
-typedef struct fixture {
-    lh_test_nats nats;
-    char *data_dir;
-    natsConnection *nc;
-    lh_actor *storaged, *catalogd, *embedd, *vectord, *ingestd;
-} fixture;
+/* The fixture is the stack: nats-server, the test's connection, and the
+ * actors below in this process on one data directory for the group. */
+typedef lh_test_stack fixture;
 
-/* ---- actors ---- */
+static const lh_actor_def *const ACTORS[] = {&lh_storage_actor, &lh_catalog_actor, &lh_embed_actor,
+                                             &lh_vector_actor,  &lh_ingest_actor,  NULL};
 
-static lh_actor *start_actor(fixture *f, const lh_actor_def *def)
-{
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    setenv("LH_DATA_DIR", f->data_dir, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = 2};
-    lh_actor *a = NULL;
-    lh_err *err = lh_actor_create(def, &opts, &a);
-    if (err)
-        fail_msg("start %s: %s", def->name, lh_err_message(err));
-    int64_t deadline = lh_test_now_ms() + 10000;
-    while (!lh_test_ping_conn(f->nc, def->name, 1000))
-        if (lh_test_now_ms() > deadline)
-            fail_msg("%s does not answer $SRV.PING", def->name);
-    return a;
-}
-
-static void restart_ingestd(fixture *f)
-{
-    lh_actor_destroy(f->ingestd);
-    f->ingestd = start_actor(f, &lh_ingest_actor);
-}
+static void restart_ingestd(fixture *f) { lh_test_stack_restart(f, &lh_ingest_actor, 2); }
 
 static int group_setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    f->data_dir = lh_test_tmpdir();
-    f->storaged = start_actor(f, &lh_storage_actor);
-    f->catalogd = start_actor(f, &lh_catalog_actor);
-    f->embedd = start_actor(f, &lh_embed_actor);
-    f->vectord = start_actor(f, &lh_vector_actor);
-    f->ingestd = start_actor(f, &lh_ingest_actor);
-    *state = f;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    fixture *f = *state;
-    lh_actor_destroy(f->ingestd);
-    lh_actor_destroy(f->vectord);
-    lh_actor_destroy(f->embedd);
-    lh_actor_destroy(f->catalogd);
-    lh_actor_destroy(f->storaged);
-    natsConnection_Destroy(f->nc);
-    lh_test_nats_destroy(&f->nats);
-    lh_test_rmrf(f->data_dir);
-    free(f->data_dir);
-    free(f);
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = ACTORS});
     return 0;
 }
 
@@ -103,59 +58,20 @@ static int group_teardown(void **state)
 
 typedef lh_test_reply reply;
 
-static reply call_text(fixture *f, const char *subject, const char *json)
-{
-    reply r = lh_test_request(f->nc, subject, json, strlen(json), NULL, TIMEOUT_MS);
-    if (r.code == -1)
-        fail_msg("request %s: %s", subject, r.message);
-    return r;
-}
-
-/* Sends a jansson document (consumed). */
-static reply call(fixture *f, const char *subject, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    reply r = call_text(f, subject, text);
-    free(text);
-    return r;
-}
-
-static json_t *ok(fixture *f, const char *subject, json_t *doc)
-{
-    reply r = call(f, subject, doc);
-    if (r.code)
-        fail_msg("%s refused: %d %s", subject, r.code, r.message);
-    return r.body;
-}
-
-static void expect_refused(fixture *f, const char *subject, json_t *doc, int code,
-                           const char *field, const char *words)
-{
-    reply r = call(f, subject, doc);
-    if (r.code != code)
-        fail_msg("%s: expected %d, got %d (%s)", subject, code, r.code,
-                 r.message ? r.message : "success");
-    if (field && (!r.field || strcmp(r.field, field)))
-        fail_msg("expected field '%s', got '%s' (%s)", field, r.field ? r.field : "(none)",
-                 r.message);
-    if (words && !strstr(r.message, words))
-        fail_msg("error '%s' lacks '%s'", r.message, words);
-    json_decref(r.body);
-}
-
 static const char *str_at(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static json_int_t int_at(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 
 static void put_object(fixture *f, const char *key, const char *data, size_t len)
 {
-    json_decref(ok(f, "storage.put",
-                   json_pack("{s:s, s:s, s:s%}", "bucket", BUCKET, "key", key, "data", data, len)));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_put,
+        json_pack("{s:s, s:s, s:s%}", "bucket", BUCKET, "key", key, "data", data, len))));
 }
 
 static char *object_sha(fixture *f, const char *bucket, const char *key)
 {
-    json_t *info = ok(f, "storage.head", json_pack("{s:s, s:s}", "bucket", bucket, "key", key));
+    json_t *info = lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_head, json_pack("{s:s, s:s}", "bucket", bucket, "key", key)));
     char *sha = strdup(str_at(info, "sha256"));
     json_decref(info);
     return sha;
@@ -167,7 +83,7 @@ static json_t *source(const char *key) { return json_pack("{s:s, s:s}", "bucket"
 static json_t *ingest_wait(fixture *f, json_t *req)
 {
     json_object_set_new(req, "wait", json_true());
-    return ok(f, "ingest.file", req);
+    return lh_test_ok(lh_test_call_j(f->nc, &lh_ep_ingest_file, req));
 }
 
 static void expect_state(json_t *job, const char *state)
@@ -216,7 +132,8 @@ static void test_csv_becomes_a_version(void **state)
     assert_string_equal(job_schema, "id:integer name:text age:integer? score:real "
                                     "active:boolean note:text?");
 
-    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "people"));
+    json_t *ds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "people")));
     assert_string_equal(str_at(ds, "format"), "csv");
     json_t *v = json_object_get(ds, "version");
     char *cat_schema = schema_text(json_object_get(v, "schema"));
@@ -245,21 +162,25 @@ static void test_inline_content_and_status(void **state)
 {
     fixture *f = *state;
     const char *csv = "k;v\na;1\nb;2\n";
-    json_t *queued = ok(f, "ingest.file",
-                        json_pack("{s:s, s:s, s:s, s:{s:s}}", "dataset", "inline_ds", "content",
-                                  csv, "format", "csv", "csv", "delimiter", ";"));
+    json_t *queued = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_ingest_file,
+                       json_pack("{s:s, s:s, s:s, s:{s:s}}", "dataset", "inline_ds", "content", csv,
+                                 "format", "csv", "csv", "delimiter", ";")));
     assert_string_equal(str_at(queued, "state"), "queued");
     const char *id = str_at(queued, "job");
     assert_int_equal(strlen(id), 22);
-    json_t *done = ok(f, "ingest.status", json_pack("{s:s, s:b}", "job", id, "wait", 1));
+    json_t *done = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s, s:b}", "job", id, "wait", 1)));
     expect_state(done, "succeeded");
     assert_int_equal(int_at(done, "rows_read"), 2);
     assert_int_equal(int_at(done, "version"), 1);
     assert_non_null(str_at(done, "started"));
     assert_non_null(str_at(done, "finished"));
-    json_t *again = ok(f, "ingest.status", json_pack("{s:s}", "job", id));
+    json_t *again =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s}", "job", id)));
     assert_true(json_equal(again, done));
-    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "inline_ds"));
+    json_t *ds = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "inline_ds")));
     json_t *loc = json_object_get(json_object_get(ds, "version"), "location");
     assert_string_equal(str_at(loc, "bucket"), "ingest-inline");
     assert_non_null(strstr(str_at(loc, "key"), id));
@@ -299,7 +220,8 @@ static void test_jsonl_broken_line_fails_or_skips(void **state)
     json_t *e0 = json_array_get(json_object_get(failed, "errors"), 0);
     assert_int_equal(int_at(e0, "line"), 3);
     assert_int_equal(int_at(failed, "version"), 0);
-    expect_refused(f, "catalog.get", json_pack("{s:s}", "name", "events"), 404, NULL, NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "events")),
+                   404, NULL, NULL);
 
     json_t *skipped = ingest_wait(f, json_pack("{s:s, s:o, s:s}", "dataset", "events", "source",
                                                source("events.jsonl"), "on_error", "skip"));
@@ -311,7 +233,8 @@ static void test_jsonl_broken_line_fails_or_skips(void **state)
     assert_int_equal(int_at(json_array_get(errs, 0), "line"), 3);
     char *schema = schema_text(json_object_get(skipped, "schema"));
     assert_string_equal(schema, "id:integer kind:text data:text? extra:real?");
-    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "events"));
+    json_t *ds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "events")));
     assert_string_equal(str_at(ds, "format"), "jsonl");
     assert_int_equal(int_at(json_object_get(ds, "version"), "rows"), 3);
     assert_null(json_object_get(json_object_get(ds, "version"), "csv"));
@@ -330,7 +253,8 @@ static void test_status_survives_restart(void **state)
                                            "a,b\n1,x\n2,y\n", "format", "csv"));
     expect_state(job, "succeeded");
     restart_ingestd(f);
-    json_t *after = ok(f, "ingest.status", json_pack("{s:s}", "job", str_at(job, "job")));
+    json_t *after = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s}", "job", str_at(job, "job"))));
     assert_true(json_equal(after, job));
     json_decref(after);
     json_decref(job);
@@ -352,7 +276,8 @@ static char *big_csv(size_t bytes, size_t *len)
 static void wait_running(fixture *f, const char *id)
 {
     for (int64_t deadline = lh_test_now_ms() + TIMEOUT_MS;;) {
-        json_t *st = ok(f, "ingest.status", json_pack("{s:s}", "job", id));
+        json_t *st =
+            lh_test_ok(lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s}", "job", id)));
         bool running = !strcmp(str_at(st, "state"), "running") && int_at(st, "bytes") > 0;
         if (strcmp(str_at(st, "state"), "running") && strcmp(str_at(st, "state"), "queued"))
             fail_msg("the job ended before it could be interrupted: %s", str_at(st, "state"));
@@ -374,8 +299,9 @@ static void expect_interrupted(json_t *job)
 
 static char *submit(fixture *f, const char *dataset, const char *key)
 {
-    json_t *q = ok(f, "ingest.file", json_pack("{s:s, s:o}", "dataset", dataset, "source",
-                                               source(key)));
+    json_t *q = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_ingest_file,
+                       json_pack("{s:s, s:o}", "dataset", dataset, "source", source(key))));
     char *id = strdup(str_at(q, "job"));
     json_decref(q);
     return id;
@@ -403,17 +329,18 @@ static void test_clean_stop_interrupts_running_job(void **state)
     snprintf(req, sizeof req, "{\"job\":\"%s\",\"wait\":true}", id);
     natsConnection_PublishRequestString(f->nc, "ingest.status", inbox, req);
     natsConnection_Flush(f->nc);
-    lh_actor_destroy(f->ingestd);
-    f->ingestd = NULL;
+    lh_test_stack_drop(f, &lh_ingest_actor);
     natsMsg *m = NULL;
     assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
     json_t *heard = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
     natsMsg_Destroy(m);
     expect_interrupted(heard);
-    f->ingestd = start_actor(f, &lh_ingest_actor);
-    json_t *after = ok(f, "ingest.status", json_pack("{s:s}", "job", id));
+    lh_test_stack_add(f, &lh_ingest_actor, 2);
+    json_t *after =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s}", "job", id)));
     assert_true(json_equal(after, heard));
-    expect_refused(f, "catalog.get", json_pack("{s:s}", "name", "stopped"), 404, NULL, NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "stopped")),
+                   404, NULL, NULL);
     json_decref(heard);
     json_decref(after);
     natsSubscription_Destroy(sub);
@@ -430,30 +357,28 @@ static void test_sigkill_mid_job(void **state)
     char *csv = big_csv(2 << 20, &len);
     put_object(f, "big-kill.csv", csv, len);
     free(csv);
-    lh_actor_destroy(f->ingestd); /* the process below serves ingest.* alone */
-    f->ingestd = NULL;
+    lh_test_stack_drop(f, &lh_ingest_actor); /* the process below serves ingest.* alone */
     static const char *const actors[] = {"ingestd", NULL};
-    char log[600];
-    snprintf(log, sizeof log, "%s/ingestd.log", f->data_dir);
     char small[] = "LH_INGEST_CHUNK_BYTES=64";
     char *const env[] = {small, NULL};
-    lh_test_proc p;
-    lh_test_serve(&p, f->nats.url, actors, NULL, env, log);
+    lh_test_proc *p = lh_test_stack_serve(f, actors, NULL, env);
     char *id = submit(f, "killed", "big-kill.csv");
     wait_running(f, id);
-    int st = lh_test_signal_wait(&p, SIGKILL, 10000);
+    int st = lh_test_signal_wait(p, SIGKILL, 10000);
     assert_true(WIFSIGNALED(st));
-    lh_test_serve(&p, f->nats.url, actors, NULL, NULL, log);
-    json_t *after = ok(f, "ingest.status", json_pack("{s:s}", "job", id));
+    p = lh_test_stack_serve(f, actors, NULL, NULL);
+    json_t *after =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s}", "job", id)));
     expect_interrupted(after);
-    expect_refused(f, "catalog.get", json_pack("{s:s}", "name", "killed"), 404, NULL, NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "killed")),
+                   404, NULL, NULL);
     json_t *again = ingest_wait(f, json_pack("{s:s, s:o}", "dataset", "killed", "source",
                                              source("big-kill.csv")));
     expect_state(again, "succeeded");
     assert_int_equal(int_at(again, "version"), 1);
-    st = lh_test_signal_wait(&p, SIGTERM, 30000);
+    st = lh_test_signal_wait(p, SIGTERM, 30000);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    f->ingestd = start_actor(f, &lh_ingest_actor);
+    lh_test_stack_add(f, &lh_ingest_actor, 2);
     json_decref(after);
     json_decref(again);
     free(id);
@@ -492,8 +417,9 @@ static char *embed_csv(size_t *len)
 
 static json_t *search_text(fixture *f, const char *index, const char *text)
 {
-    json_t *r = ok(f, "vector.search", json_pack("{s:s, s:s, s:i}", "index", index, "text", text,
-                                                 "k", 1));
+    json_t *r = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_vector_search,
+                       json_pack("{s:s, s:s, s:i}", "index", index, "text", text, "k", 1)));
     json_t *hit = json_incref(json_array_get(json_object_get(r, "hits"), 0));
     json_decref(r);
     if (!hit)
@@ -515,7 +441,8 @@ static void test_embed_every_row_findable(void **state)
     int expected = EMBED_ROWS - EMBED_ROWS / 50;
     assert_int_equal(int_at(job, "rows_read"), EMBED_ROWS);
     assert_int_equal(int_at(job, "rows_embedded"), expected);
-    json_t *stats = ok(f, "vector.stats", json_pack("{s:s}", "index", "docs_idx"));
+    json_t *stats = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_vector_stats, json_pack("{s:s}", "index", "docs_idx")));
     assert_int_equal(int_at(stats, "count"), expected);
     assert_string_equal(str_at(stats, "metric"), "cosine");
     assert_string_equal(str_at(stats, "kind"), "hnsw");
@@ -576,39 +503,58 @@ static void test_bad_requests_refused(void **state)
     put_object(f, "data.txt", "a,b\n1,2\n", 8);
     json_decref(ingest_wait(f, json_pack("{s:s, s:o}", "dataset", "keep", "source",
                                          source("ok.csv"))));
-    const char *in = "ingest.file";
-    expect_refused(f, in, json_pack("{s:s, s:o, s:s, s:s}", "dataset", "keep", "source",
-                                    source("ok.csv"), "content", "a\n1\n", "format", "csv"),
-                   400, "source", "exactly one");
-    expect_refused(f, in, json_pack("{s:s}", "dataset", "keep"), 400, "source", "exactly one");
-    expect_refused(f, in, json_pack("{s:s, s:o}", "dataset", "keep", "source", source("nope.csv")),
-                   404, "source", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:o, s:s}", "dataset", "keep", "source",
-                                    source("ok.csv"), "format", "xml"),
+    const lh_contract *in = &lh_ep_ingest_file;
+    lh_test_expect(
+        lh_test_call_j(f->nc, in,
+                       json_pack("{s:s, s:o, s:s, s:s}", "dataset", "keep", "source",
+                                 source("ok.csv"), "content", "a\n1\n", "format", "csv")),
+        400, "source", "exactly one");
+    lh_test_expect(lh_test_call_j(f->nc, in, json_pack("{s:s}", "dataset", "keep")), 400, "source",
+                   "exactly one");
+    lh_test_expect(
+        lh_test_call_j(f->nc, in,
+                       json_pack("{s:s, s:o}", "dataset", "keep", "source", source("nope.csv"))),
+        404, "source", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, in,
+                                  json_pack("{s:s, s:o, s:s}", "dataset", "keep", "source",
+                                            source("ok.csv"), "format", "xml")),
                    400, "format", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:s}", "dataset", "keep", "content", "a\n1\n"), 400,
-                   "format", "required");
-    expect_refused(f, in, json_pack("{s:s, s:o}", "dataset", "keep", "source", source("data.txt")),
-                   400, "format", "data.txt");
-    expect_refused(f, in, json_pack("{s:s, s:s, s:s, s:{s:s}}", "dataset", "keep", "content",
-                                    "{}", "format", "jsonl", "csv", "delimiter", ";"),
-                   400, "csv", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:o, s:{s:s}}", "dataset", "keep", "source",
-                                    source("ok.csv"), "csv", "delimiter", "\""),
+    lh_test_expect(
+        lh_test_call_j(f->nc, in, json_pack("{s:s, s:s}", "dataset", "keep", "content", "a\n1\n")),
+        400, "format", "required");
+    lh_test_expect(
+        lh_test_call_j(f->nc, in,
+                       json_pack("{s:s, s:o}", "dataset", "keep", "source", source("data.txt"))),
+        400, "format", "data.txt");
+    lh_test_expect(
+        lh_test_call_j(f->nc, in,
+                       json_pack("{s:s, s:s, s:s, s:{s:s}}", "dataset", "keep", "content", "{}",
+                                 "format", "jsonl", "csv", "delimiter", ";")),
+        400, "csv", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, in,
+                                  json_pack("{s:s, s:o, s:{s:s}}", "dataset", "keep", "source",
+                                            source("ok.csv"), "csv", "delimiter", "\"")),
                    400, "csv.quote", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:o, s:s}", "dataset", "keep", "source",
-                                    source("ok.csv"), "on_error", "ignore"),
+    lh_test_expect(lh_test_call_j(f->nc, in,
+                                  json_pack("{s:s, s:o, s:s}", "dataset", "keep", "source",
+                                            source("ok.csv"), "on_error", "ignore")),
                    400, "on_error", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:o}", "dataset", "1bad", "source", source("ok.csv")),
-                   400, "dataset", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:o, s:{s:s, s:s}}", "dataset", "keep", "source",
-                                    source("ok.csv"), "embed", "column", "a", "index", "a/b"),
-                   400, "embed.index", NULL);
-    expect_refused(f, in, json_pack("{s:s, s:s, s:s}", "dataset", "keep", "content", "{\"a\":1}\n",
-                                    "format", "jsonl"),
+    lh_test_expect(
+        lh_test_call_j(f->nc, in,
+                       json_pack("{s:s, s:o}", "dataset", "1bad", "source", source("ok.csv"))),
+        400, "dataset", NULL);
+    lh_test_expect(
+        lh_test_call_j(f->nc, in,
+                       json_pack("{s:s, s:o, s:{s:s, s:s}}", "dataset", "keep", "source",
+                                 source("ok.csv"), "embed", "column", "a", "index", "a/b")),
+        400, "embed.index", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, in,
+                                  json_pack("{s:s, s:s, s:s}", "dataset", "keep", "content",
+                                            "{\"a\":1}\n", "format", "jsonl")),
                    409, "format", "csv");
-    expect_refused(f, "ingest.status", json_pack("{s:s}", "job", "no-such-job"), 404, "job",
-                   NULL);
+    lh_test_expect(
+        lh_test_call_j(f->nc, &lh_ep_ingest_status, json_pack("{s:s}", "job", "no-such-job")), 404,
+        "job", NULL);
     /* accepted, but the job fails before committing anything */
     json_t *job = ingest_wait(f, json_pack("{s:s, s:o, s:{s:s, s:s}}", "dataset", "keep",
                                            "source", source("ok.csv"), "embed", "column",
@@ -616,7 +562,8 @@ static void test_bad_requests_refused(void **state)
     expect_state(job, "failed");
     assert_non_null(strstr(str_at(job, "error"), "embed.column 'nope'"));
     json_decref(job);
-    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "keep"));
+    json_t *ds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "keep")));
     assert_int_equal(int_at(ds, "latest"), 1); /* nothing refused changed it */
     json_decref(ds);
 }
@@ -665,14 +612,11 @@ static void test_progress_events(void **state)
 static json_t *http_json(int port, const char *method, const char *path, const char *body,
                          long *status)
 {
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    char *text = NULL;
-    size_t len = 0;
-    *status = lh_test_http(method, url, headers, body, body ? strlen(body) : 0, &text, &len, NULL);
-    json_t *j = text ? json_loadb(text, len, 0, NULL) : NULL;
-    free(text);
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
+    lh_test_response r = lh_test_fetch(port, method, path, headers, body, body ? strlen(body) : 0);
+    *status = r.status;
+    json_t *j = json_incref(r.json);
+    lh_test_response_free(&r);
     return j;
 }
 
@@ -730,13 +674,8 @@ static void expect_query_options(int port, const char *job)
 static void test_gateway_routes(void **state)
 {
     fixture *f = *state;
-    int port = lh_test_free_port();
-    char port_s[16];
-    snprintf(port_s, sizeof port_s, "%d", port);
-    setenv("LH_HTTP_PORT", port_s, 1);
-    lh_actor *gw = start_actor(f, &lh_gateway_actor);
-    unsetenv("LH_HTTP_PORT");
-    assert_true(lh_test_wait_port(port, 10000));
+    lh_test_stack_add(f, &lh_gateway_actor, 2);
+    int port = f->http_port;
     long status;
     json_t *job = http_json(port, "POST", "/v1/ingest",
                             "{\"dataset\":\"gw_ds\",\"content\":\"a,b\\n1,2\\n\",\"format\":"
@@ -758,22 +697,7 @@ static void test_gateway_routes(void **state)
     json_decref(again);
     json_decref(missing);
     json_decref(bad);
-    lh_actor_destroy(gw);
-}
-
-static int run_cli(fixture *f, char *const argv[], const char *log)
-{
-    char url[200];
-    snprintf(url, sizeof url, "LH_NATS_URL=%s", f->nats.url);
-    char *const env[] = {url, NULL};
-    lh_test_proc p;
-    lh_test_spawn(&p, argv, env, log);
-    int st = lh_test_wait_exit(&p, 120000);
-    if (st == -1) {
-        lh_test_signal_wait(&p, SIGKILL, 5000);
-        fail_msg("lakehouse ingest did not finish");
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    lh_test_stack_drop(f, &lh_gateway_actor);
 }
 
 static void test_cli_ingest(void **state)
@@ -794,7 +718,7 @@ static void test_cli_ingest(void **state)
     rows -= 1; /* the header */
     free(csv);
     char *argv[] = {LH_BINARY, "ingest", path, "--dataset", "cli_ds", NULL};
-    int rc = run_cli(f, argv, log);
+    int rc = lh_test_stack_run(f, argv, log, 120000);
     if (rc != 0) {
         lh_test_log_tail(log, 20);
         fail_msg("lakehouse ingest exited %d", rc);
@@ -802,14 +726,15 @@ static void test_cli_ingest(void **state)
     char *text = lh_test_read_file(log, NULL);
     assert_non_null(strstr(text, "dataset cli_ds version 1"));
     free(text);
-    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "cli_ds"));
+    json_t *ds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "cli_ds")));
     json_t *v = json_object_get(ds, "version");
     assert_int_equal(int_at(v, "rows"), rows);
     assert_int_equal(int_at(v, "bytes"), (json_int_t)len);
     assert_string_equal(str_at(json_object_get(v, "location"), "bucket"), "ingest-uploads");
     json_decref(ds);
     char *no_dataset[] = {LH_BINARY, "ingest", path, NULL};
-    assert_int_equal(run_cli(f, no_dataset, log), 2);
+    assert_int_equal(lh_test_stack_run(f, no_dataset, log, 120000), 2);
 }
 
 int main(void)
@@ -828,5 +753,5 @@ int main(void)
         cmocka_unit_test(test_gateway_routes),
         cmocka_unit_test(test_cli_ingest),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, lh_test_stack_teardown);
 }

@@ -28,75 +28,36 @@
 #include "actors/storage/storage.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
-#include "bus/config.h"
 #include "bus/json.h"
+#include "schemas/catalog.h"
+#include "schemas/ingest.h"
+#include "schemas/query.h"
+#include "schemas/storage.h"
 
 #define TIMEOUT_MS 60000
 #define RESULT_BYTES_LIMIT 65536 /* queryd's LH_QUERY_MAX_RESULT_BYTES here */
 
-typedef struct fixture {
-    lh_test_nats nats;
-    char *data_dir;
-    natsConnection *nc;
-    lh_actor *storaged, *catalogd, *ingestd, *queryd;
-} fixture;
+/* The fixture is the stack: nats-server, the test's connection, and the
+ * actors below in this process on one data directory for the group. */
+typedef lh_test_stack fixture;
 
-/* ---- actors ---- */
+static const lh_actor_def *const ACTORS[] = {&lh_storage_actor, &lh_catalog_actor, &lh_ingest_actor,
+                                             NULL};
 
-static lh_actor *start_actor(fixture *f, const lh_actor_def *def)
-{
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    setenv("LH_DATA_DIR", f->data_dir, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = 2};
-    lh_actor *a = NULL;
-    lh_err *err = lh_actor_create(def, &opts, &a);
-    if (err)
-        fail_msg("start %s: %s", def->name, lh_err_message(err));
-    int64_t deadline = lh_test_now_ms() + 10000;
-    while (!lh_test_ping_conn(f->nc, def->name, 1000))
-        if (lh_test_now_ms() > deadline)
-            fail_msg("%s does not answer $SRV.PING", def->name);
-    return a;
-}
-
-static lh_actor *start_queryd(fixture *f)
+static void start_queryd(fixture *f)
 {
     char limit[32];
     snprintf(limit, sizeof limit, "%d", RESULT_BYTES_LIMIT);
     setenv("LH_QUERY_MAX_RESULT_BYTES", limit, 1);
-    lh_actor *a = start_actor(f, &lh_query_actor);
+    lh_test_stack_add(f, &lh_query_actor, 2);
     unsetenv("LH_QUERY_MAX_RESULT_BYTES");
-    return a;
 }
 
 static int group_setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    f->data_dir = lh_test_tmpdir();
-    f->storaged = start_actor(f, &lh_storage_actor);
-    f->catalogd = start_actor(f, &lh_catalog_actor);
-    f->ingestd = start_actor(f, &lh_ingest_actor);
-    f->queryd = start_queryd(f);
+    fixture *f = lh_test_stack_new(&(lh_test_stack_opts){.actors = ACTORS});
+    start_queryd(f);
     *state = f;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    fixture *f = *state;
-    lh_actor_destroy(f->queryd);
-    lh_actor_destroy(f->ingestd);
-    lh_actor_destroy(f->catalogd);
-    lh_actor_destroy(f->storaged);
-    natsConnection_Destroy(f->nc);
-    lh_test_nats_destroy(&f->nats);
-    lh_test_rmrf(f->data_dir);
-    free(f->data_dir);
-    free(f);
     return 0;
 }
 
@@ -104,54 +65,15 @@ static int group_teardown(void **state)
 
 typedef lh_test_reply reply;
 
-static reply reply_of(natsMsg *m, const char *subject)
-{
-    reply r = lh_test_reply_of(m);
-    if (r.code == -1)
-        fail_msg("%s: %s", subject, r.message);
-    return r;
-}
-
-/* Sends a jansson document (consumed). */
-static reply call(fixture *f, const char *subject, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    reply r = lh_test_request(f->nc, subject, text, strlen(text), NULL, TIMEOUT_MS);
-    free(text);
-    if (r.code == -1)
-        fail_msg("request %s: %s", subject, r.message);
-    return r;
-}
-
-static json_t *ok(fixture *f, const char *subject, json_t *doc)
-{
-    reply r = call(f, subject, doc);
-    if (r.code)
-        fail_msg("%s refused: %d %s", subject, r.code, r.message);
-    return r.body;
-}
-
-static void expect_code(reply r, int code, const char *field, const char *words)
-{
-    if (r.code != code)
-        fail_msg("expected %d, got %d (%s)", code, r.code, r.message ? r.message : "success");
-    if (field && (!r.field || strcmp(r.field, field)))
-        fail_msg("expected field '%s', got '%s' (%s)", field, r.field ? r.field : "(none)",
-                 r.message);
-    if (words && !strstr(r.message, words))
-        fail_msg("error '%s' lacks '%s'", r.message, words);
-    json_decref(r.body);
-}
-
 static json_t *sql_ok(fixture *f, const char *sql)
 {
-    return ok(f, "query.sql", json_pack("{s:s}", "sql", sql));
+    return lh_test_ok(lh_test_call_j(f->nc, &lh_ep_query_sql, json_pack("{s:s}", "sql", sql)));
 }
 
 static void sql_refused(fixture *f, const char *sql, int code, const char *words)
 {
-    expect_code(call(f, "query.sql", json_pack("{s:s}", "sql", sql)), code, NULL, words);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql, json_pack("{s:s}", "sql", sql)), code,
+                   NULL, words);
 }
 
 static json_t *cell(json_t *result, size_t row, size_t col)
@@ -189,7 +111,7 @@ static char *columns_text(json_t *result)
 
 static json_int_t stat_of(fixture *f, const char *name)
 {
-    json_t *st = ok(f, "query.stats", json_object());
+    json_t *st = lh_test_ok(lh_test_call_j(f->nc, &lh_ep_query_stats, json_object()));
     json_int_t v = int_at(st, name);
     json_decref(st);
     return v;
@@ -208,13 +130,11 @@ static void query_mp(fixture *f, const char *json_request, mp_reply *out)
     lh_buf_init(&req);
     lh_err *err = lh_json_to_msgpack(json_request, strlen(json_request), &req);
     assert_null(err);
-    natsStatus s = natsConnection_Request(&out->msg, f->nc, "query.sql", req.data, (int)req.len,
-                                          TIMEOUT_MS);
+    reply r = lh_test_call_msg(f->nc, &lh_ep_query_sql, req.data, req.len, NULL, &out->msg);
     lh_buf_free(&req);
-    assert_int_equal(s, NATS_OK);
-    const char *code = NULL;
-    if (natsMsgHeader_Get(out->msg, "Nats-Service-Error-Code", &code) == NATS_OK)
-        fail_msg("query.sql refused %s: %s", json_request, code);
+    if (r.code)
+        fail_msg("query.sql refused %s: %d %s", json_request, r.code, r.message);
+    json_decref(r.body);
     msgpack_unpacked_init(&out->u);
     size_t off = 0;
     assert_int_equal(msgpack_unpack_next(&out->u, natsMsg_GetData(out->msg),
@@ -253,8 +173,10 @@ static const msgpack_object *mp_cell(const mp_reply *r, uint32_t row, uint32_t c
 
 static void ingest(fixture *f, const char *dataset, const char *format, const char *content)
 {
-    json_t *job = ok(f, "ingest.file", json_pack("{s:s, s:s, s:s, s:b}", "dataset", dataset,
-                                                 "content", content, "format", format, "wait", 1));
+    json_t *job =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_ingest_file,
+                                  json_pack("{s:s, s:s, s:s, s:b}", "dataset", dataset, "content",
+                                            content, "format", format, "wait", 1)));
     if (strcmp(str_at(job, "state"), "succeeded"))
         fail_msg("ingest of %s %s: %s", dataset, str_at(job, "state"), str_at(job, "error"));
     json_decref(job);
@@ -496,11 +418,12 @@ static void test_only_reads_are_allowed(void **state)
         {"SELECT 1; SELECT 2", 400, "one statement"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-        reply r = call(f, "query.sql", json_pack("{s:s}", "sql", refused[i].sql));
+        reply r =
+            lh_test_call_j(f->nc, &lh_ep_query_sql, json_pack("{s:s}", "sql", refused[i].sql));
         if (r.code != refused[i].code)
             fail_msg("'%s': expected %d, got %d (%s)", refused[i].sql, refused[i].code, r.code,
                      r.message ? r.message : "success");
-        expect_code(r, refused[i].code, "sql", refused[i].words);
+        lh_test_expect(r, refused[i].code, "sql", refused[i].words);
     }
     char copy[600];
     snprintf(copy, sizeof copy, "%s/copy.db", f->data_dir);
@@ -523,15 +446,17 @@ static void test_row_cap_and_truncation(void **state)
 {
     fixture *f = *state;
     ensure_grid(f);
-    json_t *five = ok(f, "query.sql", json_pack("{s:s, s:i}", "sql",
-                                                "SELECT n FROM grid ORDER BY n", "max_rows", 5));
+    json_t *five = lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_query_sql,
+        json_pack("{s:s, s:i}", "sql", "SELECT n FROM grid ORDER BY n", "max_rows", 5)));
     assert_int_equal(int_at(five, "row_count"), 5);
     assert_int_equal(json_array_size(json_object_get(five, "rows")), 5);
     assert_true(json_is_true(json_object_get(five, "truncated")));
     assert_int_equal(json_integer_value(cell(five, 4, 0)), 5);
     json_decref(five);
-    json_t *all = ok(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT n FROM grid",
-                                               "max_rows", 2000));
+    json_t *all = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_query_sql,
+                       json_pack("{s:s, s:i}", "sql", "SELECT n FROM grid", "max_rows", 2000)));
     assert_int_equal(int_at(all, "row_count"), 2000);
     assert_true(json_is_false(json_object_get(all, "truncated")));
     json_decref(all);
@@ -539,10 +464,12 @@ static void test_row_cap_and_truncation(void **state)
     assert_int_equal(int_at(dflt, "row_count"), 1000);
     assert_true(json_is_true(json_object_get(dflt, "truncated")));
     json_decref(dflt);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "max_rows",
-                                               100001)), 400, "max_rows", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "max_rows", 0)),
-                400, "max_rows", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:i}", "sql", "SELECT 1", "max_rows", 100001)),
+                   400, "max_rows", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:i}", "sql", "SELECT 1", "max_rows", 0)),
+                   400, "max_rows", NULL);
 }
 
 static void test_result_byte_bound(void **state)
@@ -551,10 +478,9 @@ static void test_result_byte_bound(void **state)
     ensure_grid(f);
     natsMsg *m = NULL;
     const char *req = "{\"sql\":\"SELECT n, printf('%.1000c', 'x') FROM grid\"}";
-    assert_int_equal(natsConnection_RequestString(&m, f->nc, "query.sql", req, TIMEOUT_MS),
-                     NATS_OK);
+    reply r = lh_test_call_msg(f->nc, &lh_ep_query_sql, req, strlen(req), NULL, &m);
+    assert_non_null(m);
     assert_true(natsMsg_GetDataLength(m) < RESULT_BYTES_LIMIT + 4096);
-    reply r = reply_of(m, "query.sql");
     natsMsg_Destroy(m);
     assert_int_equal(r.code, 0);
     json_int_t n = int_at(r.body, "row_count");
@@ -568,8 +494,9 @@ static void expect_timeout(fixture *f, const char *sql, int timeout_ms)
 {
     char words[64];
     snprintf(words, sizeof words, "timed out after %d ms", timeout_ms);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", sql, "timeout_ms",
-                                               timeout_ms)), 422, "timeout_ms", words);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:i}", "sql", sql, "timeout_ms", timeout_ms)),
+                   422, "timeout_ms", words);
 }
 
 #define FOREVER_CTE "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) " \
@@ -610,7 +537,7 @@ static void test_others_answered_during_runaway(void **state)
     assert_int_equal(natsSubscription_NextMsg(&m, sub, 0), NATS_TIMEOUT); /* still running */
     for (int i = 0; i < 2; i++) {
         assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
-        expect_code(reply_of(m, "query.sql"), 422, "timeout_ms", "timed out after 6000 ms");
+        lh_test_expect(lh_test_reply_of(m), 422, "timeout_ms", "timed out after 6000 ms");
         natsMsg_Destroy(m);
     }
     natsSubscription_Destroy(sub);
@@ -624,24 +551,30 @@ static void test_parameters_are_bound(void **state)
     fixture *f = *state;
     ensure_sales(f);
     const char *hostile = "north'; DROP TABLE sales; --";
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:[s]}", "sql",
-                                               "SELECT count(*), ? FROM sales WHERE region = ?",
-                                               "params", hostile)),
-                400, "params", "2 parameters");
-    json_t *lit = ok(f, "query.sql", json_pack("{s:s, s:[s,s]}", "sql",
-                                               "SELECT count(*), ? FROM sales WHERE region = ?",
-                                               "params", hostile, hostile));
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:[s]}", "sql",
+                                            "SELECT count(*), ? FROM sales WHERE region = ?",
+                                            "params", hostile)),
+                   400, "params", "2 parameters");
+    json_t *lit = lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_query_sql,
+        json_pack("{s:s, s:[s,s]}", "sql", "SELECT count(*), ? FROM sales WHERE region = ?",
+                  "params", hostile, hostile)));
     assert_int_equal(json_integer_value(cell(lit, 0, 0)), 0); /* matched as a literal */
     assert_string_equal(json_string_value(cell(lit, 0, 1)), hostile);
     json_decref(lit);
-    json_t *match = ok(f, "query.sql", json_pack("{s:s, s:[s,i]}", "sql",
-                                                 "SELECT count(*) FROM sales WHERE region = :r "
-                                                 "AND qty > :q", "params", "north", 3));
+    json_t *match =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:[s,i]}", "sql",
+                                            "SELECT count(*) FROM sales WHERE region = :r "
+                                            "AND qty > :q",
+                                            "params", "north", 3)));
     assert_int_equal(json_integer_value(cell(match, 0, 0)), 1);
     json_decref(match);
-    json_t *kinds = ok(f, "query.sql", json_pack("{s:s, s:[n,b,i,f,s]}", "sql",
-                                                 "SELECT ?, ?, ?, ?, ?", "params", 1, -42,
-                                                 2.5, "s"));
+    json_t *kinds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:[n,b,i,f,s]}", "sql", "SELECT ?, ?, ?, ?, ?",
+                                            "params", 1, -42, 2.5, "s")));
     assert_true(json_is_null(cell(kinds, 0, 0)));
     assert_int_equal(json_integer_value(cell(kinds, 0, 1)), 1);
     assert_int_equal(json_integer_value(cell(kinds, 0, 2)), -42);
@@ -654,19 +587,24 @@ static void test_parameters_are_bound(void **state)
 static void test_bad_params_refused(void **state)
 {
     fixture *f = *state;
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:s}", "sql", "SELECT ?", "params", "x")),
-                400, "params", "array");
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:[[i]]}", "sql", "SELECT ?", "params", 1)),
-                400, "params", "params[0]");
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:[{}]}", "sql", "SELECT ?", "params")),
-                400, "params", "params[0]");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:s}", "sql", "SELECT ?", "params", "x")),
+                   400, "params", "array");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:[[i]]}", "sql", "SELECT ?", "params", 1)),
+                   400, "params", "params[0]");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:[{}]}", "sql", "SELECT ?", "params")),
+                   400, "params", "params[0]");
     json_t *many = json_array();
     for (int i = 0; i < 1001; i++)
         json_array_append_new(many, json_integer(i));
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:o}", "sql", "SELECT 1", "params", many)),
-                400, "params", "1000");
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:[]}", "sql", "SELECT ?", "params")), 400,
-                "params", "1 parameter");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:o}", "sql", "SELECT 1", "params", many)),
+                   400, "params", "1000");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:[]}", "sql", "SELECT ?", "params")),
+                   400, "params", "1 parameter");
 }
 
 /* ---- malformed requests ---- */
@@ -681,24 +619,31 @@ static void test_malformed_requests(void **state)
     assert_int_equal(natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code), NATS_OK);
     assert_string_equal(code, "400");
     natsMsg_Destroy(m);
-    expect_code(call(f, "query.sql", json_object()), 400, "sql", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:i}", "sql", 5)), 400, "sql", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:s}", "sql", "   ")), 400, "sql", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:s}", "sql", "SELECT 1", "max_rows", "x")),
-                400, "max_rows", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "timeout_ms", 0)),
-                400, "timeout_ms", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "timeout_ms",
-                                               300001)), 400, "timeout_ms", NULL);
-    expect_code(call(f, "query.sql", json_pack("{s:s, s:i}", "sql", "SELECT 1", "rows", 1)), 400,
-                NULL, "rows");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql, json_object()), 400, "sql", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql, json_pack("{s:i}", "sql", 5)), 400,
+                   "sql", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql, json_pack("{s:s}", "sql", "   ")), 400,
+                   "sql", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:s}", "sql", "SELECT 1", "max_rows", "x")),
+                   400, "max_rows", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:i}", "sql", "SELECT 1", "timeout_ms", 0)),
+                   400, "timeout_ms", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:i}", "sql", "SELECT 1", "timeout_ms", 300001)),
+                   400, "timeout_ms", NULL);
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_query_sql,
+                                  json_pack("{s:s, s:i}", "sql", "SELECT 1", "rows", 1)),
+                   400, NULL, "rows");
     lh_buf big;
     lh_buf_init(&big);
     lh_buf_append_str(&big, "SELECT 1");
     while (big.len <= 100000)
         lh_buf_append_str(&big, " + 1");
-    expect_code(call(f, "query.sql", json_pack("{s:s}", "sql", lh_buf_cstr(&big))), 413, "sql",
-                NULL);
+    lh_test_expect(
+        lh_test_call_j(f->nc, &lh_ep_query_sql, json_pack("{s:s}", "sql", lh_buf_cstr(&big))), 413,
+        "sql", NULL);
     lh_buf_free(&big);
     json_decref(sql_ok(f, "SELECT 1")); /* still answering */
 }
@@ -707,8 +652,8 @@ static void test_malformed_requests(void **state)
 
 static void restart_queryd(fixture *f)
 {
-    lh_actor_destroy(f->queryd);
-    f->queryd = start_queryd(f);
+    lh_test_stack_drop(f, &lh_query_actor);
+    start_queryd(f);
 }
 
 /* The version's table is reused after a restart: no load, and no need
@@ -720,10 +665,12 @@ static void test_restart_reuses_cache(void **state)
     json_int_t loads = stat_of(f, "loads");
     assert_int_equal(sql_int(f, "SELECT sum(v) FROM keepme"), 6);
     assert_int_equal(stat_of(f, "loads"), loads + 1);
-    json_t *ds = ok(f, "catalog.get", json_pack("{s:s}", "name", "keepme"));
+    json_t *ds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", "keepme")));
     json_t *loc = json_object_get(json_object_get(ds, "version"), "location");
-    json_decref(ok(f, "storage.delete", json_pack("{s:s, s:s}", "bucket", str_at(loc, "bucket"),
-                                                  "key", str_at(loc, "key"))));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_delete,
+        json_pack("{s:s, s:s}", "bucket", str_at(loc, "bucket"), "key", str_at(loc, "key")))));
     json_decref(ds);
     restart_queryd(f);
     assert_int_equal(stat_of(f, "loads"), 0);
@@ -756,7 +703,7 @@ static void test_concurrent_first_queries_load_once(void **state)
     for (int i = 0; i < N; i++) {
         natsMsg *m = NULL;
         assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
-        reply r = reply_of(m, "query.sql");
+        reply r = lh_test_reply_of(m);
         natsMsg_Destroy(m);
         if (r.code)
             fail_msg("concurrent query %d refused: %d %s", i, r.code, r.message);
@@ -791,7 +738,7 @@ static void test_stop_answers_running_and_queued(void **state)
     for (int i = 0; i < N; i++) {
         natsMsg *m = NULL;
         assert_int_equal(natsSubscription_NextMsg(&m, sub, TIMEOUT_MS), NATS_OK);
-        expect_code(reply_of(m, "query.sql"), 503, NULL, "stop");
+        lh_test_expect(lh_test_reply_of(m), 503, NULL, "stop");
         natsMsg_Destroy(m);
     }
     natsSubscription_Destroy(sub);
@@ -806,7 +753,8 @@ static void test_recreated_dataset_is_not_served_stale(void **state)
     ingest(f, "phoenix", "csv", "v\n1\n");
     assert_int_equal(sql_int(f, "SELECT sum(v) FROM phoenix"), 1);
     assert_int_equal(sql_int(f, "SELECT sum(v) FROM \"phoenix@1\""), 1);
-    json_decref(ok(f, "catalog.delete", json_pack("{s:s}", "name", "phoenix")));
+    json_decref(lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_catalog_delete, json_pack("{s:s}", "name", "phoenix"))));
     sql_refused(f, "SELECT sum(v) FROM phoenix", 400, "no such table");
     ingest(f, "phoenix", "csv", "v\n5\n");
     assert_int_equal(sql_int(f, "SELECT sum(v) FROM phoenix"), 5);
@@ -819,18 +767,21 @@ static void test_recreated_dataset_is_not_served_stale(void **state)
 static void commit_by_hand(fixture *f, const char *name, const char *key, const char *data,
                            const char *b_type, int rows)
 {
-    json_decref(ok(f, "storage.put", json_pack("{s:s, s:s, s:s}", "bucket", "qtest", "key", key,
-                                               "data", data)));
-    json_t *head = ok(f, "storage.head", json_pack("{s:s, s:s}", "bucket", "qtest", "key", key));
-    json_decref(ok(f, "catalog.create", json_pack("{s:s, s:s}", "name", name, "format", "csv")));
-    json_decref(ok(f, "catalog.commit",
-                   json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:s}, {s:s, s:s}], s:i, s:I, s:s, "
-                             "s:{s:s, s:s, s:b}}",
-                             "name", name, "location", "bucket", "qtest", "key", key, "schema",
-                             "name", "a", "type", "integer", "name", "b", "type", b_type, "rows",
-                             rows, "bytes", int_at(head, "size"), "sha256",
-                             str_at(head, "sha256"), "csv", "delimiter", ",", "quote", "\"",
-                             "header", 1)));
+    json_decref(lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_storage_put,
+                       json_pack("{s:s, s:s, s:s}", "bucket", "qtest", "key", key, "data", data))));
+    json_t *head = lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_head, json_pack("{s:s, s:s}", "bucket", "qtest", "key", key)));
+    json_decref(lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_create,
+                                          json_pack("{s:s, s:s}", "name", name, "format", "csv"))));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_commit,
+        json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:s}, {s:s, s:s}], s:i, s:I, s:s, "
+                  "s:{s:s, s:s, s:b}}",
+                  "name", name, "location", "bucket", "qtest", "key", key, "schema", "name", "a",
+                  "type", "integer", "name", "b", "type", b_type, "rows", rows, "bytes",
+                  int_at(head, "size"), "sha256", str_at(head, "sha256"), "csv", "delimiter", ",",
+                  "quote", "\"", "header", 1))));
     json_decref(head);
 }
 
@@ -857,7 +808,7 @@ static void test_version_not_matching_its_schema(void **state)
 static void test_stats(void **state)
 {
     fixture *f = *state;
-    json_t *st = ok(f, "query.stats", json_object());
+    json_t *st = lh_test_ok(lh_test_call_j(f->nc, &lh_ep_query_stats, json_object()));
     assert_int_equal(int_at(st, "threads"), 4);
     assert_int_equal(int_at(st, "queued"), 0);
     assert_true(int_at(st, "queries") > 0);
@@ -889,5 +840,5 @@ int main(void)
         cmocka_unit_test(test_version_not_matching_its_schema),
         cmocka_unit_test(test_stats),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, lh_test_stack_teardown);
 }

@@ -1,7 +1,8 @@
 /*
  * test_schema.c — the generic codec: every kind decodes, every refusal
  * names its field with the right code, replies encode back to the same
- * values, and the embed schemas enforce their declared bounds.
+ * values, presence flags say which scalars were given and which are
+ * written, and the embed schemas enforce their declared bounds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +40,16 @@ LH_SCHEMA_DEFINE(t_item, T_ITEM, "item")
     F(T, loc, OBJECT, .sub = &t_item_schema, .doc = "o")
 LH_SCHEMA_DECLARE(t_msg, T_MSG)
 LH_SCHEMA_DEFINE(t_msg, T_MSG, "test message")
+
+/* Scalars with presence flags: three left out of an encoding when unset,
+ * one (`always`) written whatever its flag says. */
+#define T_PRESENCE(F, T)                                                                    \
+    F(T, n, INT, .def = 7, .flags = LH_F_OMIT_UNSET, .doc = "n")                           \
+    F(T, x, FLOAT, .def = 0.5, .flags = LH_F_OMIT_UNSET, .doc = "x")                       \
+    F(T, b, BOOL, .def = 1, .flags = LH_F_OMIT_UNSET, .doc = "b")                          \
+    F(T, always, INT, .doc = "a")
+LH_SCHEMA_DECLARE(t_presence, T_PRESENCE)
+LH_SCHEMA_DEFINE(t_presence, T_PRESENCE, "presence flags")
 
 typedef struct fixture {
     lh_arena *arena;
@@ -315,6 +326,79 @@ static void test_embed_request_bounds(void **state)
     lh_buf_free(&many);
 }
 
+/* ---- presence flags ---- */
+
+static void test_decoding_sets_presence_only_for_given_fields(void **state)
+{
+    fixture *f = *state;
+    t_presence *p = NULL;
+    assert_null(decode_json(f, &t_presence_schema, "{\"n\":3}", (void **)&p));
+    assert_true(p->has_n);
+    assert_int_equal(p->n, 3);
+    /* Defaults fill the values but say nothing was given. */
+    assert_false(p->has_x);
+    assert_true(p->x == 0.5);
+    assert_false(p->has_b);
+    assert_true(p->b);
+    assert_false(p->has_always);
+    assert_int_equal(p->always, 0);
+    /* Given, even as zero or false, is given. */
+    assert_null(decode_json(f, &t_presence_schema, "{\"x\":0,\"b\":false,\"always\":0}",
+                            (void **)&p));
+    assert_false(p->has_n);
+    assert_int_equal(p->n, 7);
+    assert_true(p->has_x);
+    assert_true(p->x == 0);
+    assert_true(p->has_b);
+    assert_false(p->b);
+    assert_true(p->has_always);
+}
+
+/* The encoding of `p` as JSON text, in `out`. */
+static const char *encode_json(const t_presence *p, lh_buf *enc, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, enc, lh_buf_msgpack_write);
+    lh_schema_encode(&t_presence_schema, p, &pk);
+    assert_null(lh_msgpack_to_json(enc->data, enc->len, out));
+    return lh_buf_cstr(out);
+}
+
+static void test_encoding_leaves_out_unset_flagged_scalars(void **state)
+{
+    (void)state;
+    lh_buf enc, out;
+    lh_buf_init(&enc);
+    lh_buf_init(&out);
+    /* Values without their flags: the flagged ones are still left out. */
+    t_presence p = {.n = 5, .x = 1.5, .b = true, .always = 0};
+    assert_string_equal(encode_json(&p, &enc, &out), "{\"always\":0}");
+    lh_buf_reset(&enc);
+    lh_buf_reset(&out);
+    /* Set with LH_SET, zero and false are written. */
+    t_presence q = {0};
+    LH_SET(&q, n, 0);
+    LH_SET(&q, b, false);
+    assert_true(q.has_n && q.has_b && !q.has_x);
+    assert_string_equal(encode_json(&q, &enc, &out), "{\"n\":0,\"b\":false,\"always\":0}");
+    lh_buf_free(&enc);
+    lh_buf_free(&out);
+}
+
+static void test_decoded_presence_survives_a_round_trip(void **state)
+{
+    fixture *f = *state;
+    t_presence *p = NULL;
+    assert_null(decode_json(f, &t_presence_schema, "{\"x\":2.5,\"always\":4}", (void **)&p));
+    lh_buf enc, out;
+    lh_buf_init(&enc);
+    lh_buf_init(&out);
+    /* n and b took their defaults but were not given: they stay out. */
+    assert_string_equal(encode_json(p, &enc, &out), "{\"x\":2.5,\"always\":4}");
+    lh_buf_free(&enc);
+    lh_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +410,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_msgpack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_embed_request_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decoding_sets_presence_only_for_given_fields, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_encoding_leaves_out_unset_flagged_scalars, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_decoded_presence_survives_a_round_trip, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

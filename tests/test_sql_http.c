@@ -16,13 +16,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-typedef struct fixture {
-    lh_test_nats nats;
-    lh_test_proc stack;
-    int port;
-    char log[600];
-    char dir[600];
-} fixture;
+/* The fixture is the stack: nats-server and one `lakehouse serve` of ACTORS. */
+typedef lh_test_stack fixture;
 
 static const char *const ACTORS[] = {"storaged", "catalogd", "ingestd", "queryd", "gateway",
                                      NULL};
@@ -38,52 +33,30 @@ static const char TRIPS[] = "city,km,paid,note\n"
 
 static long http_post(fixture *f, const char *path, const char *ct, const char *body, json_t **out)
 {
-    char url[512], header[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
+    char header[128];
     snprintf(header, sizeof header, "Content-Type: %s", ct);
     const char *headers[] = {header, NULL};
-    char *text = NULL;
-    size_t len = 0;
-    long status = lh_test_http("POST", url, headers, body, strlen(body), &text, &len, NULL);
-    *out = json_loadb(text ? text : "", len, 0, NULL);
-    if (!*out)
-        fail_msg("POST %s: %ld, not JSON: %s", path, status, text ? text : "");
-    free(text);
+    lh_test_response r = lh_test_fetch(f->http_port, "POST", path, headers, body, strlen(body));
+    if (!r.json)
+        fail_msg("POST %s: %ld, not JSON: %s", path, r.status, r.body);
+    *out = json_incref(r.json);
+    long status = r.status;
+    lh_test_response_free(&r);
     return status;
 }
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->port = lh_test_free_port();
-    char port_env[64], data_env[700], timeout_env[64];
-    snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
-    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s/data", f->nats.dir);
+    char timeout_env[64];
     snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%d", GATEWAY_DEADLINE_MS);
-    char *const env[] = {port_env, data_env, timeout_env, NULL};
-    snprintf(f->dir, sizeof f->dir, "%s", f->nats.dir);
-    snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
-    lh_test_serve(&f->stack, f->nats.url, ACTORS, NULL, env, f->log);
-    if (!lh_test_wait_port(f->port, 20000)) {
-        lh_test_log_tail(f->log, 40);
-        fail_msg("the gateway is not listening on %d", f->port);
-    }
+    char *const env[] = {timeout_env, NULL};
+    fixture *f = lh_test_stack_new(&(lh_test_stack_opts){.serve = ACTORS, .env = env});
     json_t *job = NULL;
     long status = http_post(f, "/v1/datasets/trips?format=csv", "text/csv", TRIPS, &job);
     if (status != 201)
         fail_msg("upload: %ld", status);
     json_decref(job);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_serve_stop(&f->stack);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
     return 0;
 }
 
@@ -176,20 +149,12 @@ static int run_sql(fixture *f, char *const args[], char **out)
     for (int i = 0; args[i] && n < 15; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    char url[200], log[700];
-    snprintf(url, sizeof url, "LH_NATS_URL=%s", f->nats.url);
-    snprintf(log, sizeof log, "%s/sql.out", f->dir);
+    char log[700];
+    snprintf(log, sizeof log, "%s/sql.out", f->nats.dir);
     unlink(log);
-    char *const env[] = {url, NULL};
-    lh_test_proc p;
-    lh_test_spawn(&p, argv, env, log);
-    int st = lh_test_wait_exit(&p, 60000);
-    if (st == -1) {
-        lh_test_signal_wait(&p, SIGKILL, 5000);
-        fail_msg("lakehouse sql did not finish");
-    }
+    int status = lh_test_stack_run(f, argv, log, 60000);
     *out = lh_test_read_file(log, NULL);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return status;
 }
 
 static void test_cli_prints_a_table(void **state)
@@ -241,5 +206,5 @@ int main(void)
         cmocka_unit_test(test_query_outlives_the_gateway_deadline),
         cmocka_unit_test(test_cli_prints_a_table),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, lh_test_stack_teardown);
 }

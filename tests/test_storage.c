@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <msgpack.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,152 +31,44 @@
 #include "actors/storage/meta.h"
 #include "actors/storage/storage.h"
 #include "bus/actor.h"
-#include "bus/config.h"
 #include "bus/json.h"
+#include "schemas/storage.h"
 
 #define TIMEOUT_MS 60000
 #define MIB (1024 * 1024)
 
-typedef struct fixture {
-    lh_test_nats nats;
-    char *data_dir;
-    lh_actor *storaged;
-    natsConnection *nc;
-} fixture;
-
-/* ---- storaged in this process ---- */
+/* The fixture is the stack: nats-server, the test's connection, and
+ * storaged in this process on a fresh data directory per test. */
+typedef lh_test_stack fixture;
 
 static void start_storaged(fixture *f, int workers)
 {
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    setenv("LH_DATA_DIR", f->data_dir, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = workers};
-    lh_err *err = lh_actor_create(&lh_storage_actor, &opts, &f->storaged);
-    if (err)
-        fail_msg("start storaged: %s", lh_err_message(err));
-    int64_t deadline = lh_test_now_ms() + 10000;
-    while (!lh_test_ping_conn(f->nc, "storaged", 1000))
-        if (lh_test_now_ms() > deadline)
-            fail_msg("storaged does not answer $SRV.PING");
+    lh_test_stack_add(f, &lh_storage_actor, workers);
 }
 
-static void stop_storaged(fixture *f)
-{
-    lh_actor_destroy(f->storaged);
-    f->storaged = NULL;
-}
+static void stop_storaged(fixture *f) { lh_test_stack_drop(f, &lh_storage_actor); }
 
 static void restart_storaged(fixture *f, int workers)
 {
-    stop_storaged(f);
-    start_storaged(f, workers);
-}
-
-static int group_setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    *state = f;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
-    return 0;
+    lh_test_stack_restart(f, &lh_storage_actor, workers);
 }
 
 static int setup(void **state)
 {
-    fixture *f = *state;
-    f->data_dir = lh_test_tmpdir();
-    start_storaged(f, 1);
+    start_storaged(*state, 1);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    if (f->storaged)
-        stop_storaged(f);
-    lh_test_rmrf(f->data_dir);
-    free(f->data_dir);
+    lh_test_stack_clear(*state);
     unsetenv("LH_STORAGE_UPLOAD_IDLE_SECONDS");
     return 0;
 }
 
 /* ---- talking to storaged ---- */
 
-typedef struct reply {
-    int code;          /* 0 on success, else Nats-Service-Error-Code */
-    json_t *body;      /* the reply as JSON */
-    const char *field; /* in body; NULL when none */
-    const char *message;
-    char *raw;         /* the reply's bytes (msgpack when the request was) */
-    size_t raw_len;
-} reply;
-
-static void reply_free(reply *r)
-{
-    json_decref(r->body);
-    free(r->raw);
-}
-
-static reply call_nc(natsConnection *nc, const char *subject, const char *body, size_t len)
-{
-    natsMsg *m = NULL;
-    natsStatus s = natsConnection_Request(&m, nc, subject, body, (int)len, TIMEOUT_MS);
-    if (s != NATS_OK)
-        fail_msg("request %s: %s", subject, natsStatus_GetText(s));
-    lh_test_reply t = lh_test_reply_of(m);
-    if (t.code == -1)
-        fail_msg("%s: %s", subject, t.message);
-    reply r = {.code = t.code, .body = t.body, .field = t.field, .message = t.message};
-    r.raw_len = (size_t)natsMsg_GetDataLength(m);
-    r.raw = malloc(r.raw_len + 1);
-    memcpy(r.raw, natsMsg_GetData(m), r.raw_len);
-    r.raw[r.raw_len] = '\0';
-    natsMsg_Destroy(m);
-    return r;
-}
-
-static reply call(fixture *f, const char *subject, const char *json)
-{
-    return call_nc(f->nc, subject, json, strlen(json));
-}
-
-static json_t *ok(fixture *f, const char *subject, const char *json)
-{
-    reply r = call(f, subject, json);
-    if (r.code)
-        fail_msg("%s refused: %d %s (body %.200s)", subject, r.code, r.message, json);
-    free(r.raw);
-    return r.body;
-}
-
-static void expect_error_r(reply r, int code, const char *field, const char *words)
-{
-    if (r.code != code)
-        fail_msg("expected %d, got %d (%s)", code, r.code, r.message ? r.message : "success");
-    if (field && (!r.field || strcmp(r.field, field)))
-        fail_msg("expected field '%s', got '%s' (%s)", field, r.field ? r.field : "(none)",
-                 r.message);
-    if (words && !strstr(r.message, words))
-        fail_msg("error '%s' lacks '%s'", r.message, words);
-    reply_free(&r);
-}
-
-static void expect_error(fixture *f, const char *subject, const char *json, int code,
-                         const char *field, const char *words)
-{
-    expect_error_r(call(f, subject, json), code, field, words);
-}
+typedef lh_test_reply reply;
 
 /* ---- msgpack requests (binary data) ---- */
 
@@ -213,9 +104,10 @@ static void mp_int(mp *m, const char *k, int64_t v)
     msgpack_pack_int64(&m->pk, v);
 }
 
-static reply mp_send(natsConnection *nc, const char *subject, mp *m)
+/* Sends the message and frees it; `msg` (may be NULL) keeps the reply's. */
+static reply mp_send(natsConnection *nc, const lh_contract *k, mp *m, natsMsg **msg)
 {
-    reply r = call_nc(nc, subject, m->b.data, m->b.len);
+    reply r = lh_test_call_msg(nc, k, m->b.data, m->b.len, NULL, msg);
     lh_buf_free(&m->b);
     return r;
 }
@@ -230,7 +122,7 @@ static reply put_nc(natsConnection *nc, const char *bucket, const char *key, con
     mp_bin(&m, "data", data, len);
     if (sha)
         mp_cstr(&m, "sha256", sha);
-    return mp_send(nc, "storage.put", &m);
+    return mp_send(nc, &lh_ep_storage_put, &m, NULL);
 }
 
 static json_t *put(fixture *f, const char *bucket, const char *key, const char *data, size_t len)
@@ -238,7 +130,6 @@ static json_t *put(fixture *f, const char *bucket, const char *key, const char *
     reply r = put_nc(f->nc, bucket, key, data, len, NULL);
     if (r.code)
         fail_msg("put %s/%s refused: %d %s", bucket, key, r.code, r.message);
-    free(r.raw);
     return r.body;
 }
 
@@ -247,13 +138,14 @@ static void put_text(fixture *f, const char *bucket, const char *key, const char
     json_decref(put(f, bucket, key, text, strlen(text)));
 }
 
-/* The bin `name` of a msgpack map reply, copied (NULL when absent). */
-static char *reply_bin(const reply *r, const char *name, size_t *len)
+/* The bin `name` of a msgpack map reply message, copied (NULL when absent). */
+static char *reply_bin(natsMsg *m, const char *name, size_t *len)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     char *out = NULL;
-    if (msgpack_unpack_next(&u, r->raw, r->raw_len, NULL) == MSGPACK_UNPACK_SUCCESS &&
+    if (msgpack_unpack_next(&u, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), NULL) ==
+            MSGPACK_UNPACK_SUCCESS &&
         u.data.type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < u.data.via.map.size; i++) {
             msgpack_object_kv *kv = &u.data.via.map.ptr[i];
@@ -270,8 +162,10 @@ static char *reply_bin(const reply *r, const char *name, size_t *len)
     return out;
 }
 
+/* A range of an object; `msg` (may be NULL) receives the reply message,
+ * whose bytes hold the data as a msgpack bin. */
 static reply get_range(fixture *f, const char *bucket, const char *key, int64_t offset,
-                       int64_t length)
+                       int64_t length, natsMsg **msg)
 {
     mp m;
     mp_begin(&m, 4);
@@ -279,7 +173,7 @@ static reply get_range(fixture *f, const char *bucket, const char *key, int64_t 
     mp_cstr(&m, "key", key);
     mp_int(&m, "offset", offset);
     mp_int(&m, "length", length);
-    return mp_send(f->nc, "storage.get", &m);
+    return mp_send(f->nc, &lh_ep_storage_get, &m, msg);
 }
 
 /* The whole object, read in ranges of `step` bytes. */
@@ -288,18 +182,20 @@ static char *read_all(fixture *f, const char *bucket, const char *key, int64_t s
     lh_buf all;
     lh_buf_init(&all);
     for (bool eof = false; !eof;) {
-        reply r = get_range(f, bucket, key, (int64_t)all.len, step);
+        natsMsg *m = NULL;
+        reply r = get_range(f, bucket, key, (int64_t)all.len, step, &m);
         if (r.code)
             fail_msg("get %s/%s at %zu: %d %s", bucket, key, all.len, r.code, r.message);
         size_t n = 0;
-        char *data = reply_bin(&r, "data", &n);
+        char *data = reply_bin(m, "data", &n);
         assert_non_null(data);
         assert_int_equal(json_integer_value(json_object_get(r.body, "offset")), all.len);
         lh_buf_append(&all, data, n);
         eof = json_is_true(json_object_get(r.body, "eof"));
         assert_true(eof || n > 0);
         free(data);
-        reply_free(&r);
+        json_decref(r.body);
+        natsMsg_Destroy(m);
     }
     *len = all.len;
     lh_buf_cstr(&all);
@@ -310,7 +206,7 @@ static reply head(fixture *f, const char *bucket, const char *key)
 {
     char body[2048];
     snprintf(body, sizeof body, "{\"bucket\":\"%s\",\"key\":\"%s\"}", bucket, key);
-    return call(f, "storage.head", body);
+    return lh_test_call_s(f->nc, &lh_ep_storage_head, body);
 }
 
 static bool exists(fixture *f, const char *bucket, const char *key)
@@ -319,11 +215,14 @@ static bool exists(fixture *f, const char *bucket, const char *key)
     bool found = r.code == 0;
     if (r.code && r.code != 404)
         fail_msg("head %s/%s: %d %s", bucket, key, r.code, r.message);
-    reply_free(&r);
+    json_decref(r.body);
     return found;
 }
 
-static json_t *list(fixture *f, const char *json) { return ok(f, "storage.list", json); }
+static json_t *list(fixture *f, const char *json)
+{
+    return lh_test_ok(lh_test_call_s(f->nc, &lh_ep_storage_list, json));
+}
 
 static size_t list_count(fixture *f, const char *bucket)
 {
@@ -341,11 +240,11 @@ static char *begin_nc(natsConnection *nc, const char *bucket, const char *key)
 {
     char body[2048];
     snprintf(body, sizeof body, "{\"bucket\":\"%s\",\"key\":\"%s\"}", bucket, key);
-    reply r = call_nc(nc, "storage.upload.begin", body, strlen(body));
+    reply r = lh_test_call_s(nc, &lh_ep_storage_upload_begin, body);
     if (r.code)
         fail_msg("begin %s/%s: %d %s", bucket, key, r.code, r.message);
     char *id = strdup(json_string_value(json_object_get(r.body, "upload")));
-    reply_free(&r);
+    json_decref(r.body);
     return id;
 }
 
@@ -362,7 +261,7 @@ static reply part_nc(natsConnection *nc, const char *upload, int64_t n, const ch
     mp_cstr(&m, "upload", upload);
     mp_int(&m, "part", n);
     mp_bin(&m, "data", data, len);
-    return mp_send(nc, "storage.upload.part", &m);
+    return mp_send(nc, &lh_ep_storage_upload_part, &m, NULL);
 }
 
 static void part_ok_nc(natsConnection *nc, const char *upload, int64_t n, const char *data,
@@ -372,7 +271,7 @@ static void part_ok_nc(natsConnection *nc, const char *upload, int64_t n, const 
     if (r.code)
         fail_msg("part %lld of %s: %d %s", (long long)n, upload, r.code, r.message);
     assert_int_equal(json_integer_value(json_object_get(r.body, "parts")), n);
-    reply_free(&r);
+    json_decref(r.body);
 }
 
 static void part_ok(fixture *f, const char *upload, int64_t n, const char *data, size_t len)
@@ -387,7 +286,7 @@ static reply commit_nc(natsConnection *nc, const char *upload, const char *sha)
         snprintf(body, sizeof body, "{\"upload\":\"%s\",\"sha256\":\"%s\"}", upload, sha);
     else
         snprintf(body, sizeof body, "{\"upload\":\"%s\"}", upload);
-    return call_nc(nc, "storage.upload.commit", body, strlen(body));
+    return lh_test_call_s(nc, &lh_ep_storage_upload_commit, body);
 }
 
 static reply commit(fixture *f, const char *upload, const char *sha)
@@ -396,15 +295,6 @@ static reply commit(fixture *f, const char *upload, const char *sha)
 }
 
 /* ---- data and hashes ---- */
-
-static void sha_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 /* len bytes that differ with the seed (and cover all 256 values). */
 static char *make_data(size_t len, uint64_t seed)
@@ -462,11 +352,12 @@ static void test_put_get_head(void **state)
 {
     fixture *f = *state;
     const char *text = "name,age\nana,31\n";
-    json_t *info = ok(f, "storage.put",
-                      "{\"bucket\":\"people\",\"key\":\"2024/ana.csv\",\"data\":\"name,age\\nana,31\\n\","
-                      "\"content_type\":\"text/csv\",\"metadata\":{\"owner\":\"ana\"}}");
+    json_t *info = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_storage_put,
+        "{\"bucket\":\"people\",\"key\":\"2024/ana.csv\",\"data\":\"name,age\\nana,31\\n\","
+        "\"content_type\":\"text/csv\",\"metadata\":{\"owner\":\"ana\"}}"));
     char sha[65];
-    sha_hex(text, strlen(text), sha);
+    lh_test_sha256_hex(text, strlen(text), sha);
     assert_string_equal(json_string_value(json_object_get(info, "sha256")), sha);
     assert_int_equal(json_integer_value(json_object_get(info, "size")), strlen(text));
     assert_string_equal(json_string_value(json_object_get(info, "content_type")), "text/csv");
@@ -481,15 +372,17 @@ static void test_put_get_head(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(h.body, "metadata"), "owner")), "ana");
     assert_string_equal(json_string_value(json_object_get(h.body, "key")), "2024/ana.csv");
-    reply_free(&h);
+    json_decref(h.body);
 
     size_t n = 0;
     char *back = read_all(f, "people", "2024/ana.csv", 0, &n);
     assert_int_equal(n, strlen(text));
     assert_memory_equal(back, text, n);
     free(back);
-    expect_error_r(head(f, "people", "2024/bob.csv"), 404, "key", "no object");
-    expect_error(f, "storage.get", "{\"bucket\":\"people\",\"key\":\"nope\"}", 404, "key", NULL);
+    lh_test_expect(head(f, "people", "2024/bob.csv"), 404, "key", "no object");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_storage_get, "{\"bucket\":\"people\",\"key\":\"nope\"}"), 404,
+        "key", NULL);
 }
 
 static void test_put_replaces_and_binary_roundtrips(void **state)
@@ -503,10 +396,10 @@ static void test_put_replaces_and_binary_roundtrips(void **state)
     assert_int_equal(n, 70000);
     assert_memory_equal(back, b, n);
     char sha[65];
-    sha_hex(b, 70000, sha);
+    lh_test_sha256_hex(b, 70000, sha);
     reply h = head(f, "bin", "blob");
     assert_string_equal(json_string_value(json_object_get(h.body, "sha256")), sha);
-    reply_free(&h);
+    json_decref(h.body);
     assert_int_equal(list_count(f, "bin"), 1);
     free(back);
     json_decref(put(f, "bin", "empty", "", 0));
@@ -521,52 +414,56 @@ static void test_put_with_wrong_sha_writes_nothing(void **state)
 {
     fixture *f = *state;
     char sha[65];
-    sha_hex("other", 5, sha);
-    expect_error_r(put_nc(f->nc, "bin", "checked", "hello", 5, sha), 422, "sha256", "nothing");
+    lh_test_sha256_hex("other", 5, sha);
+    lh_test_expect(put_nc(f->nc, "bin", "checked", "hello", 5, sha), 422, "sha256", "nothing");
     assert_false(exists(f, "bin", "checked"));
     assert_int_equal(object_files(f), 0);
     assert_int_equal(temp_files(f), 0);
-    sha_hex("hello", 5, sha);
+    lh_test_sha256_hex("hello", 5, sha);
     reply r = put_nc(f->nc, "bin", "checked", "hello", 5, sha);
     assert_int_equal(r.code, 0);
-    reply_free(&r);
-    expect_error_r(put_nc(f->nc, "bin", "checked2", "hello", 5, "xyz"), 400, "sha256", NULL);
+    json_decref(r.body);
+    lh_test_expect(put_nc(f->nc, "bin", "checked2", "hello", 5, "xyz"), 400, "sha256", NULL);
 }
 
 static void test_get_ranges(void **state)
 {
     fixture *f = *state;
     put_text(f, "ranges", "abc", "0123456789");
-    reply r = get_range(f, "ranges", "abc", 2, 3);
+    natsMsg *m = NULL;
+    reply r = get_range(f, "ranges", "abc", 2, 3, &m);
     size_t n = 0;
-    char *d = reply_bin(&r, "data", &n);
+    char *d = reply_bin(m, "data", &n);
     assert_int_equal(n, 3);
     assert_memory_equal(d, "234", 3);
     assert_false(json_is_true(json_object_get(r.body, "eof")));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(r.body, "object"), "size")),
                      10);
     free(d);
-    reply_free(&r);
+    json_decref(r.body);
+    natsMsg_Destroy(m);
 
-    r = get_range(f, "ranges", "abc", 7, 0); /* 0: to the end */
-    d = reply_bin(&r, "data", &n);
+    r = get_range(f, "ranges", "abc", 7, 0, &m); /* 0: to the end */
+    d = reply_bin(m, "data", &n);
     assert_int_equal(n, 3);
     assert_memory_equal(d, "789", 3);
     assert_true(json_is_true(json_object_get(r.body, "eof")));
     free(d);
-    reply_free(&r);
+    json_decref(r.body);
+    natsMsg_Destroy(m);
 
-    r = get_range(f, "ranges", "abc", 10, 5); /* at the end: empty, eof */
-    d = reply_bin(&r, "data", &n);
+    r = get_range(f, "ranges", "abc", 10, 5, &m); /* at the end: empty, eof */
+    d = reply_bin(m, "data", &n);
     assert_int_equal(r.code, 0);
     assert_int_equal(n, 0);
     assert_true(json_is_true(json_object_get(r.body, "eof")));
     free(d);
-    reply_free(&r);
+    json_decref(r.body);
+    natsMsg_Destroy(m);
 
-    expect_error_r(get_range(f, "ranges", "abc", 11, 1), 400, "offset", "past the end");
-    expect_error_r(get_range(f, "ranges", "abc", 0, 5 * MIB), 400, "length", NULL);
-    expect_error_r(get_range(f, "ranges", "abc", -1, 1), 400, "offset", NULL);
+    lh_test_expect(get_range(f, "ranges", "abc", 11, 1, NULL), 400, "offset", "past the end");
+    lh_test_expect(get_range(f, "ranges", "abc", 0, 5 * MIB, NULL), 400, "length", NULL);
+    lh_test_expect(get_range(f, "ranges", "abc", -1, 1, NULL), 400, "offset", NULL);
 }
 
 static void test_large_object_reads_in_4mib_ranges(void **state)
@@ -580,13 +477,15 @@ static void test_large_object_reads_in_4mib_ranges(void **state)
         part_ok(f, id, (int64_t)++parts, data + at, len - at < MIB ? len - at : MIB);
     reply c = commit(f, id, NULL);
     assert_int_equal(c.code, 0);
-    reply_free(&c);
-    reply r = get_range(f, "big", "nine", 0, 0);
+    json_decref(c.body);
+    natsMsg *m = NULL;
+    reply r = get_range(f, "big", "nine", 0, 0, &m);
     size_t n = 0;
-    char *first = reply_bin(&r, "data", &n);
+    char *first = reply_bin(m, "data", &n);
     assert_int_equal(n, 4 * MIB); /* one reply carries at most 4 MiB */
     free(first);
-    reply_free(&r);
+    json_decref(r.body);
+    natsMsg_Destroy(m);
     char *back = read_all(f, "big", "nine", 0, &n);
     assert_int_equal(n, len);
     assert_memory_equal(back, data, len);
@@ -600,10 +499,12 @@ static void test_delete(void **state)
     fixture *f = *state;
     put_text(f, "del", "a/b/c.txt", "x");
     put_text(f, "del", "keep", "y");
-    json_t *d = ok(f, "storage.delete", "{\"bucket\":\"del\",\"key\":\"a/b/c.txt\"}");
+    json_t *d = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_storage_delete, "{\"bucket\":\"del\",\"key\":\"a/b/c.txt\"}"));
     assert_true(json_is_true(json_object_get(d, "deleted")));
     json_decref(d);
-    d = ok(f, "storage.delete", "{\"bucket\":\"del\",\"key\":\"a/b/c.txt\"}");
+    d = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_storage_delete, "{\"bucket\":\"del\",\"key\":\"a/b/c.txt\"}"));
     assert_false(json_is_true(json_object_get(d, "deleted")));
     json_decref(d);
     assert_false(exists(f, "del", "a/b/c.txt"));
@@ -666,8 +567,10 @@ static void test_list_pages_in_key_order(void **state)
     l = list(f, "{\"bucket\":\"never-written\"}");
     assert_int_equal(json_array_size(json_object_get(l, "objects")), 0);
     json_decref(l);
-    expect_error(f, "storage.list", "{\"bucket\":\"pages\",\"limit\":0}", 400, "limit", NULL);
-    expect_error(f, "storage.list", "{\"bucket\":\"Pages\"}", 400, "bucket", "lowercase");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_list, "{\"bucket\":\"pages\",\"limit\":0}"),
+                   400, "limit", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_list, "{\"bucket\":\"Pages\"}"), 400,
+                   "bucket", "lowercase");
 }
 
 static const char *prefix_at(json_t *l, size_t i)
@@ -746,18 +649,18 @@ static void test_upload_many_parts(void **state)
     assert_false(exists(f, "ups", "parts/many.bin")); /* invisible until committed */
     assert_int_equal(list_count(f, "ups"), 0);
     char sha[65];
-    sha_hex(data, total, sha);
+    lh_test_sha256_hex(data, total, sha);
     reply c = commit(f, id, sha);
     assert_int_equal(c.code, 0);
     assert_string_equal(json_string_value(json_object_get(c.body, "sha256")), sha);
     assert_int_equal(json_integer_value(json_object_get(c.body, "size")), total);
-    reply_free(&c);
+    json_decref(c.body);
     size_t n = 0;
     char *back = read_all(f, "ups", "parts/many.bin", 1000000, &n);
     assert_int_equal(n, total);
     assert_memory_equal(back, data, total);
-    expect_error_r(part_nc(f->nc, id, 8, "x", 1), 404, "upload", NULL); /* finished */
-    expect_error_r(commit(f, id, NULL), 404, "upload", NULL);
+    lh_test_expect(part_nc(f->nc, id, 8, "x", 1), 404, "upload", NULL); /* finished */
+    lh_test_expect(commit(f, id, NULL), 404, "upload", NULL);
     assert_int_equal(temp_files(f), 0);
     free(back);
     free(data);
@@ -768,14 +671,14 @@ static void test_upload_part_out_of_order_is_409(void **state)
 {
     fixture *f = *state;
     char *id = begin(f, "ups", "order");
-    expect_error_r(part_nc(f->nc, id, 3, "c", 1), 409, "part", "expected part 1");
+    lh_test_expect(part_nc(f->nc, id, 3, "c", 1), 409, "part", "expected part 1");
     part_ok(f, id, 1, "a", 1);
-    expect_error_r(part_nc(f->nc, id, 5, "e", 1), 409, "part", "expected part 2");
-    expect_error_r(part_nc(f->nc, id, 0, "z", 1), 400, "part", NULL);
+    lh_test_expect(part_nc(f->nc, id, 5, "e", 1), 409, "part", "expected part 2");
+    lh_test_expect(part_nc(f->nc, id, 0, "z", 1), 400, "part", NULL);
     part_ok(f, id, 2, "b", 1);
     reply c = commit(f, id, NULL);
     assert_int_equal(c.code, 0);
-    reply_free(&c);
+    json_decref(c.body);
     size_t n = 0;
     char *back = read_all(f, "ups", "order", 0, &n);
     assert_int_equal(n, 2);
@@ -831,14 +734,14 @@ static void test_upload_part_one_ahead_waits_for_its_turn(void **state)
     fixture *f = *state;
     char *id = begin(f, "ups", "ahead");
     natsSubscription *second = send_part_async(f, id, 2, "b", 1);
-    expect_error_r(part_nc(f->nc, id, 3, "c", 1), 409, "part", "expected part 1");
+    lh_test_expect(part_nc(f->nc, id, 3, "c", 1), 409, "part", "expected part 1");
     part_ok(f, id, 1, "a", 1);
     int64_t parts = 0;
     assert_int_equal(await_part(second, &parts), 0);
     assert_int_equal(parts, 2);
     reply c = commit(f, id, NULL);
     assert_int_equal(json_integer_value(json_object_get(c.body, "size")), 2);
-    reply_free(&c);
+    json_decref(c.body);
     size_t n = 0;
     char *back = read_all(f, "ups", "ahead", 0, &n);
     assert_memory_equal(back, "ab", 2);
@@ -849,7 +752,7 @@ static void test_upload_part_one_ahead_waits_for_its_turn(void **state)
     second = send_part_async(f, id, 2, "b", 1);
     char body[128];
     snprintf(body, sizeof body, "{\"upload\":\"%s\"}", id);
-    json_decref(ok(f, "storage.upload.abort", body));
+    json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_storage_upload_abort, body)));
     assert_int_equal(await_part(second, &parts), 404);
     assert_int_equal(temp_files(f), 0);
     free(id);
@@ -863,12 +766,12 @@ static void test_upload_resent_part_is_idempotent(void **state)
     part_ok(f, id, 1, p1, MIB);
     part_ok(f, id, 1, p1, MIB); /* the ack was lost: sent again */
     reply r = part_nc(f->nc, id, 1, p2, 1000);
-    expect_error_r(r, 409, "part", "different bytes");
+    lh_test_expect(r, 409, "part", "different bytes");
     part_ok(f, id, 2, p2, 1000);
     part_ok(f, id, 2, p2, 1000);
     reply c = commit(f, id, NULL);
     assert_int_equal(json_integer_value(json_object_get(c.body, "size")), MIB + 1000);
-    reply_free(&c);
+    json_decref(c.body);
     size_t n = 0;
     char *back = read_all(f, "ups", "resend", 0, &n);
     assert_int_equal(n, MIB + 1000);
@@ -888,16 +791,17 @@ static void test_upload_abort(void **state)
     assert_int_equal(temp_files(f), 1);
     char body[128];
     snprintf(body, sizeof body, "{\"upload\":\"%s\"}", id);
-    json_t *a = ok(f, "storage.upload.abort", body);
+    json_t *a = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_storage_upload_abort, body));
     assert_int_equal(json_integer_value(json_object_get(a, "size")), 3);
     json_decref(a);
     assert_int_equal(temp_files(f), 0);
-    expect_error_r(part_nc(f->nc, id, 2, "d", 1), 404, "upload", "no upload");
-    expect_error_r(commit(f, id, NULL), 404, "upload", NULL);
-    expect_error(f, "storage.upload.abort", body, 404, "upload", NULL);
+    lh_test_expect(part_nc(f->nc, id, 2, "d", 1), 404, "upload", "no upload");
+    lh_test_expect(commit(f, id, NULL), 404, "upload", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_upload_abort, body), 404, "upload", NULL);
     assert_false(exists(f, "ups", "aborted"));
-    expect_error(f, "storage.upload.part", "{\"upload\":\"nope\",\"part\":1,\"data\":\"x\"}", 404,
-                 "upload", "nope");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_upload_part,
+                                  "{\"upload\":\"nope\",\"part\":1,\"data\":\"x\"}"),
+                   404, "upload", "nope");
     free(id);
 }
 
@@ -909,21 +813,22 @@ static void test_upload_commit_with_wrong_sha_is_422(void **state)
     part_ok(f, id, 1, data, MIB);
     part_ok(f, id, 2, data + MIB, MIB);
     part_ok(f, id, 3, data + 2 * MIB, 5);
-    expect_error_r(part_nc(f->nc, id, 4, data, MIB + 1), 413, "data", NULL); /* a part is <= 1 MiB */
+    lh_test_expect(part_nc(f->nc, id, 4, data, MIB + 1), 413, "data",
+                   NULL); /* a part is <= 1 MiB */
     char wrong[65];
-    sha_hex("not it", 6, wrong);
-    expect_error_r(commit(f, id, wrong), 422, "sha256", "nothing was written");
+    lh_test_sha256_hex("not it", 6, wrong);
+    lh_test_expect(commit(f, id, wrong), 422, "sha256", "nothing was written");
     assert_false(exists(f, "ups", "checked.bin"));
     assert_int_equal(list_count(f, "ups"), 0);
     assert_int_equal(object_files(f), 0);
-    expect_error_r(commit(f, id, "abc"), 400, "sha256", NULL);
+    lh_test_expect(commit(f, id, "abc"), 400, "sha256", NULL);
     char right[65];
-    sha_hex(data, 2 * MIB + 5, right);
+    lh_test_sha256_hex(data, 2 * MIB + 5, right);
     for (int i = 0; right[i]; i++) /* either case is accepted */
         right[i] = (char)(right[i] >= 'a' ? right[i] - 32 : right[i]);
     reply c = commit(f, id, right); /* the upload stayed open */
     assert_int_equal(c.code, 0);
-    reply_free(&c);
+    json_decref(c.body);
     assert_true(exists(f, "ups", "checked.bin"));
     free(data);
     free(id);
@@ -943,7 +848,7 @@ static void test_idle_uploads_are_reaped(void **state)
             fail_msg("the idle upload was never reaped");
         lh_test_sleep_ms(100);
     }
-    expect_error_r(part_nc(f->nc, id, 2, "y", 1), 404, "upload", "idle");
+    lh_test_expect(part_nc(f->nc, id, 2, "y", 1), 404, "upload", "idle");
     free(id);
 }
 
@@ -973,7 +878,7 @@ static void *pipe_sender(void *arg)
         reply r = part_nc(nc, j->upload, n, j->data + (size_t)(n - 1) * j->part_len, j->part_len);
         if (r.code)
             j->failures++;
-        reply_free(&r);
+        json_decref(r.body);
         atomic_fetch_add(j->acked, 1);
     }
     natsConnection_Destroy(nc);
@@ -999,10 +904,10 @@ static void test_upload_two_parts_in_flight_with_many_workers(void **state)
         pthread_join(t[i], NULL);
     assert_int_equal(jobs[0].failures + jobs[1].failures, 0);
     char sha[65];
-    sha_hex(data, parts * part_len, sha);
+    lh_test_sha256_hex(data, parts * part_len, sha);
     reply c = commit(f, id, sha);
     assert_int_equal(c.code, 0);
-    reply_free(&c);
+    json_decref(c.body);
     free(data);
     free(id);
 }
@@ -1021,16 +926,16 @@ static void assert_nothing_written(fixture *f)
 static void refuse_key(fixture *f, const char *key, size_t key_len, int code, const char *words)
 {
     reply r = put_nc(f->nc, "names", key, "x", 1, NULL);
-    expect_error_r(r, code, "key", words);
+    lh_test_expect(r, code, "key", words);
     mp m;
     mp_begin(&m, 2);
     mp_cstr(&m, "bucket", "names");
     mp_str(&m, "key", key, key_len);
-    expect_error_r(mp_send(f->nc, "storage.upload.begin", &m), code, "key", words);
+    lh_test_expect(mp_send(f->nc, &lh_ep_storage_upload_begin, &m, NULL), code, "key", words);
     mp_begin(&m, 2);
     mp_cstr(&m, "bucket", "names");
     mp_str(&m, "key", key, key_len);
-    expect_error_r(mp_send(f->nc, "storage.get", &m), code, "key", words);
+    lh_test_expect(mp_send(f->nc, &lh_ep_storage_get, &m, NULL), code, "key", words);
     assert_nothing_written(f);
 }
 
@@ -1041,7 +946,7 @@ static void refuse_key_bytes(fixture *f, const char *key, size_t len, const char
     mp_cstr(&m, "bucket", "names");
     mp_str(&m, "key", key, len);
     mp_bin(&m, "data", "x", 1);
-    expect_error_r(mp_send(f->nc, "storage.put", &m), 400, "key", words);
+    lh_test_expect(mp_send(f->nc, &lh_ep_storage_put, &m, NULL), 400, "key", words);
     assert_nothing_written(f);
 }
 
@@ -1105,7 +1010,7 @@ static void test_key_too_long_refused(void **state)
     memset(key, 'k', sizeof key - 1);
     key[sizeof key - 1] = '\0';
     reply r = put_nc(f->nc, "names", key, "x", 1, NULL);
-    expect_error_r(r, 413, "key", "1024");
+    lh_test_expect(r, 413, "key", "1024");
     char seg[300];
     memset(seg, 's', sizeof seg - 1);
     seg[sizeof seg - 1] = '\0';
@@ -1117,9 +1022,9 @@ static void refuse_bucket(fixture *f, const char *bucket, const char *words)
 {
     char body[256];
     snprintf(body, sizeof body, "{\"bucket\":\"%s\",\"key\":\"k\",\"data\":\"x\"}", bucket);
-    expect_error(f, "storage.put", body, 400, "bucket", words);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_put, body), 400, "bucket", words);
     snprintf(body, sizeof body, "{\"bucket\":\"%s\",\"key\":\"k\"}", bucket);
-    expect_error(f, "storage.upload.begin", body, 400, "bucket", words);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_upload_begin, body), 400, "bucket", words);
     assert_nothing_written(f);
 }
 
@@ -1144,15 +1049,19 @@ static void test_bucket_names_follow_s3_rules(void **state)
 static void test_metadata_and_content_type_checked(void **state)
 {
     fixture *f = *state;
-    expect_error(f, "storage.put",
-                 "{\"bucket\":\"meta\",\"key\":\"k\",\"data\":\"x\",\"metadata\":{\"n\":1}}", 400,
-                 "metadata", "string");
-    expect_error(f, "storage.put",
-                 "{\"bucket\":\"meta\",\"key\":\"k\",\"data\":\"x\",\"metadata\":[\"a\"]}", 400,
-                 "metadata", NULL);
-    expect_error(f, "storage.put",
-                 "{\"bucket\":\"meta\",\"key\":\"k\",\"data\":\"x\",\"content_type\":\"a\\r\\nb\"}",
-                 400, "content_type", "printable");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_storage_put,
+                       "{\"bucket\":\"meta\",\"key\":\"k\",\"data\":\"x\",\"metadata\":{\"n\":1}}"),
+        400, "metadata", "string");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_storage_put,
+                       "{\"bucket\":\"meta\",\"key\":\"k\",\"data\":\"x\",\"metadata\":[\"a\"]}"),
+        400, "metadata", NULL);
+    lh_test_expect(
+        lh_test_call_s(
+            f->nc, &lh_ep_storage_put,
+            "{\"bucket\":\"meta\",\"key\":\"k\",\"data\":\"x\",\"content_type\":\"a\\r\\nb\"}"),
+        400, "content_type", "printable");
     assert_nothing_written(f);
 }
 
@@ -1160,13 +1069,16 @@ static void test_keys_cannot_be_file_and_folder(void **state)
 {
     fixture *f = *state;
     put_text(f, "clash", "a", "file");
-    expect_error(f, "storage.put", "{\"bucket\":\"clash\",\"key\":\"a/b\",\"data\":\"x\"}", 409,
-                 "key", "'a' is an object");
-    expect_error(f, "storage.upload.begin", "{\"bucket\":\"clash\",\"key\":\"a/b/c\"}", 409, "key",
-                 NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_put,
+                                  "{\"bucket\":\"clash\",\"key\":\"a/b\",\"data\":\"x\"}"),
+                   409, "key", "'a' is an object");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_upload_begin,
+                                  "{\"bucket\":\"clash\",\"key\":\"a/b/c\"}"),
+                   409, "key", NULL);
     put_text(f, "clash", "x/y", "inside");
-    expect_error(f, "storage.put", "{\"bucket\":\"clash\",\"key\":\"x\",\"data\":\"x\"}", 409,
-                 "key", "folder of other objects");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_storage_put,
+                                  "{\"bucket\":\"clash\",\"key\":\"x\",\"data\":\"x\"}"),
+                   409, "key", "folder of other objects");
     assert_int_equal(list_count(f, "clash"), 2);
     assert_int_equal(temp_files(f), 0);
 }
@@ -1191,21 +1103,22 @@ static void test_restart_loses_nothing_acknowledged(void **state)
     free(back);
     /* the upload resumes where it was: part 2 again is a resend, then 3 */
     part_ok(f, id, 2, blob + MIB, MIB);
-    expect_error_r(part_nc(f->nc, id, 4, "x", 1), 409, "part", "expected part 3");
+    lh_test_expect(part_nc(f->nc, id, 4, "x", 1), 409, "part", "expected part 3");
     part_ok(f, id, 3, blob + 2 * MIB, MIB);
     part_ok(f, id, 4, blob + 3 * MIB, 17);
     restart_storaged(f, 1);
     char sha[65];
-    sha_hex(blob, 3 * MIB + 17, sha);
+    lh_test_sha256_hex(blob, 3 * MIB + 17, sha);
     reply c = commit(f, id, sha); /* the hash is rebuilt from the bytes on disk */
     assert_int_equal(c.code, 0);
-    reply_free(&c);
+    json_decref(c.body);
     restart_storaged(f, 1);
     back = read_all(f, "keep", "upload.bin", 0, &n);
     assert_int_equal(n, 3 * MIB + 17);
     assert_memory_equal(back, blob, n);
     assert_int_equal(list_count(f, "keep"), 2);
-    json_t *d = ok(f, "storage.delete", "{\"bucket\":\"keep\",\"key\":\"small\"}");
+    json_t *d = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_storage_delete, "{\"bucket\":\"keep\",\"key\":\"small\"}"));
     json_decref(d);
     restart_storaged(f, 1);
     assert_false(exists(f, "keep", "small"));
@@ -1236,7 +1149,7 @@ static void write_file(const char *path, const char *text)
 static lh_storage_object_info info_of(const char *bucket, const char *key, const char *text)
 {
     static char sha[65];
-    sha_hex(text, strlen(text), sha);
+    lh_test_sha256_hex(text, strlen(text), sha);
     return (lh_storage_object_info){
         .bucket = {bucket, strlen(bucket)}, .key = {key, strlen(key)},
         .size = (int64_t)strlen(text), .sha256 = {sha, 64},
@@ -1293,25 +1206,16 @@ static void test_recovery_finishes_or_undoes_interrupted_commits(void **state)
     free(back);
     reply h = head(f, "rec", "finished");
     char sha[65];
-    sha_hex("new bytes!", 10, sha);
+    lh_test_sha256_hex("new bytes!", 10, sha);
     assert_string_equal(json_string_value(json_object_get(h.body, "sha256")), sha);
-    reply_free(&h);
+    json_decref(h.body);
     assert_int_equal(temp_files(f), 0);
     assert_int_equal(access(dir, F_OK), -1); /* the orphan and its folder are gone */
     assert_int_equal(list_count(f, "rec"), 2);
     assert_int_equal(object_files(f), 2);
 }
 
-/* `lakehouse serve storaged` on the fixture's data directory. */
-static void serve_storaged(fixture *f, lh_test_proc *p)
-{
-    char data_env[1100], log[1100];
-    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s", f->data_dir);
-    snprintf(log, sizeof log, "%s/storaged.log", f->data_dir);
-    char *const env[] = {data_env, NULL};
-    const char *const actors[] = {"storaged", NULL};
-    lh_test_serve(p, f->nats.url, actors, NULL, env, log);
-}
+static const char *const STORAGED[] = {"storaged", NULL};
 
 /* Sends a part and waits for no answer. */
 static void publish_part(fixture *f, const char *upload, int64_t n, const char *data, size_t len)
@@ -1331,18 +1235,17 @@ static void test_sigkill_during_upload_leaves_nothing_visible(void **state)
 {
     fixture *f = *state;
     stop_storaged(f); /* this test runs its own process */
-    lh_test_proc p;
-    serve_storaged(f, &p);
+    lh_test_proc *p = lh_test_stack_serve(f, STORAGED, NULL, NULL);
     char *data = make_data(4 * MIB, 10);
     json_decref(put(f, "crash", "before", "kept", 4));
     char *id = begin(f, "crash", "half.bin");
     part_ok(f, id, 1, data, MIB);
     part_ok(f, id, 2, data + MIB, MIB);
     publish_part(f, id, 3, data + 2 * MIB, MIB); /* in flight when the process dies */
-    int st = lh_test_signal_wait(&p, SIGKILL, 10000);
+    int st = lh_test_signal_wait(p, SIGKILL, 10000);
     assert_true(WIFSIGNALED(st));
 
-    serve_storaged(f, &p);
+    p = lh_test_stack_serve(f, STORAGED, NULL, NULL);
     assert_false(exists(f, "crash", "half.bin"));
     json_t *l = list(f, "{\"bucket\":\"crash\"}");
     assert_int_equal(json_array_size(json_object_get(l, "objects")), 1);
@@ -1351,15 +1254,15 @@ static void test_sigkill_during_upload_leaves_nothing_visible(void **state)
     /* the upload survived with what was acknowledged (part 3 perhaps too) */
     reply r = part_nc(f->nc, id, 3, data + 2 * MIB, MIB);
     assert_int_equal(r.code, 0);
-    reply_free(&r);
+    json_decref(r.body);
     part_ok(f, id, 4, data + 3 * MIB, MIB);
     char sha[65];
-    sha_hex(data, 4 * MIB, sha);
+    lh_test_sha256_hex(data, 4 * MIB, sha);
     reply c = commit(f, id, sha);
     assert_int_equal(c.code, 0);
-    reply_free(&c);
+    json_decref(c.body);
     assert_true(exists(f, "crash", "half.bin"));
-    int code = lh_test_signal_wait(&p, SIGTERM, 20000);
+    int code = lh_test_signal_wait(p, SIGTERM, 20000);
     assert_true(WIFEXITED(code) && WEXITSTATUS(code) == 0);
     start_storaged(f, 1);
     size_t n = 0;
@@ -1390,14 +1293,14 @@ static void *uploader(void *arg)
     up_job *j = arg;
     natsConnection *nc = lh_test_nats_connect(j->url);
     char *data = make_data(j->len, j->seed);
-    sha_hex(data, j->len, j->sha);
+    lh_test_sha256_hex(data, j->len, j->sha);
     char *id = begin_nc(nc, j->bucket, j->key);
     int64_t n = 0;
     for (size_t at = 0; at < j->len; at += 256 * 1024)
         part_ok_nc(nc, id, ++n, data + at, j->len - at < 256 * 1024 ? j->len - at : 256 * 1024);
     reply c = commit_nc(nc, id, j->sha);
     j->code = c.code;
-    reply_free(&c);
+    json_decref(c.body);
     free(id);
     free(data);
     natsConnection_Destroy(nc);
@@ -1432,7 +1335,7 @@ static void test_concurrent_uploads_to_different_keys(void **state)
         size_t n = 0;
         char *back = read_all(f, "many", jobs[i].key, 0, &n);
         char sha[65];
-        sha_hex(back, n, sha);
+        lh_test_sha256_hex(back, n, sha);
         assert_int_equal(n, jobs[i].len);
         assert_string_equal(sha, jobs[i].sha);
         free(back);
@@ -1455,7 +1358,7 @@ static void test_concurrent_uploads_to_one_key_leave_one_whole(void **state)
     size_t n = 0;
     char *back = read_all(f, "same", "contested", 0, &n);
     char sha[65];
-    sha_hex(back, n, sha);
+    lh_test_sha256_hex(back, n, sha);
     int match = -1;
     for (int i = 0; i < 5; i++)
         if (!strcmp(sha, jobs[i].sha))
@@ -1464,7 +1367,7 @@ static void test_concurrent_uploads_to_one_key_leave_one_whole(void **state)
     assert_int_equal(n, jobs[match].len);
     reply h = head(f, "same", "contested");
     assert_string_equal(json_string_value(json_object_get(h.body, "sha256")), sha);
-    reply_free(&h);
+    json_decref(h.body);
     assert_int_equal(list_count(f, "same"), 1);
     assert_int_equal(object_files(f), 1);
     assert_int_equal(temp_files(f), 0);
@@ -1482,7 +1385,8 @@ static void test_events_written_and_deleted(void **state)
     assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, "events.storaged.>"), NATS_OK);
     natsConnection_Flush(f->nc);
     put_text(f, "evs", "k", "v");
-    json_decref(ok(f, "storage.delete", "{\"bucket\":\"evs\",\"key\":\"k\"}"));
+    json_decref(lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_storage_delete, "{\"bucket\":\"evs\",\"key\":\"k\"}")));
     const char *subjects[] = {"events.storaged.written", "events.storaged.deleted"};
     for (int i = 0; i < 2; i++) {
         natsMsg *m = NULL;
@@ -1542,5 +1446,5 @@ int main(void)
         T(test_concurrent_uploads_to_one_key_leave_one_whole),
         T(test_events_written_and_deleted),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, lh_test_stack_setup, lh_test_stack_teardown);
 }

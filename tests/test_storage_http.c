@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,107 +34,43 @@
 #define RSS_BOUND_KB (64 * 1024)
 #endif
 
-typedef struct fixture {
-    lh_test_nats nats;
-    lh_test_proc storaged, gateway;
-    int port;
-    char data[600];
-    char log[600];
-    char *asan; /* ASAN_OPTIONS=... for the children */
-} fixture;
+/* The fixture is the stack: nats-server, storaged and the gateway, each
+ * served as its own process. */
+typedef lh_test_stack fixture;
 
 static const char *const STORAGED[] = {"storaged", NULL};
 static const char *const GATEWAY[] = {"gateway", NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->port = lh_test_free_port();
-    char port_env[64], body_env[64], data_env[700], timeout_env[64];
+    fixture *f = lh_test_stack_new(NULL);
+    char body_env[64], timeout_env[64];
     /* A vanished client is sometimes noticed only by the idle timeout
      * (gateway.h): short, so the hang-up test sees its upload aborted. */
     char idle_env[] = "LH_HTTP_IDLE_TIMEOUT_S=5";
-    snprintf(port_env, sizeof port_env, "LH_HTTP_PORT=%d", f->port);
     snprintf(body_env, sizeof body_env, "LH_HTTP_MAX_BODY=%d", MAX_BODY);
-    snprintf(f->data, sizeof f->data, "%s/data", f->nats.dir);
-    snprintf(data_env, sizeof data_env, "LH_DATA_DIR=%s", f->data);
     snprintf(timeout_env, sizeof timeout_env, "LH_REQUEST_TIMEOUT_MS=%d", 30000);
     const char *asan = getenv("ASAN_OPTIONS");
-    if (asprintf(&f->asan, "ASAN_OPTIONS=%s%squarantine_size_mb=16", asan ? asan : "",
+    char *asan_env = NULL;
+    if (asprintf(&asan_env, "ASAN_OPTIONS=%s%squarantine_size_mb=16", asan ? asan : "",
                  asan && *asan ? ":" : "") < 0)
         fail_msg("out of memory");
-    char *const env[] = {port_env, body_env, data_env, timeout_env, idle_env, f->asan, NULL};
-    snprintf(f->log, sizeof f->log, "%s/serve.log", f->nats.dir);
-    lh_test_serve(&f->storaged, f->nats.url, STORAGED, NULL, env, f->log);
-    lh_test_serve(&f->gateway, f->nats.url, GATEWAY, NULL, env, f->log);
-    if (!lh_test_wait_port(f->port, 20000)) {
-        lh_test_log_tail(f->log, 40);
-        fail_msg("the gateway is not listening on %d", f->port);
-    }
+    char *const env[] = {body_env, timeout_env, idle_env, asan_env, NULL};
+    lh_test_stack_serve(f, STORAGED, NULL, env);
+    lh_test_stack_serve(f, GATEWAY, NULL, env);
+    free(asan_env);
     *state = f;
-    return 0;
-}
-
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lh_test_serve_stop(&f->gateway);
-    lh_test_serve_stop(&f->storaged);
-    lh_test_nats_destroy(&f->nats);
-    free(f->asan);
-    free(f);
     return 0;
 }
 
 /* ---- HTTP ---- */
 
-typedef struct response {
-    long status;
-    char *body;
-    size_t len;
-    char *headers;
-    json_t *json; /* NULL unless the body is JSON */
-} response;
+typedef lh_test_response response;
 
 static response http(fixture *f, const char *method, const char *path, const char *const headers[],
                      const char *body, size_t body_len)
 {
-    char url[2048];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
-    response r = {0};
-    r.status = lh_test_http(method, url, headers, body, body_len, &r.body, &r.len, &r.headers);
-    if (r.status < 0)
-        fail_msg("%s %s: transport error", method, path);
-    r.json = json_loadb(r.body, r.len, 0, NULL);
-    return r;
-}
-
-static void response_free(response *r)
-{
-    json_decref(r->json);
-    free(r->body);
-    free(r->headers);
-}
-
-/* The value of a response header (case-insensitive name) in out, or NULL. */
-static const char *header(const response *r, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *line = r->headers; line && *line;) {
-        const char *end = strstr(line, "\r\n");
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (len > n + 1 && !strncasecmp(line, name, n) && line[n] == ':') {
-            const char *v = line + n + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(out, cap, "%.*s", (int)(len - (size_t)(v - line)), v);
-            return out;
-        }
-        line = end ? end + 2 : line + len;
-    }
-    return NULL;
+    return lh_test_fetch(f->http_port, method, path, headers, body, body_len);
 }
 
 static void expect_status(response *r, long status, const char *words)
@@ -151,29 +86,20 @@ static void expect_error(fixture *f, const char *method, const char *path, long 
 {
     response r = http(f, method, path, NULL, method[0] == 'P' ? "x" : NULL, 1);
     expect_status(&r, status, words);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void put_ok(fixture *f, const char *path, const char *body, size_t len)
 {
     response r = http(f, "PUT", path, NULL, body, len);
     expect_status(&r, 200, NULL);
-    response_free(&r);
-}
-
-static void sha_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    lh_test_response_free(&r);
 }
 
 static size_t temp_files(fixture *f)
 {
     char dir[800];
-    snprintf(dir, sizeof dir, "%s/storaged/tmp", f->data);
+    snprintf(dir, sizeof dir, "%s/storaged/tmp", f->data_dir);
     DIR *d = opendir(dir);
     size_t n = 0;
     for (struct dirent *e; d && (e = readdir(d));)
@@ -254,7 +180,7 @@ static void stream_hex(stream *s, char out[65])
 static CURL *curl_for(fixture *f, const char *path)
 {
     char url[1024];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->http_port, path);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -330,41 +256,41 @@ static void test_put_get_head_delete(void **state)
     response r = http(f, "PUT", "/v1/storage/tables/2024/t.csv", ct, csv, strlen(csv));
     expect_status(&r, 200, NULL);
     char sha[65], v[256];
-    sha_hex(csv, strlen(csv), sha);
+    lh_test_sha256_hex(csv, strlen(csv), sha);
     assert_string_equal(json_string_value(json_object_get(r.json, "sha256")), sha);
     assert_string_equal(json_string_value(json_object_get(r.json, "key")), "2024/t.csv");
     assert_int_equal(json_integer_value(json_object_get(r.json, "size")), strlen(csv));
-    response_free(&r);
+    lh_test_response_free(&r);
 
     r = http(f, "GET", "/v1/storage/tables/2024/t.csv", NULL, NULL, 0);
     expect_status(&r, 200, NULL);
     assert_int_equal(r.len, strlen(csv));
     assert_memory_equal(r.body, csv, r.len);
-    assert_string_equal(header(&r, "Content-Type", v, sizeof v), "text/csv");
+    assert_string_equal(lh_test_header(&r, "Content-Type", v, sizeof v), "text/csv");
     char etag[80];
     snprintf(etag, sizeof etag, "\"%s\"", sha);
-    assert_string_equal(header(&r, "ETag", v, sizeof v), etag);
-    assert_string_equal(header(&r, "Content-Length", v, sizeof v), "8");
-    assert_string_equal(header(&r, "Accept-Ranges", v, sizeof v), "bytes");
-    assert_non_null(strstr(header(&r, "Last-Modified", v, sizeof v), " GMT"));
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "ETag", v, sizeof v), etag);
+    assert_string_equal(lh_test_header(&r, "Content-Length", v, sizeof v), "8");
+    assert_string_equal(lh_test_header(&r, "Accept-Ranges", v, sizeof v), "bytes");
+    assert_non_null(strstr(lh_test_header(&r, "Last-Modified", v, sizeof v), " GMT"));
+    lh_test_response_free(&r);
 
     r = http(f, "HEAD", "/v1/storage/tables/2024/t.csv", NULL, NULL, 0);
     expect_status(&r, 200, NULL);
     assert_int_equal(r.len, 0);
-    assert_string_equal(header(&r, "Content-Length", v, sizeof v), "8");
-    assert_string_equal(header(&r, "ETag", v, sizeof v), etag);
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "Content-Length", v, sizeof v), "8");
+    assert_string_equal(lh_test_header(&r, "ETag", v, sizeof v), etag);
+    lh_test_response_free(&r);
 
     r = http(f, "DELETE", "/v1/storage/tables/2024/t.csv", NULL, NULL, 0);
     expect_status(&r, 204, NULL);
     assert_int_equal(r.len, 0);
-    response_free(&r);
+    lh_test_response_free(&r);
     expect_error(f, "DELETE", "/v1/storage/tables/2024/t.csv", 404, "no object");
     expect_error(f, "GET", "/v1/storage/tables/2024/t.csv", 404, "no object");
     r = http(f, "HEAD", "/v1/storage/tables/2024/t.csv", NULL, NULL, 0);
     expect_status(&r, 404, NULL);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_list_with_query_parameters(void **state)
@@ -383,20 +309,20 @@ static void test_list_with_query_parameters(void **state)
     assert_string_equal(json_string_value(json_array_get(p, 0)), "logs/2024/");
     assert_string_equal(json_string_value(json_array_get(p, 1)), "logs/2025/");
     assert_int_equal(json_array_size(json_object_get(r.json, "objects")), 0);
-    response_free(&r);
+    lh_test_response_free(&r);
 
     r = http(f, "GET", "/v1/storage/listing?limit=2", NULL, NULL, 0);
     expect_status(&r, 200, NULL);
     assert_true(json_is_true(json_object_get(r.json, "truncated")));
     assert_string_equal(json_string_value(json_object_get(r.json, "next")), "logs/2024/b");
-    response_free(&r);
+    lh_test_response_free(&r);
     r = http(f, "GET", "/v1/storage/listing?limit=2&after=logs/2024/b", NULL, NULL, 0);
     json_t *objs = json_object_get(r.json, "objects");
     assert_int_equal(json_array_size(objs), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(objs, 1), "key")),
                         "readme");
     assert_false(json_is_true(json_object_get(r.json, "truncated")));
-    response_free(&r);
+    lh_test_response_free(&r);
 
     expect_error(f, "GET", "/v1/storage/listing?limit=ten", 400, "integer");
     expect_error(f, "GET", "/v1/storage/listing?limit=0", 400, "limit");
@@ -432,53 +358,54 @@ static void test_ranges(void **state)
         expect_status(&r, 206, NULL);
         assert_int_equal(r.len, strlen(cases[i].body));
         assert_memory_equal(r.body, cases[i].body, r.len);
-        assert_string_equal(header(&r, "Content-Range", v, sizeof v), cases[i].content_range);
-        response_free(&r);
+        assert_string_equal(lh_test_header(&r, "Content-Range", v, sizeof v),
+                            cases[i].content_range);
+        lh_test_response_free(&r);
     }
     response r = get_range(f, "/v1/storage/ranges/digits", "bytes=10-");
     expect_status(&r, 416, "not satisfiable");
-    assert_string_equal(header(&r, "Content-Range", v, sizeof v), "bytes */10");
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "Content-Range", v, sizeof v), "bytes */10");
+    lh_test_response_free(&r);
     r = get_range(f, "/v1/storage/ranges/digits", "bytes=-0");
     expect_status(&r, 416, NULL);
-    response_free(&r);
+    lh_test_response_free(&r);
     /* several ranges, or nonsense: the whole object, as RFC 9110 allows */
     const char *whole[] = {"bytes=0-1,4-5", "items=0-3", "bytes=5-2", "bytes=x-"};
     for (int i = 0; i < 4; i++) {
         r = get_range(f, "/v1/storage/ranges/digits", whole[i]);
         expect_status(&r, 200, NULL);
         assert_int_equal(r.len, 10);
-        response_free(&r);
+        lh_test_response_free(&r);
     }
     const char *const hr[] = {"Range: bytes=2-3", NULL};
     r = http(f, "HEAD", "/v1/storage/ranges/digits", hr, NULL, 0);
     expect_status(&r, 206, NULL);
-    assert_string_equal(header(&r, "Content-Length", v, sizeof v), "2");
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "Content-Length", v, sizeof v), "2");
+    lh_test_response_free(&r);
 }
 
 static void test_sha_header_is_checked(void **state)
 {
     fixture *f = *state;
     char sha[65], h[128];
-    sha_hex("other", 5, sha);
+    lh_test_sha256_hex("other", 5, sha);
     snprintf(h, sizeof h, "X-Content-SHA256: %s", sha);
     const char *const wrong[] = {h, NULL};
     response r = http(f, "PUT", "/v1/storage/checked/obj", wrong, "hello", 5);
     expect_status(&r, 422, "nothing was written");
-    response_free(&r);
+    lh_test_response_free(&r);
     expect_error(f, "GET", "/v1/storage/checked/obj", 404, NULL);
     wait_no_temp_files(f); /* the gateway aborts the upload after answering */
     const char *const bad[] = {"X-Content-SHA256: 1234", NULL};
     r = http(f, "PUT", "/v1/storage/checked/obj", bad, "hello", 5);
     expect_status(&r, 400, "X-Content-SHA256");
-    response_free(&r);
-    sha_hex("hello", 5, sha);
+    lh_test_response_free(&r);
+    lh_test_sha256_hex("hello", 5, sha);
     snprintf(h, sizeof h, "X-Content-SHA256: %s", sha);
     const char *const right[] = {h, NULL};
     r = http(f, "PUT", "/v1/storage/checked/obj", right, "hello", 5);
     expect_status(&r, 200, sha);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_bad_names_refused_before_the_body(void **state)
@@ -496,9 +423,9 @@ static void test_bad_names_refused_before_the_body(void **state)
     response r = http(f, "GET", "/v1/storage/names", NULL, NULL, 0);
     expect_status(&r, 200, NULL);
     assert_int_equal(json_array_size(json_object_get(r.json, "objects")), 0);
-    response_free(&r);
+    lh_test_response_free(&r);
     char dir[800];
-    snprintf(dir, sizeof dir, "%s/storaged/objects/names", f->data);
+    snprintf(dir, sizeof dir, "%s/storaged/objects/names", f->data_dir);
     assert_int_equal(access(dir, F_OK), -1);
 
     /* a refused name answers before a large body is sent (Expect: 100-continue) */
@@ -517,8 +444,8 @@ static void test_empty_and_chunked_bodies(void **state)
     response r = http(f, "GET", "/v1/storage/bodies/empty", NULL, NULL, 0);
     expect_status(&r, 200, NULL);
     char v[64];
-    assert_string_equal(header(&r, "Content-Length", v, sizeof v), "0");
-    response_free(&r);
+    assert_string_equal(lh_test_header(&r, "Content-Length", v, sizeof v), "0");
+    lh_test_response_free(&r);
 
     stream up = {.total = 5u * MIB + 333, .seed = 2};
     assert_int_equal(stream_up(f, "/v1/storage/bodies/chunked", &up, true, NULL), 200);
@@ -542,7 +469,7 @@ static void test_max_body_does_not_limit_streams(void **state)
     memset(body, ' ', MAX_BODY + 9);
     response r = http(f, "DELETE", "/v1/storage/limits/big", NULL, body, MAX_BODY + 9);
     expect_status(&r, 413, "LH_HTTP_MAX_BODY");
-    response_free(&r);
+    lh_test_response_free(&r);
     free(body);
 }
 
@@ -556,7 +483,7 @@ static void test_client_hanging_up_mid_upload_leaves_nothing(void **state)
     expect_error(f, "GET", "/v1/storage/gone/partial", 404, NULL);
     response r = http(f, "GET", "/v1/storage/gone", NULL, NULL, 0);
     assert_int_equal(json_array_size(json_object_get(r.json, "objects")), 0);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 static void test_openapi_describes_storage_routes(void **state)
@@ -582,7 +509,7 @@ static void test_openapi_describes_storage_routes(void **state)
             has_limit = !strcmp(json_string_value(json_object_get(p, "in")), "query");
     }
     assert_true(has_limit);
-    response_free(&r);
+    lh_test_response_free(&r);
 }
 
 /* Replaces the object once the download is under way. */
@@ -648,17 +575,18 @@ static void test_200mb_streams_in_bounded_memory(void **state)
     response r = http(f, "HEAD", h, NULL, NULL, 0);
     char v[128], etag[80];
     snprintf(etag, sizeof etag, "\"%s\"", sent);
-    assert_string_equal(header(&r, "ETag", v, sizeof v), etag);
-    assert_string_equal(header(&r, "Content-Type", v, sizeof v), "application/x-test");
-    response_free(&r);
-    long st = vm_hwm_kb(f->storaged.pid), gw = vm_hwm_kb(f->gateway.pid);
+    assert_string_equal(lh_test_header(&r, "ETag", v, sizeof v), etag);
+    assert_string_equal(lh_test_header(&r, "Content-Type", v, sizeof v), "application/x-test");
+    lh_test_response_free(&r);
+    long st = vm_hwm_kb(lh_test_stack_proc(f, "storaged")->pid),
+         gw = vm_hwm_kb(lh_test_stack_proc(f, "gateway")->pid);
     fprintf(stderr, "peak RSS after 200 MB up and down: storaged %ld KiB, gateway %ld KiB "
                     "(bound %d KiB)\n", st, gw, RSS_BOUND_KB);
     assert_true(st > 0 && st < RSS_BOUND_KB);
     assert_true(gw > 0 && gw < RSS_BOUND_KB);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_teardown)
 
 int main(void)
 {

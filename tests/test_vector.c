@@ -30,90 +30,28 @@
 #include "ops/registry.h"
 #include "actors/vector/vector.h"
 #include "bus/actor.h"
-#include "bus/config.h"
 #include "bus/json.h"
+#include "schemas/embed.h"
+#include "schemas/vector.h"
 
-#define TIMEOUT_MS 60000
 
-typedef struct fixture {
-    lh_test_nats nats;
-    char *data_dir;
-    lh_actor *vectord;
-    lh_actor *embedd; /* only for the text test */
-    natsConnection *nc;
-} fixture;
+/* The fixture is the stack: nats-server, the test's connection, and
+ * vectord in this process on a fresh data directory per test. */
+typedef lh_test_stack fixture;
 
-/* ---- setup ---- */
-
-static lh_actor *start_actor(fixture *f, const lh_actor_def *def, int workers)
-{
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    setenv("LH_DATA_DIR", f->data_dir, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = workers};
-    lh_actor *a = NULL;
-    lh_err *err = lh_actor_create(def, &opts, &a);
-    if (err)
-        fail_msg("start %s: %s", def->name, lh_err_message(err));
-    /* Discovery subscribes after the endpoints on the same connection:
-     * once it answers, the server knows every endpoint. */
-    int64_t deadline = lh_test_now_ms() + 10000;
-    while (!lh_test_ping_conn(f->nc, def->name, 1000))
-        if (lh_test_now_ms() > deadline)
-            fail_msg("%s does not answer $SRV.PING", def->name);
-    return a;
-}
-
-static void start_vectord(fixture *f) { f->vectord = start_actor(f, &lh_vector_actor, 2); }
-
-static void stop_vectord(fixture *f)
-{
-    lh_actor_destroy(f->vectord);
-    f->vectord = NULL;
-}
-
-static void restart_vectord(fixture *f)
-{
-    stop_vectord(f);
-    start_vectord(f);
-}
-
-static int group_setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    lh_test_nats_start(&f->nats);
-    f->nc = lh_test_nats_connect(f->nats.url);
-    *state = f;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    lh_test_nats_destroy(&f->nats);
-    free(f);
-    return 0;
-}
+static void start_vectord(fixture *f) { lh_test_stack_add(f, &lh_vector_actor, 2); }
+static void stop_vectord(fixture *f) { lh_test_stack_drop(f, &lh_vector_actor); }
+static void restart_vectord(fixture *f) { lh_test_stack_restart(f, &lh_vector_actor, 2); }
 
 static int setup(void **state)
 {
-    fixture *f = *state;
-    f->data_dir = lh_test_tmpdir();
-    start_vectord(f);
+    start_vectord(*state);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    stop_vectord(f);
-    if (f->embedd)
-        lh_actor_destroy(f->embedd);
-    f->embedd = NULL;
-    lh_test_rmrf(f->data_dir);
-    free(f->data_dir);
+    lh_test_stack_clear(*state);
     unsetenv("LH_VECTOR_REBUILD_MIN_DELETED");
     unsetenv("LH_VECTOR_SNAPSHOT_SECONDS");
     return 0;
@@ -122,64 +60,6 @@ static int teardown(void **state)
 /* ---- talking to vectord ---- */
 
 typedef lh_test_reply reply;
-
-/* A JSON or msgpack request; the reply comes back as JSON either way. */
-static reply call_nc(natsConnection *nc, const char *subject, const char *body, size_t len)
-{
-    reply r = lh_test_request(nc, subject, body, len, NULL, TIMEOUT_MS);
-    if (r.code == -1)
-        fail_msg("request %s: %s", subject, r.message);
-    return r;
-}
-
-static reply call(fixture *f, const char *subject, const char *body)
-{
-    return call_nc(f->nc, subject, body, strlen(body));
-}
-
-/* Sends a JSON document built with jansson (consumed). */
-static reply call_j(fixture *f, const char *subject, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    reply r = call(f, subject, text);
-    free(text);
-    return r;
-}
-
-static json_t *ok_j(fixture *f, const char *subject, json_t *doc)
-{
-    reply r = call_j(f, subject, doc);
-    if (r.code)
-        fail_msg("%s refused: %d %s", subject, r.code, r.message);
-    return r.body;
-}
-
-static json_t *ok(fixture *f, const char *subject, const char *body)
-{
-    reply r = call(f, subject, body);
-    if (r.code)
-        fail_msg("%s refused: %d %s (body %.200s)", subject, r.code, r.message, body);
-    return r.body;
-}
-
-static void expect_error_r(reply r, int code, const char *field, const char *words)
-{
-    if (r.code != code)
-        fail_msg("expected %d, got %d (%s)", code, r.code, r.message ? r.message : "success");
-    if (field && (!r.field || strcmp(r.field, field)))
-        fail_msg("expected field '%s', got '%s' (%s)", field, r.field ? r.field : "(none)",
-                 r.message);
-    if (words && !strstr(r.message, words))
-        fail_msg("error '%s' lacks '%s'", r.message, words);
-    json_decref(r.body);
-}
-
-static void expect_error(fixture *f, const char *subject, const char *body, int code,
-                         const char *field, const char *words)
-{
-    expect_error_r(call(f, subject, body), code, field, words);
-}
 
 static json_t *fvec(const float *v, size_t d)
 {
@@ -197,7 +77,7 @@ static void create_index(fixture *f, const char *name, int dim, const char *metr
         json_object_set_new(req, "metric", json_string(metric));
     if (kind)
         json_object_set_new(req, "kind", json_string(kind));
-    json_decref(ok_j(f, "vector.create", req));
+    json_decref(lh_test_ok(lh_test_call_j(f->nc, &lh_ep_vector_create, req)));
 }
 
 /* Upserts one item; metadata is a JSON text or NULL. */
@@ -210,7 +90,7 @@ static void put(fixture *f, const char *index, const char *id, const float *v, s
     if (text)
         json_object_set_new(item, "text", json_string(text));
     json_t *req = json_pack("{s:s, s:[o]}", "index", index, "items", item);
-    json_decref(ok_j(f, "vector.upsert", req));
+    json_decref(lh_test_ok(lh_test_call_j(f->nc, &lh_ep_vector_upsert, req)));
 }
 
 static json_t *search(fixture *f, const char *index, const float *q, size_t d, int k,
@@ -219,7 +99,7 @@ static json_t *search(fixture *f, const char *index, const float *q, size_t d, i
     json_t *req = json_pack("{s:s, s:o, s:i}", "index", index, "vector", fvec(q, d), "k", k);
     if (filter)
         json_object_set_new(req, "filter", json_loads(filter, 0, NULL));
-    return ok_j(f, "vector.search", req);
+    return lh_test_ok(lh_test_call_j(f->nc, &lh_ep_vector_search, req));
 }
 
 static json_t *hits_of(json_t *rep) { return json_object_get(rep, "hits"); }
@@ -238,7 +118,7 @@ static json_t *stats(fixture *f, const char *index)
 {
     char body[256];
     snprintf(body, sizeof body, "{\"index\":\"%s\"}", index);
-    return ok(f, "vector.stats", body);
+    return lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_stats, body));
 }
 
 static long long stat_int(fixture *f, const char *index, const char *key)
@@ -298,7 +178,8 @@ static void put_many(fixture *f, const char *index, const char *prefix, size_t f
                                                fvec(v, d), "metadata", "i", (int)i, "even",
                                                i % 2 == 0));
     }
-    json_decref(ok_j(f, "vector.upsert", json_pack("{s:s, s:o}", "index", index, "items", items)));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_vector_upsert, json_pack("{s:s, s:o}", "index", index, "items", items))));
 }
 
 /* ---- lifecycle ---- */
@@ -318,7 +199,7 @@ static void test_create_list_stats_drop(void **state)
     assert_int_equal(json_integer_value(json_object_get(s, "dimension")), 4);
     json_decref(s);
 
-    json_t *l = ok(f, "vector.list", "{}");
+    json_t *l = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_list, "{}"));
     json_t *idx = json_object_get(l, "indexes");
     assert_int_equal(json_array_size(idx), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(idx, 0), "index")), "alpha");
@@ -328,23 +209,31 @@ static void test_create_list_stats_drop(void **state)
     assert_string_equal(json_string_value(json_object_get(b, "kind")), "flat");
     json_decref(l);
 
-    expect_error(f, "vector.create", "{\"index\":\"alpha\",\"dimension\":4}", 409, "index",
-                 "already exists");
-    expect_error(f, "vector.create", "{\"index\":\"bad/name\",\"dimension\":4}", 400, "index",
-                 "letters, digits");
-    expect_error(f, "vector.create", "{\"index\":\"\",\"dimension\":4}", 400, "index", NULL);
-    expect_error(f, "vector.create", "{\"index\":\"x\",\"dimension\":0}", 400, "dimension", NULL);
-    expect_error(f, "vector.create", "{\"index\":\"x\",\"dimension\":4097}", 400, "dimension",
-                 NULL);
-    expect_error(f, "vector.create", "{\"index\":\"x\",\"dimension\":4,\"metric\":\"dot\"}", 400,
-                 "metric", "cosine|l2|ip");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_create, "{\"index\":\"alpha\",\"dimension\":4}"), 409,
+        "index", "already exists");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_create, "{\"index\":\"bad/name\",\"dimension\":4}"),
+        400, "index", "letters, digits");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_create, "{\"index\":\"\",\"dimension\":4}"),
+                   400, "index", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_create, "{\"index\":\"x\",\"dimension\":0}"),
+                   400, "dimension", NULL);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_create, "{\"index\":\"x\",\"dimension\":4097}"), 400,
+        "dimension", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_create,
+                                  "{\"index\":\"x\",\"dimension\":4,\"metric\":\"dot\"}"),
+                   400, "metric", "cosine|l2|ip");
 
-    json_t *d = ok(f, "vector.drop", "{\"index\":\"alpha\"}");
+    json_t *d = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_drop, "{\"index\":\"alpha\"}"));
     assert_int_equal(json_integer_value(json_object_get(d, "dropped")), 0);
     json_decref(d);
-    expect_error(f, "vector.stats", "{\"index\":\"alpha\"}", 404, "index", "no index named");
-    expect_error(f, "vector.drop", "{\"index\":\"alpha\"}", 404, "index", NULL);
-    l = ok(f, "vector.list", "{}");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_stats, "{\"index\":\"alpha\"}"), 404,
+                   "index", "no index named");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_drop, "{\"index\":\"alpha\"}"), 404, "index",
+                   NULL);
+    l = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_list, "{}"));
     assert_int_equal(json_array_size(json_object_get(l, "indexes")), 1);
     json_decref(l);
     /* The name is free again, and the new index starts empty. */
@@ -357,7 +246,7 @@ static void test_drop_removes_items_for_good(void **state)
     fixture *f = *state;
     create_index(f, "gone", 8, NULL, NULL);
     put_many(f, "gone", "g", 0, 20, 8);
-    json_t *d = ok(f, "vector.drop", "{\"index\":\"gone\"}");
+    json_t *d = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_drop, "{\"index\":\"gone\"}"));
     assert_int_equal(json_integer_value(json_object_get(d, "dropped")), 20);
     json_decref(d);
     create_index(f, "gone", 8, NULL, NULL);
@@ -433,10 +322,10 @@ static void test_replace_by_id(void **state)
     create_index(f, "r", 4, NULL, NULL);
     const float a[4] = {1, 0, 0, 0}, b[4] = {0, 1, 0, 0};
     put(f, "r", "x", a, 4, "{\"v\":1}", "first");
-    json_t *rep = ok_j(f, "vector.upsert",
-                       json_pack("{s:s, s:[{s:s, s:o, s:{s:i}, s:s}]}", "index", "r", "items",
-                                 "id", "x", "vector", fvec(b, 4), "metadata", "v", 2, "text",
-                                 "second"));
+    json_t *rep = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_vector_upsert,
+                       json_pack("{s:s, s:[{s:s, s:o, s:{s:i}, s:s}]}", "index", "r", "items", "id",
+                                 "x", "vector", fvec(b, 4), "metadata", "v", 2, "text", "second")));
     assert_int_equal(json_integer_value(json_object_get(rep, "upserted")), 1);
     assert_int_equal(json_integer_value(json_object_get(rep, "replaced")), 1);
     assert_int_equal(json_integer_value(json_object_get(rep, "count")), 1);
@@ -458,9 +347,10 @@ static void test_same_id_twice_in_one_batch_keeps_the_last(void **state)
 {
     fixture *f = *state;
     create_index(f, "twice", 2, "l2", NULL);
-    json_t *rep = ok(f, "vector.upsert",
-                     "{\"index\":\"twice\",\"items\":[{\"id\":\"d\",\"vector\":[1,1]},"
-                     "{\"id\":\"d\",\"vector\":[5,5]}]}");
+    json_t *rep =
+        lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_upsert,
+                                  "{\"index\":\"twice\",\"items\":[{\"id\":\"d\",\"vector\":[1,1]},"
+                                  "{\"id\":\"d\",\"vector\":[5,5]}]}"));
     assert_int_equal(json_integer_value(json_object_get(rep, "count")), 1);
     json_decref(rep);
     const float q[2] = {5, 5};
@@ -480,7 +370,8 @@ static void test_delete(void **state)
     fixture *f = *state;
     create_index(f, "del", 8, NULL, NULL);
     put_many(f, "del", "d", 0, 3, 8);
-    json_t *rep = ok(f, "vector.delete", "{\"index\":\"del\",\"ids\":[\"d1\",\"zz\"]}");
+    json_t *rep = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete, "{\"index\":\"del\",\"ids\":[\"d1\",\"zz\"]}"));
     assert_int_equal(json_integer_value(json_object_get(rep, "deleted")), 1);
     assert_int_equal(json_integer_value(json_object_get(rep, "not_found")), 1);
     assert_int_equal(json_integer_value(json_object_get(rep, "count")), 2);
@@ -493,8 +384,12 @@ static void test_delete(void **state)
     for (size_t i = 0; i < 2; i++)
         assert_string_not_equal(hit_id(hits, i), "d1");
     json_decref(rep);
-    expect_error(f, "vector.delete", "{\"index\":\"nope\",\"ids\":[\"a\"]}", 404, "index", NULL);
-    expect_error(f, "vector.delete", "{\"index\":\"del\",\"ids\":[\"\"]}", 400, "ids[0]", NULL);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete, "{\"index\":\"nope\",\"ids\":[\"a\"]}"), 404,
+        "index", NULL);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete, "{\"index\":\"del\",\"ids\":[\"\"]}"), 400,
+        "ids[0]", NULL);
 }
 
 /* ---- filters ---- */
@@ -514,7 +409,8 @@ static void test_filter_returns_k_when_k_match(void **state)
                                                i % 50 == 0 ? "red" : "blue", "n", i, "flag",
                                                i % 100 == 0));
     }
-    json_decref(ok_j(f, "vector.upsert", json_pack("{s:s, s:o}", "index", "filt", "items", items)));
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_vector_upsert, json_pack("{s:s, s:o}", "index", "filt", "items", items))));
     /* 12 red items among 600: a selective filter still fills k. */
     small_vec(7, 16, v);
     json_t *rep = search(f, "filt", v, 16, 10, "{\"color\":\"red\"}");
@@ -543,7 +439,8 @@ static void test_filter_returns_k_when_k_match(void **state)
     assert_int_equal(json_array_size(hits_of(rep)), 0);
     json_decref(rep);
     /* Deleting reds: the rest still come back, k of them when k remain. */
-    json_decref(ok(f, "vector.delete", "{\"index\":\"filt\",\"ids\":[\"f0\",\"f50\",\"f100\"]}"));
+    json_decref(lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_vector_delete, "{\"index\":\"filt\",\"ids\":[\"f0\",\"f50\",\"f100\"]}")));
     rep = search(f, "filt", v, 16, 9, "{\"color\":\"red\"}");
     hits = hits_of(rep);
     assert_int_equal(json_array_size(hits), 9);
@@ -572,8 +469,9 @@ static void test_batch_search(void **state)
         small_vec(want[i], 8, v);
         json_array_append_new(rows, fvec(v, 8));
     }
-    json_t *rep = ok_j(f, "vector.search", json_pack("{s:s, s:o, s:i}", "index", "batch",
-                                                      "vectors", rows, "k", 4));
+    json_t *rep = lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_vector_search,
+                       json_pack("{s:s, s:o, s:i}", "index", "batch", "vectors", rows, "k", 4)));
     json_t *results = json_object_get(rep, "results");
     assert_int_equal(json_array_size(results), 3);
     for (size_t i = 0; i < 3; i++) {
@@ -597,20 +495,24 @@ static void test_include_vectors(void **state)
     const float v[3] = {3, 0, 4};
     put(f, "cos", "v", v, 3, NULL, NULL);
     put(f, "euc", "v", v, 3, NULL, NULL);
-    json_t *rep = ok(f, "vector.search",
-                     "{\"index\":\"cos\",\"vector\":[3,0,4],\"include_vectors\":true}");
+    json_t *rep = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_search,
+                       "{\"index\":\"cos\",\"vector\":[3,0,4],\"include_vectors\":true}"));
     json_t *vec = json_object_get(json_array_get(hits_of(rep), 0), "vector");
     assert_int_equal(json_array_size(vec), 3); /* cosine keeps the unit vector */
     assert_true(fabs(json_number_value(json_array_get(vec, 0)) - 0.6) < 1e-6);
     assert_true(fabs(json_number_value(json_array_get(vec, 2)) - 0.8) < 1e-6);
     json_decref(rep);
-    rep = ok(f, "vector.search", "{\"index\":\"euc\",\"vector\":[3,0,4],\"include_vectors\":true}");
+    rep = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_search,
+                       "{\"index\":\"euc\",\"vector\":[3,0,4],\"include_vectors\":true}"));
     vec = json_object_get(json_array_get(hits_of(rep), 0), "vector");
     assert_int_equal(json_array_size(vec), 3);
     assert_true(fabs(json_number_value(json_array_get(vec, 0)) - 3.0) < 1e-6);
     assert_true(fabs(json_number_value(json_array_get(vec, 2)) - 4.0) < 1e-6);
     json_decref(rep);
-    rep = ok(f, "vector.search", "{\"index\":\"euc\",\"vector\":[3,0,4]}");
+    rep = lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_search, "{\"index\":\"euc\",\"vector\":[3,0,4]}"));
     vec = json_object_get(json_array_get(hits_of(rep), 0), "vector");
     assert_true(vec == NULL || json_array_size(vec) == 0);
     json_decref(rep);
@@ -619,13 +521,14 @@ static void test_include_vectors(void **state)
 static void test_text_search_asks_embedd(void **state)
 {
     fixture *f = *state;
-    f->embedd = start_actor(f, &lh_embed_actor, 1);
+    lh_test_stack_add(f, &lh_embed_actor, 1);
     create_index(f, "docs", 384, NULL, NULL);
     const char *texts[] = {"the cat sat on the mat", "stock markets fell sharply today",
                            "a recipe for sourdough bread"};
-    json_t *emb = ok(f, "embed.request",
-                     "{\"texts\":[\"the cat sat on the mat\",\"stock markets fell sharply today\","
-                     "\"a recipe for sourdough bread\"]}");
+    json_t *emb = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_embed_request,
+        "{\"texts\":[\"the cat sat on the mat\",\"stock markets fell sharply today\","
+        "\"a recipe for sourdough bread\"]}"));
     json_t *vectors = json_object_get(emb, "vectors");
     json_t *items = json_array();
     for (size_t i = 0; i < 3; i++) {
@@ -635,9 +538,11 @@ static void test_text_search_asks_embedd(void **state)
                                                json_array_get(vectors, i), "text", texts[i]));
     }
     json_decref(emb);
-    json_decref(ok_j(f, "vector.upsert", json_pack("{s:s, s:o}", "index", "docs", "items", items)));
-    json_t *rep = ok(f, "vector.search",
-                     "{\"index\":\"docs\",\"text\":\"stock markets fell sharply today\",\"k\":2}");
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_vector_upsert, json_pack("{s:s, s:o}", "index", "docs", "items", items))));
+    json_t *rep = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_vector_search,
+        "{\"index\":\"docs\",\"text\":\"stock markets fell sharply today\",\"k\":2}"));
     json_t *hits = hits_of(rep);
     assert_string_equal(hit_id(hits, 0), "t1");
     assert_true(fabs(hit_score(hits, 0) - 1.0) < 1e-4);
@@ -645,12 +550,13 @@ static void test_text_search_asks_embedd(void **state)
                         texts[1]);
     json_decref(rep);
     create_index(f, "small", 4, NULL, NULL);
-    expect_error(f, "vector.search", "{\"index\":\"small\",\"text\":\"hello\"}", 400, "text",
-                 "dimension");
-    lh_actor_destroy(f->embedd);
-    f->embedd = NULL;
-    expect_error(f, "vector.search", "{\"index\":\"docs\",\"text\":\"hello\"}", 503, NULL,
-                 "embed");
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_search, "{\"index\":\"small\",\"text\":\"hello\"}"),
+        400, "text", "dimension");
+    lh_test_stack_drop(f, &lh_embed_actor);
+    lh_test_expect(
+        lh_test_call_s(f->nc, &lh_ep_vector_search, "{\"index\":\"docs\",\"text\":\"hello\"}"), 503,
+        NULL, "embed");
 }
 
 /* ---- bad input ---- */
@@ -693,7 +599,7 @@ static reply upsert_with_float(fixture *f, double bad)
     msgpack_pack_double(&pk, bad);
     msgpack_pack_double(&pk, 1.0);
     msgpack_pack_double(&pk, 1.0);
-    reply r = call_nc(f->nc, "vector.upsert", sb.data, sb.size);
+    reply r = lh_test_call(f->nc, &lh_ep_vector_upsert, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return r;
 }
@@ -725,7 +631,7 @@ static char *oversize_delete(size_t n)
 }
 
 typedef struct bad_case {
-    const char *subject;
+    const lh_contract *contract;
     const char *body;
     int code;
     const char *field;
@@ -733,57 +639,58 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case BAD[] = {
-    {"vector.upsert", "{\"index\":\"nope\",\"items\":[{\"id\":\"a\",\"vector\":[1,2,3,4]}]}", 404,
-     "index", "no index named 'nope'"},
-    {"vector.search", "{\"index\":\"nope\",\"vector\":[1,2,3,4]}", 404, "index", NULL},
-    {"vector.stats", "{\"index\":\"nope\"}", 404, "index", NULL},
-    {"vector.create", "{\"index\":\"keep\",\"dimension\":4}", 409, "index", "already exists"},
-    {"vector.upsert",
+    {&lh_ep_vector_upsert, "{\"index\":\"nope\",\"items\":[{\"id\":\"a\",\"vector\":[1,2,3,4]}]}",
+     404, "index", "no index named 'nope'"},
+    {&lh_ep_vector_search, "{\"index\":\"nope\",\"vector\":[1,2,3,4]}", 404, "index", NULL},
+    {&lh_ep_vector_stats, "{\"index\":\"nope\"}", 404, "index", NULL},
+    {&lh_ep_vector_create, "{\"index\":\"keep\",\"dimension\":4}", 409, "index", "already exists"},
+    {&lh_ep_vector_upsert,
      "{\"index\":\"keep\",\"items\":[{\"id\":\"n1\",\"vector\":[1,2,3,4]},"
      "{\"id\":\"n2\",\"vector\":[1,2,3]}]}",
      400, "items[1].vector", "items[1].vector"},
-    {"vector.upsert", "{\"index\":\"keep\",\"items\":[{\"id\":\"\",\"vector\":[1,2,3,4]}]}", 400,
-     "items[0].id", NULL},
-    {"vector.upsert", "{\"index\":\"keep\",\"items\":[{\"id\":\"  \",\"vector\":[1,2,3,4]}]}", 400,
-     "items[0].id", NULL},
-    {"vector.upsert", "{\"index\":\"keep\",\"items\":[{\"vector\":[1,2,3,4]}]}", 400,
+    {&lh_ep_vector_upsert, "{\"index\":\"keep\",\"items\":[{\"id\":\"\",\"vector\":[1,2,3,4]}]}",
+     400, "items[0].id", NULL},
+    {&lh_ep_vector_upsert, "{\"index\":\"keep\",\"items\":[{\"id\":\"  \",\"vector\":[1,2,3,4]}]}",
+     400, "items[0].id", NULL},
+    {&lh_ep_vector_upsert, "{\"index\":\"keep\",\"items\":[{\"vector\":[1,2,3,4]}]}", 400,
      "items[0].id", "missing"},
-    {"vector.upsert", "{\"index\":\"keep\",\"items\":[{\"id\":\"z\",\"vector\":[0,0,0,0]}]}", 400,
-     "items[0].vector", "all zeros"},
-    {"vector.upsert",
-     "{\"index\":\"keep\",\"items\":[{\"id\":\"z\",\"vector\":[1,1,1,1],\"metadata\":[1,2]}]}",
-     400, "items[0].metadata", "map"},
-    {"vector.upsert", "{\"index\":\"keep\",\"items\":[{\"id\":\"z\",\"vector\":[1,\"x\",1,1]}]}",
-     400, "items[0].vector", NULL},
-    {"vector.upsert", "{\"index\":\"keep\",\"items\":[]}", 400, "items", NULL},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"k\":0}", 400, "k", NULL},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"k\":1001}", 400, "k", NULL},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":\"red\"}", 400,
+    {&lh_ep_vector_upsert, "{\"index\":\"keep\",\"items\":[{\"id\":\"z\",\"vector\":[0,0,0,0]}]}",
+     400, "items[0].vector", "all zeros"},
+    {&lh_ep_vector_upsert,
+     "{\"index\":\"keep\",\"items\":[{\"id\":\"z\",\"vector\":[1,1,1,1],\"metadata\":[1,2]}]}", 400,
+     "items[0].metadata", "map"},
+    {&lh_ep_vector_upsert,
+     "{\"index\":\"keep\",\"items\":[{\"id\":\"z\",\"vector\":[1,\"x\",1,1]}]}", 400,
+     "items[0].vector", NULL},
+    {&lh_ep_vector_upsert, "{\"index\":\"keep\",\"items\":[]}", 400, "items", NULL},
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"k\":0}", 400, "k", NULL},
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"k\":1001}", 400, "k", NULL},
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":\"red\"}", 400,
      "filter", "malformed filter"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":{\"a\":[1]}}", 400,
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":{\"a\":[1]}}", 400,
      "filter", "malformed filter"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":{\"a\":{\"b\":1}}}",
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":{\"a\":{\"b\":1}}}",
      400, "filter", "malformed filter"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":{\"a\":null}}", 400,
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"filter\":{\"a\":null}}", 400,
      "filter", "malformed filter"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3]}", 400, "vector", "dimension 4"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[0,0,0,0]}", 400, "vector", "all zeros"},
-    {"vector.search", "{\"index\":\"keep\",\"vectors\":[[1,2,3],[1,2,3]]}", 400, "vectors",
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3]}", 400, "vector", "dimension 4"},
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[0,0,0,0]}", 400, "vector", "all zeros"},
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vectors\":[[1,2,3],[1,2,3]]}", 400, "vectors",
      "dimension 4"},
-    {"vector.search", "{\"index\":\"keep\",\"vectors\":[[1,2,3,4],[0,0,0,0]]}", 400,
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vectors\":[[1,2,3,4],[0,0,0,0]]}", 400,
      "vectors[1]", "all zeros"},
-    {"vector.search", "{\"index\":\"keep\"}", 400, NULL, "exactly one of"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"vectors\":[[1,2,3,4]]}", 400,
+    {&lh_ep_vector_search, "{\"index\":\"keep\"}", 400, NULL, "exactly one of"},
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"vectors\":[[1,2,3,4]]}", 400,
      NULL, "exactly one of"},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"ef_search\":0}", 400,
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"ef_search\":0}", 400,
      "ef_search", NULL},
-    {"vector.search", "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"bogus\":1}", 400, "bogus",
+    {&lh_ep_vector_search, "{\"index\":\"keep\",\"vector\":[1,2,3,4],\"bogus\":1}", 400, "bogus",
      "unknown field"},
-    {"vector.delete", "{\"index\":\"keep\",\"ids\":[]}", 400, "ids", NULL},
-    {"vector.stats",
+    {&lh_ep_vector_delete, "{\"index\":\"keep\",\"ids\":[]}", 400, "ids", NULL},
+    {&lh_ep_vector_stats,
      "{\"index\":\"a-name-that-is-much-longer-than-the-sixty-four-bytes-an-index-name-may-be\"}",
      400, "index", "1 to 64 bytes"},
-    {"vector.upsert", "{\"index\":\"kéép\",\"items\":[{\"id\":\"a\",\"vector\":[1,2,3,4]}]}",
+    {&lh_ep_vector_upsert, "{\"index\":\"kéép\",\"items\":[{\"id\":\"a\",\"vector\":[1,2,3,4]}]}",
      400, "index", "letters, digits"},
 };
 
@@ -794,15 +701,16 @@ static void test_bad_input_is_refused_and_changes_nothing(void **state)
     put_many(f, "keep", "k", 0, 3, 4);
     assert_unchanged(f);
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
-        expect_error(f, BAD[i].subject, BAD[i].body, BAD[i].code, BAD[i].field, BAD[i].words);
+        lh_test_expect(lh_test_call_s(f->nc, BAD[i].contract, BAD[i].body), BAD[i].code,
+                       BAD[i].field, BAD[i].words);
         assert_unchanged(f);
     }
-    expect_error_r(upsert_with_float(f, NAN), 400, "items[0].vector", "finite");
+    lh_test_expect(upsert_with_float(f, NAN), 400, "items[0].vector", "finite");
     assert_unchanged(f);
-    expect_error_r(upsert_with_float(f, INFINITY), 400, "items[0].vector", "finite");
+    lh_test_expect(upsert_with_float(f, INFINITY), 400, "items[0].vector", "finite");
     assert_unchanged(f);
     char *big = oversize_upsert(10001);
-    expect_error(f, "vector.upsert", big, 413, "items", "10000");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_upsert, big), 413, "items", "10000");
     free(big);
     assert_unchanged(f);
     /* 101 queries x k 1000 would be a reply bigger than a bus message. */
@@ -812,11 +720,12 @@ static void test_bad_input_is_refused_and_changes_nothing(void **state)
     for (int i = 0; i < 101; i++)
         lh_buf_appendf(&b, "%s[1,2,3,4]", i ? "," : "");
     lh_buf_append_str(&b, "]}");
-    expect_error(f, "vector.search", lh_buf_cstr(&b), 413, "k", "100000");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search, lh_buf_cstr(&b)), 413, "k",
+                   "100000");
     lh_buf_free(&b);
     assert_unchanged(f);
     big = oversize_delete(10001);
-    expect_error(f, "vector.delete", big, 413, "ids", "10000");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_delete, big), 413, "ids", "10000");
     free(big);
     assert_unchanged(f);
     /* The refused requests left nothing behind after a restart either. */
@@ -850,9 +759,10 @@ static void write_reference(fixture *f, const char *index, size_t d)
 {
     create_index(f, index, (int)d, NULL, NULL);
     put_many(f, index, "p", 0, 200, d);
-    json_decref(ok(f, "vector.delete",
-                   "{\"index\":\"pers\",\"ids\":[\"p10\",\"p11\",\"p12\",\"p13\",\"p14\","
-                   "\"p15\",\"p16\",\"p17\",\"p18\",\"p19\"]}"));
+    json_decref(lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete,
+                       "{\"index\":\"pers\",\"ids\":[\"p10\",\"p11\",\"p12\",\"p13\",\"p14\","
+                       "\"p15\",\"p16\",\"p17\",\"p18\",\"p19\"]}")));
     float v[64];
     small_vec(1005, d, v);
     put(f, index, "p5", v, d, "{\"replaced\":true}", NULL);
@@ -991,9 +901,10 @@ static void test_stale_snapshot_is_brought_up_to_date(void **state)
     copy_file(labels, old_labels);
     start_vectord(f);
     put_many(f, "pers", "p", 100, 100, 16);
-    json_decref(ok(f, "vector.delete",
-                   "{\"index\":\"pers\",\"ids\":[\"p10\",\"p11\",\"p12\",\"p13\",\"p14\","
-                   "\"p15\",\"p16\",\"p17\",\"p18\",\"p19\"]}"));
+    json_decref(lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete,
+                       "{\"index\":\"pers\",\"ids\":[\"p10\",\"p11\",\"p12\",\"p13\",\"p14\","
+                       "\"p15\",\"p16\",\"p17\",\"p18\",\"p19\"]}")));
     float v[16];
     small_vec(1005, 16, v);
     put(f, "pers", "p5", v, 16, "{\"replaced\":true}", NULL);
@@ -1021,7 +932,7 @@ static void test_rebuild_drops_tombstones_and_keeps_answers(void **state)
     for (int i = 0; i < 400; i += 2)
         lh_buf_appendf(&b, "%s\"p%d\"", i ? "," : "", i);
     lh_buf_append_str(&b, "]}");
-    json_decref(ok(f, "vector.delete", lh_buf_cstr(&b)));
+    json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_delete, lh_buf_cstr(&b))));
     lh_buf_free(&b);
     int64_t deadline = lh_test_now_ms() + 60000;
     while (stat_int(f, "rb", "deleted") > 0 && lh_test_now_ms() < deadline)
@@ -1080,18 +991,10 @@ static void *searcher(void *arg)
             json_object_set_new(req, "filter", json_pack("{s:b}", "even", 1));
         char *body = json_dumps(req, JSON_COMPACT);
         json_decref(req);
-        natsMsg *m = NULL;
-        if (natsConnection_RequestString(&m, nc, "vector.search", body, TIMEOUT_MS) != NATS_OK) {
-            reply r = {.code = -1, .message = "no reply"};
+        reply r = lh_test_call_s(nc, &lh_ep_vector_search, body);
+        if (r.code)
             note_failure(c, "search", &r);
-        } else {
-            const char *code = NULL;
-            if (natsMsgHeader_Get(m, "Nats-Service-Error-Code", &code) == NATS_OK) {
-                reply r = {.code = atoi(code), .message = "search refused"};
-                note_failure(c, "search", &r);
-            }
-            natsMsg_Destroy(m);
-        }
+        json_decref(r.body);
         free(body);
     }
     natsConnection_Destroy(nc);
@@ -1125,7 +1028,7 @@ static void *writer(void *arg)
         json_t *req = json_pack("{s:s, s:o}", "index", "load", "items", items);
         char *body = json_dumps(req, JSON_COMPACT);
         json_decref(req);
-        reply r = call_nc(nc, "vector.upsert", body, strlen(body));
+        reply r = lh_test_call(nc, &lh_ep_vector_upsert, body, strlen(body));
         if (r.code)
             note_failure(c, "upsert", &r);
         json_decref(r.body);
@@ -1133,7 +1036,7 @@ static void *writer(void *arg)
         char del[128];
         snprintf(del, sizeof del, "{\"index\":\"load\",\"ids\":[\"w%d-%d\",\"w%d-%d\"]}",
                  c->thread, round * 20, c->thread, round * 20 + 1);
-        r = call_nc(nc, "vector.delete", del, strlen(del));
+        r = lh_test_call(nc, &lh_ep_vector_delete, del, strlen(del));
         if (r.code)
             note_failure(c, "delete", &r);
         json_decref(r.body);
@@ -1188,12 +1091,8 @@ static void test_sigkill_loses_nothing_acknowledged(void **state)
     if (!lh_registry_find("vectord"))
         skip(); /* `lakehouse serve vectord` needs vectord in actors/registry.c */
     stop_vectord(f); /* the process owns the data directory (LevelDB's lock) */
-    char env_dir[1100], log[1100];
-    snprintf(env_dir, sizeof env_dir, "LH_DATA_DIR=%s", f->data_dir);
-    snprintf(log, sizeof log, "%s/vectord.log", f->data_dir);
-    char *const env[] = {env_dir, "LH_VECTOR_SNAPSHOT_SECONDS=1", NULL};
-    lh_test_proc p = {0};
-    lh_test_serve(&p, f->nats.url, VECTORD, NULL, env, log);
+    char *const env[] = {"LH_VECTOR_SNAPSHOT_SECONDS=1", NULL};
+    lh_test_proc *p = lh_test_stack_serve(f, VECTORD, NULL, env);
     create_index(f, "pers", 16, NULL, NULL);
     put_many(f, "pers", "p", 0, 100, 16);
     /* A periodic snapshot covers p0..p99 (and only those): the restart
@@ -1203,22 +1102,24 @@ static void test_sigkill_loses_nothing_acknowledged(void **state)
         lh_test_sleep_ms(50);
     assert_true(file_exists(f->data_dir, "pers.labels"));
     put_many(f, "pers", "p", 100, 100, 16);
-    json_decref(ok(f, "vector.delete",
-                   "{\"index\":\"pers\",\"ids\":[\"p10\",\"p11\",\"p12\",\"p13\",\"p14\","
-                   "\"p15\",\"p16\",\"p17\",\"p18\",\"p19\"]}"));
+    json_decref(lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete,
+                       "{\"index\":\"pers\",\"ids\":[\"p10\",\"p11\",\"p12\",\"p13\",\"p14\","
+                       "\"p15\",\"p16\",\"p17\",\"p18\",\"p19\"]}")));
     float v[16];
     small_vec(1005, 16, v);
     put(f, "pers", "p5", v, 16, "{\"replaced\":true}", NULL);
-    int status = lh_test_signal_wait(&p, SIGKILL, 10000);
+    int status = lh_test_signal_wait(p, SIGKILL, 10000);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    lh_test_serve(&p, f->nats.url, VECTORD, NULL, env, log);
+    p = lh_test_stack_serve(f, VECTORD, NULL, env);
     assert_reference(f, "pers", 16);
     /* Once more, killed before any snapshot could follow the last write. */
     put(f, "pers", "p10", v, 16, NULL, NULL);
-    json_decref(ok(f, "vector.delete", "{\"index\":\"pers\",\"ids\":[\"p150\"]}"));
-    status = lh_test_signal_wait(&p, SIGKILL, 10000);
+    json_decref(lh_test_ok(
+        lh_test_call_s(f->nc, &lh_ep_vector_delete, "{\"index\":\"pers\",\"ids\":[\"p150\"]}")));
+    status = lh_test_signal_wait(p, SIGKILL, 10000);
     assert_true(WIFSIGNALED(status));
-    lh_test_serve(&p, f->nats.url, VECTORD, NULL, env, log);
+    p = lh_test_stack_serve(f, VECTORD, NULL, env);
     assert_int_equal(stat_int(f, "pers", "count"), 190);
     assert_item(f, "pers", 150, 16, false);
     json_t *rep = search(f, "pers", v, 16, 2, NULL);
@@ -1226,7 +1127,7 @@ static void test_sigkill_loses_nothing_acknowledged(void **state)
     assert_int_equal(json_array_size(hits), 2);
     assert_true(hit_score(hits, 0) > 0.9999 && hit_score(hits, 1) > 0.9999); /* p5 and p10 */
     json_decref(rep);
-    lh_test_signal_wait(&p, SIGTERM, 20000);
+    lh_test_signal_wait(p, SIGTERM, 20000);
 }
 
 /* ---- recall ---- */
@@ -1269,7 +1170,7 @@ static void upsert_bin(fixture *f, const float *data, size_t from, size_t n)
         msgpack_pack_str_with_body(&pk, "vector", 6);
         pack_bin_vector(&pk, data + i * RECALL_D, RECALL_D);
     }
-    reply r = call_nc(f->nc, "vector.upsert", sb.data, sb.size);
+    reply r = lh_test_call(f->nc, &lh_ep_vector_upsert, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (r.code)
         fail_msg("upsert: %d %s", r.code, r.message);
@@ -1291,7 +1192,7 @@ static json_t *batch_search_bin(fixture *f, const float *queries, size_t nq)
     msgpack_pack_array(&pk, nq);
     for (size_t q = 0; q < nq; q++)
         pack_bin_vector(&pk, queries + q * RECALL_D, RECALL_D);
-    reply r = call_nc(f->nc, "vector.search", sb.data, sb.size);
+    reply r = lh_test_call(f->nc, &lh_ep_vector_search, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (r.code)
         fail_msg("search: %d %s", r.code, r.message);
@@ -1390,5 +1291,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_loses_nothing_acknowledged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_recall_at_10, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, lh_test_stack_setup, lh_test_stack_teardown);
 }

@@ -18,9 +18,8 @@
 #include "actors/vector/vector.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
-#include "bus/config.h"
+#include "schemas/vector.h"
 
-#define TIMEOUT_MS 60000
 #define DIM 3
 
 /* Four directions whose float32 self-products, once normalized, round to
@@ -28,52 +27,21 @@
 static const float over[][DIM] = {{2, 0, 3}, {3, 2, 0}, {2, 9, 9}, {6, 7, 9}};
 #define N_OVER (sizeof over / sizeof over[0])
 
-typedef struct fixture {
-    lh_test_nats nats;
-    char *data_dir;
-    lh_actor *vectord;
-    natsConnection *nc;
-} fixture;
+/* The fixture is the stack: nats-server and vectord in this process. */
+typedef lh_test_stack fixture;
+
+static const lh_actor_def *const VECTORD[] = {&lh_vector_actor, NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    lh_test_nats_start(&f->nats);
-    f->data_dir = lh_test_tmpdir();
-    setenv("LH_NATS_URL", f->nats.url, 1);
-    setenv("LH_DATA_DIR", f->data_dir, 1);
-    lh_config cfg;
-    lh_config_load(&cfg);
-    lh_actor_opts opts = {.config = &cfg, .workers = 1};
-    lh_err *err = lh_actor_create(&lh_vector_actor, &opts, &f->vectord);
-    if (err)
-        fail_msg("start vectord: %s", lh_err_message(err));
-    f->nc = lh_test_nats_connect(f->nats.url);
-    *state = f;
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = VECTORD, .workers = 1});
     return 0;
 }
 
-static int teardown(void **state)
+/* Sends a JSON request through the contract; fails on an error. */
+static json_t *call(fixture *f, const lh_contract *k, lh_buf *body)
 {
-    fixture *f = *state;
-    natsConnection_Destroy(f->nc);
-    lh_actor_destroy(f->vectord);
-    lh_test_nats_destroy(&f->nats);
-    lh_test_rmrf(f->data_dir);
-    free(f->data_dir);
-    free(f);
-    return 0;
-}
-
-/* Sends a JSON request and returns the reply body; fails on an error. */
-static json_t *call(fixture *f, const char *subject, const lh_buf *body)
-{
-    lh_test_reply r = lh_test_request(f->nc, subject, body->data, body->len, NULL, TIMEOUT_MS);
-    if (r.code != 0)
-        fail_msg("%s answered %d: %s", subject, r.code, r.message ? r.message : "?");
-    assert_non_null(r.body);
-    return r.body;
+    return lh_test_ok(lh_test_call_s(f->nc, k, lh_buf_cstr(body)));
 }
 
 static void append_vector(lh_buf *b, const float v[DIM])
@@ -91,7 +59,7 @@ static void make_index(fixture *f, const char *index, const char *kind)
     lh_buf_init(&b);
     lh_buf_appendf(&b, "{\"index\":\"%s\",\"dimension\":%d,\"metric\":\"cosine\",\"kind\":\"%s\"}",
                    index, DIM, kind);
-    json_decref(call(f, "vector.create", &b));
+    json_decref(call(f, &lh_ep_vector_create, &b));
     lh_buf_reset(&b);
     lh_buf_appendf(&b, "{\"index\":\"%s\",\"items\":[", index);
     for (size_t i = 0; i < N_OVER; i++) {
@@ -105,7 +73,7 @@ static void make_index(fixture *f, const char *index, const char *kind)
         lh_buf_append(&b, "}", 1);
     }
     lh_buf_append_str(&b, "]}");
-    json_decref(call(f, "vector.upsert", &b));
+    json_decref(call(f, &lh_ep_vector_upsert, &b));
     lh_buf_free(&b);
 }
 
@@ -130,7 +98,7 @@ static void assert_self_match(fixture *f, const char *index, size_t i)
     lh_buf_appendf(&b, "{\"index\":\"%s\",\"k\":%zu,\"vector\":", index, 2 * N_OVER);
     append_vector(&b, over[i]);
     lh_buf_append(&b, "}", 1);
-    json_t *reply = call(f, "vector.search", &b);
+    json_t *reply = call(f, &lh_ep_vector_search, &b);
     json_t *hits = json_object_get(reply, "hits");
     assert_int_equal(json_array_size(hits), 2 * N_OVER);
     char self[16], opposite[16];
@@ -171,7 +139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cosine_self_match_scores_exactly_one, setup,
-                                        teardown),
+                                        lh_test_stack_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /*
  * harness.c — the plain parts of the test harness: clocks, temporary
- * directories, files and logs, and loopback ports. Processes live in
- * harness_proc.c, nats-server in harness_nats.c, HTTP in harness_http.c.
+ * directories, files and logs, checksums, and loopback ports. Processes
+ * live in harness_proc.c, nats-server in harness_nats.c, HTTP in
+ * harness_http.c, a group's stack in harness_stack.c, typed calls in
+ * harness_reply.c.
  */
 #include "tests/support/harness.h"
 
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +91,15 @@ char *lh_test_read_file(const char *path, size_t *len)
     if (len != NULL)
         *len = used;
     return data;
+}
+
+void lh_test_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Reads at most the last LOG_TAIL_WINDOW bytes of a file, NUL-terminated. */

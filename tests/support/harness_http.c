@@ -2,6 +2,8 @@
  * harness_http.c — one-call HTTP for tests, through libcurl: any method,
  * optional body and headers, body and raw headers captured in memory.
  * Proxies from the environment are ignored: tests only talk to loopback.
+ * lh_test_fetch is the shape suites read: status, body, headers and the
+ * body as JSON, from a port on loopback.
  */
 #include "tests/support/harness.h"
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -140,4 +143,43 @@ long lh_test_http(const char *method, const char *url, const char *const headers
     free(body_buf.data);
     free(head_buf.data);
     return status;
+}
+
+/* ---- responses as tests read them ---- */
+
+lh_test_response lh_test_fetch(int port, const char *method, const char *path,
+                               const char *const headers[], const char *body, size_t len)
+{
+    char url[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    lh_test_response r = {0};
+    r.status = lh_test_http(method, url, headers, body, len, &r.body, &r.len, &r.headers);
+    if (r.status < 0)
+        fail_msg("%s %s: transport error", method, path);
+    r.json = json_loadb(r.body, r.len, 0, NULL);
+    return r;
+}
+
+void lh_test_response_free(lh_test_response *r)
+{
+    json_decref(r->json);
+    free(r->body);
+    free(r->headers);
+    *r = (lh_test_response){0};
+}
+
+const char *lh_test_header(const lh_test_response *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *line = r->headers; line && *line;) {
+        size_t len = strcspn(line, "\n");
+        if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            v += strspn(v, " \t");
+            snprintf(out, cap, "%.*s", (int)strcspn(v, "\r\n"), v);
+            return out;
+        }
+        line += len + (line[len] == '\n');
+    }
+    return NULL;
 }
