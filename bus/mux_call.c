@@ -20,7 +20,16 @@ static void lh_mux_call_done(void *user, lh_err *err, natsMsg *msg)
 {
     lh_mux_call_state *st = user;
     const lh_contract *k = st->contract;
-    if (err) {
+    if (err && msg) { /* the callee's error reply: named by its subject, as lh_call does */
+        lh_err *named = lh_err_wrap(
+            lh_err_new(lh_err_code(err), lh_err_field(err), "%s", lh_err_message(err)), "%s",
+            k->subject);
+        st->cb(st->user, named, NULL);
+        lh_err_free(named);
+        free(st);
+        return;
+    }
+    if (err) { /* no responders, deadline: the mux's message names the subject */
         st->cb(st->user, err, NULL);
         free(st);
         return;
