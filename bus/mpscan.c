@@ -28,15 +28,14 @@ static uint64_t lh_be(const unsigned char *p, size_t n)
 }
 
 /* The fixed-width forms: 0xca..0xd8 (numbers and fixext). */
-static bool lh_mp_fixed(unsigned char t, lh_mp_head *h)
+static inline bool lh_mp_fixed(unsigned char t, lh_mp_head *h)
 {
     static const unsigned char width[] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 16};
     if (t < 0xca || t > 0xd8)
         return false;
     h->body = width[t - 0xca];
     h->type = t <= 0xcb ? LH_MP_FLOAT : t <= 0xcf ? LH_MP_UINT : t <= 0xd3 ? LH_MP_INT : LH_MP_EXT;
-    if (h->type == LH_MP_EXT)
-        h->hdr = 2; /* the ext type byte */
+    h->hdr = h->type == LH_MP_EXT ? 2 : 1; /* a fixext's type byte */
     return true;
 }
 
@@ -55,20 +54,23 @@ static int lh_mp_sized(unsigned char t, lh_mp_head *h, size_t *len_bytes)
 
 /* Decodes the header at p[0..avail), avail >= 1. Returns 1, 0 for a byte
  * that is no type (0xc1), or -1 when the header itself is cut short. A
- * switch, not a table scan: this runs once per value, and a vector reply
- * is hundreds of values. */
-static int lh_mp_head_at(const unsigned char *p, size_t avail, lh_mp_head *h)
+ * branch per range, not a table scan, and no memory cleared: this runs
+ * once per value, and a vector reply is hundreds of values. */
+static inline int lh_mp_head_at(const unsigned char *p, size_t avail, lh_mp_head *h)
 {
     unsigned char t = p[0];
-    *h = (lh_mp_head){.tag = t, .hdr = 1};
+    h->tag = t;
+    h->hdr = 1;
+    h->body = 0;
+    h->count = 0;
     if (t <= 0x7f || t >= 0xe0) { h->type = LH_MP_INT; return 1; }              /* fixint */
+    if (lh_mp_fixed(t, h))                                                      /* numbers */
+        return 1;
     if (t <= 0x8f) { h->type = LH_MP_MAP; h->count = t & 0x0f; return 1; }      /* fixmap */
     if (t <= 0x9f) { h->type = LH_MP_ARRAY; h->count = t & 0x0f; return 1; }    /* fixarray */
     if (t <= 0xbf) { h->type = LH_MP_STR; h->body = t & 0x1f; return 1; }       /* fixstr */
     if (t == 0xc0) { h->type = LH_MP_NIL; return 1; }
     if (t == 0xc2 || t == 0xc3) { h->type = LH_MP_BOOL; return 1; }
-    if (lh_mp_fixed(t, h))
-        return 1;
     size_t len_bytes;
     if (!lh_mp_sized(t, h, &len_bytes))
         return 0;

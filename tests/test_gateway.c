@@ -444,6 +444,32 @@ static void test_openapi_describes_the_routes(void **state)
                         "texts");
     json_t *normalize = json_object_get(json_object_get(req, "properties"), "normalize");
     assert_true(json_is_true(json_object_get(normalize, "default")));
+    /* every method the object route serves, HEAD included, with its contract */
+    json_t *object = json_object_get(paths, "/v1/storage/{bucket}/{key}");
+    static const char *const methods[] = {"put", "get", "head", "delete"};
+    static const char *const subjects[] = {"storage.upload.begin", "storage.get", "storage.head",
+                                           "storage.delete"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *op = json_object_get(object, methods[i]);
+        if (!op)
+            fail_msg("/v1/storage/{bucket}/{key} lacks %s", methods[i]);
+        assert_string_equal(json_string_value(json_object_get(op, "x-lh-subject")), subjects[i]);
+    }
+    /* a compatible route's body is its own schema; events are listed with theirs */
+    json_t *oai = json_object_get(json_object_get(paths, "/v1/embeddings"), "post");
+    json_t *body = json_object_get(json_object_get(json_object_get(json_object_get(
+        json_object_get(oai, "requestBody"), "content"), "application/json"), "schema"), "$ref");
+    assert_string_equal(json_string_value(body),
+                        "#/components/schemas/lh_gw_openai_embeddings_request");
+    json_t *events = json_object_get(r.json, "x-lh-events");
+    assert_true(json_array_size(events) >= 8);
+    bool committed = false;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+        committed = committed || !strcmp(json_string_value(json_object_get(ev, "subject")),
+                                         "events.catalogd.committed");
+    assert_true(committed);
     lh_test_response_free(&r);
 }
 
