@@ -31,6 +31,7 @@ typedef struct lh_gateway_route_info {
     const char *pattern;           /* "/v1/storage/{bucket}/{key...}" */
     const lh_contract *contract;   /* NULL for routes answered by the gateway itself */
     const lh_schema *body;         /* the body's schema when not the contract's request */
+    bool own_reply;                /* answers in its own JSON shape, not the contract's reply */
     const char *summary;
     bool query;                    /* the request comes from the query string */
     bool streamed;                 /* the body travels raw, in parts */

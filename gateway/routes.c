@@ -101,6 +101,7 @@ void lh_gateway_route(size_t i, lh_gateway_route_info *out)
         .pattern = r->pattern,
         .contract = r->contract,
         .body = r->shape ? r->shape->request_message : NULL,
+        .own_reply = r->shape && r->shape->reply_schema,
         .summary = lh_gw_route_summary(r),
         .query = r->shape && (r->shape->query || (st && st->query)),
         .streamed = st != NULL,

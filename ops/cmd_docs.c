@@ -296,6 +296,8 @@ static void lh_md_route_bodies(lh_buf *out, const lh_gateway_route_info *r)
     if (r->streamed)
         lh_buf_appendf(out, r->reply_schema ? "`%s`" : "raw bytes",
                        r->reply_schema ? r->reply_schema->name : "");
+    else if (r->own_reply)
+        lh_buf_append_str(out, "its own shape (OpenAPI)");
     else if (r->contract)
         lh_buf_appendf(out, "`%s`", r->contract->reply->name);
     else
@@ -324,6 +326,15 @@ static void lh_md_routes(lh_buf *out)
         lh_buf_append_str(out, " | ");
         lh_md_cell(out, r.summary);
         lh_buf_append_str(out, " |\n");
+    }
+    for (size_t i = 0; i < lh_gateway_routes(); i++) { /* compatible bodies: their tables */
+        lh_gateway_route_info r;
+        lh_gateway_route(i, &r);
+        if (r.body) {
+            char title[256];
+            snprintf(title, sizeof title, "**Body of %s `%s`**", r.method, r.pattern);
+            lh_md_schema(out, title, r.body, true, 0);
+        }
     }
 }
 
