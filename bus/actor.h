@@ -19,8 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
-
 #include "bus/buf.h"
 #include "bus/config.h"
 #include "bus/conn.h"

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/codec.h"
+
 static void *lh_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);

@@ -1,8 +1,8 @@
 /*
  * buf.h — growable byte buffers and per-request arenas.
  *
- * lh_buf is the one output buffer every encoder writes into (msgpack via
- * lh_buf_msgpack_write, JSON via lh_buf_append*). lh_arena is a bump
+ * lh_buf is the one output buffer every encoder writes into (msgpack through
+ * bus/codec.h, JSON via lh_buf_append*). lh_arena is a bump
  * allocator reset between requests: decoded messages live in it, so a
  * handler never frees what the codec gave it.
  */
@@ -30,8 +30,6 @@ void lh_buf_appendf(lh_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Ensures data[len] == '\0' without counting it in len. */
 const char *lh_buf_cstr(lh_buf *b);
-/* msgpack_packer write callback; `data` is an lh_buf *. */
-int lh_buf_msgpack_write(void *data, const char *buf, size_t len);
 
 typedef struct lh_arena lh_arena;
 

@@ -48,24 +48,41 @@ lh_err *lh_err_new(int code, const char *field, const char *fmt, ...)
     return err;
 }
 
-lh_err *lh_err_wrap(lh_err *err, const char *fmt, ...)
+static lh_err *lh_err_wrapv(lh_err *err, int code, const char *field, const char *fmt,
+                            va_list ap)
 {
     if (!err || err == &lh_err_oom)
         return err;
     lh_err *outer = calloc(1, sizeof *outer);
     if (!outer)
         return err; /* the cause alone still says what failed */
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(outer->what, sizeof outer->what, fmt, ap);
-    va_end(ap);
-    outer->code = err->code;
-    memcpy(outer->field, err->field, sizeof outer->field);
+    outer->code = code;
+    if (field)
+        snprintf(outer->field, sizeof outer->field, "%s", field);
     outer->cause = err;
     /* Both parts, cut to the message bound. */
     char joined[LH_ERR_WHAT_MAX + LH_ERR_MSG_MAX + 2];
     snprintf(joined, sizeof joined, "%s: %s", outer->what, err->message);
     snprintf(outer->message, sizeof outer->message, "%s", joined);
+    return outer;
+}
+
+lh_err *lh_err_wrap(lh_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lh_err *outer = err ? lh_err_wrapv(err, err->code, lh_err_field(err), fmt, ap) : NULL;
+    va_end(ap);
+    return outer;
+}
+
+lh_err *lh_err_wrap_as(lh_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lh_err *outer = err ? lh_err_wrapv(err, code, NULL, fmt, ap) : NULL;
+    va_end(ap);
     return outer;
 }
 

@@ -48,6 +48,12 @@ lh_err *lh_err_newv(int code, const char *field, const char *fmt, va_list ap);
 lh_err *lh_err_wrap(lh_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* lh_err_wrap with a code of its own and no field: for a failure that
+ * means something else one level up (a reply that does not decode is the
+ * callee's fault, a 500, not the 400 its decoder said). */
+lh_err *lh_err_wrap_as(lh_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 int lh_err_code(const lh_err *err);
 /* The whole chain, newest context first: "ctx: cause: root cause". */
 const char *lh_err_message(const lh_err *err);

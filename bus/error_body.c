@@ -42,7 +42,7 @@ bool lh_error_body_is(const char *data, size_t len)
         return false;
     lh_arena *arena = lh_arena_create();
     void *body = NULL;
-    lh_err *err = lh_schema_decode(&lh_error_body_schema, data, len, arena, &body);
+    lh_err *err = lh_schema_decode_reply(&lh_error_body_schema, data, len, arena, &body);
     bool is = err == NULL;
     lh_arena_destroy(arena);
     lh_err_free(err);

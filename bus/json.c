@@ -9,7 +9,6 @@
  * to printf only for magnitudes that arithmetic cannot hold.
  */
 #include "bus/json.h"
-#include "bus/mpscan.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -18,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bus/codec.h"
+#include "bus/mpscan.h"
 
 /* libmsgpackc's unpacker has a fixed stack of 32 containers
  * (MSGPACK_EMBED_STACK_SIZE, compiled into the library): anything deeper

@@ -22,8 +22,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <msgpack.h>
-
 #include "bus/buf.h"
 #include "bus/err.h"
 
@@ -35,8 +33,6 @@ bool lh_is_json(const char *data, size_t len);
  * "malformed JSON at line 1, column 9: ..." */
 lh_err *lh_json_to_msgpack(const char *json, size_t len, lh_buf *out);
 
-/* Appends the JSON text of a msgpack object to `out`. */
-void lh_msgpack_obj_to_json(const msgpack_object *obj, lh_buf *out);
 
 /* Decodes one msgpack value from `data` and appends its JSON form to
  * `out`. Errors are 400 "malformed msgpack ...". */

@@ -36,9 +36,8 @@ static void lh_mux_call_done(void *user, lh_err *err, natsMsg *msg)
     }
     lh_arena *arena = lh_arena_create();
     void *reply = NULL;
-    lh_err *bad = lh_schema_decode(k->reply, natsMsg_GetData(msg),
-                                   (size_t)natsMsg_GetDataLength(msg), arena, &reply);
-    bad = lh_err_wrap(lh_err_wrap(bad, "unreadable reply"), "%s", k->subject);
+    lh_err *bad = lh_reply_decode(k, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+                                  arena, &reply);
     st->cb(st->user, bad, bad ? NULL : reply);
     lh_err_free(bad);
     lh_arena_destroy(arena);

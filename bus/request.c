@@ -44,25 +44,11 @@ lh_err *lh_request(lh_conn *c, const char *subject, const char *data, size_t len
     return err;
 }
 
-void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out)
+lh_err *lh_reply_decode(const lh_contract *k, const char *data, size_t len, lh_arena *arena,
+                        void **out)
 {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode(schema, value, &pk);
-}
-
-void lh_message_encode_given(const lh_schema *schema, const void *value, lh_buf *out)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode_given(schema, value, &pk);
-}
-
-void lh_message_encode_head(const lh_schema *schema, const void *value, lh_buf *out)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
-    lh_schema_encode_head(schema, value, &pk);
+    return lh_err_wrap_as(lh_schema_decode_reply(k->reply, data, len, arena, out),
+                          LH_EINTERNAL, "%s gave an unreadable reply", k->subject);
 }
 
 lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *arena, void **reply,
@@ -73,10 +59,11 @@ lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *are
     lh_buf_init(&out);
     lh_message_encode(k->request, req, &body);
     lh_err *err = lh_request(c, k->subject, body.data, body.len, NULL, timeout_ms, &out);
-    if (!err && reply)
-        err = lh_err_wrap(lh_schema_decode(k->reply, out.data, out.len, arena, reply),
-                          "unreadable reply");
+    if (err)
+        err = lh_err_wrap(err, "%s", k->subject);
+    else if (reply)
+        err = lh_reply_decode(k, out.data, out.len, arena, reply);
     lh_buf_free(&body);
     lh_buf_free(&out);
-    return lh_err_wrap(err, "%s", k->subject);
+    return err;
 }

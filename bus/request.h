@@ -33,12 +33,13 @@ lh_err *lh_request(lh_conn *c, const char *subject, const char *data, size_t len
 lh_err *lh_call(lh_conn *c, const lh_contract *k, const void *req, lh_arena *arena, void **reply,
                 int timeout_ms);
 
-/* Encodes `value` through `schema` as a msgpack message in `out`. */
-void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out);
-/* Encodes only what `value` was given (lh_schema_encode_given) in `out`. */
-void lh_message_encode_given(const lh_schema *schema, const void *value, lh_buf *out);
-/* Appends lh_schema_encode_head's bytes (see schema.h) to `out`. */
-void lh_message_encode_head(const lh_schema *schema, const void *value, lh_buf *out);
+/* Decodes a reply of contract `k` (unknown keys passed over). A reply that
+ * does not fit is the callee's fault: a 500 naming the subject, with the
+ * decoder's error as its cause, never the decoder's 400 and field (which
+ * would blame the caller's caller). */
+lh_err *lh_reply_decode(const lh_contract *k, const char *data, size_t len, lh_arena *arena,
+                        void **out);
+
 
 /* The error carried by a reply message (ADR-32 headers or a no-responders
  * status), or NULL when the message is a success reply. */

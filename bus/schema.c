@@ -12,15 +12,18 @@
 #include <string.h>
 
 #include "bus/buf.h"
+#include "bus/codec.h"
 #include "bus/mpscan.h"
 
 #define LH_PATH_MAX 160
 
-/* How a decode allocates: everything in the arena, except that bytes
- * (bin) may point into the input when the caller keeps it. */
+/* How a decode goes: everything in the arena, except that bytes (bin)
+ * may point into the input when the caller keeps it; unknown keys refused
+ * (requests) or passed over (replies, so a newer callee may say more). */
 typedef struct lh_dec {
     lh_arena *arena;
     bool borrow_bytes;
+    bool skip_unknown;
 } lh_dec;
 
 static lh_err *lh_decode_map(const lh_schema *s, const msgpack_object *obj, const lh_dec *d,
@@ -413,6 +416,8 @@ static lh_err *lh_decode_map(const lh_schema *s, const msgpack_object *obj, cons
                  kv->key.via.str.ptr);
         lh_field_path(fpath, path, key);
         const lh_field *f = lh_find_field(s, kv->key.via.str.ptr, kv->key.via.str.size);
+        if (!f && d->skip_unknown)
+            continue;
         if (!f)
             return lh_err_new(LH_EBADREQ, fpath, "unknown field '%s'", fpath);
         if (kv->val.type == MSGPACK_OBJECT_NIL && !f->required)
@@ -436,7 +441,7 @@ static lh_err *lh_decode_map(const lh_schema *s, const msgpack_object *obj, cons
 lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_arena *a,
                              const char *path, void *out)
 {
-    lh_dec d = {a, false};
+    lh_dec d = {a, false, false};
     return lh_decode_map(s, obj, &d, path, out);
 }
 
@@ -471,14 +476,21 @@ static lh_err *lh_decode_message(const lh_schema *s, const char *data, size_t le
 lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_arena *a,
                          void **out)
 {
-    lh_dec d = {a, false};
+    lh_dec d = {a, false, false};
     return lh_decode_message(s, data, len, &d, out);
 }
 
-lh_err *lh_schema_decode_in_place(const lh_schema *s, const char *data, size_t len, lh_arena *a,
-                                  void **out)
+lh_err *lh_schema_decode_reply(const lh_schema *s, const char *data, size_t len, lh_arena *a,
+                               void **out)
 {
-    lh_dec d = {a, true};
+    lh_dec d = {a, false, true};
+    return lh_decode_message(s, data, len, &d, out);
+}
+
+lh_err *lh_schema_decode_reply_in_place(const lh_schema *s, const char *data, size_t len,
+                                        lh_arena *a, void **out)
+{
+    lh_dec d = {a, true, true};
     return lh_decode_message(s, data, len, &d, out);
 }
 
@@ -522,13 +534,19 @@ static bool lh_field_present(const lh_field *f, const char *base, bool given_onl
     return true;
 }
 
-static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer *pk)
+static void lh_schema_encode_fields(const lh_schema *s, const char *base, size_t n_fields,
+                                    size_t extra, bool given_only, msgpack_packer *pk);
+
+/* Strings are written with exactly their length: a slice need not end in
+ * a NUL (path parameters point into the URL). */
+static void lh_encode_field(const lh_field *f, const char *base, bool given_only,
+                            msgpack_packer *pk)
 {
     const void *src = base + f->offset;
     switch (f->kind) {
     case LH_K_STRING: {
         const lh_str *s = src;
-        lh_pack_str(pk, s->s, s->len ? s->len : strlen(s->s));
+        lh_pack_str(pk, s->s, s->len);
         break;
     }
     case LH_K_INT: msgpack_pack_int64(pk, *(const int64_t *)src); break;
@@ -543,7 +561,7 @@ static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer 
         const lh_strs *ss = src;
         msgpack_pack_array(pk, ss->n);
         for (size_t i = 0; i < ss->n; i++)
-            lh_pack_str(pk, ss->v[i].s, ss->v[i].len ? ss->v[i].len : strlen(ss->v[i].s));
+            lh_pack_str(pk, ss->v[i].s, ss->v[i].len);
         break;
     }
     case LH_K_FLOATS: lh_pack_floats(pk, ((const lh_floats *)src)->v, ((const lh_floats *)src)->n); break;
@@ -558,7 +576,8 @@ static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer 
         const lh_objs *os = src;
         msgpack_pack_array(pk, os->n);
         for (size_t i = 0; i < os->n; i++)
-            lh_schema_encode(f->sub, (const char *)os->v + i * f->sub->size, pk);
+            lh_schema_encode_fields(f->sub, (const char *)os->v + i * f->sub->size,
+                                    f->sub->n_fields, 0, given_only, pk);
         break;
     }
     case LH_K_ANY: {
@@ -571,7 +590,9 @@ static void lh_encode_field(const lh_field *f, const char *base, msgpack_packer 
         msgpack_pack_bin_with_body(pk, b->data, b->len);
         break;
     }
-    case LH_K_OBJECT: lh_schema_encode(f->sub, *(void *const *)src, pk); break;
+    case LH_K_OBJECT:
+        lh_schema_encode_fields(f->sub, *(void *const *)src, f->sub->n_fields, 0, given_only, pk);
+        break;
     }
 }
 
@@ -587,7 +608,7 @@ static void lh_schema_encode_fields(const lh_schema *s, const char *base, size_t
         if (!lh_field_present(f, base, given_only))
             continue;
         lh_pack_str(pk, f->name, strlen(f->name));
-        lh_encode_field(f, base, pk);
+        lh_encode_field(f, base, given_only, pk);
     }
 }
 
@@ -609,4 +630,27 @@ void lh_schema_encode_head(const lh_schema *s, const void *value, msgpack_packer
     lh_schema_encode_fields(s, value, s->n_fields - 1, 1, false, pk);
     lh_pack_str(pk, tail->name, strlen(tail->name));
     msgpack_pack_bin(pk, ((const lh_bytes *)((const char *)value + tail->offset))->len);
+}
+
+/* ---- into buffers ---- */
+
+void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    lh_schema_encode(schema, value, &pk);
+}
+
+void lh_message_encode_given(const lh_schema *schema, const void *value, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    lh_schema_encode_given(schema, value, &pk);
+}
+
+void lh_message_encode_head(const lh_schema *schema, const void *value, lh_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, lh_buf_msgpack_write);
+    lh_schema_encode_head(schema, value, &pk);
 }

@@ -53,8 +53,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
-
 #include "bus/buf.h"
 #include "bus/err.h"
 
@@ -185,23 +183,29 @@ typedef struct lh_arena lh_arena;
  * missing required fields, wrong types and bounds are refused. */
 lh_err *lh_schema_decode(const lh_schema *s, const char *data, size_t len, lh_arena *arena,
                          void **out);
-/* Same, but BYTES fields point into data[0..len), which the caller keeps
- * for as long as it uses them: a large bin is read where it lies. */
-lh_err *lh_schema_decode_in_place(const lh_schema *s, const char *data, size_t len,
-                                  lh_arena *arena, void **out);
-/* Same, from an already unpacked object. `path` prefixes field names in
- * errors (e.g. "items[3]"), NULL at the top. */
-lh_err *lh_schema_decode_obj(const lh_schema *s, const msgpack_object *obj, lh_arena *arena,
-                             const char *path, void *out);
-
-/* Encodes a struct as a msgpack map: absent strings (s == NULL) and empty
- * ANY values are left out; numbers and bools are written unless flagged
- * LH_F_OMIT_UNSET and not marked present. */
-void lh_schema_encode(const lh_schema *s, const void *value, msgpack_packer *pk);
-
-/* Encodes only what was given: scalars whose has_ is set, strings and
- * lists that are set. Defaults are left to the receiver. */
-void lh_schema_encode_given(const lh_schema *s, const void *value, msgpack_packer *pk);
+/* Decodes a reply: the same, except that unknown keys are passed over, so
+ * a callee that has learned to say more (a newer version, mid-upgrade)
+ * does not break its callers. */
+lh_err *lh_schema_decode_reply(const lh_schema *s, const char *data, size_t len,
+                               lh_arena *arena, void **out);
+/* lh_schema_decode_reply, but BYTES fields point into data[0..len), which
+ * the caller keeps for as long as it uses them: a large bin is read where
+ * it lies. */
+lh_err *lh_schema_decode_reply_in_place(const lh_schema *s, const char *data, size_t len,
+                                        lh_arena *arena, void **out);
+/* Appends `value`, a struct of `schema`, as a msgpack map to `out`: absent
+ * strings (s == NULL) and empty ANY values are left out; numbers and
+ * bools are written unless flagged LH_F_OMIT_UNSET and not marked present. */
+void lh_message_encode(const lh_schema *schema, const void *value, lh_buf *out);
+/* The same, but only what was given: scalars whose has_ is set, strings
+ * and lists that are set, at every depth. Defaults are left to the
+ * receiver. */
+void lh_message_encode_given(const lh_schema *schema, const void *value, lh_buf *out);
+/* The same as lh_message_encode, except the schema's last field, which
+ * must be BYTES: only its bin header (of the field's len) is written, and
+ * the caller sends that many bytes right after. A large body then goes
+ * into the message without being copied through the encoder. */
+void lh_message_encode_head(const lh_schema *schema, const void *value, lh_buf *out);
 
 /* Zeroes `value` (s->size bytes) and fills the defaults, as decoding an
  * empty message does. */
@@ -210,12 +214,6 @@ void lh_schema_init(const lh_schema *s, void *value);
 void *lh_field_member(const lh_field *f, void *base);
 /* Marks a scalar field given (its has_); no-op for other kinds. */
 void lh_field_set_given(const lh_field *f, void *base);
-
-/* Encodes like lh_schema_encode, except the schema's last field, which
- * must be BYTES: only its bin header (of the field's len) is written, and
- * the caller sends that many bytes right after. A large body then goes
- * into the message without being copied through the encoder. */
-void lh_schema_encode_head(const lh_schema *s, const void *value, msgpack_packer *pk);
 
 /* The kind's name as the docs print it ("string", "[float]", ...). */
 const char *lh_kind_name(lh_kind k);

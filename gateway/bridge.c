@@ -16,6 +16,7 @@
 #include "bus/error_body.h"
 #include "bus/json.h"
 #include "bus/mpscan.h"
+#include "bus/request.h"
 #include "bus/value.h"
 
 int lh_gw_status_of(const lh_err *err)
@@ -80,11 +81,10 @@ lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params
     return NULL;
 }
 
-lh_err *lh_gw_decode(lh_gw_req *req, const lh_schema *schema, const char *data, size_t len,
+lh_err *lh_gw_decode(lh_gw_req *req, const lh_contract *k, const char *data, size_t len,
                      void **out)
 {
-    return lh_err_wrap(lh_schema_decode(schema, data, len, req->arena, out),
-                       "an unreadable reply");
+    return lh_reply_decode(k, data, len, lh_gw_req_arena(req), out);
 }
 
 lh_err *lh_gw_reply_json(lh_gw_req *req, const char *data, size_t len, lh_buf *out)

@@ -54,7 +54,7 @@ static lh_err *lh_gw_compat_decode(lh_gw_req *req, const lh_schema *schema, void
     lh_buf_init(&mp);
     lh_err *err = lh_gw_body_to_msgpack(req, &mp);
     if (!err)
-        err = lh_schema_decode(schema, mp.data, mp.len, req->arena, out);
+        err = lh_schema_decode(schema, mp.data, mp.len, lh_gw_req_arena(req), out);
     lh_buf_free(&mp);
     return err;
 }
@@ -70,7 +70,7 @@ static void lh_gw_embed_message(const lh_embed_request *e, lh_buf *out)
 static lh_err *lh_gw_embed_reply(lh_gw_req *req, const char *data, size_t len,
                                  lh_embed_reply **out)
 {
-    lh_err *err = lh_gw_decode(req, lh_ep_embed_request.reply, data, len, (void **)out);
+    lh_err *err = lh_gw_decode(req, &lh_ep_embed_request, data, len, (void **)out);
     if (!err && !(*out)->vectors.v && (*out)->vectors.rows)
         err = lh_err_new(LH_EINTERNAL, NULL, "embed.request replied without vectors");
     return err;

@@ -200,9 +200,8 @@ static void lh_gw_upload_discard(lh_gw_put *p, const lh_gw_upload *u)
 
 static lh_err *lh_gw_upload_read_job(natsMsg *msg, lh_arena *arena, lh_ingest_job **job)
 {
-    return lh_err_wrap(lh_schema_decode(lh_ep_ingest_file.reply, natsMsg_GetData(msg),
-                                        (size_t)natsMsg_GetDataLength(msg), arena, (void **)job),
-                       "reply from ingestd");
+    return lh_reply_decode(&lh_ep_ingest_file, natsMsg_GetData(msg),
+                           (size_t)natsMsg_GetDataLength(msg), arena, (void **)job);
 }
 
 /* ingest.file answered: the job is queued. */

@@ -193,7 +193,7 @@ struct lh_gw_req {
     lh_buf body;      /* the request body */
     lh_buf bus;       /* the bus request */
     lh_buf out;       /* the response body */
-    lh_arena *arena;  /* decoded messages; reset with the request */
+    lh_arena *arena;  /* decoded messages (lh_gw_req_arena); reset with the request */
     void (*on_resume)(lh_gw_req *req);
     /* Written by the bus callback before it resumes the connection. */
     lh_err *reply_err;
@@ -238,6 +238,8 @@ void lh_gw_resume(lh_gw_req *req);
 
 lh_err *lh_gw_pool_create(lh_gw *gw);
 lh_gw_req *lh_gw_pool_get(lh_gw *gw); /* zeroed but for buffer memory; NULL when out of memory */
+/* The request's arena, made on first use and kept with the pooled state. */
+lh_arena *lh_gw_req_arena(lh_gw_req *req);
 void lh_gw_pool_put(lh_gw *gw, lh_gw_req *req);
 void lh_gw_pool_free(lh_gw *gw);
 
@@ -262,8 +264,8 @@ lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out);
  * fields (a param replaces a body field of the same name). */
 lh_err *lh_gw_merge_params(const char *in, size_t len, const lh_gw_param *params, size_t n,
                            lh_buf *out);
-/* Decodes a reply through `schema` into the request's arena. */
-lh_err *lh_gw_decode(lh_gw_req *req, const lh_schema *schema, const char *data, size_t len,
+/* Decodes a reply of contract `k` into the request's arena (lh_reply_decode). */
+lh_err *lh_gw_decode(lh_gw_req *req, const lh_contract *k, const char *data, size_t len,
                      void **out);
 /* The response body for an error reply: the callee's own JSON-converted
  * `{"error":...}` body when it sent one, else one made from err. */

@@ -76,10 +76,16 @@ lh_gw_req *lh_gw_pool_get(lh_gw *gw)
         req = calloc(1, sizeof *req);
         if (!req)
             return NULL;
-        req->arena = lh_arena_create();
     }
     req->next_free = NULL;
     return req;
+}
+
+lh_arena *lh_gw_req_arena(lh_gw_req *req)
+{
+    if (!req->arena) /* made on first use: most requests decode nothing here */
+        req->arena = lh_arena_create();
+    return req->arena;
 }
 
 void lh_gw_pool_put(lh_gw *gw, lh_gw_req *req)

@@ -187,7 +187,7 @@ static lh_err *lh_gw_query_request(lh_gw_req *req, lh_buf *out)
                           "this route takes its options as query parameters, not a body");
     const lh_schema *schema = req->match.route->contract->request;
     void *value = NULL;
-    lh_err *err = lh_gw_query_decode(req, schema, req->arena, &value);
+    lh_err *err = lh_gw_query_decode(req, schema, lh_gw_req_arena(req), &value);
     if (!err) /* what was given; the actor applies its defaults and bounds */
         lh_message_encode_given(schema, value, out);
     return err;

@@ -15,8 +15,8 @@
 static int64_t lh_gw_sql_timeout(lh_gw_req *req, const lh_buf *msg)
 {
     lh_query_sql_request *q = NULL;
-    lh_err *err = lh_schema_decode(lh_ep_query_sql.request, msg->data, msg->len, req->arena,
-                                   (void **)&q);
+    lh_err *err = lh_schema_decode(lh_ep_query_sql.request, msg->data, msg->len,
+                                   lh_gw_req_arena(req), (void **)&q);
     int64_t ms = err ? LH_QUERY_DEFAULT_TIMEOUT_MS : q->timeout_ms;
     lh_err_free(err);
     return ms;

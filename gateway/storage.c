@@ -57,7 +57,7 @@ lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body)
 static lh_err *lh_gw_delete_reply(lh_gw_req *req, const char *data, size_t len, lh_buf *out)
 {
     lh_storage_delete_reply *rep = NULL;
-    lh_err *err = lh_gw_decode(req, lh_ep_storage_delete.reply, data, len, (void **)&rep);
+    lh_err *err = lh_gw_decode(req, &lh_ep_storage_delete, data, len, (void **)&rep);
     if (err)
         return err;
     if (rep->deleted) {

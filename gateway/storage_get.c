@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bus/request.h"
 #include "schemas/storage.h"
 
 #define LH_GW_RANGE ((uint64_t)LH_STORAGE_MAX_GET)
@@ -129,7 +130,7 @@ static bool lh_gw_read_chunk(lh_gw_chunk *c, lh_gw_objinfo *info)
         c->arena = lh_arena_create();
     lh_arena_reset(c->arena);
     lh_storage_get_reply *rep = NULL;
-    lh_err *err = lh_schema_decode_in_place(lh_ep_storage_get.reply, c->raw.data, c->raw.len,
+    lh_err *err = lh_schema_decode_reply_in_place(lh_ep_storage_get.reply, c->raw.data, c->raw.len,
                                             c->arena, (void **)&rep);
     bool ok = !err && rep->data.data && rep->object;
     lh_err_free(err);
@@ -147,7 +148,7 @@ static bool lh_gw_read_head(const char *data, size_t len, lh_gw_objinfo *info)
 {
     lh_arena *arena = lh_arena_create();
     lh_storage_object_info *o = NULL;
-    lh_err *err = lh_schema_decode(lh_ep_storage_head.reply, data, len, arena, (void **)&o);
+    lh_err *err = lh_reply_decode(&lh_ep_storage_head, data, len, arena, (void **)&o);
     if (!err)
         lh_gw_read_info(o, info);
     lh_arena_destroy(arena);

@@ -162,8 +162,8 @@ static void lh_gw_put_opened(lh_gw_put *p, natsMsg *msg)
 {
     lh_arena *arena = lh_arena_create();
     lh_storage_upload_reply *rep = NULL;
-    lh_err *err = lh_schema_decode(lh_ep_storage_upload_begin.reply, natsMsg_GetData(msg),
-                                   (size_t)natsMsg_GetDataLength(msg), arena, (void **)&rep);
+    lh_err *err = lh_reply_decode(&lh_ep_storage_upload_begin, natsMsg_GetData(msg),
+                                  (size_t)natsMsg_GetDataLength(msg), arena, (void **)&rep);
     if (!err && rep->upload.s && rep->upload.len < sizeof p->upload)
         memcpy(p->upload, rep->upload.s, rep->upload.len + 1); /* with the arena's NUL */
     lh_err_free(err);

@@ -128,11 +128,32 @@ static void lh_down_print(const lh_down_target *t, size_t n)
             printf("stopped %s (pid %d)\n", t[i].name, (int)t[i].rec.pid);
 }
 
+/* A stack an older lakehouse started records bare pids, which cannot be
+ * told from a reused pid: refuse, touching nothing, rather than forget
+ * processes that still run. */
+static int lh_down_refuse_legacy(const lh_stack *st, const lh_down_target *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        pid_t pid;
+        if (lh_stack_legacy_pid(st, t[i].name, &pid))
+            return lh_cli_fail(&lh_cmd_down,
+                               "%s (pid %d) was started by an older lakehouse, whose records "
+                               "this one cannot verify; stop that stack with the version that "
+                               "started it (or stop its supervisor by hand), then run down "
+                               "again",
+                               t[i].name, (int)pid);
+    }
+    return LH_EXIT_OK;
+}
+
 static int lh_down_stack(const lh_stack *st)
 {
     lh_down_target t[LH_STACK_MAX_COMPONENTS + 1];
     size_t n_running;
     size_t n = lh_down_survey(st, t, &n_running);
+    int legacy = lh_down_refuse_legacy(st, t, n);
+    if (legacy != LH_EXIT_OK)
+        return legacy;
     if (!n_running) {
         lh_down_forget(st, t, n);
         printf("no stack is running in %s\n", st->data_dir);

@@ -244,7 +244,8 @@ static lh_err *lh_upload(lh_session *s, const lh_ingest_args *a, char *key, size
     lh_err *err = lh_session_call(s, &lh_ep_storage_upload_begin, &begin, (void **)&rep);
     char upload[65] = "";
     if (!err)
-        snprintf(upload, sizeof upload, "%.*s", (int)rep->upload.len, rep->upload.s);
+        snprintf(upload, sizeof upload, "%.*s", (int)rep->upload.len,
+                 rep->upload.s ? rep->upload.s : "");
     lh_arena_reset(s->arena);
     if (!err)
         err = lh_upload_parts(s, f, upload, (int64_t)sb.st_size);

@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LH_MAX_ARGS 32
-
 void lh_sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};

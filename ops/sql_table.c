@@ -13,6 +13,7 @@
 #include "bus/buf.h"
 #include "bus/json.h"
 #include "bus/mpscan.h"
+#include "bus/request.h"
 #include "schemas/query.h"
 
 /* The reply, decoded through query.sql's contract; its rows (a value of
@@ -184,7 +185,7 @@ bool lh_sql_table_print(const char *reply, size_t len, FILE *out)
 {
     lh_arena *arena = lh_arena_create();
     lh_query_sql_reply *q = NULL;
-    lh_err *err = lh_schema_decode(lh_ep_query_sql.reply, reply, len, arena, (void **)&q);
+    lh_err *err = lh_reply_decode(&lh_ep_query_sql, reply, len, arena, (void **)&q);
     lh_sql_reply r = {0};
     bool ok = !err && lh_sql_open(q, &r);
     if (ok) {

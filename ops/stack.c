@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +183,11 @@ static bool lh_rec_parse(FILE *f, const char *data_dir, lh_stack_rec *rec)
 bool lh_stack_read_pid(const lh_stack *st, const char *name, lh_stack_rec *rec)
 {
     char path[PATH_MAX];
-    if (lh_stack_pid_path(st, name, path, sizeof path)) /* too long: cannot exist */
+    lh_err *too_long = lh_stack_pid_path(st, name, path, sizeof path);
+    if (too_long) { /* such a file cannot exist */
+        lh_err_free(too_long);
         return false;
+    }
     FILE *f = fopen(path, "re");
     if (!f)
         return false;
@@ -192,11 +196,34 @@ bool lh_stack_read_pid(const lh_stack *st, const char *name, lh_stack_rec *rec)
     return ok;
 }
 
+bool lh_stack_legacy_pid(const lh_stack *st, const char *name, pid_t *pid)
+{
+    char path[PATH_MAX], line[32], more[8];
+    lh_err *too_long = lh_stack_pid_path(st, name, path, sizeof path);
+    if (too_long) {
+        lh_err_free(too_long);
+        return false;
+    }
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool bare = fgets(line, sizeof line, f) && !fgets(more, sizeof more, f);
+    fclose(f);
+    char *end;
+    long n = bare ? strtol(line, &end, 10) : 0;
+    if (n <= 1 || n > 4194304 || (*end != '\n' && *end != '\0'))
+        return false;
+    *pid = (pid_t)n;
+    return kill(*pid, 0) == 0 || errno == EPERM; /* alive: not ours to judge, not to delete */
+}
+
 void lh_stack_remove_pid(const lh_stack *st, const char *name)
 {
     char path[PATH_MAX];
-    if (!lh_stack_pid_path(st, name, path, sizeof path))
+    lh_err *too_long = lh_stack_pid_path(st, name, path, sizeof path);
+    if (!too_long)
         unlink(path);
+    lh_err_free(too_long);
 }
 
 lh_err *lh_stack_lock(const lh_stack *st, int *fd)

@@ -63,6 +63,10 @@ lh_err *lh_stack_write_pid(const lh_stack *st, const char *name, pid_t pid);
 /* The record under `name`; false when there is none, it cannot be read,
  * or it was written for another data directory. */
 bool lh_stack_read_pid(const lh_stack *st, const char *name, lh_stack_rec *rec);
+/* True when `name`'s pid file has the older format (a bare pid: no start
+ * time, no data directory) and that pid is alive: a stack an older
+ * lakehouse started, which this one can neither verify nor forget. */
+bool lh_stack_legacy_pid(const lh_stack *st, const char *name, pid_t *pid);
 void lh_stack_remove_pid(const lh_stack *st, const char *name);
 
 /* Takes DATA/run/supervisor.lock without waiting; *fd keeps it (O_CLOEXEC,

@@ -21,10 +21,11 @@
 #include <sys/wait.h>
 
 #include "actors/catalog/catalog.h"
-#include "ops/registry.h"
 #include "bus/actor.h"
+#include "bus/codec.h"
 #include "bus/json.h"
 #include "gateway/gateway.h"
+#include "ops/registry.h"
 #include "schemas/catalog.h"
 
 #define TIMEOUT_MS 60000

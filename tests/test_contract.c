@@ -370,6 +370,60 @@ static void test_mux_call_misfit_reply_is_an_error_naming_the_subject(void **sta
     assert_called_once(f, &o);
 }
 
+/* A reply that does not fit is the callee's fault: 500, no field, the
+ * decoder's refusal kept as the cause. */
+static void test_call_misfit_reply_is_a_500_with_the_decoder_as_cause(void **state)
+{
+    fixture *f = *state;
+    t_echo_request req = {.text = {"x", 1}};
+    lh_arena *arena = lh_arena_create();
+    void *out = NULL;
+    lh_err *err = lh_call(f->conn, &t_misfit, &req, arena, &out, WAIT_MS);
+    assert_non_null(err);
+    assert_int_equal(lh_err_code(err), LH_EINTERNAL);
+    assert_null(lh_err_field(err));
+    assert_string_equal(lh_err_what(err), "contract.misfit gave an unreadable reply");
+    const lh_err *cause = lh_err_cause(err);
+    assert_non_null(cause);
+    assert_int_equal(lh_err_code(cause), LH_EBADREQ);
+    assert_string_equal(lh_err_field(cause), "echo");
+    lh_err_free(err);
+    lh_arena_destroy(arena);
+}
+
+/* Answers with what echo answers plus a key the schema does not know. */
+static void newer(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    (void)sub, (void)closure;
+    static const char body[] = "\x83\xa4"
+                               "echo\xa2hi\xa6length\x02\xa5newer\xc3";
+    natsConnection_Publish(nc, natsMsg_GetReply(msg), body, (int)sizeof body - 1);
+    natsMsg_Destroy(msg);
+}
+
+/* A newer callee may say more: replies pass over unknown keys (requests
+ * refuse them), so a rolling upgrade does not break its callers. */
+static void test_call_passes_over_unknown_reply_keys(void **state)
+{
+    fixture *f = *state;
+    static const lh_contract t_newer = {"contractd", "newer", "contract.newer",
+                                        &t_echo_request_schema, &t_echo_reply_schema, "Newer."};
+    natsSubscription *sub = NULL;
+    assert_int_equal(natsConnection_Subscribe(&sub, f->st->nc, t_newer.subject, newer, NULL),
+                     NATS_OK);
+    assert_int_equal(natsConnection_Flush(f->st->nc), NATS_OK);
+    t_echo_request req = {.text = {"hi", 2}};
+    lh_arena *arena = lh_arena_create();
+    t_echo_reply *rep = NULL;
+    lh_err *err = lh_call(f->conn, &t_newer, &req, arena, (void **)&rep, WAIT_MS);
+    if (err)
+        fail_msg("a reply with an unknown key was refused: %s", lh_err_message(err));
+    assert_int_equal(rep->echo.len, 2);
+    assert_true(rep->has_length && rep->length == 2);
+    lh_arena_destroy(arena);
+    natsSubscription_Destroy(sub);
+}
+
 /* The harness's typed call holds replies to the same contract. */
 static void test_harness_call_refuses_a_misfit_reply(void **state)
 {
@@ -449,6 +503,8 @@ int main(void)
         T(test_mux_call_error_reply_keeps_the_callee_code),
         T(test_mux_call_without_responder_is_503),
         T(test_mux_call_misfit_reply_is_an_error_naming_the_subject),
+        T(test_call_misfit_reply_is_a_500_with_the_decoder_as_cause),
+        T(test_call_passes_over_unknown_reply_keys),
         T(test_harness_call_refuses_a_misfit_reply),
         T(test_event_emit_publishes_the_struct_on_its_subject),
     };

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bus/actor.h"
+#include "bus/codec.h"
 #include "bus/json.h"
 
 #define TIMEOUT_MS 30000

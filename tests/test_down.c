@@ -286,6 +286,46 @@ static void test_down_leaves_a_reused_pid_alone(void **state)
     free(dir);
 }
 
+/* A bare-pid record, as an older lakehouse wrote it, of a live process:
+ * down can neither verify nor forget it, so it refuses, says why, and
+ * leaves the record and the process alone. */
+static void test_down_refuses_an_older_stacks_records(void **state)
+{
+    (void)state;
+    char *dir = lh_test_tmpdir();
+    char run_dir[600], path[700], log[700];
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    assert_int_equal(mkdir(run_dir, 0755), 0);
+    snprintf(log, sizeof log, "%s/sleep-legacy.log", F.tmp);
+    char *argv[] = {"sleep", "600", NULL};
+    lh_test_proc sleeper;
+    lh_test_spawn(&sleeper, argv, NULL, log);
+    unsigned long long start;
+    assert_true(lh_proc_start_time(sleeper.pid, &start));
+    snprintf(path, sizeof path, "%s/supervisor.pid", run_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%d\n", (int)sleeper.pid);
+    fclose(f);
+
+    const char *down[] = {"down", "--data-dir", dir, NULL};
+    run_result r = run(F.binary, down);
+    assert_int_equal(r.status, 1);
+    assert_contains(r.output, "started by an older lakehouse");
+    free(r.output);
+    assert_true(lh_proc_is(sleeper.pid, start));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0); /* the record is kept */
+
+    assert_true(lh_test_signal_wait(&sleeper, SIGKILL, 10000) != -1);
+    r = run(F.binary, down); /* its process gone, the record is stale: nothing runs */
+    assert_int_equal(r.status, 0);
+    assert_contains(r.output, "no stack is running");
+    free(r.output);
+    lh_test_rmrf(dir);
+    free(dir);
+}
+
 /* ---- refusals leave no trace --------------------------------------------- */
 
 static void assert_refused_without_trace(const char *which, int taken, int free_port,
@@ -334,6 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_up_refused_for_a_taken_port_creates_nothing),
         cmocka_unit_test(test_down_leaves_a_reused_pid_alone),
+        cmocka_unit_test(test_down_refuses_an_older_stacks_records),
         cmocka_unit_test(test_down_stops_a_stack_started_by_a_renamed_binary),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

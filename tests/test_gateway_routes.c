@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/codec.h"
 #include "bus/json.h"
 #include "gateway/gw.h"
 #include "ops/registry.h"

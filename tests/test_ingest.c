@@ -28,6 +28,7 @@
 #include "actors/vector/vector.h"
 #include "bus/actor.h"
 #include "bus/buf.h"
+#include "bus/codec.h"
 #include "bus/json.h"
 #include "gateway/gateway.h"
 #include "schemas/catalog.h"

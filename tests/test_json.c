@@ -23,6 +23,8 @@
 
 #include "bus/json.h"
 
+#include "bus/codec.h"
+
 /* ---- helpers ---- */
 
 static char *json_via_msgpack(const char *json)

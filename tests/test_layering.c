@@ -3,9 +3,10 @@
  * it has, checked on the files themselves:
  *
  *   - only bus/ speaks msgpack-c: no file outside it (tests and benchmarks
- *     aside) packs, unpacks or walks a msgpack object; messages go through
- *     the schema codec, run-time values through bus/value.h and
- *     bus/mpscan.h;
+ *     aside) packs, unpacks or walks a msgpack object, or includes
+ *     msgpack.h or bus/codec.h; bus/'s public headers (checked below)
+ *     show no msgpack-c type either; messages go through the schema
+ *     codec, run-time values through bus/value.h and bus/mpscan.h;
  *   - the folder graph has no loop: bus/ includes only bus/; schemas/ only
  *     bus/ and schemas/; lib/ no actor, gateway or ops; actors/ no gateway
  *     or ops; gateway/ no actor, lib or ops (it knows contracts, not actors);
@@ -14,6 +15,7 @@
  */
 #include "tests/support/harness.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,10 +79,26 @@ static void found(findings *f, const char *rel, const char *text, const char *at
 static void no_msgpack_c(const char *rel, const char *text, void *user)
 {
     static const char *const tokens[] = {"msgpack_pack", "msgpack_unpack", "msgpack_object",
-                                         "<msgpack.h>"};
+                                         "<msgpack.h>", "\"bus/codec.h\""};
     for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
         for (const char *at = strstr(text, tokens[i]); at; at = strstr(at + 1, tokens[i]))
             found(user, rel, text, at, tokens[i]);
+}
+
+/* bus/'s headers but codec.h (and the internals next to their .c) are its
+ * public face: no msgpack-c there, so no caller can come to depend on it. */
+static void no_msgpack_c_in_public_headers(const char *rel, const char *text, void *user)
+{
+    size_t n = strlen(rel);
+    bool header = n > 2 && !strcmp(rel + n - 2, ".h");
+    if (!header || strstr(rel, "codec.h") || strstr(rel, "_internal.h"))
+        return;
+    /* msgpack-c's names start a word; ours merely contain it (lh_msgpack_to_json) */
+    for (const char *at = strstr(text, "msgpack"); at; at = strstr(at + 1, "msgpack")) {
+        bool word = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+        if (word && (at[7] == '_' || !strncmp(at + 7, ".h>", 3)))
+            found(user, rel, text, at, "a public bus header shows msgpack-c");
+    }
 }
 
 static void test_only_bus_speaks_msgpack_c(void **state)
@@ -90,6 +108,7 @@ static void test_only_bus_speaks_msgpack_c(void **state)
     findings f = {0};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
         walk(dirs[i], no_msgpack_c, &f);
+    walk("bus", no_msgpack_c_in_public_headers, &f);
     if (f.n)
         fail_msg("msgpack-c used outside bus/ (use the schema codec, bus/value.h or "
                  "bus/mpscan.h):\n%s", f.list);
@@ -187,6 +206,11 @@ static void test_the_checks_see_what_they_look_for(void **state)
     findings h = {0};
     no_subject_literal("x.c", "lh_request(c, \"vector.search\", ...);", &h);
     assert_int_equal(h.n, 1);
+    findings k = {0};
+    no_msgpack_c_in_public_headers("bus/x.h", "/* msgpack. */\nvoid lh_msgpack_to(void);\n", &k);
+    assert_int_equal(k.n, 0); /* prose and our own names are not msgpack-c */
+    no_msgpack_c_in_public_headers("bus/x.h", "#include <msgpack.h>\nmsgpack_object *o;\n", &k);
+    assert_int_equal(k.n, 2);
 }
 
 int main(void)

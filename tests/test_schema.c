@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bus/buf.h"
+#include "bus/codec.h"
 #include "bus/json.h"
 #include "bus/schema.h"
 #include "schemas/embed.h"

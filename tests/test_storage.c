@@ -31,6 +31,7 @@
 #include "actors/storage/meta.h"
 #include "actors/storage/storage.h"
 #include "bus/actor.h"
+#include "bus/codec.h"
 #include "bus/json.h"
 #include "schemas/storage.h"
 

@@ -26,7 +26,7 @@ static lh_err *lh_create_handler(lh_ctx *ctx, const void *request, void *reply)
 {
     lh_cat_state *st = lh_ctx_state(ctx);
     char now[32];
-    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(now, sizeof now, 3);
     lh_catalog_dataset *d = NULL;
     pthread_mutex_lock(&st->write_mu);
     lh_err *err = lh_cat_apply_create(st->store, request, now, lh_ctx_arena(ctx), &d);
@@ -44,7 +44,7 @@ static lh_err *lh_commit_handler(lh_ctx *ctx, const void *request, void *reply)
 {
     lh_cat_state *st = lh_ctx_state(ctx);
     char now[32];
-    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(now, sizeof now, 3);
     lh_catalog_dataset *d = NULL;
     pthread_mutex_lock(&st->write_mu);
     lh_err *err = lh_cat_apply_commit(st->store, request, now, lh_ctx_arena(ctx), &d);

@@ -259,7 +259,7 @@ static void lh_job_start(lh_ingest_state *st, lh_job *job)
 {
     pthread_mutex_lock(&st->mu);
     job->state = LH_JOB_RUNNING;
-    lh_clock_rfc3339(job->started, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(job->started, sizeof job->started, 3);
     pthread_mutex_unlock(&st->mu);
     lh_err *err = lh_job_persist(st, job);
     if (err) { /* the job can still run; only a crash now would lose its "running" mark */

@@ -209,7 +209,7 @@ void lh_job_finish(lh_ingest_state *st, lh_job *job, const lh_err *err)
     job->state = err ? LH_JOB_FAILED : LH_JOB_SUCCEEDED;
     if (err)
         snprintf(job->error, sizeof job->error, "%s", lh_err_message(err));
-    lh_clock_rfc3339(job->finished, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(job->finished, sizeof job->finished, 3);
     lh_deferred **waiters = job->waiters;
     size_t n_waiters = job->n_waiters;
     job->waiters = NULL;

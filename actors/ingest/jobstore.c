@@ -104,7 +104,7 @@ static lh_err *lh_recover_one(lh_ingest_store *s, const char *val, size_t len, l
     static const char why[] =
         "interrupted: ingestd stopped before the job finished; submit it again";
     char finished[32];
-    lh_clock_rfc3339(finished, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(finished, sizeof finished, 3);
     job->state = (lh_str){"failed", 6};
     job->error = (lh_str){why, sizeof why - 1};
     job->finished = (lh_str){finished, strlen(finished)};

@@ -196,7 +196,7 @@ void lh_qcache_close(lh_qcache *c)
 static lh_err *lh_record_load(sqlite3 *db, const lh_qentry *e, int64_t rows)
 {
     char now[32];
-    lh_clock_rfc3339(now, LH_RFC3339_MAX, 0);
+    lh_clock_rfc3339(now, sizeof now, 0);
     sqlite3_stmt *st = NULL;
     const char *sql = "INSERT INTO \"lh:loaded\"(name, version, sha256, rows, tbl, loaded_at,"
                       " last_used) VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -240,7 +240,7 @@ static void lh_touch(lh_qcache *c, const char *table)
     if (pthread_mutex_trylock(&c->write_mu) != 0)
         return;
     char now[32];
-    lh_clock_rfc3339(now, LH_RFC3339_MAX, 0);
+    lh_clock_rfc3339(now, sizeof now, 0);
     sqlite3_stmt *st = NULL;
     const char *sql = "UPDATE \"lh:loaded\" SET last_used = ? WHERE tbl = ?";
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {

@@ -22,7 +22,7 @@ static void lh_st_describe(lh_ctx *ctx, const lh_str *bucket, const lh_str *key,
                            const char *sha, lh_storage_object_info *info)
 {
     char now[32];
-    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(now, sizeof now, 3);
     info->bucket = lh_st_str(ctx, bucket->s, bucket->len);
     info->key = lh_st_str(ctx, key->s, key->len);
     info->size = (int64_t)size;

@@ -314,7 +314,7 @@ static void lh_st_describe_upload(lh_ctx *ctx, const lh_st_upload *u, const char
                                   lh_storage_object_info *info)
 {
     char now[32];
-    lh_clock_rfc3339(now, LH_RFC3339_MAX, 3);
+    lh_clock_rfc3339(now, sizeof now, 3);
     const char *ct = u->content_type ? u->content_type : "application/octet-stream";
     info->bucket = lh_st_str(ctx, u->bucket, strlen(u->bucket));
     info->key = lh_st_str(ctx, u->key, strlen(u->key));

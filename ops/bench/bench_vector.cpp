@@ -36,6 +36,7 @@
  */
 extern "C" {
 #include "bus/buf.h"
+#include "bus/codec.h"
 #include "bus/conn.h"
 #include "bus/err.h"
 #include "bus/request.h"

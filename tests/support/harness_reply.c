@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bus/buf.h"
+#include "bus/codec.h"
 #include "bus/json.h"
 #include "bus/schema.h"
 
