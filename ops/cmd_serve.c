@@ -6,7 +6,8 @@
  * The stop signals are blocked in every thread and taken by sigwait in the
  * main thread. They are blocked before any actor exists, so the threads
  * nats.c and the actors create inherit the mask and never take the signal
- * themselves.
+ * themselves; a thread made before main has not the mask, so the signals
+ * also have a handler that forwards them here (lh_proc_route_signals_here).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,11 +15,12 @@
 
 #include <nats/nats.h>
 
-#include "ops/registry.h"
 #include "bus/actor.h"
 #include "bus/config.h"
 #include "bus/log.h"
 #include "ops/cli.h"
+#include "ops/proc.h"
+#include "ops/registry.h"
 
 #define LH_SERVE_MAX_ACTORS 64
 
@@ -112,6 +114,7 @@ static sigset_t lh_serve_block_stop_signals(void)
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    lh_proc_route_signals_here(&stop);
     signal(SIGPIPE, SIG_IGN);
     return stop;
 }

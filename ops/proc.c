@@ -4,16 +4,18 @@
  * names are not proof).
  */
 #include "ops/proc.h"
-#include "bus/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bus/clock.h"
 
 void lh_sleep_ms(int ms)
 {
@@ -106,4 +108,26 @@ bool lh_proc_stop(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeou
     if (check(pid, ctx))
         kill(pid, SIGKILL);
     return lh_proc_wait_gone(pid, check, ctx, 5000);
+}
+
+/* ---- stop signals, wherever they land ---- */
+
+static pthread_t lh_proc_waiter;
+
+static void lh_proc_forward(int sig)
+{
+    /* tgkill underneath: safe in a handler. The waiter blocks the signal,
+     * so it stays pending there until its sigwait takes it. */
+    if (!pthread_equal(pthread_self(), lh_proc_waiter))
+        pthread_kill(lh_proc_waiter, sig);
+}
+
+void lh_proc_route_signals_here(const sigset_t *signals)
+{
+    lh_proc_waiter = pthread_self();
+    struct sigaction sa = {.sa_handler = lh_proc_forward};
+    sigfillset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(signals, sig) == 1)
+            sigaction(sig, &sa, NULL);
 }

@@ -12,6 +12,7 @@
 #ifndef LH_OPS_PROC_H
 #define LH_OPS_PROC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -43,5 +44,13 @@ bool lh_proc_stop(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeou
 bool lh_proc_wait_gone(pid_t pid, lh_proc_check_fn check, const void *ctx, int timeout_ms);
 
 void lh_sleep_ms(int ms);
+
+/* For a process that blocks `signals` in every thread and takes them with
+ * sigwait or sigtimedwait in this one: gives them a handler that forwards
+ * a signal to this thread when the kernel hands it to a thread made
+ * before main (a library's or a sanitizer's), which has not the mask and
+ * would otherwise take the default action and end the process. Call it
+ * from the thread that waits, after blocking the signals. */
+void lh_proc_route_signals_here(const sigset_t *signals);
 
 #endif

@@ -109,8 +109,10 @@ static void lh_sup_block_signals(lh_sup *s)
     sigaddset(&s->signals, SIGTERM);
     sigaddset(&s->signals, SIGINT);
     sigaddset(&s->signals, SIGHUP);
-    /* Before any thread exists (nats.c makes some), so they inherit it. */
+    /* Before any thread exists (nats.c makes some), so they inherit it;
+     * one made before main is routed here by a handler. */
     pthread_sigmask(SIG_BLOCK, &s->signals, NULL);
+    lh_proc_route_signals_here(&s->signals);
     signal(SIGPIPE, SIG_IGN);
 }
 

@@ -148,7 +148,11 @@ LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete remove
     F(T, filter, ANY, .max = LH_VECTOR_MAX_FILTER_BYTES,                                    \
       .doc = "Metadata equality: a map of key to string, number or boolean; a hit's "       \
              "metadata must hold every pair. Still returns k hits when k items match.")     \
-    F(T, include_vectors, BOOL, .def = 0, .doc = "Return each hit's stored vector.")
+    F(T, include_vectors, BOOL, .def = 0, .doc = "Return each hit's stored vector.")        \
+    F(T, mode, STRING, .choices = "vector|keyword",                                         \
+      .doc = "`vector` (default): nearest vectors. `keyword`: BM25 over the items' text "   \
+             "(SQLite FTS5, porter stemming), for a `text` query; its words are matched "   \
+             "as words, whatever syntax they hold; hits carry a `snippet`.")
 LH_MESSAGE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST,
            "The k nearest items to a vector, a batch of vectors, or a text.")
 
@@ -157,11 +161,14 @@ LH_MESSAGE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST,
     F(T, score, FLOAT,                                                                      \
       .doc = "Closeness to the query, by the index's metric: cosine -> cosine similarity "  \
              "(-1..1, higher is closer); ip -> inner product (higher is closer); l2 -> "    \
-             "Euclidean distance (not squared; lower is closer). Hits are best first.")     \
+             "Euclidean distance (not squared; lower is closer). Keyword mode: BM25 "       \
+             "(higher is closer). Hits are best first.")     \
     F(T, metadata, ANY, .doc = "The item's metadata, when it has any.")                     \
     F(T, text, STRING, .doc = "The item's text, when it has one.")                          \
     F(T, vector, FLOATS, .flags = LH_F_OMIT_UNSET,                                          \
-      .doc = "The stored vector (unit length for cosine), only with `include_vectors`.")
+      .doc = "The stored vector (unit length for cosine), only with `include_vectors`.")  \
+    F(T, snippet, STRING,                                                                   \
+      .doc = "Keyword mode: the text around the matched words, which stand between [ and ].")
 LH_MESSAGE(lh_vector_hit, LH_VECTOR_HIT, "One search hit.")
 
 #define LH_VECTOR_HITS(F, T)                                                                \

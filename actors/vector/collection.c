@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "actors/vector/idmap.h"
+#include "actors/vector/keyword.h"
+#include "bus/log.h"
 
 /* Adds run in chunks so searches get the lock between them. */
 #define LH_ADD_CHUNK 256
@@ -24,6 +26,7 @@ struct lh_vec_collection {
     lh_vec_slot *slots; /* by label */
     size_t n_slots, cap_slots;
     lh_vec_idmap *ids;
+    lh_vec_keyword *kw; /* the items' text, for keyword search; changes with the slots */
     size_t tombstones;
     size_t blob_bytes;
     uint64_t next_seq; /* write lock */
@@ -83,6 +86,8 @@ lh_err *lh_vec_collection_create(const lh_vec_params *p, lh_fx_index *ix,
         c->n_slots = c->tombstones = (size_t)lh_fx_count(c->ix);
         err = lh_reserve_slots(c, c->n_slots);
     }
+    if (!err)
+        err = lh_vec_keyword_create(&c->kw);
     if (err) {
         lh_vec_collection_unref(c);
         return err;
@@ -97,6 +102,7 @@ static void lh_collection_free(lh_vec_collection *c)
         free(c->slots[i].blob);
     free(c->slots);
     lh_vec_idmap_destroy(c->ids);
+    lh_vec_keyword_destroy(c->kw);
     if (c->ix)
         lh_fx_destroy(c->ix);
     pthread_rwlock_destroy(&c->rw);
@@ -167,6 +173,18 @@ static void lh_slot_kill(lh_vec_collection *c, int64_t label)
     c->tombstones++;
 }
 
+/* The keyword side follows the slots; it fails only out of memory, when
+ * a search would miss the item until the next restart rebuilds it. */
+static void lh_keyword_sync(lh_vec_collection *c, const lh_vec_slot *s)
+{
+    lh_err *err = s->has_text ? lh_vec_keyword_put(c->kw, s->blob, s->id_len, lh_slot_text(s),
+                                                   s->text_len)
+                              : lh_vec_keyword_remove(c->kw, s->blob, s->id_len);
+    if (err)
+        lh_warn("index '%s': %s", c->params.name, lh_err_message(err));
+    lh_err_free(err);
+}
+
 /* Puts a made slot at `label`, replacing any live item with its id. */
 static bool lh_slot_place(lh_vec_collection *c, int64_t label, const lh_vec_slot *slot)
 {
@@ -174,6 +192,7 @@ static bool lh_slot_place(lh_vec_collection *c, int64_t label, const lh_vec_slot
     c->slots[label] = *slot;
     c->blob_bytes += lh_slot_bytes(slot);
     lh_vec_idmap_put(c->ids, slot->blob, slot->id_len, label); /* before the old blob goes */
+    lh_keyword_sync(c, slot);
     if (old >= 0)
         lh_slot_kill(c, old);
     return old >= 0;
@@ -265,6 +284,10 @@ size_t lh_vec_collection_delete(lh_vec_collection *c, const lh_str *ids, size_t 
         if (label < 0)
             continue;
         lh_vec_idmap_del(c->ids, ids[i].s, ids[i].len);
+        lh_err *err = lh_vec_keyword_remove(c->kw, ids[i].s, ids[i].len);
+        if (err)
+            lh_warn("index '%s': %s", c->params.name, lh_err_message(err));
+        lh_err_free(err);
         lh_slot_kill(c, label);
         deleted++;
     }
@@ -339,6 +362,59 @@ lh_err *lh_vec_collection_search(lh_vec_collection *c, const lh_vec_query *q, lh
             lh_fill_hit(c, labels[i], dist[i], q->include_vectors, arena, &(*hits)[(*n)++]);
     }
     pthread_rwlock_unlock(&c->rw);
+    return err;
+}
+
+/* ---- keyword search ---- */
+
+typedef struct lh_kw_collect {
+    const lh_vec_collection *c;
+    const lh_vec_filter *filter;
+    size_t k;
+    lh_arena *arena;
+    lh_vector_hit *hits;
+    size_t n;
+    size_t seen; /* matches looked at: fewer than asked means no more exist */
+} lh_kw_collect;
+
+static bool lh_kw_take(void *user, const lh_vec_keyword_match *m)
+{
+    lh_kw_collect *kc = user;
+    kc->seen++;
+    int64_t label = lh_vec_idmap_get(kc->c->ids, m->id, m->id_len);
+    if (label < 0)
+        return true; /* cannot happen under the lock; skipped all the same */
+    const lh_vec_slot *s = &kc->c->slots[label];
+    if (kc->filter && !lh_vec_filter_match(kc->filter, lh_slot_meta(s), s->meta_len))
+        return true;
+    lh_vector_hit *h = &kc->hits[kc->n++];
+    lh_fill_hit(kc->c, label, 0, false, kc->arena, h);
+    h->score = m->score;
+    h->snippet = (lh_str){lh_arena_strndup(kc->arena, m->snippet, m->snippet_len),
+                          m->snippet_len};
+    return kc->n < kc->k;
+}
+
+lh_err *lh_vec_collection_keyword(lh_vec_collection *c, const lh_str *text,
+                                  const lh_vec_filter *filter, size_t k, lh_arena *arena,
+                                  lh_vector_hit **hits, size_t *n)
+{
+    bool filtered = filter && filter->n > 0;
+    lh_kw_collect kc = {c, filtered ? filter : NULL, k, arena, NULL, 0, 0};
+    kc.hits = lh_arena_alloc(arena, k * sizeof *kc.hits);
+    lh_err *err = NULL;
+    pthread_rwlock_rdlock(&c->rw);
+    /* A filter may pass few matches: look further each round, until k
+     * pass or the matches run out. */
+    for (size_t window = filtered ? 4 * k : k;; window *= 4) {
+        kc.n = kc.seen = 0;
+        err = lh_vec_keyword_search(c->kw, text->s, text->len, window, lh_kw_take, &kc);
+        if (err || kc.n == k || kc.seen < window)
+            break;
+    }
+    pthread_rwlock_unlock(&c->rw);
+    *hits = kc.hits;
+    *n = kc.n;
     return err;
 }
 

@@ -83,6 +83,12 @@ typedef struct lh_vec_query {
 lh_err *lh_vec_collection_search(lh_vec_collection *c, const lh_vec_query *q, lh_arena *arena,
                                  lh_vector_hit **hits, size_t *n);
 
+/* The k best keyword (BM25) matches of `text`, best first, that pass
+ * `filter`, each with its snippet, copied into `arena`. */
+lh_err *lh_vec_collection_keyword(lh_vec_collection *c, const lh_str *text,
+                                  const lh_vec_filter *filter, size_t k, lh_arena *arena,
+                                  lh_vector_hit **hits, size_t *n);
+
 typedef struct lh_vec_counts {
     size_t live;
     size_t tombstones;

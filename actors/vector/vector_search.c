@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "actors/vector/filter.h"
 #include "actors/vector/vector_internal.h"
 #include "bus/request.h"
@@ -125,11 +124,40 @@ static lh_err *lh_run_queries(lh_ctx *ctx, lh_vec_collection *c,
     return NULL;
 }
 
+static bool lh_keyword_mode(const lh_vector_search_request *req)
+{
+    return req->mode.s && !strcmp(req->mode.s, "keyword");
+}
+
+/* Keyword mode takes a text and nothing else to search with. */
+static lh_err *lh_keyword_request(const lh_vector_search_request *req)
+{
+    if (!req->text.s)
+        return lh_err_new(LH_EBADREQ, "text", "mode 'keyword' searches a 'text'; none given");
+    if (req->vector.v || req->vectors.v)
+        return lh_err_new(LH_EBADREQ, "mode",
+                          "mode 'keyword' searches a 'text', not 'vector' or 'vectors'");
+    return NULL;
+}
+
+static lh_err *lh_run_keyword(lh_ctx *ctx, lh_vec_collection *c,
+                              const lh_vector_search_request *req, const lh_vec_filter *filter,
+                              lh_vector_search_reply *rep)
+{
+    lh_vector_hit *hits = NULL;
+    size_t n = 0;
+    lh_err *err = lh_vec_collection_keyword(c, &req->text, filter, (size_t)req->k,
+                                            lh_ctx_arena(ctx), &hits, &n);
+    rep->hits = (lh_objs){hits, n};
+    return err;
+}
+
 lh_err *lh_vec_search_handler(lh_ctx *ctx, const void *request, void *response)
 {
     const lh_vector_search_request *req = request;
     lh_vec_state *st = lh_ctx_state(ctx);
-    lh_err *err = lh_one_of(req);
+    bool keyword = lh_keyword_mode(req);
+    lh_err *err = keyword ? lh_keyword_request(req) : lh_one_of(req);
     lh_vec_collection *c = NULL;
     if (!err)
         err = lh_vec_state_find(st, &req->index, "index", &c);
@@ -139,9 +167,11 @@ lh_err *lh_vec_search_handler(lh_ctx *ctx, const void *request, void *response)
     lh_queries q = {0};
     err = lh_vec_filter_compile(req->filter.data, req->filter.len, "filter", lh_ctx_arena(ctx),
                                 &filter);
-    if (!err)
+    if (!err && keyword)
+        err = lh_run_keyword(ctx, c, req, &filter, response);
+    else if (!err)
         err = lh_prepare_queries(ctx, lh_vec_collection_params(c), req, &q);
-    if (!err)
+    if (!err && !keyword)
         err = lh_run_queries(ctx, c, req, &filter, &q, response);
     lh_vec_collection_unref(c);
     return err;

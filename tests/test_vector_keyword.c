@@ -1,0 +1,271 @@
+/*
+ * test_vector_keyword.c — vector.search with mode "keyword": BM25 over
+ * the items' text beside the vectors, on a real nats-server with vectord
+ * in this process. Matches and snippets; a user's text is data however
+ * hostile its syntax; replacements, deletes, a restart and a rebuild after
+ * tombstones are seen by the keyword side as by the vectors; metadata
+ * filters apply; bad requests are refused and change nothing.
+ */
+#include "tests/support/harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/vector/keyword.h"
+#include "actors/vector/vector.h"
+#include "bus/buf.h"
+#include "schemas/vector.h"
+
+#define DIM 4
+
+typedef lh_test_stack fixture;
+
+static const lh_actor_def *const VECTORD[] = {&lh_vector_actor, NULL};
+
+static int setup(void **state)
+{
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = VECTORD});
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unsetenv("LH_VECTOR_REBUILD_MIN_DELETED");
+    return lh_test_stack_teardown(state);
+}
+
+static json_t *call(fixture *f, const lh_contract *k, const char *json)
+{
+    return lh_test_ok(lh_test_call_s(f->nc, k, json));
+}
+
+/* An index "kw" of `n` items d0.. with texts from `texts`, vectors unused. */
+static void make_index(fixture *f, const char *const *texts, size_t n, const char *extra_meta)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"index\":\"kw\",\"dimension\":%d}", DIM);
+    json_decref(call(f, &lh_ep_vector_create, body));
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_buf_append_str(&b, "{\"index\":\"kw\",\"items\":[");
+    for (size_t i = 0; i < n; i++) {
+        lh_buf_appendf(&b, "%s{\"id\":\"d%zu\",\"vector\":[%zu,1,2,3],\"text\":\"%s\","
+                           "\"metadata\":{\"odd\":%s%s}}",
+                       i ? "," : "", i, i + 1, texts[i], i % 2 ? "true" : "false",
+                       extra_meta ? extra_meta : "");
+    }
+    lh_buf_append_str(&b, "]}");
+    json_decref(call(f, &lh_ep_vector_upsert, lh_buf_cstr(&b)));
+    lh_buf_free(&b);
+}
+
+/* The ids of a keyword search, in order, as "d1,d0". */
+static char *keyword_ids(fixture *f, const char *text, int k, const char *filter)
+{
+    json_t *req = json_pack("{s:s,s:s,s:s,s:i}", "index", "kw", "mode", "keyword", "text", text,
+                            "k", k);
+    if (filter)
+        json_object_set_new(req, "filter", json_loads(filter, 0, NULL));
+    json_t *rep = lh_test_ok(lh_test_call_j(f->nc, &lh_ep_vector_search, req));
+    lh_buf b;
+    lh_buf_init(&b);
+    size_t i;
+    json_t *hit;
+    double last = 1e300;
+    json_array_foreach(json_object_get(rep, "hits"), i, hit) {
+        double score = json_number_value(json_object_get(hit, "score"));
+        assert_true(score > 0 && score <= last); /* BM25, best first */
+        last = score;
+        lh_buf_appendf(&b, "%s%s", i ? "," : "", json_string_value(json_object_get(hit, "id")));
+    }
+    json_decref(rep);
+    char *out = strdup(lh_buf_cstr(&b));
+    lh_buf_free(&b);
+    return out;
+}
+
+static void assert_ids(fixture *f, const char *text, const char *want)
+{
+    char *got = keyword_ids(f, text, 10, NULL);
+    if (strcmp(got, want))
+        fail_msg("keyword '%s' found [%s], expected [%s]", text, got, want);
+    free(got);
+}
+
+static const char *const TEXTS[] = {
+    "The quick brown fox jumps over the lazy dog",
+    "Foxes are running through the forest at night",
+    "A lazy afternoon with tea and biscuits",
+    "Error code E1234 means the disk is full",
+};
+
+static void test_keyword_hits_are_ranked_with_snippets(void **state)
+{
+    fixture *f = *state;
+    make_index(f, TEXTS, 4, NULL);
+    assert_ids(f, "E1234", "d3");          /* an exact code a vector would blur */
+    assert_ids(f, "running foxes", "d1,d0"); /* both words, stemmed, beat one */
+    json_t *rep = call(f, &lh_ep_vector_search,
+                       "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"biscuits\"}");
+    json_t *hit = json_array_get(json_object_get(rep, "hits"), 0);
+    assert_string_equal(json_string_value(json_object_get(hit, "id")), "d2");
+    assert_non_null(strstr(json_string_value(json_object_get(hit, "snippet")), "[biscuits]"));
+    assert_string_equal(json_string_value(json_object_get(hit, "text")), TEXTS[2]);
+    assert_true(json_is_false(json_object_get(json_object_get(hit, "metadata"), "odd")));
+    json_decref(rep);
+    assert_ids(f, "zebra", ""); /* no match is no hit, not an error */
+}
+
+static void test_hostile_query_text_is_only_data(void **state)
+{
+    fixture *f = *state;
+    make_index(f, TEXTS, 4, NULL);
+    /* FTS5 syntax in a user's text: each is answered, by its words alone. */
+    static const char *const hostile[] = {
+        "\"", "\"lazy", "lazy\"", "*", "lazy*", "NEAR(lazy dog)", "lazy AND", "AND OR NOT",
+        "-lazy", "(((lazy", "text:lazy", "{text}: lazy", "^lazy", "lazy + + dog", "\\\\", "'",
+        ":", "NOT lazy", "\xe2\x80\x9clazy\xe2\x80\x9d",
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char *got = keyword_ids(f, hostile[i], 10, NULL);
+        bool has_lazy = strstr(hostile[i], "lazy") != NULL;
+        /* "lazy" is in d0 and d2; a query with no word finds nothing */
+        if (has_lazy && strncmp(got, "d", 1))
+            fail_msg("'%s' found [%s], not the lazy items", hostile[i], got);
+        if (!has_lazy && strcmp(hostile[i], "AND OR NOT") && *got)
+            fail_msg("'%s' holds no word of the texts yet found [%s]", hostile[i], got);
+        free(got);
+    }
+    assert_ids(f, "NOT lazy", "d2,d0"); /* NOT is a word here, not an operator */
+}
+
+static void test_query_words_are_quoted_one_by_one(void **state)
+{
+    (void)state;
+    lh_buf q;
+    lh_buf_init(&q);
+    lh_vec_keyword_query("a \"b* NEAR(c)", strlen("a \"b* NEAR(c)"), &q);
+    assert_string_equal(lh_buf_cstr(&q), "\"a\" OR \"b\" OR \"NEAR\" OR \"c\"");
+    lh_buf_reset(&q);
+    lh_vec_keyword_query("\"*()-^:", 7, &q);
+    assert_int_equal(q.len, 0);
+    lh_buf_free(&q);
+}
+
+static void test_replacements_and_deletes_reach_the_keyword_side(void **state)
+{
+    fixture *f = *state;
+    make_index(f, TEXTS, 4, NULL);
+    json_decref(call(f, &lh_ep_vector_upsert,
+                     "{\"index\":\"kw\",\"items\":[{\"id\":\"d2\",\"vector\":[1,1,1,1],"
+                     "\"text\":\"strong coffee\"},{\"id\":\"d3\",\"vector\":[1,2,1,1]}]}"));
+    assert_ids(f, "biscuits", "");   /* replaced text is gone */
+    assert_ids(f, "coffee", "d2");
+    assert_ids(f, "E1234", "");      /* replaced by an item without text */
+    json_decref(call(f, &lh_ep_vector_delete, "{\"index\":\"kw\",\"ids\":[\"d0\"]}"));
+    assert_ids(f, "lazy", "");
+    assert_ids(f, "fox", "d1");
+}
+
+static void test_keyword_side_survives_a_restart(void **state)
+{
+    fixture *f = *state;
+    make_index(f, TEXTS, 4, NULL);
+    json_decref(call(f, &lh_ep_vector_delete, "{\"index\":\"kw\",\"ids\":[\"d3\"]}"));
+    lh_test_stack_restart(f, &lh_vector_actor, 2);
+    assert_ids(f, "lazy", "d2,d0");
+    assert_ids(f, "E1234", "");
+    lh_test_stack_restart(f, &lh_vector_actor, 2); /* from the snapshot this time */
+    assert_ids(f, "running", "d1");
+}
+
+static void test_rebuild_after_tombstones_keeps_keyword_answers(void **state)
+{
+    fixture *f = *state;
+    lh_test_stack_drop(f, &lh_vector_actor);
+    setenv("LH_VECTOR_REBUILD_MIN_DELETED", "20", 1);
+    lh_test_stack_add(f, &lh_vector_actor, 2);
+    json_decref(call(f, &lh_ep_vector_create, "{\"index\":\"kw\",\"dimension\":4}"));
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_buf_append_str(&b, "{\"index\":\"kw\",\"items\":[");
+    for (int i = 0; i < 100; i++)
+        lh_buf_appendf(&b, "%s{\"id\":\"p%d\",\"vector\":[%d,1,2,3],\"text\":\"item%d %s\"}",
+                       i ? "," : "", i, i + 1, i, i % 2 ? "odd" : "even");
+    lh_buf_append_str(&b, "]}");
+    json_decref(call(f, &lh_ep_vector_upsert, lh_buf_cstr(&b)));
+    lh_buf_reset(&b);
+    lh_buf_append_str(&b, "{\"index\":\"kw\",\"ids\":[");
+    for (int i = 0; i < 100; i += 2)
+        lh_buf_appendf(&b, "%s\"p%d\"", i ? "," : "", i);
+    lh_buf_append_str(&b, "]}");
+    json_decref(call(f, &lh_ep_vector_delete, lh_buf_cstr(&b)));
+    lh_buf_free(&b);
+    int64_t deadline = lh_test_now_ms() + 60000;
+    json_int_t deleted = -1;
+    while (deleted != 0 && lh_test_now_ms() < deadline) {
+        json_t *st = call(f, &lh_ep_vector_stats, "{\"index\":\"kw\"}");
+        deleted = json_integer_value(json_object_get(st, "deleted"));
+        json_decref(st);
+        if (deleted)
+            lh_test_sleep_ms(50);
+    }
+    assert_int_equal(deleted, 0); /* rebuilt: the labels were renumbered */
+    assert_ids(f, "item51", "p51");
+    assert_ids(f, "item50", "");
+    char *evens = keyword_ids(f, "even", 100, NULL);
+    assert_string_equal(evens, "");
+    free(evens);
+}
+
+static void test_filters_apply_to_keyword_hits(void **state)
+{
+    fixture *f = *state;
+    make_index(f, TEXTS, 4, NULL);
+    char *got = keyword_ids(f, "lazy fox", 10, "{\"odd\":true}");
+    assert_string_equal(got, "d1");
+    free(got);
+    got = keyword_ids(f, "lazy", 1, "{\"odd\":false}");
+    assert_true(!strcmp(got, "d0") || !strcmp(got, "d2"));
+    free(got);
+}
+
+static void test_bad_keyword_requests_are_refused(void **state)
+{
+    fixture *f = *state;
+    make_index(f, TEXTS, 4, NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"kw\",\"mode\":\"keyword\"}"),
+                   400, "text", "searches a 'text'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"x\","
+                                  "\"vector\":[1,2,3,4]}"),
+                   400, "mode", "not 'vector'");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"kw\",\"mode\":\"bm42\",\"text\":\"x\"}"),
+                   400, "mode", "must be one of");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"nope\",\"mode\":\"keyword\",\"text\":\"x\"}"),
+                   404, "index", "nope");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"   \"}"),
+                   400, "text", "blank");
+    assert_ids(f, "lazy", "d2,d0"); /* nothing changed */
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_query_words_are_quoted_one_by_one),
+        T(test_keyword_hits_are_ranked_with_snippets),
+        T(test_hostile_query_text_is_only_data),
+        T(test_replacements_and_deletes_reach_the_keyword_side),
+        T(test_keyword_side_survives_a_restart),
+        T(test_rebuild_after_tombstones_keeps_keyword_answers),
+        T(test_filters_apply_to_keyword_hits),
+        T(test_bad_keyword_requests_are_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
