@@ -145,11 +145,17 @@ static void test_query_words_are_quoted_one_by_one(void **state)
     (void)state;
     lh_buf q;
     lh_buf_init(&q);
-    lh_vec_keyword_query("a \"b* NEAR(c)", strlen("a \"b* NEAR(c)"), &q);
-    assert_string_equal(lh_buf_cstr(&q), "\"a\" OR \"b\" OR \"NEAR\" OR \"c\"");
+    lh_vec_keyword_query("x \"b* NEAR(c)", strlen("x \"b* NEAR(c)"), &q);
+    assert_string_equal(lh_buf_cstr(&q), "\"x\" OR \"b\" OR \"NEAR\" OR \"c\"");
     lh_buf_reset(&q);
     lh_vec_keyword_query("\"*()-^:", 7, &q);
     assert_int_equal(q.len, 0);
+    lh_buf_reset(&q); /* stopwords go, unless nothing else is left */
+    lh_vec_keyword_query("The list OF files", 17, &q);
+    assert_string_equal(lh_buf_cstr(&q), "\"list\" OR \"files\"");
+    lh_buf_reset(&q);
+    lh_vec_keyword_query("to be or", 8, &q);
+    assert_string_equal(lh_buf_cstr(&q), "\"to\" OR \"be\" OR \"or\"");
     lh_buf_free(&q);
 }
 

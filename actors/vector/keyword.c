@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Words past this many in one query are ignored: a query is a question,
  * not a document, and each word costs a posting-list scan. */
@@ -140,13 +141,31 @@ lh_err *lh_vec_keyword_remove(lh_vec_keyword *k, const char *id, size_t id_len)
 
 /* ---- queries ---- */
 
+/* English words so common that matching them scores nearly every item:
+ * left out of a query (unless it has nothing else), which keeps BM25 from
+ * ranking the whole index for "the" and "of". */
+static const char *const lh_kw_stopwords[] = {
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
+    "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to",
+    "was", "were", "which", "with",
+};
+
+static bool lh_kw_stopword(const char *w, size_t n)
+{
+    for (size_t i = 0; i < sizeof lh_kw_stopwords / sizeof lh_kw_stopwords[0]; i++)
+        if (strlen(lh_kw_stopwords[i]) == n && !strncasecmp(lh_kw_stopwords[i], w, n))
+            return true;
+    return false;
+}
+
 static bool lh_kw_word_byte(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            c >= 0x80; /* any UTF-8 sequence: unicode61 decides what is a letter */
 }
 
-void lh_vec_keyword_query(const char *text, size_t len, lh_buf *out)
+/* Appends the quoted words of text (stopwords too, or not) to out. */
+static size_t lh_kw_words(const char *text, size_t len, bool stopwords, lh_buf *out)
 {
     size_t words = 0;
     for (size_t i = 0; i < len && words < LH_KW_MAX_WORDS;) {
@@ -157,9 +176,18 @@ void lh_vec_keyword_query(const char *text, size_t len, lh_buf *out)
         size_t start = i;
         while (i < len && lh_kw_word_byte((unsigned char)text[i]))
             i++;
+        if (!stopwords && lh_kw_stopword(text + start, i - start))
+            continue;
         /* Quoted, a word is a string to FTS5: no operator, column or prefix. */
         lh_buf_appendf(out, "%s\"%.*s\"", words++ ? " OR " : "", (int)(i - start), text + start);
     }
+    return words;
+}
+
+void lh_vec_keyword_query(const char *text, size_t len, lh_buf *out)
+{
+    if (!lh_kw_words(text, len, false, out)) /* only stopwords: they are the query */
+        lh_kw_words(text, len, true, out);
 }
 
 lh_err *lh_vec_keyword_search(lh_vec_keyword *k, const char *query, size_t len, size_t limit,

@@ -12,7 +12,8 @@
  * A query is data, never FTS5 syntax: its words (runs of letters and
  * digits, any script) are each quoted and joined with OR, so quotes, `*`,
  * NEAR, AND, `-`, parentheses and column filters in a user's text match as
- * the words they contain, or not at all.
+ * the words they contain, or not at all. A few very common English words
+ * ("the", "of", ...) are left out unless the query has nothing else.
  */
 #ifndef LH_VECTOR_KEYWORD_H
 #define LH_VECTOR_KEYWORD_H
@@ -52,8 +53,8 @@ typedef bool (*lh_vec_keyword_fn)(void *user, const lh_vec_keyword_match *m);
 lh_err *lh_vec_keyword_search(lh_vec_keyword *k, const char *query, size_t len, size_t limit,
                               lh_vec_keyword_fn fn, void *user);
 
-/* The FTS5 query for a user's text: each word quoted, joined with OR
- * (empty when it has no words). Exposed for the tests of hostile input. */
+/* The FTS5 query for a user's text: each word but stopwords quoted, joined
+ * with OR (empty when it has no words). Exposed for the tests. */
 void lh_vec_keyword_query(const char *text, size_t len, lh_buf *out);
 
 #endif
