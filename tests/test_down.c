@@ -74,15 +74,9 @@ static run_result run(const char *binary, const char *const args[])
     }
     char log[700];
     snprintf(log, sizeof log, "%s/run-%d.log", F.tmp, ++seq);
-    lh_test_proc p;
-    lh_test_spawn(&p, argv, NULL, log);
-    int status = lh_test_wait_exit(&p, RUN_TIMEOUT_MS);
-    if (status == -1) {
-        lh_test_signal_wait(&p, SIGKILL, 5000);
-        fail_msg("%s %s did not finish", binary, args[0]);
-    }
-    assert_true(WIFEXITED(status));
-    run_result r = {WEXITSTATUS(status), lh_test_read_file(log, NULL)};
+    int status = lh_test_run(argv, NULL, log, RUN_TIMEOUT_MS);
+    assert_true(status >= 0);
+    run_result r = {status, lh_test_read_file(log, NULL)};
     assert_non_null(r.output);
     return r;
 }
@@ -253,37 +247,54 @@ static void test_down_stops_a_stack_started_by_a_renamed_binary(void **state)
     free(r.output);
 }
 
+/* A live process of no stack (sleep) recorded in a fresh data directory
+ * as `name`: with a start time that is not its own (a reused pid), or as
+ * an older lakehouse recorded it (a bare pid). */
+typedef struct recorded {
+    char *dir;
+    char path[700];
+    lh_test_proc sleeper;
+    unsigned long long start; /* the sleeper's real start time */
+} recorded;
+
+static recorded record_a_sleeper(const char *name, bool legacy)
+{
+    recorded r = {.dir = lh_test_tmpdir()};
+    char run_dir[600], log[700];
+    snprintf(run_dir, sizeof run_dir, "%s/run", r.dir);
+    assert_int_equal(mkdir(run_dir, 0755), 0);
+    snprintf(log, sizeof log, "%s/sleep-%s.log", F.tmp, name);
+    char *argv[] = {"sleep", "600", NULL};
+    lh_test_spawn(&r.sleeper, argv, NULL, log);
+    assert_true(lh_proc_start_time(r.sleeper.pid, &r.start));
+    snprintf(r.path, sizeof r.path, "%s/%s.pid", run_dir, name);
+    FILE *f = fopen(r.path, "w");
+    assert_non_null(f);
+    if (legacy)
+        fprintf(f, "%d\n", (int)r.sleeper.pid);
+    else
+        fprintf(f, "%d\nstart_time %llu\ndata_dir %s\n", (int)r.sleeper.pid, r.start + 1, r.dir);
+    fclose(f);
+    return r;
+}
+
 /* A record whose pid now belongs to another process (the start time
  * differs) is not the stack's: down must not signal it. */
 static void test_down_leaves_a_reused_pid_alone(void **state)
 {
     (void)state;
-    char *dir = lh_test_tmpdir();
-    char run_dir[600], path[700], log[700];
-    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
-    assert_int_equal(mkdir(run_dir, 0755), 0);
-    snprintf(log, sizeof log, "%s/sleep.log", F.tmp);
-    char *argv[] = {"sleep", "600", NULL};
-    lh_test_proc sleeper;
-    lh_test_spawn(&sleeper, argv, NULL, log);
-    unsigned long long start;
-    assert_true(lh_proc_start_time(sleeper.pid, &start));
-    snprintf(path, sizeof path, "%s/embedd.pid", run_dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%d\nstart_time %llu\ndata_dir %s\n", (int)sleeper.pid, start + 1, dir);
-    fclose(f);
+    recorded r = record_a_sleeper("embedd", false);
 
-    const char *down[] = {"down", "--data-dir", dir, NULL};
-    run_result r = run(F.binary, down);
-    assert_int_equal(r.status, 0);
-    assert_contains(r.output, "no stack is running");
-    free(r.output);
-    assert_true(lh_proc_is(sleeper.pid, start));
+    const char *down[] = {"down", "--data-dir", r.dir, NULL};
+    run_result out = run(F.binary, down);
+    assert_int_equal(out.status, 0);
+    assert_contains(out.output, "no stack is running");
+    free(out.output);
+    assert_true(lh_proc_is(r.sleeper.pid, r.start));
 
-    assert_true(lh_test_signal_wait(&sleeper, SIGKILL, 10000) != -1);
-    lh_test_rmrf(dir);
-    free(dir);
+    assert_true(lh_test_signal_wait(&r.sleeper, SIGKILL, 10000) != -1);
+    lh_test_rmrf(r.dir);
+    free(r.dir);
 }
 
 /* A bare-pid record, as an older lakehouse wrote it, of a live process:
@@ -292,38 +303,24 @@ static void test_down_leaves_a_reused_pid_alone(void **state)
 static void test_down_refuses_an_older_stacks_records(void **state)
 {
     (void)state;
-    char *dir = lh_test_tmpdir();
-    char run_dir[600], path[700], log[700];
-    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
-    assert_int_equal(mkdir(run_dir, 0755), 0);
-    snprintf(log, sizeof log, "%s/sleep-legacy.log", F.tmp);
-    char *argv[] = {"sleep", "600", NULL};
-    lh_test_proc sleeper;
-    lh_test_spawn(&sleeper, argv, NULL, log);
-    unsigned long long start;
-    assert_true(lh_proc_start_time(sleeper.pid, &start));
-    snprintf(path, sizeof path, "%s/supervisor.pid", run_dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%d\n", (int)sleeper.pid);
-    fclose(f);
+    recorded r = record_a_sleeper("supervisor", true);
 
-    const char *down[] = {"down", "--data-dir", dir, NULL};
-    run_result r = run(F.binary, down);
-    assert_int_equal(r.status, 1);
-    assert_contains(r.output, "started by an older lakehouse");
-    free(r.output);
-    assert_true(lh_proc_is(sleeper.pid, start));
+    const char *down[] = {"down", "--data-dir", r.dir, NULL};
+    run_result out = run(F.binary, down);
+    assert_int_equal(out.status, 1);
+    assert_contains(out.output, "started by an older lakehouse");
+    free(out.output);
+    assert_true(lh_proc_is(r.sleeper.pid, r.start));
     struct stat st;
-    assert_int_equal(stat(path, &st), 0); /* the record is kept */
+    assert_int_equal(stat(r.path, &st), 0); /* the record is kept */
 
-    assert_true(lh_test_signal_wait(&sleeper, SIGKILL, 10000) != -1);
-    r = run(F.binary, down); /* its process gone, the record is stale: nothing runs */
-    assert_int_equal(r.status, 0);
-    assert_contains(r.output, "no stack is running");
-    free(r.output);
-    lh_test_rmrf(dir);
-    free(dir);
+    assert_true(lh_test_signal_wait(&r.sleeper, SIGKILL, 10000) != -1);
+    out = run(F.binary, down); /* its process gone, the record is stale: nothing runs */
+    assert_int_equal(out.status, 0);
+    assert_contains(out.output, "no stack is running");
+    free(out.output);
+    lh_test_rmrf(r.dir);
+    free(r.dir);
 }
 
 /* ---- refusals leave no trace --------------------------------------------- */

@@ -238,6 +238,26 @@ static void test_openai_embeddings_single_input_and_base64(void **state)
 
     r = http(f, "POST", "/v1/embeddings", NULL, "{\"input\":[1,2]}");
     assert_json_error(&r, 400);
+    assert_string_equal(error_field(&r), "input[0]");
+    lh_test_response_free(&r);
+
+    /* The compatible request is a schema: unknown fields and bad choices named. */
+    r = http(f, "POST", "/v1/embeddings", NULL, "{\"input\":\"x\",\"bogus\":1}");
+    assert_json_error(&r, 400);
+    assert_string_equal(error_field(&r), "bogus");
+    lh_test_response_free(&r);
+    r = http(f, "POST", "/v1/embeddings", NULL,
+             "{\"input\":\"x\",\"encoding_format\":\"hex\"}");
+    assert_json_error(&r, 400);
+    assert_string_equal(error_field(&r), "encoding_format");
+    lh_test_response_free(&r);
+    r = http(f, "POST", "/v1/embeddings", NULL, "{\"model\":\"hash-384\"}");
+    assert_json_error(&r, 400);
+    assert_string_equal(error_field(&r), "input");
+    lh_test_response_free(&r);
+    r = http(f, "POST", "/ai/embed", NULL, "{\"text\":7}");
+    assert_json_error(&r, 400);
+    assert_string_equal(error_field(&r), "text");
     lh_test_response_free(&r);
 }
 

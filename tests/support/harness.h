@@ -175,6 +175,10 @@ void lh_test_serve_stop(lh_test_proc *p);
  * wait status, or -1 on timeout (the process keeps running) or if it was
  * not running. */
 int lh_test_wait_exit(lh_test_proc *p, int timeout_ms);
+/* Runs argv (as lh_test_spawn, output appended to `log`) to completion and
+ * returns its exit status, -1 when a signal ended it. Fails the test, with
+ * the log's tail, if it outlives timeout_ms (it is then killed). */
+int lh_test_run(char *const argv[], char *const env[], const char *log, int timeout_ms);
 
 /* ---- a group's stack (harness_stack.c) ---------------------------------- */
 

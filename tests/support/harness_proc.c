@@ -186,6 +186,20 @@ int lh_test_signal_wait(lh_test_proc *p, int sig, int timeout_ms)
     return -1;
 }
 
+int lh_test_run(char *const argv[], char *const env[], const char *log, int timeout_ms)
+{
+    lh_test_proc p;
+    lh_test_spawn(&p, argv, env, log);
+    int st = lh_test_wait_exit(&p, timeout_ms);
+    if (st == -1) {
+        lh_test_signal_wait(&p, SIGKILL, 5000);
+        if (log)
+            lh_test_log_tail(log, 40);
+        fail_msg("%s %s did not finish", argv[0], argv[1] ? argv[1] : "");
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* ---- lakehouse serve ---------------------------------------------------- */
 
 static size_t count_strings(const char *const list[])

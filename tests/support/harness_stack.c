@@ -255,15 +255,7 @@ int lh_test_stack_run(lh_test_stack *s, char *const argv[], const char *log, int
     char url[200];
     snprintf(url, sizeof url, "LH_NATS_URL=%s", s->nats.url);
     char *const env[] = {url, NULL};
-    lh_test_proc p;
-    lh_test_spawn(&p, argv, env, log);
-    int st = lh_test_wait_exit(&p, timeout_ms);
-    if (st == -1) {
-        lh_test_signal_wait(&p, SIGKILL, 5000);
-        lh_test_log_tail(log, LOG_TAIL_LINES);
-        fail_msg("lakehouse %s did not finish", argv[1] ? argv[1] : "");
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return lh_test_run(argv, env, log, timeout_ms);
 }
 
 /* ---- the stack ---- */
