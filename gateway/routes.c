@@ -17,6 +17,7 @@
 #include "schemas/catalog.h"
 #include "schemas/embed.h"
 #include "schemas/ingest.h"
+#include "schemas/matrix.h"
 #include "schemas/query.h"
 #include "schemas/storage.h"
 #include "schemas/vector.h"
@@ -49,6 +50,7 @@ static const lh_gw_route lh_gw_table[] = {
     LH_GW_BUS_AS("POST", "/v1/vectors/search", &lh_ep_vector_search, &lh_gw_shape_native,
                  "The k nearest items to a vector, a batch of vectors or a text, filtered by "
                  "metadata; the index is named in the body."),
+    LH_GW_BUS("POST", "/v1/matrix/retrieve", &lh_ep_matrix_retrieve, &lh_gw_shape_native),
     LH_GW_BUS("POST", "/v1/catalog/datasets", &lh_ep_catalog_create, &lh_gw_shape_native),
     LH_GW_BUS("POST", "/v1/catalog/datasets/{name}/commit", &lh_ep_catalog_commit,
               &lh_gw_shape_native),

@@ -144,14 +144,19 @@ lh_cli_next lh_cli_scan_next(lh_cli_scan *s, int *opt_index, const char **value)
 
 /* ---- one request on the bus ---- */
 
-lh_err *lh_cli_request(const char *data_dir, const char *client, const char *subject,
-                       const lh_buf *body, int timeout_ms, lh_buf *reply)
+lh_err *lh_cli_connect(const char *data_dir, const char *client, lh_conn **out)
 {
     char url[512];
     lh_stack_bus_url(data_dir, url, sizeof url);
-    lh_conn *conn = NULL;
     lh_conn_opts copts = {.url = url, .name = client};
-    lh_err *err = lh_conn_create(&copts, &conn);
+    return lh_conn_create(&copts, out);
+}
+
+lh_err *lh_cli_request(const char *data_dir, const char *client, const char *subject,
+                       const lh_buf *body, int timeout_ms, lh_buf *reply)
+{
+    lh_conn *conn = NULL;
+    lh_err *err = lh_cli_connect(data_dir, client, &conn);
     if (!err)
         err = lh_request(conn, subject, body->data, body->len, NULL, timeout_ms, reply);
     lh_conn_destroy(conn);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "bus/buf.h"
+#include "bus/conn.h"
 #include "bus/err.h"
 
 enum { LH_EXIT_OK = 0, LH_EXIT_FAIL = 1, LH_EXIT_USAGE = 2 };
@@ -34,6 +35,8 @@ extern const lh_command lh_cmd_req;
 extern const lh_command lh_cmd_docs;
 extern const lh_command lh_cmd_ingest;
 extern const lh_command lh_cmd_sql;
+extern const lh_command lh_cmd_retrieve;
+extern const lh_command lh_cmd_eval;
 
 /* Prints the command's usage text. */
 void lh_cli_print_usage(const lh_command *cmd, FILE *out);
@@ -51,6 +54,11 @@ int lh_cli_fail(const lh_command *cmd, const char *fmt, ...)
  * lines (connects, disconnects) are noise there, since every failure is
  * reported as the command's own error. LH_LOG_LEVEL still overrides. */
 void lh_cli_quiet_logs(void);
+
+/* A bus connection to the stack of `data_dir` ($LH_NATS_URL first; NULL:
+ * the default data directory), for a command that sends many requests;
+ * the caller destroys it (lh_conn_destroy, then nats_Close). */
+lh_err *lh_cli_connect(const char *data_dir, const char *client, lh_conn **out);
 
 /* One request on the bus for a one-shot command: connects to the stack
  * of `data_dir` ($LH_NATS_URL first; NULL: the default data directory),

@@ -9,6 +9,7 @@
 #include "actors/catalog/catalog.h"
 #include "actors/embed/embed.h"
 #include "actors/ingest/ingest.h"
+#include "actors/matrix/matrix.h"
 #include "actors/query/query.h"
 #include "actors/storage/storage.h"
 #include "actors/vector/vector.h"
@@ -19,6 +20,7 @@ static const lh_actor_def *const lh_actors[] = {
     &lh_catalog_actor,
     &lh_embed_actor,
     &lh_vector_actor, /* calls embedd for text queries */
+    &lh_matrix_actor, /* calls vectord */
     &lh_ingest_actor, /* calls storaged, catalogd, embedd and vectord */
     &lh_query_actor,  /* calls storaged and catalogd */
     &lh_gateway_actor, /* last: it fronts all the others */

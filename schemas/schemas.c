@@ -10,6 +10,7 @@
 #include "schemas/catalog.h"
 #include "schemas/embed.h"
 #include "schemas/ingest.h"
+#include "schemas/matrix.h"
 #include "schemas/query.h"
 #include "schemas/storage.h"
 #include "schemas/vector.h"
@@ -22,6 +23,7 @@
     X(LH_CATALOG_ENDPOINTS, LH_CATALOG_EVENTS)                                              \
     X(LH_EMBED_ENDPOINTS, LH_NO_EVENTS)                                                     \
     X(LH_VECTOR_ENDPOINTS, LH_VECTOR_EVENTS)                                                \
+    X(LH_MATRIX_ENDPOINTS, LH_NO_EVENTS)                                                    \
     X(LH_INGEST_ENDPOINTS, LH_INGEST_EVENTS)                                                \
     X(LH_QUERY_ENDPOINTS, LH_NO_EVENTS)
 

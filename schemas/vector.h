@@ -140,7 +140,7 @@ LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete remove
              "reply has `results`, one per row.")                                           \
     F(T, text, STRING, .max = LH_VECTOR_MAX_TEXT_BYTES, .flags = LH_F_NONBLANK,             \
       .doc = "A query text; vectord embeds it with `embed.request` (the embedder's "        \
-             "dimension must match the index).")                                            \
+             "dimension must match the index: 422 when it does not).")                                            \
     F(T, k, INT, .min = 1, .max = LH_VECTOR_MAX_K, .def = 10,                               \
       .doc = "Hits per query, 1 to 1,000 (fewer when fewer items match).")                  \
     F(T, ef_search, INT, .min = 1, .max = LH_VECTOR_MAX_EF,                                 \

@@ -552,7 +552,7 @@ static void test_text_search_asks_embedd(void **state)
     create_index(f, "small", 4, NULL, NULL);
     lh_test_expect(
         lh_test_call_s(f->nc, &lh_ep_vector_search, "{\"index\":\"small\",\"text\":\"hello\"}"),
-        400, "text", "dimension");
+        422, "text", "dimension");
     lh_test_stack_drop(f, &lh_embed_actor);
     lh_test_expect(
         lh_test_call_s(f->nc, &lh_ep_vector_search, "{\"index\":\"docs\",\"text\":\"hello\"}"), 503,

@@ -48,8 +48,8 @@ static lh_err *lh_text_query(lh_ctx *ctx, const lh_vec_params *p, const lh_str *
     if (emb->vectors.rows != 1)
         return lh_err_new(LH_EINTERNAL, "text", "embed.request answered %zu vectors for 1 text",
                           emb->vectors.rows);
-    if (emb->vectors.cols != (size_t)p->dimension)
-        return lh_err_new(LH_EBADREQ, "text",
+    if (emb->vectors.cols != (size_t)p->dimension) /* well-formed, but unanswerable: 422 */
+        return lh_err_new(LH_EUNPROCESSABLE, "text",
                           "field 'text' embeds to dimension %zu (model %.*s); index '%s' has "
                           "dimension %d",
                           emb->vectors.cols, (int)emb->model.len,
