@@ -8,9 +8,11 @@
  */
 #include "tests/support/harness.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "actors/vector/keyword.h"
 #include "actors/vector/vector.h"
@@ -186,6 +188,29 @@ static void test_keyword_side_survives_a_restart(void **state)
     assert_ids(f, "running", "d1");
 }
 
+/* vectord as its own process, killed right after acknowledged writes:
+ * the keyword side comes back from LevelDB as the vectors do. */
+static void test_keyword_side_survives_sigkill(void **state)
+{
+    fixture *f = *state;
+    lh_test_stack_drop(f, &lh_vector_actor); /* the process owns the data directory */
+    static const char *const served[] = {"vectord", NULL};
+    lh_test_proc *p = lh_test_stack_serve(f, served, NULL, NULL);
+    make_index(f, TEXTS, 4, NULL);
+    json_decref(call(f, &lh_ep_vector_upsert,
+                     "{\"index\":\"kw\",\"items\":[{\"id\":\"d1\",\"vector\":[1,1,1,1],"
+                     "\"text\":\"a zebra at night\"}]}"));
+    json_decref(call(f, &lh_ep_vector_delete, "{\"index\":\"kw\",\"ids\":[\"d3\"]}"));
+    int status = lh_test_signal_wait(p, SIGKILL, 10000);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    p = lh_test_stack_serve(f, served, NULL, NULL);
+    assert_ids(f, "zebra", "d1");  /* the replacement, acknowledged just before */
+    assert_ids(f, "running", "");  /* the text it replaced */
+    assert_ids(f, "E1234", "");    /* deleted */
+    assert_ids(f, "lazy", "d2,d0");
+    assert_int_equal(lh_test_signal_wait(p, SIGTERM, 20000), 0);
+}
+
 static void test_rebuild_after_tombstones_keeps_keyword_answers(void **state)
 {
     fixture *f = *state;
@@ -269,6 +294,7 @@ int main(void)
         T(test_hostile_query_text_is_only_data),
         T(test_replacements_and_deletes_reach_the_keyword_side),
         T(test_keyword_side_survives_a_restart),
+        T(test_keyword_side_survives_sigkill),
         T(test_rebuild_after_tombstones_keeps_keyword_answers),
         T(test_filters_apply_to_keyword_hits),
         T(test_bad_keyword_requests_are_refused),

@@ -5,7 +5,7 @@
 # shim, stock faiss, hnswlib; lh-bench-vector), then a real vectord
 # (`lakehouse serve vectord --workers 2`) over the bus (lh-bench-vector
 # --bus: build by upsert, recall@10, 1 and 32 searches in flight) and
-# through the gateway (wrk with ops/bench/post_vector.lua, 1 and 32
+# through the gateway (wrk with ops/bench/post_bodies.lua, 1 and 32
 # connections). Prints a Markdown section with the ratios against the
 # in-process limit and, with --write, replaces the vector section of
 # docs/BENCHMARKS.md (other sections are left as they are).
@@ -90,8 +90,8 @@ to_us() { # wrk latency like 85.00us / 1.20ms / 1.01s -> microseconds
 run_wrk() { # name connections threads
   local name=$1 c=$2 t=$3 runs=() out
   for _ in $(seq "$ROUNDS"); do
-    out=$(LH_BENCH_BODIES=$TMP/bodies.jsonl wrk -t"$t" -c"$c" -d"${SECS}s" --latency \
-      -s ops/bench/post_vector.lua "$HTTP/v1/vectors/search")
+    out=$(LH_BENCH_BODIES=$TMP/bodies.jsonl LH_BENCH_PATH=/v1/vectors/search wrk -t"$t" -c"$c" -d"${SECS}s" --latency \
+      -s ops/bench/post_bodies.lua "$HTTP")
     if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "wrk saw errors: $out" >&2; exit 1; fi
     runs+=("$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$out") $(to_us "$(awk '$1=="50%" {print $2}' <<<"$out")") $(to_us "$(awk '$1=="99%" {print $2}' <<<"$out")")")
     echo "  gateway, $c connections: ${runs[-1]%% *} requests/s" >&2
