@@ -151,7 +151,7 @@ LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete remove
     F(T, include_vectors, BOOL, .def = 0, .doc = "Return each hit's stored vector.")        \
     F(T, mode, STRING, .choices = "vector|keyword",                                         \
       .doc = "`vector` (default): nearest vectors. `keyword`: BM25 over the items' text "   \
-             "(SQLite FTS5, porter stemming), for a `text` query; its words are matched "   \
+             "(porter-stemmed words), for a `text` query; its words are matched "           \
              "as words, whatever syntax they hold; hits carry a `snippet`.")
 LH_MESSAGE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST,
            "The k nearest items to a vector, a batch of vectors, or a text.")

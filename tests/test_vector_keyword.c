@@ -142,23 +142,29 @@ static void test_hostile_query_text_is_only_data(void **state)
     assert_ids(f, "NOT lazy", "d2,d0"); /* NOT is a word here, not an operator */
 }
 
-static void test_query_words_are_quoted_one_by_one(void **state)
+/* The terms a text searches for, as the index sees them. */
+static void assert_terms(lh_vec_keyword *k, const char *text, const char *want)
+{
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_err *err = lh_vec_keyword_terms(k, text, strlen(text), &b);
+    assert_null(err);
+    assert_string_equal(lh_buf_cstr(&b), want);
+    lh_buf_free(&b);
+}
+
+static void test_query_words_are_only_words(void **state)
 {
     (void)state;
-    lh_buf q;
-    lh_buf_init(&q);
-    lh_vec_keyword_query("x \"b* NEAR(c)", strlen("x \"b* NEAR(c)"), &q);
-    assert_string_equal(lh_buf_cstr(&q), "\"x\" OR \"b\" OR \"NEAR\" OR \"c\"");
-    lh_buf_reset(&q);
-    lh_vec_keyword_query("\"*()-^:", 7, &q);
-    assert_int_equal(q.len, 0);
-    lh_buf_reset(&q); /* stopwords go, unless nothing else is left */
-    lh_vec_keyword_query("The list OF files", 17, &q);
-    assert_string_equal(lh_buf_cstr(&q), "\"list\" OR \"files\"");
-    lh_buf_reset(&q);
-    lh_vec_keyword_query("to be or", 8, &q);
-    assert_string_equal(lh_buf_cstr(&q), "\"to\" OR \"be\" OR \"or\"");
-    lh_buf_free(&q);
+    lh_vec_keyword *k = NULL;
+    assert_null(lh_vec_keyword_create(&k));
+    assert_terms(k, "x \"b* NEAR(c)", "x b near c");
+    assert_terms(k, "\"*()-^:", "");
+    assert_terms(k, "The list OF files", "list file"); /* stopwords go; stems stay */
+    assert_terms(k, "to be or", "to be or");            /* unless nothing else is left */
+    assert_terms(k, "Running RUNS run", "run");         /* each term once */
+    assert_terms(k, "caf\xc3\xa9 na\xc3\xafve", "cafe naiv");
+    lh_vec_keyword_destroy(k);
 }
 
 static void test_replacements_and_deletes_reach_the_keyword_side(void **state)
@@ -289,7 +295,7 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query_words_are_quoted_one_by_one),
+        cmocka_unit_test(test_query_words_are_only_words),
         T(test_keyword_hits_are_ranked_with_snippets),
         T(test_hostile_query_text_is_only_data),
         T(test_replacements_and_deletes_reach_the_keyword_side),

@@ -173,13 +173,15 @@ static void lh_slot_kill(lh_vec_collection *c, int64_t label)
     c->tombstones++;
 }
 
-/* The keyword side follows the slots; it fails only out of memory, when
- * a search would miss the item until the next restart rebuilds it. */
+/* The keyword side follows the slots; it fails only when its tokenizer
+ * does, when a search would miss the item until a restart rebuilds it. */
 static void lh_keyword_sync(lh_vec_collection *c, const lh_vec_slot *s)
 {
-    lh_err *err = s->has_text ? lh_vec_keyword_put(c->kw, s->blob, s->id_len, lh_slot_text(s),
-                                                   s->text_len)
-                              : lh_vec_keyword_remove(c->kw, s->blob, s->id_len);
+    lh_err *err = NULL;
+    if (s->has_text)
+        err = lh_vec_keyword_put(c->kw, s->blob, s->id_len, lh_slot_text(s), s->text_len);
+    else
+        lh_vec_keyword_remove(c->kw, s->blob, s->id_len);
     if (err)
         lh_warn("index '%s': %s", c->params.name, lh_err_message(err));
     lh_err_free(err);
@@ -284,10 +286,7 @@ size_t lh_vec_collection_delete(lh_vec_collection *c, const lh_str *ids, size_t 
         if (label < 0)
             continue;
         lh_vec_idmap_del(c->ids, ids[i].s, ids[i].len);
-        lh_err *err = lh_vec_keyword_remove(c->kw, ids[i].s, ids[i].len);
-        if (err)
-            lh_warn("index '%s': %s", c->params.name, lh_err_message(err));
-        lh_err_free(err);
+        lh_vec_keyword_remove(c->kw, ids[i].s, ids[i].len);
         lh_slot_kill(c, label);
         deleted++;
     }
@@ -390,8 +389,13 @@ static bool lh_kw_take(void *user, const lh_vec_keyword_match *m)
     lh_vector_hit *h = &kc->hits[kc->n++];
     lh_fill_hit(kc->c, label, 0, false, kc->arena, h);
     h->score = m->score;
-    h->snippet = (lh_str){lh_arena_strndup(kc->arena, m->snippet, m->snippet_len),
-                          m->snippet_len};
+    lh_buf snippet;
+    lh_buf_init(&snippet);
+    lh_vec_keyword_snippet(kc->c->kw, m, &snippet);
+    h->snippet = (lh_str){lh_arena_strndup(kc->arena, snippet.data ? snippet.data : "",
+                                           snippet.len),
+                          snippet.len};
+    lh_buf_free(&snippet);
     return kc->n < kc->k;
 }
 

@@ -1,50 +1,28 @@
 /*
- * keyword.c — an index's keyword side in an in-memory SQLite FTS5 table
- * (keyword.h). `docs` gives each item id a row number that stays its own
- * while it lives; `items` is the FTS5 table whose rowid is that number.
- * Writes reuse prepared statements (the collection's write lock makes
- * them one at a time); searches prepare their own, so several can run.
+ * keyword.c — an index's keyword side (keyword.h): each item with text has
+ * a document number, reused after it is deleted, that keys its id, its
+ * text (for snippets) and its terms in the BM25 index (bm25.c). Texts are
+ * cut by keyword_text.c.
  */
 #include "actors/vector/keyword.h"
 
-#include <sqlite3.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-/* Words past this many in one query are ignored: a query is a question,
- * not a document, and each word costs a posting-list scan. */
-#define LH_KW_MAX_WORDS 64
+#include "actors/vector/keyword_internal.h"
 
-enum { LH_KW_FIND, LH_KW_ADD_DOC, LH_KW_DEL_DOC, LH_KW_ADD_TEXT, LH_KW_DEL_TEXT, LH_KW_N_STMTS };
-
-static const char *const lh_kw_sql[LH_KW_N_STMTS] = {
-    [LH_KW_FIND] = "SELECT rid FROM docs WHERE id = ?1",
-    [LH_KW_ADD_DOC] = "INSERT INTO docs(id) VALUES (?1)",
-    [LH_KW_DEL_DOC] = "DELETE FROM docs WHERE rid = ?1",
-    [LH_KW_ADD_TEXT] = "INSERT INTO items(rowid, text) VALUES (?1, ?2)",
-    [LH_KW_DEL_TEXT] = "DELETE FROM items WHERE rowid = ?1",
-};
-
-static const char lh_kw_schema[] =
-    "CREATE TABLE docs(rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE);"
-    "CREATE VIRTUAL TABLE items USING fts5(text, tokenize = 'porter unicode61');";
-
-static const char lh_kw_search_sql[] =
-    "SELECT docs.id, -bm25(items), snippet(items, 0, '[', ']', '...', 16) "
-    "FROM items JOIN docs ON docs.rid = items.rowid WHERE items MATCH ?1 ORDER BY rank "
-    "LIMIT ?2";
-
-struct lh_vec_keyword {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[LH_KW_N_STMTS];
-};
-
-static lh_err *lh_kw_err(sqlite3 *db, const char *what)
+static lh_err *lh_kw_find_tokenizer(lh_vec_keyword *k)
 {
-    return lh_err_new(LH_EINTERNAL, NULL, "keyword index: %s: %s", what,
-                      db ? sqlite3_errmsg(db) : "out of memory");
+    fts5_api *api = NULL;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(k->db, "SELECT fts5(?1)", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_pointer(s, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    if (!api || api->xFindTokenizer(api, "porter", &k->tokenizer_ctx, &k->tokenizer) != SQLITE_OK)
+        return lh_err_new(LH_EINTERNAL, NULL, "keyword index: SQLite has no FTS5 porter tokenizer");
+    return NULL;
 }
 
 lh_err *lh_vec_keyword_create(lh_vec_keyword **out)
@@ -52,18 +30,22 @@ lh_err *lh_vec_keyword_create(lh_vec_keyword **out)
     lh_vec_keyword *k = calloc(1, sizeof *k);
     if (!k)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
     lh_err *err = NULL;
-    if (sqlite3_open_v2(":memory:", &k->db, flags, NULL) != SQLITE_OK ||
-        sqlite3_exec(k->db, lh_kw_schema, NULL, NULL, NULL) != SQLITE_OK)
-        err = lh_kw_err(k->db, "create");
-    for (int i = 0; !err && i < LH_KW_N_STMTS; i++)
-        if (sqlite3_prepare_v2(k->db, lh_kw_sql[i], -1, &k->stmt[i], NULL) != SQLITE_OK)
-            err = lh_kw_err(k->db, "prepare");
+    if (sqlite3_open_v2(":memory:", &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        err = lh_err_new(LH_EINTERNAL, NULL, "keyword index: %s",
+                         k->db ? sqlite3_errmsg(k->db) : "out of memory");
+    if (!err)
+        err = lh_kw_find_tokenizer(k);
     if (err) {
         lh_vec_keyword_destroy(k);
         return err;
     }
+    k->index = lh_bm25_create();
+    k->mask = 255;
+    k->slots = calloc(k->mask + 1, sizeof *k->slots);
+    if (!k->slots)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
     *out = k;
     return NULL;
 }
@@ -72,153 +54,223 @@ void lh_vec_keyword_destroy(lh_vec_keyword *k)
 {
     if (!k)
         return;
-    for (int i = 0; i < LH_KW_N_STMTS; i++)
-        sqlite3_finalize(k->stmt[i]);
+    for (size_t i = 0; i < k->n_docs; i++) {
+        free(k->docs[i].id);
+        free(k->docs[i].text);
+    }
+    free(k->docs);
+    free(k->free_docs);
+    free(k->slots);
+    lh_bm25_destroy(k->index);
     sqlite3_close(k->db);
     free(k);
 }
 
-/* Runs a prepared write to its end and resets it. */
-static lh_err *lh_kw_run(lh_vec_keyword *k, int which)
+/* ---- ids ---- */
+
+static size_t lh_kw_home(const lh_vec_keyword *k, const char *id, size_t len)
 {
-    sqlite3_stmt *s = k->stmt[which];
-    int rc = sqlite3_step(s);
-    lh_err *err = rc == SQLITE_DONE ? NULL : lh_kw_err(k->db, lh_kw_sql[which]);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+    return (size_t)h & k->mask;
+}
+
+/* The slot of `id`, or the empty slot where it would go. */
+static size_t lh_kw_slot(const lh_vec_keyword *k, const char *id, size_t len)
+{
+    for (size_t i = lh_kw_home(k, id, len);; i = (i + 1) & k->mask) {
+        if (!k->slots[i])
+            return i;
+        const lh_kw_doc *d = &k->docs[k->slots[i] - 1];
+        if (d->id_len == len && !memcmp(d->id, id, len))
+            return i;
+    }
+}
+
+static void lh_kw_grow_ids(lh_vec_keyword *k)
+{
+    uint32_t *old = k->slots;
+    size_t old_n = k->mask + 1;
+    k->mask = 2 * old_n - 1;
+    k->slots = calloc(k->mask + 1, sizeof *k->slots);
+    if (!k->slots)
+        abort();
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i]) {
+            const lh_kw_doc *d = &k->docs[old[i] - 1];
+            k->slots[lh_kw_slot(k, d->id, d->id_len)] = old[i];
+        }
+    free(old);
+}
+
+/* Linear probing's deletion: later entries of the run move back into the
+ * hole when their home slot allows, so no lookup stops early. */
+static void lh_kw_unslot(lh_vec_keyword *k, size_t hole)
+{
+    k->slots[hole] = 0;
+    for (size_t j = (hole + 1) & k->mask; k->slots[j]; j = (j + 1) & k->mask) {
+        const lh_kw_doc *d = &k->docs[k->slots[j] - 1];
+        size_t home = lh_kw_home(k, d->id, d->id_len);
+        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        k->slots[hole] = k->slots[j];
+        k->slots[j] = 0;
+        hole = j;
+    }
+}
+
+/* ---- documents ---- */
+
+static uint32_t lh_kw_new_doc(lh_vec_keyword *k)
+{
+    if (k->n_free)
+        return k->free_docs[--k->n_free];
+    if (k->n_docs == k->docs_cap) {
+        k->docs_cap = k->docs_cap ? 2 * k->docs_cap : 64;
+        k->docs = realloc(k->docs, k->docs_cap * sizeof *k->docs);
+        if (!k->docs)
+            abort();
+    }
+    k->docs[k->n_docs] = (lh_kw_doc){0};
+    return (uint32_t)k->n_docs++;
+}
+
+static char *lh_kw_copy(const char *s, size_t len)
+{
+    char *c = malloc(len ? len : 1);
+    if (!c)
+        abort();
+    memcpy(c, s, len);
+    return c;
+}
+
+typedef struct lh_kw_bag {
+    lh_buf bytes;  /* every token, one after another */
+    size_t *off;   /* where each token starts; its length is the next's start */
+    size_t n, cap;
+} lh_kw_bag;
+
+static int lh_kw_bag_add(void *user, int flags, const char *token, int len, int start,
+                          int end)
+{
+    (void)flags;
+    (void)start;
+    (void)end;
+    lh_kw_bag *b = user;
+    if (b->n + 1 >= b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 256;
+        b->off = realloc(b->off, b->cap * sizeof *b->off);
+        if (!b->off)
+            abort();
+    }
+    b->off[b->n++] = b->bytes.len;
+    lh_buf_append(&b->bytes, token, (size_t)len);
+    return SQLITE_OK;
+}
+
+static int lh_kw_term_order(const void *pa, const void *pb)
+{
+    const lh_bm25_term *a = pa, *b = pb;
+    int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Indexes doc's text: its tokens sorted, each distinct one with its count. */
+static lh_err *lh_kw_index_text(lh_vec_keyword *k, uint32_t doc)
+{
+    const lh_kw_doc *d = &k->docs[doc];
+    lh_kw_bag bag = {0};
+    lh_buf_init(&bag.bytes);
+    lh_err *err = lh_kw_tokenize(k, false, d->text, d->text_len, lh_kw_bag_add, &bag);
+    lh_bm25_term *terms = malloc((bag.n ? bag.n : 1) * sizeof *terms);
+    if (!terms)
+        abort();
+    for (size_t i = 0; i < bag.n; i++) {
+        size_t end = i + 1 < bag.n ? bag.off[i + 1] : bag.bytes.len;
+        terms[i] = (lh_bm25_term){bag.bytes.data + bag.off[i], end - bag.off[i], 1};
+    }
+    qsort(terms, bag.n, sizeof *terms, lh_kw_term_order);
+    size_t distinct = 0;
+    for (size_t i = 0; i < bag.n; i++) {
+        if (distinct && !lh_kw_term_order(&terms[distinct - 1], &terms[i]))
+            terms[distinct - 1].tf++;
+        else
+            terms[distinct++] = terms[i];
+    }
+    if (!err)
+        lh_bm25_add(k->index, doc, terms, distinct, (uint32_t)bag.n);
+    free(terms);
+    free(bag.off);
+    lh_buf_free(&bag.bytes);
     return err;
 }
 
-/* The row number of `id`, or 0 when it has none. */
-static sqlite3_int64 lh_kw_find(lh_vec_keyword *k, const char *id, size_t id_len)
+static void lh_kw_forget(lh_vec_keyword *k, size_t slot)
 {
-    sqlite3_stmt *s = k->stmt[LH_KW_FIND];
-    sqlite3_bind_blob(s, 1, id, (int)id_len, SQLITE_STATIC);
-    sqlite3_int64 rid = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rid;
-}
-
-static lh_err *lh_kw_drop_text(lh_vec_keyword *k, sqlite3_int64 rid)
-{
-    sqlite3_bind_int64(k->stmt[LH_KW_DEL_TEXT], 1, rid);
-    return lh_kw_run(k, LH_KW_DEL_TEXT);
+    uint32_t doc = k->slots[slot] - 1;
+    lh_kw_doc *d = &k->docs[doc];
+    lh_bm25_remove(k->index, doc);
+    lh_kw_unslot(k, slot);
+    free(d->id);
+    free(d->text);
+    *d = (lh_kw_doc){0};
+    if (k->n_free == k->free_cap) {
+        k->free_cap = k->free_cap ? 2 * k->free_cap : 64;
+        k->free_docs = realloc(k->free_docs, k->free_cap * sizeof *k->free_docs);
+        if (!k->free_docs)
+            abort();
+    }
+    k->free_docs[k->n_free++] = doc;
+    k->n_ids--;
 }
 
 lh_err *lh_vec_keyword_put(lh_vec_keyword *k, const char *id, size_t id_len, const char *text,
                            size_t text_len)
 {
-    sqlite3_int64 rid = lh_kw_find(k, id, id_len);
-    lh_err *err = NULL;
-    if (rid) {
-        err = lh_kw_drop_text(k, rid);
-    } else {
-        sqlite3_bind_blob(k->stmt[LH_KW_ADD_DOC], 1, id, (int)id_len, SQLITE_STATIC);
-        err = lh_kw_run(k, LH_KW_ADD_DOC);
-        rid = sqlite3_last_insert_rowid(k->db);
-    }
+    size_t slot = lh_kw_slot(k, id, id_len);
+    if (k->slots[slot])
+        lh_kw_forget(k, slot);
+    if (2 * (k->n_ids + 1) > k->mask + 1) /* keep the table at most half full */
+        lh_kw_grow_ids(k);
+    uint32_t doc = lh_kw_new_doc(k);
+    k->docs[doc] = (lh_kw_doc){lh_kw_copy(id, id_len), id_len, lh_kw_copy(text, text_len),
+                               text_len};
+    k->slots[lh_kw_slot(k, id, id_len)] = doc + 1;
+    k->n_ids++;
+    lh_err *err = lh_kw_index_text(k, doc);
     if (err)
-        return err;
-    sqlite3_bind_int64(k->stmt[LH_KW_ADD_TEXT], 1, rid);
-    sqlite3_bind_text(k->stmt[LH_KW_ADD_TEXT], 2, text_len ? text : "", (int)text_len,
-                      SQLITE_STATIC);
-    return lh_kw_run(k, LH_KW_ADD_TEXT);
-}
-
-lh_err *lh_vec_keyword_remove(lh_vec_keyword *k, const char *id, size_t id_len)
-{
-    sqlite3_int64 rid = lh_kw_find(k, id, id_len);
-    if (!rid)
-        return NULL;
-    lh_err *err = lh_kw_drop_text(k, rid);
-    if (!err) {
-        sqlite3_bind_int64(k->stmt[LH_KW_DEL_DOC], 1, rid);
-        err = lh_kw_run(k, LH_KW_DEL_DOC);
-    }
+        lh_kw_forget(k, lh_kw_slot(k, id, id_len));
     return err;
 }
 
-/* ---- queries ---- */
-
-/* English words so common that matching them scores nearly every item:
- * left out of a query (unless it has nothing else), which keeps BM25 from
- * ranking the whole index for "the" and "of". */
-static const char *const lh_kw_stopwords[] = {
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
-    "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to",
-    "was", "were", "which", "with",
-};
-
-static bool lh_kw_stopword(const char *w, size_t n)
+void lh_vec_keyword_remove(lh_vec_keyword *k, const char *id, size_t id_len)
 {
-    for (size_t i = 0; i < sizeof lh_kw_stopwords / sizeof lh_kw_stopwords[0]; i++)
-        if (strlen(lh_kw_stopwords[i]) == n && !strncasecmp(lh_kw_stopwords[i], w, n))
-            return true;
-    return false;
+    size_t slot = lh_kw_slot(k, id, id_len);
+    if (k->slots[slot])
+        lh_kw_forget(k, slot);
 }
 
-static bool lh_kw_word_byte(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c >= 0x80; /* any UTF-8 sequence: unicode61 decides what is a letter */
-}
-
-/* Appends the quoted words of text (stopwords too, or not) to out. */
-static size_t lh_kw_words(const char *text, size_t len, bool stopwords, lh_buf *out)
-{
-    size_t words = 0;
-    for (size_t i = 0; i < len && words < LH_KW_MAX_WORDS;) {
-        if (!lh_kw_word_byte((unsigned char)text[i])) {
-            i++;
-            continue;
-        }
-        size_t start = i;
-        while (i < len && lh_kw_word_byte((unsigned char)text[i]))
-            i++;
-        if (!stopwords && lh_kw_stopword(text + start, i - start))
-            continue;
-        /* Quoted, a word is a string to FTS5: no operator, column or prefix. */
-        lh_buf_appendf(out, "%s\"%.*s\"", words++ ? " OR " : "", (int)(i - start), text + start);
-    }
-    return words;
-}
-
-void lh_vec_keyword_query(const char *text, size_t len, lh_buf *out)
-{
-    if (!lh_kw_words(text, len, false, out)) /* only stopwords: they are the query */
-        lh_kw_words(text, len, true, out);
-}
+/* ---- search ---- */
 
 lh_err *lh_vec_keyword_search(lh_vec_keyword *k, const char *query, size_t len, size_t limit,
                               lh_vec_keyword_fn fn, void *user)
 {
-    lh_buf q;
-    lh_buf_init(&q);
-    lh_vec_keyword_query(query, len, &q);
-    lh_err *err = NULL;
-    sqlite3_stmt *s = NULL;
-    if (q.len && sqlite3_prepare_v2(k->db, lh_kw_search_sql, -1, &s, NULL) != SQLITE_OK)
-        err = lh_kw_err(k->db, "prepare search");
-    if (s) {
-        sqlite3_bind_text(s, 1, q.data, (int)q.len, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            lh_vec_keyword_match m = {
-                .id = sqlite3_column_blob(s, 0),
-                .id_len = (size_t)sqlite3_column_bytes(s, 0),
-                .score = sqlite3_column_double(s, 1),
-                .snippet = (const char *)sqlite3_column_text(s, 2),
-                .snippet_len = (size_t)sqlite3_column_bytes(s, 2),
-            };
-            if (!fn(user, &m))
-                break;
-        }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            err = lh_kw_err(k->db, "search");
-        sqlite3_finalize(s);
+    lh_vec_kw_query q;
+    lh_buf_init(&q.bytes);
+    lh_err *err = lh_kw_query_parse(k, query, len, &q);
+    lh_bm25_hit *hits = malloc((limit ? limit : 1) * sizeof *hits);
+    if (!hits)
+        abort();
+    size_t n = err ? 0 : lh_bm25_search(k->index, q.terms, q.n, limit, hits);
+    for (size_t i = 0; i < n; i++) {
+        const lh_kw_doc *d = &k->docs[hits[i].doc];
+        lh_vec_keyword_match m = {d->id, d->id_len, hits[i].score, hits[i].doc, &q};
+        if (!fn(user, &m))
+            break;
     }
-    lh_buf_free(&q);
+    free(hits);
+    lh_buf_free(&q.bytes);
     return err;
 }
