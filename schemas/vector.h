@@ -152,7 +152,10 @@ LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete remove
     F(T, mode, STRING, .choices = "vector|keyword",                                         \
       .doc = "`vector` (default): nearest vectors. `keyword`: BM25 over the items' text "   \
              "(porter-stemmed words), for a `text` query; its words are matched "           \
-             "as words, whatever syntax they hold; hits carry a `snippet`.")
+             "as words, whatever syntax they hold; hits carry a `snippet`.")                 \
+    F(T, snippet_hits, INT, .min = 0, .max = LH_VECTOR_MAX_K, .flags = LH_F_OMIT_UNSET,     \
+      .doc = "Keyword mode: how many of the best hits carry a snippet (default: all). "     \
+             "Snippets cost more than ranking; a caller that shows only a few asks for few.")
 LH_MESSAGE(lh_vector_search_request, LH_VECTOR_SEARCH_REQUEST,
            "The k nearest items to a vector, a batch of vectors, or a text.")
 

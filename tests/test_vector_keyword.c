@@ -117,6 +117,34 @@ static void test_keyword_hits_are_ranked_with_snippets(void **state)
     assert_true(json_is_false(json_object_get(json_object_get(hit, "metadata"), "odd")));
     json_decref(rep);
     assert_ids(f, "zebra", ""); /* no match is no hit, not an error */
+    rep = call(f, &lh_ep_vector_search, "{\"index\":\"kw\",\"mode\":\"keyword\","
+                                        "\"text\":\"lazy\",\"snippet_hits\":1}");
+    json_t *hits = json_object_get(rep, "hits");
+    assert_int_equal(json_array_size(hits), 2); /* only the best one carries a snippet */
+    assert_non_null(json_object_get(json_array_get(hits, 0), "snippet"));
+    assert_null(json_object_get(json_array_get(hits, 1), "snippet"));
+    json_decref(rep);
+}
+
+static void test_long_texts_get_a_window_around_the_match(void **state)
+{
+    fixture *f = *state;
+    static const char *const long_text[] = {
+        "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen the needle eighteen nineteen twenty twentyone twentytwo "
+        "twentythree twentyfour twentyfive twentysix twentyseven twentyeight twentynine thirty",
+    };
+    make_index(f, long_text, 1, NULL);
+    json_t *rep = call(f, &lh_ep_vector_search,
+                       "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"needles\"}");
+    const char *snippet =
+        json_string_value(json_object_get(json_array_get(json_object_get(rep, "hits"), 0),
+                                          "snippet"));
+    assert_non_null(snippet);
+    assert_string_equal(snippet, "...seventeen the [needle] eighteen nineteen twenty twentyone "
+                                 "twentytwo twentythree twentyfour twentyfive twentysix "
+                                 "twentyseven twentyeight twentynine thirty");
+    json_decref(rep);
 }
 
 static void test_hostile_query_text_is_only_data(void **state)
@@ -297,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_words_are_only_words),
         T(test_keyword_hits_are_ranked_with_snippets),
+        T(test_long_texts_get_a_window_around_the_match),
         T(test_hostile_query_text_is_only_data),
         T(test_replacements_and_deletes_reach_the_keyword_side),
         T(test_keyword_side_survives_a_restart),

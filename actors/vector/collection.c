@@ -370,6 +370,7 @@ typedef struct lh_kw_collect {
     const lh_vec_collection *c;
     const lh_vec_filter *filter;
     size_t k;
+    size_t snippets; /* the first this many hits get one */
     lh_arena *arena;
     lh_vector_hit *hits;
     size_t n;
@@ -389,6 +390,8 @@ static bool lh_kw_take(void *user, const lh_vec_keyword_match *m)
     lh_vector_hit *h = &kc->hits[kc->n++];
     lh_fill_hit(kc->c, label, 0, false, kc->arena, h);
     h->score = m->score;
+    if (kc->n > kc->snippets)
+        return kc->n < kc->k;
     lh_buf snippet;
     lh_buf_init(&snippet);
     lh_vec_keyword_snippet(kc->c->kw, m, &snippet);
@@ -400,11 +403,11 @@ static bool lh_kw_take(void *user, const lh_vec_keyword_match *m)
 }
 
 lh_err *lh_vec_collection_keyword(lh_vec_collection *c, const lh_str *text,
-                                  const lh_vec_filter *filter, size_t k, lh_arena *arena,
-                                  lh_vector_hit **hits, size_t *n)
+                                  const lh_vec_filter *filter, size_t k, size_t snippets,
+                                  lh_arena *arena, lh_vector_hit **hits, size_t *n)
 {
     bool filtered = filter && filter->n > 0;
-    lh_kw_collect kc = {c, filtered ? filter : NULL, k, arena, NULL, 0, 0};
+    lh_kw_collect kc = {c, filtered ? filter : NULL, k, snippets, arena, NULL, 0, 0};
     kc.hits = lh_arena_alloc(arena, k * sizeof *kc.hits);
     lh_err *err = NULL;
     pthread_rwlock_rdlock(&c->rw);

@@ -84,10 +84,11 @@ lh_err *lh_vec_collection_search(lh_vec_collection *c, const lh_vec_query *q, lh
                                  lh_vector_hit **hits, size_t *n);
 
 /* The k best keyword (BM25) matches of `text`, best first, that pass
- * `filter`, each with its snippet, copied into `arena`. */
+ * `filter`, the first `snippets` of them with their snippet, copied into
+ * `arena`. */
 lh_err *lh_vec_collection_keyword(lh_vec_collection *c, const lh_str *text,
-                                  const lh_vec_filter *filter, size_t k, lh_arena *arena,
-                                  lh_vector_hit **hits, size_t *n);
+                                  const lh_vec_filter *filter, size_t k, size_t snippets,
+                                  lh_arena *arena, lh_vector_hit **hits, size_t *n);
 
 typedef struct lh_vec_counts {
     size_t live;

@@ -148,11 +148,18 @@ static uint64_t lh_kw_window_worth(const lh_kw_token *v, size_t from, size_t to)
     return (uint64_t)__builtin_popcountll(seen) << 32 | matches;
 }
 
+/* The best window begins just before one of the matches (two words of
+ * lead-in), so only those starts are weighed. */
 static size_t lh_kw_best_window(const lh_kw_tokens *t)
 {
-    size_t best = 0;
+    size_t best = 0, last = t->n - LH_KW_SNIPPET_TOKENS;
     uint64_t best_worth = 0;
-    for (size_t from = 0; from + LH_KW_SNIPPET_TOKENS <= t->n; from++) {
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->v[i].term < 0)
+            continue;
+        size_t from = i > 2 ? i - 2 : 0;
+        if (from > last)
+            from = last;
         uint64_t w = lh_kw_window_worth(t->v, from, from + LH_KW_SNIPPET_TOKENS);
         if (w > best_worth) {
             best_worth = w;

@@ -146,7 +146,8 @@ static lh_err *lh_run_keyword(lh_ctx *ctx, lh_vec_collection *c,
 {
     lh_vector_hit *hits = NULL;
     size_t n = 0;
-    lh_err *err = lh_vec_collection_keyword(c, &req->text, filter, (size_t)req->k,
+    size_t snippets = req->has_snippet_hits ? (size_t)req->snippet_hits : (size_t)req->k;
+    lh_err *err = lh_vec_collection_keyword(c, &req->text, filter, (size_t)req->k, snippets,
                                             lh_ctx_arena(ctx), &hits, &n);
     rep->hits = (lh_objs){hits, n};
     return err;
