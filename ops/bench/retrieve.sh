@@ -133,7 +133,8 @@ echo "latency through the gateway..." >&2
 declare -A LAT
 for row in "one /v1/matrix/retrieve 1" "two /v1/matrix/retrieve 1" \
            "vector /v1/vectors/search 1" "keyword /v1/vectors/search 1" \
-           "one /v1/matrix/retrieve 32" "two /v1/matrix/retrieve 32"; do
+           "one /v1/matrix/retrieve 32" "two /v1/matrix/retrieve 32" \
+           "vector /v1/vectors/search 32" "keyword /v1/vectors/search 32"; do
   set -- $row
   LAT["$1/$3"]=$(latency "$2" "$1" "$3")
 done
@@ -173,6 +174,8 @@ queries in turn, \`include_text: false\`), on the $PASSAGES-passage indexes:
 | vector.search keyword, k 50 (its keyword half) | 1 | $(f keyword/1 1) | $(f keyword/1 2) | $(f keyword/1 3) |
 | matrix.retrieve hybrid, one corpus | 32 | $(f one/32 1) | $(f one/32 2) | $(f one/32 3) |
 | matrix.retrieve hybrid, two corpora | 32 | $(f two/32 1) | $(f two/32 2) | $(f two/32 3) |
+| vector.search text, k 50 | 32 | $(f vector/32 1) | $(f vector/32 2) | $(f vector/32 3) |
+| vector.search keyword, k 50 | 32 | $(f keyword/32 1) | $(f keyword/32 2) | $(f keyword/32 3) |
 <!-- retrieval:end -->
 EOF
 )
