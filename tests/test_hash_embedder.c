@@ -2,8 +2,10 @@
  * test_hash_embedder.c — properties of the built-in `hash` embedder:
  * determinism, unit length, the no-feature cases, normalisation (case,
  * separators, UTF-8), and that similar texts land closer than unrelated
- * ones. No golden values: the exact bits are free to change, the
- * properties are what callers rely on.
+ * ones; and golden vectors: stored indexes hold `hash-<dim>` vectors, so
+ * a query embedded today must match them bit for bit. The pinned digests
+ * and floats were computed before any later scheme (hash2) existed; if
+ * they change, old indexes silently stop finding things.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +259,78 @@ static void test_one_huge_word_works(void **state)
     free(text);
 }
 
+/* ---- golden vectors ------------------------------------------------------ */
+
+static const char *const golden_texts[] = {
+    "the cat sat on the mat",
+    "list directory contents",
+    "Hello, World! naïve café 日本語",
+    "repeat repeat repeat x1 y2",
+};
+
+typedef struct {
+    int index;
+    float value;
+} golden_float;
+
+typedef struct {
+    int dim;
+    int text;
+    uint64_t digest; /* FNV-1a over every float's bits, low byte first */
+    golden_float first[3]; /* the first three non-zero entries */
+} golden_vector;
+
+static const golden_vector golden_vectors[] = {
+    {384, 0, 0xc423d28e58fbfc4cULL,
+      {{6, -0x1.52657cp-4f}, {9, 0x1.19ff3cp-2f}, {13, -0x1.52657cp-4f}}},
+    {384, 1, 0x682751fc477b337dULL,
+      {{17, -0x1.951f94p-4f}, {21, 0x1.951f94p-4f}, {22, 0x1.951f94p-4f}}},
+    {384, 2, 0x6c85d178c34f361bULL,
+      {{2, -0x1.49b55ep-4f}, {27, 0x1.12c1cep-2f}, {30, -0x1.49b55ep-4f}}},
+    {384, 3, 0x7e60f763687b4e35ULL,
+      {{9, 0x1.49e9c8p-3f}, {24, -0x1.3a692cp-4f}, {25, -0x1.3a692cp-4f}}},
+    {768, 0, 0x9cb9ba0f820ce218ULL,
+      {{9, 0x1.19ff3cp-2f}, {13, -0x1.52657cp-4f}, {61, -0x1.52657cp-4f}}},
+    {768, 1, 0xc8f4e1af62957dd6ULL,
+      {{22, 0x1.9d4a48p-4f}, {57, -0x1.9d4a48p-4f}, {58, -0x1.9d4a48p-4f}}},
+    {1024, 2, 0x4bd007754affcd28ULL,
+      {{20, -0x1.4797b8p-4f}, {27, 0x1.10fe6ep-2f}, {59, -0x1.4797b8p-4f}}},
+    {1024, 3, 0xc53def5a9fab32ddULL,
+      {{3, -0x1.49e9c8p-3f}, {89, 0x1.12ed7cp-1f}, {106, -0x1.49e9c8p-3f}}},
+};
+
+static uint64_t vector_digest(const float *v, int dim)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < dim; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        for (int byte = 0; byte < 4; byte++)
+            h = (h ^ ((bits >> (8 * byte)) & 0xff)) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void test_hash_vectors_match_the_golden_bits(void **state)
+{
+    (void)state;
+    static float v[MAX_DIM];
+    for (size_t g = 0; g < sizeof golden_vectors / sizeof golden_vectors[0]; g++) {
+        const golden_vector *want = &golden_vectors[g];
+        assert_true(embed(golden_texts[want->text], want->dim, v));
+        int found = 0;
+        for (int i = 0; i < want->dim && found < 3; i++) {
+            if (v[i] == 0.0f)
+                continue;
+            assert_int_equal(i, want->first[found].index);
+            assert_true(v[i] == want->first[found].value);
+            found++;
+        }
+        assert_int_equal(found, 3);
+        assert_true(vector_digest(v, want->dim) == want->digest);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_repetition_is_damped),
         cmocka_unit_test(test_long_text_works),
         cmocka_unit_test(test_one_huge_word_works),
+        cmocka_unit_test(test_hash_vectors_match_the_golden_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
