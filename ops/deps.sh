@@ -8,6 +8,7 @@ PACKAGES=(
   nats-server libnats-dev libmsgpack-dev libcurl4-openssl-dev libleveldb-dev
   libfaiss-dev libopenblas-dev libcmocka-dev libmicrohttpd-dev libjansson-dev
   libsqlite3-dev libhnswlib-dev libssl-dev wrk
+  libstemmer-dev  # Snowball's English stemmer, for embedd's hash2 scheme
   python3  # the benchmark scripts' helpers and ops/eval/manpages.py
 )
 

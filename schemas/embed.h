@@ -17,8 +17,9 @@
       .item_max = LH_EMBED_MAX_TEXT_BYTES, .total_max = LH_EMBED_MAX_TOTAL_BYTES,           \
       .flags = LH_F_NONBLANK, .doc = "Texts to embed, each non-blank UTF-8.")               \
     F(T, model, STRING, .max = 128,                                                         \
-      .doc = "Model name. Default: the configured provider's default model "                \
-             "(`hash-384` for the built-in provider).")                                     \
+      .doc = "Model name. Default: the configured provider's default model (the "          \
+             "built-in provider's is `hash2-384`, set by LH_EMBED_MODEL and LH_EMBED_DIM; "  \
+             "`hash-<dimension>` is its first scheme, kept for the indexes made with it).")  \
     F(T, normalize, BOOL, .def = 1, .doc = "Scale each vector to unit length.")
 LH_MESSAGE(lh_embed_request, LH_EMBED_REQUEST,
            "Embed texts into vectors with the configured provider.")

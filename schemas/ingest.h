@@ -20,11 +20,14 @@
     F(T, column, STRING, .required = true, .min = 1, .max = 255,                           \
       .doc = "The text column to embed.")                                                  \
     F(T, index, STRING, .required = true, .min = 1, .max = 64,                             \
-      .doc = "Vector index to upsert into (created when missing, cosine, hnsw).")         \
+      .doc = "Vector index to upsert into (created when missing, cosine, hnsw, recording " \
+             "the model).")                                                                \
     F(T, id_column, STRING, .max = 255,                                                    \
       .doc = "Column giving item ids; default the row's position among the accepted rows " \
              "(\"1\", \"2\", ...). Rows whose id is empty are not embedded (noted in errors).") \
-    F(T, model, STRING, .max = 128, .doc = "Embedding model; default embedd's.")
+    F(T, model, STRING, .max = 128,                                                        \
+      .doc = "Embedding model; default the index's recorded model, else embedd's. A job "  \
+             "whose model differs from the index's recorded one fails.")
 LH_MESSAGE(lh_ingest_embed_options, LH_INGEST_EMBED_OPTIONS,
            "Which column to embed, into which index.")
 

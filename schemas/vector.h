@@ -22,6 +22,7 @@
 #define LH_VECTOR_MAX_EF 4096
 #define LH_VECTOR_MAX_FILTER_BYTES 4096
 #define LH_VECTOR_MAX_HITS 100000   /* queries x k of one search: bounds the reply */
+#define LH_VECTOR_MAX_MODEL 128     /* bytes of an embedding model name (embed.request's bound) */
 
 #define LH_VECTOR_INDEX_DOC                                                                 \
     "Index name: 1 to 64 bytes of letters, digits, `_`, `-` and `.`."
@@ -43,7 +44,11 @@
       .doc = "HNSW: search breadth while building. More is a better graph, slower adds.")   \
     F(T, ef_search, INT, .min = 1, .max = LH_VECTOR_MAX_EF, .def = 64,                      \
       .doc = "HNSW: default search breadth (at least k is used). More is better recall, "   \
-             "slower searches.")
+             "slower searches.")                                                            \
+    F(T, model, STRING, .max = LH_VECTOR_MAX_MODEL,                                         \
+      .doc = "The embedding model that makes the index's vectors (e.g. `hash2-384`), "      \
+             "recorded so `text` searches embed with it even after embedd's default "       \
+             "changes. Without it, they use embedd's default model.")
 LH_MESSAGE(lh_vector_create_request, LH_VECTOR_CREATE_REQUEST, "Create an empty vector index.")
 
 /* What create, stats and list say about an index. */
@@ -55,6 +60,8 @@ LH_MESSAGE(lh_vector_create_request, LH_VECTOR_CREATE_REQUEST, "Create an empty 
     F(T, m, INT, .doc = "HNSW neighbours per node.")                                        \
     F(T, ef_construction, INT, .doc = "HNSW build-time search breadth.")                    \
     F(T, ef_search, INT, .doc = "HNSW default search breadth.")                             \
+    F(T, model, STRING,                                                                     \
+      .doc = "The embedding model recorded at create, when one was; `text` searches use it.")\
     F(T, count, INT, .doc = "Items in the index.")                                          \
     F(T, deleted, INT,                                                                      \
       .doc = "Deleted or replaced vectors still held by the index (tombstones), until the " \
@@ -139,8 +146,9 @@ LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete remove
       .doc = "A batch of query vectors (at most 1,000, and rows x k at most 100,000); the " \
              "reply has `results`, one per row.")                                           \
     F(T, text, STRING, .max = LH_VECTOR_MAX_TEXT_BYTES, .flags = LH_F_NONBLANK,             \
-      .doc = "A query text; vectord embeds it with `embed.request` (the embedder's "        \
-             "dimension must match the index: 422 when it does not).")                                            \
+      .doc = "A query text; vectord embeds it with `embed.request`, with the index's "      \
+             "recorded `model` when it has one (the embedder's dimension must match the "   \
+             "index: 422 when it does not).")                                               \
     F(T, k, INT, .min = 1, .max = LH_VECTOR_MAX_K, .def = 10,                               \
       .doc = "Hits per query, 1 to 1,000 (fewer when fewer items match).")                  \
     F(T, ef_search, INT, .min = 1, .max = LH_VECTOR_MAX_EF,                                 \

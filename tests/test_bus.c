@@ -71,7 +71,7 @@ static void test_json_request_gets_json_reply(void **state)
     assert_string_equal(rid, "rid-json-1");
     json_t *j = reply_json(m);
     assert_int_equal(json_integer_value(json_object_get(j, "dimension")), 384);
-    assert_string_equal(json_string_value(json_object_get(j, "model")), "hash-384");
+    assert_string_equal(json_string_value(json_object_get(j, "model")), "hash2-384");
     assert_string_equal(json_string_value(json_object_get(j, "provider")), "hash");
     json_t *vectors = json_object_get(j, "vectors");
     assert_int_equal(json_array_size(vectors), 2);

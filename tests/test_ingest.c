@@ -15,6 +15,7 @@
 #include "tests/support/harness.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,7 @@ static void test_embed_every_row_findable(void **state)
     assert_int_equal(int_at(stats, "count"), expected);
     assert_string_equal(str_at(stats, "metric"), "cosine");
     assert_string_equal(str_at(stats, "kind"), "hnsw");
+    assert_string_equal(str_at(stats, "model"), "hash2-384"); /* embedd's default, recorded */
     for (int i = 1; i <= EMBED_ROWS; i++) {
         char body[128], id[32];
         body_of(i, body, sizeof body);
@@ -492,6 +494,39 @@ static void test_embed_row_number_ids(void **state)
         assert_string_equal(str_at(hit, "id"), id);
         json_decref(hit);
     }
+    json_decref(job);
+}
+
+/* An index that recorded its model gets it for a job that names none (its
+ * text searches then find each row's own vector), and a job naming another
+ * model fails instead of mixing two models' vectors. */
+static void test_embed_into_an_index_keeps_its_model(void **state)
+{
+    fixture *f = *state;
+    json_decref(lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_vector_create,
+        "{\"index\":\"pinned\",\"dimension\":384,\"model\":\"hash-384\"}")));
+    const char *jl = "{\"t\":\"list directory contents\"}\n{\"t\":\"print the current date\"}\n";
+    json_t *job = ingest_wait(f, json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "dataset", "pin",
+                                           "content", jl, "format", "jsonl", "embed", "column",
+                                           "t", "index", "pinned"));
+    expect_state(job, "succeeded");
+    assert_int_equal(int_at(job, "rows_embedded"), 2);
+    json_decref(job);
+    const char *texts[] = {"list directory contents", "print the current date"};
+    for (int i = 0; i < 2; i++) {
+        json_t *hit = search_text(f, "pinned", texts[i]);
+        char id[8];
+        snprintf(id, sizeof id, "%d", i + 1);
+        assert_string_equal(str_at(hit, "id"), id);
+        assert_true(fabs(json_real_value(json_object_get(hit, "score")) - 1.0) < 1e-4);
+        json_decref(hit);
+    }
+    job = ingest_wait(f, json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "dataset", "pin",
+                                   "content", jl, "format", "jsonl", "embed", "column", "t",
+                                   "index", "pinned", "model", "hash2-384"));
+    expect_state(job, "failed");
+    assert_non_null(strstr(str_at(job, "error"), "holds vectors of model hash-384"));
     json_decref(job);
 }
 
@@ -749,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_sigkill_mid_job),
         cmocka_unit_test(test_embed_every_row_findable),
         cmocka_unit_test(test_embed_row_number_ids),
+        cmocka_unit_test(test_embed_into_an_index_keeps_its_model),
         cmocka_unit_test(test_bad_requests_refused),
         cmocka_unit_test(test_progress_events),
         cmocka_unit_test(test_gateway_routes),

@@ -559,6 +559,84 @@ static void test_text_search_asks_embedd(void **state)
         NULL, "embed");
 }
 
+/* Upserts texts[i] as "<prefix><i>" with vectors embedd made with `model`. */
+static void put_embedded(fixture *f, const char *index, const char *model,
+                         const char *const *texts, size_t n, const char *prefix)
+{
+    json_t *req = json_pack("{s:[], s:s}", "texts", "model", model);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(json_object_get(req, "texts"), json_string(texts[i]));
+    json_t *emb = lh_test_ok(lh_test_call_j(f->nc, &lh_ep_embed_request, req));
+    assert_string_equal(json_string_value(json_object_get(emb, "model")), model);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s%zu", prefix, i);
+        json_array_append_new(items, json_pack("{s:s, s:O, s:s}", "id", id, "vector",
+                                               json_array_get(json_object_get(emb, "vectors"), i),
+                                               "text", texts[i]));
+    }
+    json_decref(emb);
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_vector_upsert, json_pack("{s:s, s:o}", "index", index, "items", items))));
+}
+
+static json_t *search_text(fixture *f, const char *index, const char *text)
+{
+    return lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_vector_search,
+        json_pack("{s:s, s:s, s:i}", "index", index, "text", text, "k", 3)));
+}
+
+/* An index made with hash-384 keeps answering text queries with hash-384
+ * while embedd's default is hash2-384, across a restart too; an index
+ * that recorded no model gets the default's vectors for its queries. */
+static void test_text_search_uses_the_recorded_model(void **state)
+{
+    fixture *f = *state;
+    lh_test_stack_add(f, &lh_embed_actor, 1);
+    const char *texts[] = {"list directory contents", "copy files and directories",
+                           "report file system disk space usage", "print the current date"};
+    size_t n = sizeof texts / sizeof texts[0];
+    json_t *created = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_vector_create,
+        "{\"index\":\"old\",\"dimension\":384,\"model\":\"hash-384\"}"));
+    assert_string_equal(json_string_value(json_object_get(created, "model")), "hash-384");
+    json_decref(created);
+    create_index(f, "unrecorded", 384, NULL, NULL);
+    put_embedded(f, "old", "hash-384", texts, n, "o");
+    put_embedded(f, "unrecorded", "hash-384", texts, n, "u");
+    for (int round = 0; round < 2; round++) {
+        json_t *s = stats(f, "old");
+        assert_string_equal(json_string_value(json_object_get(s, "model")), "hash-384");
+        json_decref(s);
+        s = stats(f, "unrecorded");
+        assert_null(json_object_get(s, "model"));
+        json_decref(s);
+        json_t *l = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_list, "{}"));
+        json_t *first = json_array_get(json_object_get(l, "indexes"), 0);
+        assert_string_equal(json_string_value(json_object_get(first, "index")), "old");
+        assert_string_equal(json_string_value(json_object_get(first, "model")), "hash-384");
+        json_decref(l);
+        for (size_t i = 0; i < n; i++) {
+            json_t *rep = search_text(f, "old", texts[i]);
+            char id[32];
+            snprintf(id, sizeof id, "o%zu", i);
+            assert_string_equal(hit_id(hits_of(rep), 0), id);
+            /* the very vector it was stored with: the query used hash-384 */
+            assert_true(fabs(hit_score(hits_of(rep), 0) - 1.0) < 1e-4);
+            json_decref(rep);
+            rep = search_text(f, "unrecorded", texts[i]);
+            assert_true(hit_score(hits_of(rep), 0) < 0.9); /* hash2's query vector */
+            json_decref(rep);
+        }
+        restart_vectord(f);
+    }
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_create,
+                                  "{\"index\":\"m\",\"dimension\":4,\"model\":7}"),
+                   400, "model", NULL);
+}
+
 /* ---- bad input ---- */
 
 /* The reference state the bad-input test keeps checking. */
@@ -1277,6 +1355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_include_vectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_search_asks_embedd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_search_uses_the_recorded_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_is_refused_and_changes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_persists_across_clean_restart, setup, teardown),

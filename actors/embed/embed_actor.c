@@ -1,7 +1,9 @@
 /*
  * embed_actor.c — embedd: its endpoint table and the embed.request
  * handler. Settings: LH_EMBED_PROVIDER (default `hash`; the only one built
- * so far) and LH_EMBED_DIM (default 384).
+ * so far), LH_EMBED_MODEL (the default model, e.g. `hash-384` for the
+ * first scheme; default hash2-<LH_EMBED_DIM>) and LH_EMBED_DIM (default
+ * 384; the dimension of a model named without one).
  */
 #include "actors/embed/embed.h"
 
@@ -61,6 +63,22 @@ static lh_err *lh_embed_request_handler(lh_ctx *ctx, const void *request, void *
     return NULL;
 }
 
+static void lh_embed_fini(void *state);
+
+/* A model named with its dimension and an LH_EMBED_DIM that says another
+ * would leave one of the two settings silently ignored. */
+static lh_err *lh_check_default(lh_embed_provider *p, const char *dim_s, int dim, char *model,
+                                size_t cap)
+{
+    int model_dim = 0;
+    lh_err *err = p->resolve(p, NULL, model, cap, &model_dim);
+    if (!err && dim_s && *dim_s && model_dim != dim)
+        err = lh_err_new(LH_EBADREQ, NULL,
+                         "LH_EMBED_MODEL=%s has dimension %d but LH_EMBED_DIM=%s; set one",
+                         getenv("LH_EMBED_MODEL"), model_dim, dim_s);
+    return err;
+}
+
 static lh_err *lh_embed_init(lh_actor *actor, void **state)
 {
     (void)actor;
@@ -74,12 +92,20 @@ static lh_err *lh_embed_init(lh_actor *actor, void **state)
     lh_embed_state *st = calloc(1, sizeof *st);
     if (!st)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    lh_err *err = lh_embed_hash_provider_create(dim, &st->provider);
+    char model[128];
+    lh_err *err = lh_embed_hash_provider_create(getenv("LH_EMBED_MODEL"), dim, &st->provider);
     if (err) {
         free(st);
-        return lh_err_wrap(err, "LH_EMBED_DIM");
+        const char *field = lh_err_field(err);
+        bool model = field && !strcmp(field, "model");
+        return lh_err_wrap(err, model ? "LH_EMBED_MODEL" : "LH_EMBED_DIM");
     }
-    lh_info("embedding with provider %s, dimension %d", st->provider->name, dim);
+    err = lh_check_default(st->provider, dim_s, dim, model, sizeof model);
+    if (err) {
+        lh_embed_fini(st);
+        return err;
+    }
+    lh_info("embedding with provider %s, default model %s", st->provider->name, model);
     *state = st;
     return NULL;
 }

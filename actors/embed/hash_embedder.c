@@ -1,5 +1,5 @@
 /*
- * hash_embedder.c — the built-in offline embedding provider `hash`.
+ * hash_embedder.c — the built-in offline embedders `hash` and `hash2`.
  *
  * Feature hashing ("the hashing trick"): every feature of a text is hashed
  * to 64 bits; the hash picks one of `dim` buckets and a sign, and the
@@ -18,13 +18,30 @@
  * sublinearly, family_weight * (1 + ln(count)), so repetition helps but
  * cannot drown everything else.
  *
+ * That is scheme `hash` (models hash-<dim>), frozen: stored indexes hold
+ * its vectors, so tests/test_hash_embedder.c pins its bits. Scheme `hash2`
+ * (models hash2-<dim>) runs the same pipeline with English in mind, each
+ * change measured on the man-page known-item set (ops/eval/):
+ *   - English stopwords are dropped (english.h) unless nothing else is
+ *     left: in a 200-word text they fill the vector and match everything;
+ *   - unigrams and bigrams hash the word's Snowball stem, so "contents"
+ *     meets "content" as a whole word, not only through shared grams;
+ *   - bigrams weigh 0.35: they keep word order visible, but on long texts
+ *     their many one-off pairs mostly add collisions;
+ *   - byte n-grams are n = 4..6: 3-grams are shared by too many words;
+ *   - a repeated feature weighs family_weight * sqrt(count), which keeps
+ *     more of a text's main words than 1 + ln(count) did.
+ *
  * Determinism across machines: hashes are plain integer arithmetic, the
  * summation order is the sorted hash order, the logarithm is computed here
  * from +,-,*,/ only (libm's log may differ by an ulp between libraries) and
  * sqrt is correctly rounded by IEEE 754. This assumes no FMA contraction,
- * which is GCC's default under -std=c11.
+ * which is GCC's default under -std=c11. hash2 also depends on libstemmer's
+ * English stems, which its golden vectors pin.
  */
 #include "actors/embed/hash_embedder.h"
+
+#include "actors/embed/english.h"
 
 #include <assert.h>
 #include <math.h>
@@ -47,19 +64,33 @@ static const uint64_t family_seed[] = {
     [FAMILY_BIGRAM] = 0xc2b2ae3d27d4eb4fULL,
     [FAMILY_CHARGRAM] = 0x165667b19e3779f9ULL,
 };
-static const double family_weight[] = {
-    [FAMILY_UNIGRAM] = 1.0,
-    [FAMILY_BIGRAM] = 0.7,
-    [FAMILY_CHARGRAM] = 0.3,
+/* What differs between the schemes; everything else is shared. */
+typedef struct {
+    bool english; /* drop stopwords, hash stems as the words' terms */
+    size_t gram_min, gram_max;
+    double family_weight[3];
+    bool sqrt_tf; /* a repeated feature weighs sqrt(count), else 1 + ln(count) */
+} hash_scheme;
+
+static const hash_scheme scheme_hash = {
+    .english = false,
+    .gram_min = 3,
+    .gram_max = 5,
+    .family_weight = {[FAMILY_UNIGRAM] = 1.0, [FAMILY_BIGRAM] = 0.7, [FAMILY_CHARGRAM] = 0.3},
+    .sqrt_tf = false,
 };
 
-#define GRAM_MIN 3
-#define GRAM_MAX 5
+static const hash_scheme scheme_hash2 = {
+    .english = true,
+    .gram_min = 4,
+    .gram_max = 6,
+    .family_weight = {[FAMILY_UNIGRAM] = 1.0, [FAMILY_BIGRAM] = 0.35, [FAMILY_CHARGRAM] = 0.3},
+    .sqrt_tf = true,
+};
 
-/* Scratch that fits these stays on the stack (about 12 KiB); a typical
- * sentence has well under a hundred features. */
-#define STACK_FEATURES 512
-#define STACK_DIM 1024
+/* Scratch that fits stays on the stack; a typical sentence needs well
+ * under a kilobyte of it, a query 384 doubles more. */
+#define STACK_SCRATCH_BYTES (16 * 1024)
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -115,11 +146,11 @@ static unsigned char padded_byte(word_span word, size_t i)
     return ascii_lower(word.start[i - 1]);
 }
 
-static size_t chargram_count(size_t word_len)
+static size_t chargram_count(const hash_scheme *scheme, size_t word_len)
 {
     size_t padded = word_len + 2;
     size_t total = 0;
-    for (size_t n = GRAM_MIN; n <= GRAM_MAX; n++)
+    for (size_t n = scheme->gram_min; n <= scheme->gram_max; n++)
         if (padded >= n)
             total += padded - n + 1;
     return total;
@@ -177,11 +208,11 @@ static uint64_t bigram_feature(word_span first, word_span second)
 }
 
 /* Writes the word's padded n-gram hashes to out; returns how many. */
-static size_t collect_chargrams(word_span word, uint64_t *out)
+static size_t collect_chargrams(const hash_scheme *scheme, word_span word, uint64_t *out)
 {
     size_t padded = word.len + 2;
     size_t count = 0;
-    for (size_t n = GRAM_MIN; n <= GRAM_MAX; n++) {
+    for (size_t n = scheme->gram_min; n <= scheme->gram_max; n++) {
         for (size_t at = 0; at + n <= padded; at++) {
             uint64_t h = fnv_begin(FAMILY_CHARGRAM);
             for (size_t i = at; i < at + n; i++)
@@ -189,35 +220,90 @@ static size_t collect_chargrams(word_span word, uint64_t *out)
             out[count++] = fnv_finish(h, FAMILY_CHARGRAM);
         }
     }
-    assert(count == chargram_count(word.len));
+    assert(count == chargram_count(scheme, word.len));
     return count;
+}
+
+/* ---- words --------------------------------------------------------------- */
+
+/* One word that makes features: its n-grams come from the word as written,
+ * its unigram and bigrams from its term (the word itself, or its stem). */
+typedef struct {
+    word_span word;
+    word_span term;
+} text_word;
+
+/* What the first pass learns, so one block of scratch fits everything. */
+typedef struct {
+    size_t words;        /* words that make features */
+    size_t stem_room;    /* bytes for their stems (a stem is never longer) */
+    size_t features;
+    bool keep_stopwords; /* the text is stopwords only: they are its topic */
+} text_shape;
+
+static bool drops(const hash_scheme *scheme, const text_shape *shape, word_span word)
+{
+    return scheme->english && !shape->keep_stopwords &&
+           lh_english_stopword(word.start, word.len);
+}
+
+static text_shape measure(const hash_scheme *scheme, const unsigned char *text, size_t len)
+{
+    text_shape shape = {0};
+    for (int round = 0; round < 2 && shape.words == 0; round++) {
+        shape = (text_shape){.keep_stopwords = round == 1};
+        size_t pos = 0;
+        word_span word;
+        while (next_word(text, len, &pos, &word)) {
+            if (drops(scheme, &shape, word))
+                continue;
+            shape.words++;
+            shape.stem_room += scheme->english ? word.len : 0;
+            shape.features += 1 + chargram_count(scheme, word.len);
+        }
+        if (!scheme->english)
+            break; /* nothing was dropped: a second round would find the same */
+    }
+    if (shape.words > 1)
+        shape.features += shape.words - 1; /* one bigram per adjacent pair */
+    return shape;
+}
+
+/* Fills words[0..shape->words); stems go to stem_bytes. */
+static void split_words(const hash_scheme *scheme, const text_shape *shape,
+                        const unsigned char *text, size_t len, text_word *words,
+                        unsigned char *stem_bytes)
+{
+    lh_english_stemmer *stemmer = scheme->english ? lh_english_stemmer_new() : NULL;
+    size_t pos = 0, n = 0;
+    word_span word;
+    while (next_word(text, len, &pos, &word)) {
+        if (drops(scheme, shape, word))
+            continue;
+        words[n].word = word;
+        words[n].term = word;
+        if (stemmer) {
+            words[n].term.start = stem_bytes;
+            words[n].term.len = lh_english_stem(stemmer, word.start, word.len, stem_bytes);
+            stem_bytes += word.len;
+        }
+        n++;
+    }
+    assert(n == shape->words);
+    lh_english_stemmer_free(stemmer);
 }
 
 /* ---- features ------------------------------------------------------------ */
 
-static size_t count_features(const unsigned char *text, size_t len)
+static size_t collect_features(const hash_scheme *scheme, const text_word *words, size_t n,
+                               uint64_t *out)
 {
-    size_t pos = 0, total = 0, words = 0;
-    word_span word;
-    while (next_word(text, len, &pos, &word)) {
-        total += 1 + chargram_count(word.len);
-        words++;
-    }
-    return words > 1 ? total + words - 1 : total; /* plus one bigram per adjacent pair */
-}
-
-static size_t collect_features(const unsigned char *text, size_t len, uint64_t *out)
-{
-    size_t pos = 0, count = 0;
-    word_span word, previous = {0};
-    bool has_previous = false;
-    while (next_word(text, len, &pos, &word)) {
-        out[count++] = unigram_feature(word);
-        if (has_previous)
-            out[count++] = bigram_feature(previous, word);
-        count += collect_chargrams(word, out + count);
-        previous = word;
-        has_previous = true;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[count++] = unigram_feature(words[i].term);
+        if (i > 0)
+            out[count++] = bigram_feature(words[i - 1].term, words[i].term);
+        count += collect_chargrams(scheme, words[i].word, out + count);
     }
     return count;
 }
@@ -252,14 +338,17 @@ static double portable_ln(double x)
     return exponent * 0.69314718055994531 + 2.0 * series;
 }
 
-static double sublinear_tf(size_t count)
+static double sublinear_tf(const hash_scheme *scheme, size_t count)
 {
-    return count == 1 ? 1.0 : 1.0 + portable_ln((double)count);
+    if (count == 1)
+        return 1.0;
+    return scheme->sqrt_tf ? sqrt((double)count) : 1.0 + portable_ln((double)count);
 }
 
 /* Adds each distinct feature once, weighted by how often it occurred;
  * features must be sorted so equal hashes are adjacent. */
-static void accumulate(const uint64_t *features, size_t count, int dim, double *acc)
+static void accumulate(const hash_scheme *scheme, const uint64_t *features, size_t count,
+                       int dim, double *acc)
 {
     size_t i = 0;
     while (i < count) {
@@ -267,7 +356,7 @@ static void accumulate(const uint64_t *features, size_t count, int dim, double *
         while (i + run < count && features[i + run] == features[i])
             run++;
         uint64_t h = features[i];
-        double weight = family_weight[h & FAMILY_MASK] * sublinear_tf(run);
+        double weight = scheme->family_weight[h & FAMILY_MASK] * sublinear_tf(scheme, run);
         size_t bucket = (size_t)((h >> FAMILY_BITS) % (uint64_t)dim);
         acc[bucket] += (h >> 63) ? -weight : weight;
         i += run;
@@ -300,36 +389,64 @@ static void *scratch_alloc(size_t bytes)
     return p;
 }
 
-bool lh_hash_embed(const char *text, size_t len, int dim, float *out)
+/* The scratch of one call, carved from one block: acc, features, words,
+ * stem bytes (largest alignment first). */
+typedef struct {
+    double *acc;
+    uint64_t *features;
+    text_word *words;
+    unsigned char *stem_bytes;
+    void *heap;
+} scratch;
+
+static void scratch_take(const text_shape *shape, int dim, void *stack, size_t stack_bytes,
+                         scratch *s)
+{
+    size_t acc_bytes = (size_t)dim * sizeof *s->acc;
+    size_t feature_bytes = shape->features * sizeof *s->features;
+    size_t word_bytes = shape->words * sizeof *s->words;
+    assert(shape->features < SIZE_MAX / 64 && shape->stem_room < SIZE_MAX / 2);
+    size_t total = acc_bytes + feature_bytes + word_bytes + shape->stem_room;
+    s->heap = total > stack_bytes ? scratch_alloc(total) : NULL;
+    char *block = s->heap ? s->heap : stack;
+    s->acc = (double *)block;
+    s->features = (uint64_t *)(block + acc_bytes);
+    s->words = (text_word *)(block + acc_bytes + feature_bytes);
+    s->stem_bytes = (unsigned char *)(block + acc_bytes + feature_bytes + word_bytes);
+    memset(s->acc, 0, acc_bytes);
+}
+
+static bool embed_with(const hash_scheme *scheme, const char *text, size_t len, int dim,
+                       float *out)
 {
     assert(dim >= 8);
     assert(out != NULL);
     assert(text != NULL || len == 0);
     memset(out, 0, (size_t)dim * sizeof *out);
     const unsigned char *bytes = (const unsigned char *)text;
-    size_t count = count_features(bytes, len);
-    if (count == 0)
+    text_shape shape = measure(scheme, bytes, len);
+    if (shape.words == 0)
         return false;
 
-    uint64_t stack_features[STACK_FEATURES];
-    double stack_acc[STACK_DIM];
-    uint64_t *features = stack_features;
-    double *acc = stack_acc;
-    void *heap = NULL;
-    if (count > STACK_FEATURES || dim > STACK_DIM) {
-        /* one block for both, so a long text costs one malloc */
-        assert(count < SIZE_MAX / 16 - (size_t)dim);
-        heap = scratch_alloc(count * sizeof *features + (size_t)dim * sizeof *acc);
-        features = heap;
-        acc = (double *)(features + count);
-    }
-    memset(acc, 0, (size_t)dim * sizeof *acc);
-
-    size_t collected = collect_features(bytes, len, features);
-    assert(collected == count);
-    qsort(features, collected, sizeof *features, compare_u64);
-    accumulate(features, collected, dim, acc);
-    bool ok = normalize_into(acc, dim, out);
-    free(heap);
+    _Alignas(double) char stack[STACK_SCRATCH_BYTES];
+    scratch s;
+    scratch_take(&shape, dim, stack, sizeof stack, &s);
+    split_words(scheme, &shape, bytes, len, s.words, s.stem_bytes);
+    size_t collected = collect_features(scheme, s.words, shape.words, s.features);
+    assert(collected == shape.features);
+    qsort(s.features, collected, sizeof *s.features, compare_u64);
+    accumulate(scheme, s.features, collected, dim, s.acc);
+    bool ok = normalize_into(s.acc, dim, out);
+    free(s.heap);
     return ok;
+}
+
+bool lh_hash_embed(const char *text, size_t len, int dim, float *out)
+{
+    return embed_with(&scheme_hash, text, len, dim, out);
+}
+
+bool lh_hash2_embed(const char *text, size_t len, int dim, float *out)
+{
+    return embed_with(&scheme_hash2, text, len, dim, out);
 }

@@ -26,7 +26,10 @@ struct lh_embed_provider {
     void (*destroy)(lh_embed_provider *p);
 };
 
-/* The built-in feature-hashing provider; `dimension` is its default. */
-lh_err *lh_embed_hash_provider_create(int dimension, lh_embed_provider **out);
+/* The built-in feature-hashing provider. Its default model is `model`
+ * (`hash2-768`, or a bare scheme `hash` / `hash2` that takes `dimension`),
+ * or hash2-<dimension> when model is NULL or empty; 400 for a bad name or
+ * a dimension out of range. */
+lh_err *lh_embed_hash_provider_create(const char *model, int dimension, lh_embed_provider **out);
 
 #endif

@@ -5,7 +5,12 @@
  * row's position among good rows: "1", "2", ...) and the row's other
  * columns, typed as inferred, as metadata. Rows whose text is null or
  * blank are skipped. The index is created (cosine, hnsw) at the first
- * batch, with the dimension embedd answers; an existing one is used.
+ * batch, with the dimension and the model embedd answers, so its text
+ * searches keep using that model; an existing one is used, and its
+ * recorded model, if any, is the job's when the job names none (a job
+ * that names another fails rather than mix two models' vectors). The
+ * first batch's model is then asked for by name, so a default changed
+ * mid-job cannot mix them either.
  *
  * Bounds: a batch holds at most `batch` rows, 768 KiB of texts to embed
  * (embedd's limit is 1 MiB) and about 4 MiB of items to upsert (the bus
@@ -44,6 +49,9 @@ typedef struct lh_embed_run {
     size_t n;
     size_t embed_bytes, upsert_bytes;
     bool index_ready;
+    char model[LH_VECTOR_MAX_MODEL + 1]; /* pinned by the index or the first batch */
+    char recorded[LH_VECTOR_MAX_MODEL + 1]; /* the existing index's model; "" = none */
+    bool index_exists;
     int64_t embedded;
     int64_t event_ms;
     lh_arena *arena;
@@ -137,22 +145,57 @@ static lh_str lh_slice(const lh_embed_run *e, size_t off, size_t len)
     return (lh_str){len ? e->data.data + off : "", len};
 }
 
-static lh_err *lh_ensure_index(lh_embed_run *e, int64_t dimension)
+static lh_str lh_cstr(const char *s) { return (lh_str){s, strlen(s)}; }
+
+/* Before the first batch: does the index exist, and which model made it? */
+static lh_err *lh_look_up_index(lh_embed_run *e)
 {
     const lh_job_spec *s = &e->job->spec;
-    lh_vector_create_request req = {
-        .index = {s->embed_index, strlen(s->embed_index)},
-        .dimension = dimension,
-        .metric = {"cosine", 6},
-        .kind = {"hnsw", 4},
-        .m = 32,
-        .ef_construction = 200,
-        .ef_search = 64,
-    };
-    lh_err *err = lh_ingest_call(e->st, &lh_ep_vector_create, &req, NULL, NULL);
-    if (err && lh_err_code(err) == LH_ECONFLICT) { /* it exists: upsert checks the dimension */
+    lh_vector_name_request req = {.index = lh_cstr(s->embed_index)};
+    lh_vector_index_info *info = NULL;
+    lh_err *err = lh_ingest_call(e->st, &lh_ep_vector_stats, &req, e->arena, (void **)&info);
+    if (err && lh_err_code(err) == LH_ENOTFOUND) {
         lh_err_free(err);
-        err = NULL;
+        return NULL;
+    }
+    if (err)
+        return err;
+    e->index_exists = true;
+    snprintf(e->recorded, sizeof e->recorded, "%.*s", (int)info->model.len,
+             info->model.s ? info->model.s : "");
+    if (!*s->model)
+        snprintf(e->model, sizeof e->model, "%s", e->recorded);
+    return NULL;
+}
+
+/* After the first batch: the index exists with the model just used, or
+ * is made with it. */
+static lh_err *lh_ensure_index(lh_embed_run *e, const lh_embed_reply *emb)
+{
+    const lh_job_spec *s = &e->job->spec;
+    snprintf(e->model, sizeof e->model, "%.*s", (int)emb->model.len,
+             emb->model.s ? emb->model.s : "");
+    if (e->index_exists && *e->recorded && strcmp(e->recorded, e->model))
+        return lh_err_new(LH_ECONFLICT, "embed.model",
+                          "index '%s' holds vectors of model %s; this job embeds with %s",
+                          s->embed_index, e->recorded, e->model);
+    lh_err *err = NULL;
+    if (!e->index_exists) {
+        lh_vector_create_request req = {
+            .index = lh_cstr(s->embed_index),
+            .dimension = emb->dimension,
+            .metric = {"cosine", 6},
+            .kind = {"hnsw", 4},
+            .m = 32,
+            .ef_construction = 200,
+            .ef_search = 64,
+            .model = *e->model ? lh_cstr(e->model) : (lh_str){0},
+        };
+        err = lh_ingest_call(e->st, &lh_ep_vector_create, &req, NULL, NULL);
+        if (err && lh_err_code(err) == LH_ECONFLICT) { /* made meanwhile: upsert checks it */
+            lh_err_free(err);
+            err = NULL;
+        }
     }
     e->index_ready = !err;
     return err;
@@ -164,9 +207,10 @@ static lh_err *lh_embed_texts(lh_embed_run *e, lh_embed_reply **out)
     lh_str *texts = lh_arena_alloc(e->arena, e->n * sizeof *texts);
     for (size_t i = 0; i < e->n; i++)
         texts[i] = lh_slice(e, e->items[i].text_off, e->items[i].embed_len);
+    const char *model = *e->model ? e->model : s->model;
     lh_embed_request req = {
         .texts = {texts, e->n},
-        .model = *s->model ? (lh_str){s->model, strlen(s->model)} : (lh_str){0},
+        .model = *model ? lh_cstr(model) : (lh_str){0},
         .normalize = true,
     };
     lh_err *err = lh_ingest_call(e->st, &lh_ep_embed_request, &req, e->arena, (void **)out);
@@ -213,9 +257,11 @@ static lh_err *lh_flush(lh_embed_run *e)
     if (!e->n)
         return NULL;
     lh_embed_reply *emb = NULL;
-    lh_err *err = lh_embed_texts(e, &emb);
+    lh_err *err = e->index_ready ? NULL : lh_look_up_index(e);
+    if (!err)
+        err = lh_embed_texts(e, &emb);
     if (!err && !e->index_ready)
-        err = lh_ensure_index(e, emb->dimension);
+        err = lh_ensure_index(e, emb);
     if (!err)
         err = lh_upsert(e, emb);
     lh_arena_reset(e->arena);

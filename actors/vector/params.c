@@ -45,6 +45,8 @@ lh_err *lh_vec_params_from_request(const lh_vector_create_request *req, lh_vec_p
     out->m = (int)req->m;
     out->ef_construction = (int)req->ef_construction;
     out->ef_search = (int)req->ef_search;
+    if (req->model.s) /* the codec bounded it to LH_VECTOR_MAX_MODEL bytes */
+        memcpy(out->model, req->model.s, req->model.len);
     return NULL;
 }
 
@@ -60,6 +62,7 @@ void lh_vec_params_encode(const lh_vec_params *p, lh_buf *out)
         .m = p->m,
         .ef_construction = p->ef_construction,
         .ef_search = p->ef_search,
+        .model = *p->model ? lh_cstr(p->model) : (lh_str){0}, /* absent, as before it existed */
     };
     lh_message_encode(&lh_vector_create_request_schema, &req, out);
 }

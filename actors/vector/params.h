@@ -2,7 +2,8 @@
  * params.h — the settings of one index: what vector.create asked for,
  * kept in LevelDB, echoed by stats, and turned into faiss parameters.
  * Stored as the vector.create message itself (msgpack through the schema
- * codec), so a stored index reads back with the same validation.
+ * codec), so a stored index reads back with the same validation, and a
+ * record from before a field existed (e.g. `model`) reads as without it.
  */
 #ifndef LH_VECTOR_PARAMS_H
 #define LH_VECTOR_PARAMS_H
@@ -26,6 +27,7 @@ typedef struct lh_vec_params {
     int m;
     int ef_construction;
     int ef_search;
+    char model[LH_VECTOR_MAX_MODEL + 1]; /* "" when create named none */
 } lh_vec_params;
 
 /* Checks an index name (1..64 of [A-Za-z0-9_.-]); a 400 naming `field`. */

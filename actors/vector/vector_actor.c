@@ -42,6 +42,8 @@ static void lh_fill_info(lh_ctx *ctx, lh_vec_state *st, lh_vec_collection *c,
     info->m = p->m;
     info->ef_construction = p->ef_construction;
     info->ef_search = p->ef_search;
+    if (*p->model)
+        info->model = lh_arena_str(ctx, p->model);
     info->count = (int64_t)k.live;
     info->deleted = (int64_t)k.tombstones;
     info->bytes_on_disk =
@@ -83,8 +85,9 @@ static lh_err *lh_create_handler(lh_ctx *ctx, const void *request, void *respons
     pthread_mutex_unlock(&st->mu);
     if (err)
         return err;
-    lh_info("created index '%s' (%s, %s, dimension %d)", p.name, lh_vec_kind_name(p.kind),
-            lh_vec_metric_name(p.metric), p.dimension);
+    lh_info("created index '%s' (%s, %s, dimension %d, model %s)", p.name,
+            lh_vec_kind_name(p.kind), lh_vec_metric_name(p.metric), p.dimension,
+            *p.model ? p.model : "none recorded");
     lh_fill_info(ctx, st, c, response);
     lh_vec_collection_unref(c);
     return NULL;

@@ -29,10 +29,15 @@ static lh_err *lh_one_of(const lh_vector_search_request *req)
                       "give exactly one of 'vector', 'vectors' or 'text' (%d given)", given);
 }
 
-/* Asks embedd for the vector of `text` (in the arena). */
-static lh_err *lh_embed_text(lh_ctx *ctx, const lh_str *text, lh_embed_reply **out)
+/* Asks embedd for the vector of `text` (in the arena), with the model
+ * that made the index's vectors when create recorded one: a query embedded
+ * by another model (same dimension, other buckets) would find noise. */
+static lh_err *lh_embed_text(lh_ctx *ctx, const lh_vec_params *p, const lh_str *text,
+                             lh_embed_reply **out)
 {
     lh_embed_request req = {.texts = {(lh_str *)text, 1}, .normalize = true};
+    if (*p->model)
+        req.model = (lh_str){p->model, strlen(p->model)};
     lh_actor *actor = lh_ctx_actor(ctx);
     lh_err *err = lh_call(lh_actor_conn(actor), &lh_ep_embed_request, &req, lh_ctx_arena(ctx),
                           (void **)out, lh_actor_config(actor)->request_timeout_ms);
@@ -42,7 +47,7 @@ static lh_err *lh_embed_text(lh_ctx *ctx, const lh_str *text, lh_embed_reply **o
 static lh_err *lh_text_query(lh_ctx *ctx, const lh_vec_params *p, const lh_str *text, float *out)
 {
     lh_embed_reply *emb = NULL;
-    lh_err *err = lh_embed_text(ctx, text, &emb);
+    lh_err *err = lh_embed_text(ctx, p, text, &emb);
     if (err)
         return err;
     if (emb->vectors.rows != 1)

@@ -7,6 +7,12 @@ split in each mode and prints recall@1, recall@10, MRR@10 and ms/query.
 
     ops/eval/known_item.py --set DIR [--url http://127.0.0.1:8080]
                            [--index NAME] [--split report|tune|all] [--skip-load]
+                           [--model NAME] [--kind hnsw|flat]
+
+--model names the embedding model (default: /v1/embed's default); it is
+used for the documents and recorded in the index, so the text queries use
+it too. --kind flat makes the vector side an exact scan, to tell the
+embedder's misses from the HNSW graph's.
 
 A stand-in until `lakehouse eval retrieval` (issue 10) measures hybrid
 fusion too; only the standard library is used.
@@ -35,13 +41,24 @@ def read_jsonl(path):
         return [json.loads(line) for line in f]
 
 
-def load(url, index, docs):
-    dim = post(url, "/v1/embed", {"texts": ["probe"]})["dimension"]
-    post(url, "/v1/vectors/indexes", {"index": index, "dimension": dim})
+def embed(url, texts, model):
+    body = {"texts": texts}
+    if model:
+        body["model"] = model
+    return post(url, "/v1/embed", body)
+
+
+def load(url, index, docs, model, kind):
+    probe = embed(url, ["probe"], model)
+    create = {"index": index, "dimension": probe["dimension"], "model": probe["model"]}
+    if kind:
+        create["kind"] = kind
+    post(url, "/v1/vectors/indexes", create)
+    print(f"index {index}: model {probe['model']}, kind {kind or 'default'}")
     t0 = time.time()
     for at in range(0, len(docs), BATCH):
         chunk = docs[at:at + BATCH]
-        vectors = post(url, "/v1/embed", {"texts": [d["text"] for d in chunk]})["vectors"]
+        vectors = embed(url, [d["text"] for d in chunk], probe["model"])["vectors"]
         items = [{"id": d["id"], "vector": v, "text": d["text"], "metadata": d["metadata"]}
                  for d, v in zip(chunk, vectors)]
         post(url, f"/v1/vectors/indexes/{index}/upsert", {"items": items})
@@ -76,12 +93,14 @@ def main():
     ap.add_argument("--index", default="manpages")
     ap.add_argument("--split", default="report", choices=["report", "tune", "all"])
     ap.add_argument("--skip-load", action="store_true")
+    ap.add_argument("--model", help="embedding model (default: /v1/embed's default)")
+    ap.add_argument("--kind", choices=["hnsw", "flat"], help="index structure (default: vectord's)")
     args = ap.parse_args()
     docs = read_jsonl(f"{args.set}/docs.jsonl")
     queries = [q for q in read_jsonl(f"{args.set}/queries.jsonl")
                if args.split == "all" or q["split"] == args.split]
     if not args.skip_load:
-        secs = load(args.url, args.index, docs)
+        secs = load(args.url, args.index, docs, args.model, args.kind)
         print(f"loaded {len(docs)} documents in {secs:.1f} s "
               f"(embed + vector + keyword, durable)")
     print("| mode | queries | recall@1 | recall@10 | MRR@10 | ms/query |")
