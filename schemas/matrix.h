@@ -17,13 +17,19 @@
 #define LH_MATRIX_DEFAULT_CANDIDATES 50
 #define LH_MATRIX_MAX_QUERY_BYTES 8192
 #define LH_MATRIX_MAX_TIMEOUT_MS 600000
+/* Fusion defaults, tuned on the tune half of ops/eval/manpages.py's set with
+ * the built-in embedder (docs/BENCHMARKS.md, "Retrieval"): its vectors are
+ * lexical too, so the keyword ranking leads and the top ranks count most. */
+#define LH_MATRIX_DEFAULT_RRF_K 5
+#define LH_MATRIX_DEFAULT_VECTOR_WEIGHT 0.4
+#define LH_MATRIX_DEFAULT_KEYWORD_WEIGHT 1.0
 
 /* ---- matrix.retrieve ---- */
 
 #define LH_MATRIX_WEIGHTS(F, T)                                                             \
-    F(T, vector, FLOAT, .min = 0, .max = 1000, .def = 1,                                    \
-      .doc = "Weight of the vector rankings (default 1; 0 leaves them out).")               \
-    F(T, keyword, FLOAT, .min = 0, .max = 1000, .def = 1,                                   \
+    F(T, vector, FLOAT, .min = 0, .max = 1000, .def = LH_MATRIX_DEFAULT_VECTOR_WEIGHT,      \
+      .doc = "Weight of the vector rankings (default 0.4; 0 leaves them out).")             \
+    F(T, keyword, FLOAT, .min = 0, .max = 1000, .def = LH_MATRIX_DEFAULT_KEYWORD_WEIGHT,    \
       .doc = "Weight of the keyword rankings (default 1; 0 leaves them out).")
 LH_MESSAGE(lh_matrix_weights, LH_MATRIX_WEIGHTS, "How much each kind of ranking counts.")
 
@@ -42,12 +48,13 @@ LH_MESSAGE(lh_matrix_weights, LH_MATRIX_WEIGHTS, "How much each kind of ranking 
     F(T, candidates, INT, .min = 1, .max = LH_MATRIX_MAX_CANDIDATES, .flags = LH_F_OMIT_UNSET,\
       .doc = "Hits taken from each ranking (a corpus and a mode) before fusion, 1 to "      \
              "1,000; at least k. Default: 50, or k when k is larger.")                      \
-    F(T, rrf_k, INT, .min = 0, .max = 100000, .def = 60,                                    \
+    F(T, rrf_k, INT, .min = 0, .max = 100000, .def = LH_MATRIX_DEFAULT_RRF_K,               \
       .doc = "Reciprocal rank fusion constant: a hit at rank r (from 1) in a ranking "      \
-             "adds weight / (rrf_k + r). Smaller favours the top of each ranking.")         \
+             "adds weight / (rrf_k + r). Smaller favours the top of each ranking. Default "  \
+             "5, measured best with the built-in embedder (60 is the usual elsewhere).")    \
     F(T, weights, OBJECT, .sub = &lh_matrix_weights_schema,                                 \
       .doc = "Weights of the two kinds of ranking, `{vector, keyword}`, each 0 to 1,000 "   \
-             "(default 1 and 1).")                                                          \
+             "(default 0.4 and 1, measured best with the built-in embedder).")              \
     F(T, filter, ANY, .max = LH_VECTOR_MAX_FILTER_BYTES,                                    \
       .doc = "Metadata equality, as in vector.search, applied to both kinds of ranking.")   \
     F(T, include_text, BOOL, .def = 1, .doc = "Return each hit's text (default true).")     \

@@ -56,7 +56,8 @@ static lh_err *lh_mx_weights(const lh_matrix_retrieve_request *req, lh_mx_plan *
     plan->mode = !strcmp(mode, "vector") ? "vector" : !strcmp(mode, "keyword") ? "keyword"
                                                                                  : "hybrid";
     const lh_matrix_weights *w = req->weights;
-    double wv = w ? w->vector : 1, wk = w ? w->keyword : 1;
+    double wv = w ? w->vector : LH_MATRIX_DEFAULT_VECTOR_WEIGHT;
+    double wk = w ? w->keyword : LH_MATRIX_DEFAULT_KEYWORD_WEIGHT;
     plan->ask[LH_MX_VECTOR] = strcmp(plan->mode, "keyword") != 0 && wv > 0;
     plan->ask[LH_MX_KEYWORD] = strcmp(plan->mode, "vector") != 0 && wk > 0;
     plan->fusion.weight[LH_MX_VECTOR] = plan->ask[LH_MX_VECTOR] ? wv : 0;

@@ -21,6 +21,9 @@ Queries are split in two halves by a hash of the page, stably: tune on
 
 writes DIR/docs.jsonl   {"id": "ls.1", "text": "...", "metadata": {"section": "1"}}
        DIR/queries.jsonl {"query": "...", "relevant": ["ls.1"], "split": "tune"|"report"}
+       DIR/queries_misspelled.jsonl  the same queries with one typing slip in
+                         every word of five letters or more ("certifcate",
+                         "inetrface"), as users type them
 and prints the counts. Only the standard library is used.
 """
 import argparse
@@ -172,6 +175,25 @@ def build(man_dir, max_words, skip):
     return docs, queries
 
 
+def misspell(word, seed):
+    """One typing slip in a word of five letters or more, chosen by a hash
+    (two inner letters swapped, or one left out), so the set is the same on
+    every run; shorter words and words with digits stay as they are."""
+    if len(word) < 5 or not word.isalpha():
+        return word
+    h = int(hashlib.sha256((seed + word).encode()).hexdigest(), 16)
+    i = 1 + h % (len(word) - 2)
+    if (h >> 8) % 2:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return word[:i] + word[i + 1:]
+
+
+def misspelled(queries):
+    return [dict(q, query=re.sub(r"[A-Za-z]+", lambda m: misspell(m.group(0), q["relevant"][0]),
+                                 q["query"]))
+            for q in queries]
+
+
 def write_jsonl(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
@@ -194,6 +216,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     write_jsonl(os.path.join(args.out, "docs.jsonl"), docs)
     write_jsonl(os.path.join(args.out, "queries.jsonl"), queries)
+    write_jsonl(os.path.join(args.out, "queries_misspelled.jsonl"), misspelled(queries))
     tune = sum(q["split"] == "tune" for q in queries)
     words = sum(len(d["text"].split()) for d in docs)
     with open(os.path.join(args.out, "docs.jsonl"), "rb") as f:
