@@ -87,7 +87,8 @@ LH_MESSAGE(lh_matrix_scores, LH_MATRIX_SCORES, "A hit's scores in each ranking."
              "the hit. Hits are best first.")                                               \
     F(T, text, STRING, .doc = "The item's text (unless include_text is false).")            \
     F(T, snippet, STRING,                                                                   \
-      .doc = "When keyword search matched it: the text around the matched words, which "    \
+      .doc = "When keyword search ranked it near its top (deep enough that keyword rank "   \
+             "alone could bring it among the k): the text around the matched words, which " \
              "stand between [ and ].")                                                      \
     F(T, metadata, ANY, .doc = "The item's metadata, when it has any.")                     \
     F(T, ranks, OBJECT, .sub = &lh_matrix_ranks_schema, .doc = "Its rank in each ranking.") \

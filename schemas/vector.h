@@ -161,6 +161,9 @@ LH_MESSAGE(lh_vector_delete_reply, LH_VECTOR_DELETE_REPLY, "What a delete remove
       .doc = "`vector` (default): nearest vectors. `keyword`: BM25 over the items' text "   \
              "(porter-stemmed words), for a `text` query; its words are matched "           \
              "as words, whatever syntax they hold; hits carry a `snippet`.")                 \
+    F(T, text_hits, INT, .min = 0, .max = LH_VECTOR_MAX_K, .flags = LH_F_OMIT_UNSET,        \
+      .doc = "How many of the best hits (of each query) carry their `text` (default: "      \
+             "all). Texts are most of a reply's bytes; a caller that shows few asks for few.")\
     F(T, snippet_hits, INT, .min = 0, .max = LH_VECTOR_MAX_K, .flags = LH_F_OMIT_UNSET,     \
       .doc = "Keyword mode: how many of the best hits carry a snippet (default: all). "     \
              "Snippets cost more than ranking; a caller that shows only a few asks for few.")

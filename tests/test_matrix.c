@@ -125,6 +125,51 @@ static void test_fusion_weighs_dedupes_and_cuts(void **state)
     lh_arena_destroy(arena);
 }
 
+/* Texts are asked only as deep as lh_mx_depth says; on random rankings,
+ * every hit fusion returns must still have one. */
+static void test_depth_keeps_every_shown_hit_texted(void **state)
+{
+    (void)state;
+    enum { N = 60, POOL = 90 };
+    static char names[POOL][8];
+    for (int i = 0; i < POOL; i++)
+        snprintf(names[i], sizeof names[i], "i%d", i);
+    unsigned seed = 7;
+    for (int round = 0; round < 300; round++) {
+        lh_mx_fusion f = fusion((size_t)(1 + rand_r(&seed) % 20), 0.1 + rand_r(&seed) % 20 / 10.0,
+                                0.1 + rand_r(&seed) % 20 / 10.0);
+        f.rrf_k = rand_r(&seed) % 70;
+        size_t depth = lh_mx_depth(&f, N);
+        assert_true(depth >= f.k || depth == N);
+        lh_vector_hit lists[2][N];
+        for (int l = 0; l < 2; l++) {
+            int order[POOL]; /* a random order of the pool: ids overlap at random ranks */
+            for (int i = 0; i < POOL; i++)
+                order[i] = i;
+            for (int i = POOL - 1; i > 0; i--) {
+                int j = rand_r(&seed) % (i + 1), tmp = order[i];
+                order[i] = order[j];
+                order[j] = tmp;
+            }
+            for (int i = 0; i < N; i++) {
+                lists[l][i] = hit(names[order[i]], 1.0 / (i + 1));
+                lists[l][i].text = (size_t)i < depth ? (lh_str){"t", 1} : (lh_str){0};
+            }
+        }
+        size_t n_vec = (size_t)(rand_r(&seed) % (N + 1)), n_kw = (size_t)(rand_r(&seed) % (N + 1));
+        lh_mx_ranking r[] = {{0, LH_MX_VECTOR, lists[0], n_vec}, {0, LH_MX_KEYWORD, lists[1], n_kw}};
+        lh_arena *arena = lh_arena_create();
+        lh_matrix_hit *hits = NULL;
+        size_t n = 0;
+        lh_mx_fuse(r, 2, &f, arena, &hits, &n);
+        for (size_t i = 0; i < n; i++)
+            if (!hits[i].text.s)
+                fail_msg("round %d: hit %zu (%.*s) has no text; depth %zu, k %zu", round, i,
+                         (int)hits[i].id.len, hits[i].id.s, depth, f.k);
+        lh_arena_destroy(arena);
+    }
+}
+
 static void test_eval_measures(void **state)
 {
     (void)state;
@@ -257,6 +302,7 @@ static void test_hybrid_fuses_two_corpora(void **state)
         last = score;
         json_t *ranks = json_object_get(h, "ranks");
         assert_true(has(ranks, "vector") || has(ranks, "keyword"));
+        assert_true(has(h, "text")); /* texts are asked deep enough for every hit shown */
         assert_true(has(ranks, "keyword") == has(h, "snippet"));
     }
     json_t *per = json_object_get(rep, "per_corpus");
@@ -523,6 +569,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fusion_is_right_where_each_ranking_alone_is_wrong),
         cmocka_unit_test(test_fusion_weighs_dedupes_and_cuts),
+        cmocka_unit_test(test_depth_keeps_every_shown_hit_texted),
         cmocka_unit_test(test_eval_measures),
         T(test_hybrid_fuses_two_corpora),
         T(test_modes_use_only_their_rankings),

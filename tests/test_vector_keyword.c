@@ -118,11 +118,14 @@ static void test_keyword_hits_are_ranked_with_snippets(void **state)
     json_decref(rep);
     assert_ids(f, "zebra", ""); /* no match is no hit, not an error */
     rep = call(f, &lh_ep_vector_search, "{\"index\":\"kw\",\"mode\":\"keyword\","
-                                        "\"text\":\"lazy\",\"snippet_hits\":1}");
+                                        "\"text\":\"lazy\",\"snippet_hits\":1,"
+                                        "\"text_hits\":1}");
     json_t *hits = json_object_get(rep, "hits");
     assert_int_equal(json_array_size(hits), 2); /* only the best one carries a snippet */
     assert_non_null(json_object_get(json_array_get(hits, 0), "snippet"));
     assert_null(json_object_get(json_array_get(hits, 1), "snippet"));
+    assert_non_null(json_object_get(json_array_get(hits, 0), "text")); /* and its text */
+    assert_null(json_object_get(json_array_get(hits, 1), "text"));
     json_decref(rep);
 }
 

@@ -6,6 +6,7 @@
 #include "actors/matrix/fuse.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,23 @@ static void lh_mx_emit(const lh_mx_cand *c, const lh_mx_fusion *f, lh_arena *are
         .scores = scores,
     };
     LH_SET(out, score, c->score);
+}
+
+/* A hit ranked below T in every ranking that holds it scores at most
+ * W_h / (rrf_k + T + 1), W_h the sum of the weights of those rankings.
+ * The heaviest of them, of weight w_h, holds it below T, so it has at
+ * least k hits above it, each scoring at least w_h / (rrf_k + k). As
+ * W_h / w_h <= (wv + wk) / max(wv, wk), a T with
+ * rrf_k + T + 1 > (wv + wk) / max(wv, wk) * (rrf_k + k) puts k hits above
+ * every such hit. */
+size_t lh_mx_depth(const lh_mx_fusion *f, size_t candidates)
+{
+    double wv = f->weight[LH_MX_VECTOR], wk = f->weight[LH_MX_KEYWORD];
+    double heaviest = wv > wk ? wv : wk;
+    if (heaviest <= 0)
+        return 0;
+    double t = ceil((wv + wk) / heaviest * (f->rrf_k + (double)f->k) - f->rrf_k);
+    return t < (double)candidates ? (size_t)t : candidates;
 }
 
 void lh_mx_fuse(const lh_mx_ranking *rankings, size_t n, const lh_mx_fusion *f, lh_arena *arena,

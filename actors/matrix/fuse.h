@@ -34,6 +34,11 @@ typedef struct lh_mx_fusion {
     bool include_text;
 } lh_mx_fusion;
 
+/* How deep in each ranking a hit can still be among the k fused best
+ * (at most `candidates`): a hit ranked below that in every ranking that
+ * holds it never is, so its text and snippet need not be asked for. */
+size_t lh_mx_depth(const lh_mx_fusion *f, size_t candidates);
+
 /* Fuses the rankings into at most f->k hits, best first, deduplicated by
  * (corpus, id); ties go to the better single rank, then the earlier
  * corpus, then the smaller id, so the order is reproducible. Hits point

@@ -86,6 +86,7 @@ static lh_err *lh_mx_plan_of(lh_ctx *ctx, const lh_matrix_retrieve_request *req,
     plan->fusion.rrf_k = (double)req->rrf_k;
     plan->fusion.k = (size_t)req->k;
     plan->fusion.include_text = req->include_text;
+    plan->shown = (int64_t)lh_mx_depth(&plan->fusion, (size_t)plan->candidates);
     return NULL;
 }
 

@@ -301,8 +301,9 @@ static void lh_mx_send(lh_mx_job *job, lh_mux *mux, const char *rid,
         .mode = kind == LH_MX_KEYWORD ? (lh_str){"keyword", 7} : (lh_str){"vector", 6},
     };
     LH_SET(&search, k, plan->candidates);
-    if (kind == LH_MX_KEYWORD) /* only hits that can be among the k shown need one */
-        LH_SET(&search, snippet_hits, (int64_t)plan->fusion.k);
+    LH_SET(&search, text_hits, plan->fusion.include_text ? plan->shown : 0);
+    if (kind == LH_MX_KEYWORD)
+        LH_SET(&search, snippet_hits, plan->shown);
     lh_buf body;
     lh_buf_init(&body);
     lh_message_encode_given(&lh_vector_search_request_schema, &search, &body);

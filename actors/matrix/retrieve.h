@@ -19,6 +19,7 @@
 typedef struct lh_mx_plan {
     bool ask[LH_MX_KINDS];
     int64_t candidates;
+    int64_t shown; /* no hit ranked below this in every ranking can be among the k */
     int timeout_ms;
     const char *mode;
     lh_mx_fusion fusion; /* corpora: the request's */

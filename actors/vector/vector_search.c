@@ -158,6 +158,20 @@ static lh_err *lh_run_keyword(lh_ctx *ctx, lh_vec_collection *c,
     return err;
 }
 
+/* Only the first text_hits hits of each query keep their text. */
+static void lh_trim_texts(const lh_vector_search_request *req, lh_vector_search_reply *rep)
+{
+    if (!req->has_text_hits)
+        return;
+    size_t rows = rep->results.v ? rep->results.n : 1;
+    for (size_t r = 0; r < rows; r++) {
+        lh_objs *hits = rep->results.v ? &((lh_vector_hits *)rep->results.v)[r].hits : &rep->hits;
+        lh_vector_hit *h = hits->v;
+        for (size_t i = (size_t)req->text_hits; i < hits->n; i++)
+            h[i].text = (lh_str){0};
+    }
+}
+
 lh_err *lh_vec_search_handler(lh_ctx *ctx, const void *request, void *response)
 {
     const lh_vector_search_request *req = request;
@@ -179,6 +193,8 @@ lh_err *lh_vec_search_handler(lh_ctx *ctx, const void *request, void *response)
         err = lh_prepare_queries(ctx, lh_vec_collection_params(c), req, &q);
     if (!err && !keyword)
         err = lh_run_queries(ctx, c, req, &filter, &q, response);
+    if (!err)
+        lh_trim_texts(req, response);
     lh_vec_collection_unref(c);
     return err;
 }
