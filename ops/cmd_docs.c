@@ -157,7 +157,9 @@ static void lh_md_default(lh_buf *out, const lh_field *f)
         return;
     if (f->kind == LH_K_BOOL)
         lh_buf_append_str(out, f->def != 0 ? "`true`" : "`false`");
-    else if (f->kind == LH_K_INT || f->kind == LH_K_FLOAT) {
+    else if ((f->kind == LH_K_INT || f->kind == LH_K_FLOAT) &&
+             !(f->def == 0 && (f->min > 0 || (f->flags & LH_F_OMIT_UNSET)))) {
+        /* a 0 that is out of bounds, or stands for "not given", is no default */
         lh_buf_append_str(out, "`");
         lh_md_number(out, f->def);
         lh_buf_append_str(out, "`");

@@ -8,6 +8,7 @@
  * their own corpus with the same path the application uses.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +106,12 @@ static int lh_eval_option(lh_eval_args *a, int opt, const char *v)
                    ? LH_EXIT_OK
                    : lh_cli_usage_error(c, "--rrf-k expects 0 to 100000, not '%s'", v);
     case LH_EV_WEIGHTS: {
-        char *end = NULL;
-        double wv = strtod(v, &end), wk = *end == ',' ? strtod(end + 1, &end) : -1;
-        if (*end || wv < 0 || wk < 0 || wv > 1000 || wk > 1000)
+        char *end = NULL, *mid = NULL;
+        double wv = strtod(v, &mid), wk = -1;
+        if (mid != v && *mid == ',')
+            wk = strtod(mid + 1, &end);
+        bool ok = end && end != mid + 1 && !*end && isfinite(wv) && isfinite(wk);
+        if (!ok || wv < 0 || wk < 0 || wv > 1000 || wk > 1000)
             return lh_cli_usage_error(c, "--weights expects VECTOR,KEYWORD (each 0 to 1000), "
                                       "not '%s'", v);
         LH_SET(&a->weights, vector, wv);
@@ -188,6 +192,12 @@ static lh_err *lh_eval_line(const lh_eval_args *a, const char *line, size_t len,
     lh_buf_free(&mp);
     if (err)
         return err;
+    for (size_t i = 1; i < q->relevant.n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (q->relevant.v[i].len == q->relevant.v[j].len &&
+                !memcmp(q->relevant.v[i].s, q->relevant.v[j].s, q->relevant.v[i].len))
+                return lh_err_new(LH_EBADREQ, "relevant", "relevant id '%.*s' is listed twice",
+                                  (int)q->relevant.v[i].len, q->relevant.v[i].s);
     if (a->split && (!q->split.s || strlen(a->split) != q->split.len ||
                      memcmp(a->split, q->split.s, q->split.len)))
         return NULL;
@@ -252,6 +262,11 @@ static lh_err *lh_eval_ask(lh_conn *conn, const lh_eval_args *a, const char *mod
     uint64_t t0 = lh_clock_ns();
     lh_err *err = lh_call(conn, &lh_ep_matrix_retrieve, &req, arena, (void **)&rep, timeout_ms);
     double ms = (double)(lh_clock_ns() - t0) / 1e6;
+    const lh_matrix_corpus_report *per = err ? NULL : rep->per_corpus.v;
+    if (per && per[0].error.s) /* a partial answer would be scored as the mode's */
+        err = lh_err_new(per[0].has_status ? (int)per[0].status : LH_EINTERNAL, NULL,
+                         "corpus '%s' answered only in part: %.*s", a->corpus,
+                         (int)per[0].error.len, per[0].error.s);
     if (!err) {
         const lh_matrix_hit *hits = rep->hits.v;
         lh_str ids[LH_EVAL_DEPTH];

@@ -498,13 +498,24 @@ static void test_eval_command_scores_each_mode(void **state)
     assert_non_null(strstr(out, "hybrid"));
     assert_non_null(strstr(out, "3 queries"));
     free(out);
-    q = fopen(path, "w");
-    fputs("{\"query\":\"E1234\"}\n", q);
-    fclose(q);
     out = run_cli(f, (char *[]){LH_BINARY, "eval", "retrieval", "--corpus", "docs", "--queries",
-                                path, NULL}, 1);
-    assert_non_null(strstr(out, "relevant"));
+                                path, "--weights", ",1", NULL}, 2);
+    assert_non_null(strstr(out, "--weights"));
     free(out);
+    static const char *const bad_lines[] = {
+        "{\"query\":\"E1234\"}\n",                            /* no relevant ids */
+        "{\"query\":\"E1234\",\"relevant\":[\"d1\",\"d1\"]}\n", /* one listed twice */
+        "{\"query\":\"E1234\",\"relevant\":[\"d1\"]\n",          /* not JSON */
+    };
+    for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
+        q = fopen(path, "w");
+        fputs(bad_lines[i], q);
+        fclose(q);
+        out = run_cli(f, (char *[]){LH_BINARY, "eval", "retrieval", "--corpus", "docs",
+                                    "--queries", path, NULL}, 1);
+        assert_non_null(strstr(out, "queries.jsonl:1:"));
+        free(out);
+    }
 }
 
 /* ---- a corpus that does not answer ---- */

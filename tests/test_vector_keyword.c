@@ -148,6 +148,30 @@ static void test_long_texts_get_a_window_around_the_match(void **state)
                                  "twentytwo twentythree twentyfour twentyfive twentysix "
                                  "twentyseven twentyeight twentynine thirty");
     json_decref(rep);
+    /* A run of Chinese is one token however long: the snippet is bounded in
+     * bytes all the same, cut between characters. */
+    lh_buf b;
+    lh_buf_init(&b);
+    lh_buf_append_str(&b, "{\"index\":\"kw\",\"items\":[{\"id\":\"zh\",\"vector\":[1,1,1,1],"
+                          "\"text\":\"needle ");
+    for (int i = 0; i < 1000; i++)
+        lh_buf_append_str(&b, "\xe4\xb8\xad");
+    lh_buf_append_str(&b, "\"}]}");
+    json_decref(call(f, &lh_ep_vector_upsert, lh_buf_cstr(&b)));
+    lh_buf_free(&b);
+    rep = call(f, &lh_ep_vector_search, "{\"index\":\"kw\",\"mode\":\"keyword\","
+                                        "\"text\":\"needle\"}");
+    json_t *hits = json_object_get(rep, "hits");
+    snippet = NULL;
+    for (size_t i = 0; i < json_array_size(hits); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(hits, i), "id")), "zh"))
+            snippet = json_string_value(json_object_get(json_array_get(hits, i), "snippet"));
+    assert_non_null(snippet);
+    size_t len = strlen(snippet);
+    assert_true(len <= 480 + 3);
+    assert_true(!strncmp(snippet, "[needle] ", 9) && !strcmp(snippet + len - 3, "..."));
+    assert_int_equal((len - 9 - 3) % 3, 0); /* whole characters only */
+    json_decref(rep);
 }
 
 static void test_hostile_query_text_is_only_data(void **state)
@@ -211,6 +235,45 @@ static void test_replacements_and_deletes_reach_the_keyword_side(void **state)
     json_decref(call(f, &lh_ep_vector_delete, "{\"index\":\"kw\",\"ids\":[\"d0\"]}"));
     assert_ids(f, "lazy", "");
     assert_ids(f, "fox", "d1");
+}
+
+/* Many replacements and deletes of items sharing a common word: every
+ * posting list must keep exactly the live items. */
+static void test_churn_keeps_posting_lists_exact(void **state)
+{
+    fixture *f = *state;
+    json_decref(call(f, &lh_ep_vector_create, "{\"index\":\"kw\",\"dimension\":4}"));
+    lh_buf b;
+    lh_buf_init(&b);
+    for (int round = 0; round < 3; round++) {
+        lh_buf_reset(&b);
+        lh_buf_append_str(&b, "{\"index\":\"kw\",\"items\":[");
+        for (int i = round; i < 120; i += 1 + round) /* each round replaces a different subset */
+            lh_buf_appendf(&b, "%s{\"id\":\"c%d\",\"vector\":[1,2,3,%d],"
+                               "\"text\":\"common word%dr%d\"}",
+                           i == round ? "" : ",", i, i + 1, i, round);
+        lh_buf_append_str(&b, "]}");
+        json_decref(call(f, &lh_ep_vector_upsert, lh_buf_cstr(&b)));
+    }
+    lh_buf_reset(&b);
+    lh_buf_append_str(&b, "{\"index\":\"kw\",\"ids\":[\"c0\"");
+    for (int i = 5; i < 120; i += 5)
+        lh_buf_appendf(&b, ",\"c%d\"", i);
+    lh_buf_append_str(&b, "]}");
+    json_decref(call(f, &lh_ep_vector_delete, lh_buf_cstr(&b)));
+    lh_buf_free(&b);
+    char *all = keyword_ids(f, "common", 1000, NULL);
+    size_t n = 1;
+    for (const char *p = all; *p; p++)
+        n += *p == ',';
+    assert_int_equal(n, 120 - 24); /* c0, c5, ..., c115 are gone */
+    free(all);
+    assert_ids(f, "word4r0", "c4"); /* written in round 0 only */
+    assert_ids(f, "word7r1", "c7"); /* round 1 rewrote the odd ones */
+    assert_ids(f, "word7r0", "");
+    assert_ids(f, "word8r2", "c8"); /* round 2 rewrote every third from 2 */
+    assert_ids(f, "word8r0", "");
+    assert_ids(f, "word10r0", "");  /* deleted */
 }
 
 static void test_keyword_side_survives_a_restart(void **state)
@@ -331,6 +394,7 @@ int main(void)
         T(test_long_texts_get_a_window_around_the_match),
         T(test_hostile_query_text_is_only_data),
         T(test_replacements_and_deletes_reach_the_keyword_side),
+        T(test_churn_keeps_posting_lists_exact),
         T(test_keyword_side_survives_a_restart),
         T(test_keyword_side_survives_sigkill),
         T(test_rebuild_after_tombstones_keeps_keyword_answers),

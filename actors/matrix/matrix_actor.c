@@ -13,6 +13,7 @@
 
 #include "actors/matrix/retrieve.h"
 #include "bus/mux.h"
+#include "bus/rwlock.h"
 #include "schemas/matrix.h"
 
 typedef struct lh_mx_state {
@@ -118,7 +119,7 @@ static lh_err *lh_mx_init(lh_actor *actor, void **state)
         free(st);
         return lh_err_wrap(err, "matrixd's mux");
     }
-    pthread_rwlock_init(&st->gate, NULL);
+    lh_rwlock_init(&st->gate); /* a stop must get in under load */
     *state = st;
     return NULL;
 }

@@ -128,14 +128,18 @@ static void lh_mx_on_answer(void *user, lh_err *err, natsMsg *msg)
 /* ---- the verdict ---- */
 
 /* The callee's field, as the caller of matrix.retrieve knows it: an
- * unknown or unfit index (404, 422) is the corpus's fault, not the query's. */
+ * unknown or unfit index (404, 422) is the corpus's fault; the text
+ * (vectord's `text`, embedd's `texts[0]`) is the query; a filter is the
+ * filter; anything else names no field of this request. */
 static const char *lh_mx_outer_field(const lh_mx_slot *s, char *buf, size_t cap, size_t corpus)
 {
     bool corpus_at_fault = s->status == LH_ENOTFOUND || s->status == LH_EUNPROCESSABLE;
-    if (!corpus_at_fault && s->field && !strcmp(s->field, "text"))
+    if (!corpus_at_fault && s->field && !strncmp(s->field, "text", 4))
         return "query";
+    if (!corpus_at_fault && s->field && !strcmp(s->field, "filter"))
+        return "filter";
     if (!corpus_at_fault && s->field && strcmp(s->field, "index") != 0)
-        return s->field;
+        return NULL;
     snprintf(buf, cap, "corpora[%zu]", corpus);
     return buf;
 }
@@ -301,8 +305,12 @@ static void lh_mx_send(lh_mx_job *job, lh_mux *mux, const char *rid,
         .mode = kind == LH_MX_KEYWORD ? (lh_str){"keyword", 7} : (lh_str){"vector", 6},
     };
     LH_SET(&search, k, plan->candidates);
-    LH_SET(&search, text_hits, plan->fusion.include_text ? plan->shown : 0);
-    if (kind == LH_MX_KEYWORD)
+    /* Sent only when they change something, so a vectord that predates
+     * them still serves the rest. */
+    int64_t texts = plan->fusion.include_text ? plan->shown : 0;
+    if (texts < plan->candidates)
+        LH_SET(&search, text_hits, texts);
+    if (kind == LH_MX_KEYWORD && plan->shown < plan->candidates)
         LH_SET(&search, snippet_hits, plan->shown);
     lh_buf body;
     lh_buf_init(&body);

@@ -1,8 +1,9 @@
 /*
  * bm25.c — the inverted index of bm25.h. A term dictionary (open
  * addressing over the term bytes) gives each term a posting list of
- * (doc, tf); each document remembers its terms, so a removal visits only
- * its own lists. A search adds each posting's BM25 share into a score per
+ * (doc, tf); each document remembers its terms and where it stands in
+ * each list, so a removal takes each of its postings out in constant time
+ * (the list's last posting moves into the hole), however common the term. A search adds each posting's BM25 share into a score per
  * document and keeps the best `limit` in a min-heap.
  */
 #include "actors/vector/bm25.h"
@@ -18,6 +19,7 @@
 
 typedef struct lh_posting {
     uint32_t doc, tf;
+    uint32_t slot; /* which of its document's terms this is */
 } lh_posting;
 
 typedef struct lh_term {
@@ -29,6 +31,7 @@ typedef struct lh_term {
 
 typedef struct lh_doc {
     uint32_t *terms; /* term numbers; NULL when the doc is not indexed */
+    uint32_t *at;    /* where it stands in each term's posting list */
     uint32_t n_terms, length;
 } lh_doc;
 
@@ -86,8 +89,10 @@ void lh_bm25_destroy(lh_bm25 *b)
         free(b->terms[i].s);
         free(b->terms[i].post);
     }
-    for (size_t i = 0; i < b->docs_cap; i++)
+    for (size_t i = 0; i < b->docs_cap; i++) {
         free(b->docs[i].terms);
+        free(b->docs[i].at);
+    }
     free(b->terms);
     free(b->slots);
     free(b->docs);
@@ -144,13 +149,15 @@ void lh_bm25_add(lh_bm25 *b, uint32_t doc, const lh_bm25_term *terms, size_t n, 
     lh_doc *d = &b->docs[doc];
     assert(!d->terms);
     d->terms = malloc((n ? n : 1) * sizeof *d->terms);
-    if (!d->terms)
+    d->at = malloc((n ? n : 1) * sizeof *d->at);
+    if (!d->terms || !d->at)
         abort();
     for (size_t i = 0; i < n; i++) {
         uint32_t id = lh_bm25_intern(b, terms[i].s, terms[i].len);
         lh_term *t = &b->terms[id];
         t->post = lh_bm25_grow(t->post, &t->cap, t->n + 1, sizeof *t->post);
-        t->post[t->n++] = (lh_posting){doc, terms[i].tf};
+        d->at[i] = (uint32_t)t->n;
+        t->post[t->n++] = (lh_posting){doc, terms[i].tf, (uint32_t)i};
         d->terms[i] = id;
     }
     d->n_terms = (uint32_t)n;
@@ -166,13 +173,14 @@ void lh_bm25_remove(lh_bm25 *b, uint32_t doc)
     lh_doc *d = &b->docs[doc];
     for (uint32_t i = 0; i < d->n_terms; i++) {
         lh_term *t = &b->terms[d->terms[i]];
-        for (size_t j = 0; j < t->n; j++)
-            if (t->post[j].doc == doc) {
-                t->post[j] = t->post[--t->n]; /* order is not needed: scores are summed */
-                break;
-            }
+        uint32_t j = d->at[i];
+        assert(j < t->n && t->post[j].doc == doc);
+        lh_posting moved = t->post[--t->n]; /* order is not needed: scores are summed */
+        t->post[j] = moved;
+        b->docs[moved.doc].at[moved.slot] = j;
     }
     free(d->terms);
+    free(d->at);
     b->live--;
     b->total_length -= d->length;
     *d = (lh_doc){0};

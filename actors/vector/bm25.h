@@ -5,7 +5,7 @@
  * terms into a score per document, then the best few. FTS5 ranks the same
  * way but looks up each matching row's size with an SQL statement, which
  * made a query over a few thousand matches cost milliseconds; this costs
- * microseconds. Terms are byte strings (tokenizing is the caller's);
+ * tens of microseconds. Terms are byte strings (tokenizing is the caller's);
  * documents are small integers the caller assigns and reuses.
  *
  * Not thread-safe for writes; searches only read, so several may run at

@@ -13,6 +13,7 @@
 #include "actors/vector/idmap.h"
 #include "actors/vector/keyword.h"
 #include "bus/log.h"
+#include "bus/rwlock.h"
 
 /* Adds run in chunks so searches get the lock between them. */
 #define LH_ADD_CHUNK 256
@@ -33,17 +34,6 @@ struct lh_vec_collection {
     bool dropped;      /* write lock */
     atomic_bool dirty;
 };
-
-static void lh_init_rwlock(pthread_rwlock_t *rw)
-{
-    /* glibc prefers readers by default: a steady stream of searches would
-     * starve every write. */
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(rw, &attr);
-    pthread_rwlockattr_destroy(&attr);
-}
 
 static lh_err *lh_reserve_slots(lh_vec_collection *c, size_t want)
 {
@@ -72,7 +62,7 @@ lh_err *lh_vec_collection_create(const lh_vec_params *p, lh_fx_index *ix,
     c->params = *p;
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->write_mu, NULL);
-    lh_init_rwlock(&c->rw);
+    lh_rwlock_init(&c->rw);
     c->ids = lh_vec_idmap_create();
     c->next_seq = 1;
     lh_err *err = NULL;

@@ -11,6 +11,9 @@
 #include "actors/vector/keyword_internal.h"
 
 #define LH_KW_SNIPPET_TOKENS 16
+/* 16 tokens are about 100 bytes of English, but one unicode61 token can be
+ * a whole run of Chinese, so a snippet is also bounded in bytes. */
+#define LH_KW_SNIPPET_MAX_BYTES 480
 
 lh_err *lh_kw_tokenize(lh_vec_keyword *k, bool query, const char *text, size_t len,
                        lh_kw_token_fn fn, void *user)
@@ -169,6 +172,30 @@ static size_t lh_kw_best_window(const lh_kw_tokens *t)
     return best;
 }
 
+/* A snippet being written: `room` bytes left; false once it is full. */
+typedef struct lh_kw_pen {
+    lh_buf *out;
+    size_t room;
+} lh_kw_pen;
+
+/* Appends up to the room left, cut on a UTF-8 character boundary, with
+ * "..." where it was cut; false when it was. */
+static bool lh_kw_write(lh_kw_pen *p, const char *s, size_t n)
+{
+    if (n <= p->room) {
+        lh_buf_append(p->out, s, n);
+        p->room -= n;
+        return true;
+    }
+    size_t cut = p->room;
+    while (cut && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    lh_buf_append(p->out, s, cut);
+    lh_buf_append_str(p->out, "...");
+    p->room = 0;
+    return false;
+}
+
 void lh_vec_keyword_snippet(lh_vec_keyword *k, const lh_vec_keyword_match *m, lh_buf *out)
 {
     const lh_kw_doc *d = &k->docs[m->doc];
@@ -179,19 +206,28 @@ void lh_vec_keyword_snippet(lh_vec_keyword *k, const lh_vec_keyword_match *m, lh
     size_t to = t.n > LH_KW_SNIPPET_TOKENS ? from + LH_KW_SNIPPET_TOKENS : t.n;
     size_t at = from ? (size_t)t.v[from].start : 0;
     size_t stop = to < t.n ? (size_t)t.v[to - 1].end : d->text_len;
+    lh_kw_pen pen = {out, LH_KW_SNIPPET_MAX_BYTES};
+    bool open = true;
     if (from)
         lh_buf_append_str(out, "...");
-    for (size_t i = from; i < to; i++) {
+    for (size_t i = from; open && i < to; i++) {
         if (t.v[i].term < 0)
             continue;
-        lh_buf_append(out, d->text + at, (size_t)t.v[i].start - at);
-        lh_buf_append(out, "[", 1);
-        lh_buf_append(out, d->text + t.v[i].start, (size_t)(t.v[i].end - t.v[i].start));
-        lh_buf_append(out, "]", 1);
-        at = (size_t)t.v[i].end;
+        size_t len = (size_t)(t.v[i].end - t.v[i].start);
+        open = lh_kw_write(&pen, d->text + at, (size_t)t.v[i].start - at);
+        if (open && len + 2 > pen.room) { /* a marked word is whole or not at all */
+            lh_buf_append_str(out, "...");
+            open = false;
+        }
+        if (open) {
+            lh_buf_append(out, "[", 1);
+            lh_kw_write(&pen, d->text + t.v[i].start, len);
+            lh_buf_append(out, "]", 1);
+            pen.room -= 2;
+            at = (size_t)t.v[i].end;
+        }
     }
-    lh_buf_append(out, d->text + at, stop - at);
-    if (to < t.n)
+    if (open && lh_kw_write(&pen, d->text + at, stop - at) && to < t.n)
         lh_buf_append_str(out, "...");
     free(t.v);
 }
