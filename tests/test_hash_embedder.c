@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/embed/english.h"
+#include "lib/english/english.h"
 #include "actors/embed/hash_embedder.h"
 #include "actors/embed/provider.h"
 

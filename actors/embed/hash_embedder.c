@@ -41,7 +41,7 @@
  */
 #include "actors/embed/hash_embedder.h"
 
-#include "actors/embed/english.h"
+#include "lib/english/english.h"
 
 #include <assert.h>
 #include <math.h>

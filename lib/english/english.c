@@ -5,7 +5,7 @@
  * golden vectors in tests/test_hash_embedder.c fail if a libstemmer
  * upgrade ever changes a stem (hash2 vectors would change with it).
  */
-#include "actors/embed/english.h"
+#include "lib/english/english.h"
 
 #include <libstemmer.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /*
- * english.h — English word normalisation for the `hash2` embedder: a
- * small stopword list and Snowball's English (Porter2) stemmer, from
- * Debian's libstemmer, so "contents" and "content", "listing" and "list"
- * hash to the same feature and "the", "of" stop filling every vector.
+ * english.h — English word normalisation, for the `hash2` embedder and for
+ * chatd's extractive answers: a small stopword list and Snowball's English
+ * (Porter2) stemmer, from Debian's libstemmer, so "contents" and "content",
+ * "listing" and "list" are one word and "the", "of" count for nothing.
  */
-#ifndef LH_EMBED_ENGLISH_H
-#define LH_EMBED_ENGLISH_H
+#ifndef LH_LIB_ENGLISH_H
+#define LH_LIB_ENGLISH_H
 
 #include <stdbool.h>
 #include <stddef.h>
