@@ -48,7 +48,7 @@ LH_SCHEMA_DEFINE(lh_gw_openai_embeddings_request, LH_GW_OPENAI_EMBEDDINGS_REQUES
                  "OpenAI's embeddings request.")
 
 /* The JSON body decoded through a compatible request's schema. */
-static lh_err *lh_gw_compat_decode(lh_gw_req *req, const lh_schema *schema, void **out)
+lh_err *lh_gw_compat_decode(lh_gw_req *req, const lh_schema *schema, void **out)
 {
     lh_buf mp;
     lh_buf_init(&mp);

@@ -382,6 +382,9 @@ lh_err *lh_gw_query_decode(lh_gw_req *req, const lh_schema *schema, lh_arena *ar
 extern const lh_gw_shape lh_gw_shape_native;
 extern const lh_gw_shape lh_gw_shape_ai_embed;
 extern const lh_gw_shape lh_gw_shape_openai_embeddings;
+extern const lh_gw_shape lh_gw_shape_openai_chat; /* compat_chat.c */
+/* The JSON body decoded through a compatible request's schema (compat.c). */
+lh_err *lh_gw_compat_decode(lh_gw_req *req, const struct lh_schema *schema, void **out);
 
 /* ---- sql.c ------------------------------------------------------------- */
 

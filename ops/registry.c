@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actors/catalog/catalog.h"
+#include "actors/chat/chat.h"
 #include "actors/embed/embed.h"
 #include "actors/ingest/ingest.h"
 #include "actors/matrix/matrix.h"
@@ -21,6 +22,7 @@ static const lh_actor_def *const lh_actors[] = {
     &lh_embed_actor,
     &lh_vector_actor, /* calls embedd for text queries */
     &lh_matrix_actor, /* calls vectord */
+    &lh_chat_actor,   /* calls matrixd and vectord */
     &lh_ingest_actor, /* calls storaged, catalogd, embedd and vectord */
     &lh_query_actor,  /* calls storaged and catalogd */
     &lh_gateway_actor, /* last: it fronts all the others */

@@ -8,6 +8,7 @@
 #define LH_SCHEMAS_INSTANTIATE 1
 
 #include "schemas/catalog.h"
+#include "schemas/chat.h"
 #include "schemas/embed.h"
 #include "schemas/ingest.h"
 #include "schemas/matrix.h"
@@ -24,6 +25,7 @@
     X(LH_EMBED_ENDPOINTS, LH_NO_EVENTS)                                                     \
     X(LH_VECTOR_ENDPOINTS, LH_VECTOR_EVENTS)                                                \
     X(LH_MATRIX_ENDPOINTS, LH_NO_EVENTS)                                                    \
+    X(LH_CHAT_ENDPOINTS, LH_NO_EVENTS)                                                      \
     X(LH_INGEST_ENDPOINTS, LH_INGEST_EVENTS)                                                \
     X(LH_QUERY_ENDPOINTS, LH_NO_EVENTS)
 

@@ -1,0 +1,257 @@
+/*
+ * test_chat.c — chatd's chat.complete with the built-in extractive
+ * provider, on a real nats-server with embedd, vectord, matrixd, chatd and
+ * the gateway in this process: answers quote the retrieved passages
+ * verbatim and cite them by [n]; without `retrieve` every index is
+ * searched; max_tokens cuts and keeps only the citations still used; bad
+ * requests are refused before anything is retrieved; and
+ * /v1/chat/completions answers in OpenAI's shape.
+ */
+#include "tests/support/harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/chat/chat.h"
+#include "actors/embed/embed.h"
+#include "actors/matrix/matrix.h"
+#include "actors/vector/vector.h"
+#include "gateway/gateway.h"
+#include "schemas/chat.h"
+#include "schemas/embed.h"
+#include "schemas/vector.h"
+
+typedef lh_test_stack fixture;
+
+static const lh_actor_def *const STACK[] = {&lh_embed_actor, &lh_vector_actor, &lh_matrix_actor,
+                                            &lh_chat_actor, &lh_gateway_actor, NULL};
+
+static int setup(void **state)
+{
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = STACK});
+    return 0;
+}
+
+static json_t *call(fixture *f, const lh_contract *k, const char *json)
+{
+    return lh_test_ok(lh_test_call_s(f->nc, k, json));
+}
+
+static const char *const KB[][2] = {
+    {"disk", "Storage nodes keep three copies of every object. Error code E1234 means the "
+             "disk is full. Free some space or add a volume to clear it."},
+    {"snap", "Snapshots are written every minute. They are kept for a week."},
+    {"bill", "Invoices are sent on the first day of every month."},
+};
+static const char *const TICKETS[][2] = {
+    {"t1", "The customer says the upload failed with error E1234 after lunch."},
+};
+
+/* An index of texts, their vectors from embedd. */
+static void corpus(fixture *f, const char *name, const char *const (*docs)[2], size_t n)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"index\":\"%s\",\"dimension\":384}", name);
+    json_decref(call(f, &lh_ep_vector_create, body));
+    json_t *texts = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(texts, json_string(docs[i][1]));
+    json_t *emb = lh_test_ok(lh_test_call_j(f->nc, &lh_ep_embed_request,
+                                            json_pack("{s:o}", "texts", texts)));
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s,s:O,s:s}", "id", docs[i][0], "vector",
+                                               json_array_get(json_object_get(emb, "vectors"), i),
+                                               "text", docs[i][1]));
+    json_decref(emb);
+    json_decref(lh_test_ok(lh_test_call_j(f->nc, &lh_ep_vector_upsert,
+                                          json_pack("{s:s,s:o}", "index", name, "items", items))));
+}
+
+static const char *content_of(json_t *rep)
+{
+    return json_string_value(json_object_get(json_object_get(rep, "message"), "content"));
+}
+
+static json_t *citation(json_t *rep, size_t i)
+{
+    return json_array_get(json_object_get(rep, "citations"), i);
+}
+
+static void test_answers_quote_and_cite_the_passages(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    json_t *rep = call(f, &lh_ep_chat_complete,
+                       "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+                       "{\"role\":\"user\",\"content\":\"What does error E1234 mean?\"}],"
+                       "\"retrieve\":{\"corpora\":[\"kb\"],\"k\":3}}");
+    const char *answer = content_of(rep);
+    /* the sentence that holds the question's words, verbatim, cited [1] */
+    assert_non_null(strstr(answer, "\"Error code E1234 means the disk is full.\" [1]"));
+    json_t *c = citation(rep, 0);
+    assert_int_equal(json_integer_value(json_object_get(c, "n")), 1);
+    assert_string_equal(json_string_value(json_object_get(c, "corpus")), "kb");
+    assert_string_equal(json_string_value(json_object_get(c, "id")), "disk");
+    assert_string_equal(json_string_value(json_object_get(rep, "provider")), "extractive");
+    assert_string_equal(json_string_value(json_object_get(rep, "finish_reason")), "stop");
+    json_t *usage = json_object_get(rep, "usage");
+    assert_true(json_is_true(json_object_get(usage, "estimated")));
+    assert_true(json_integer_value(json_object_get(usage, "prompt_tokens")) > 20);
+    assert_true(json_integer_value(json_object_get(usage, "completion_tokens")) > 5);
+    /* every [n] in the answer is a citation, and every citation is used */
+    size_t i;
+    json_t *each;
+    json_array_foreach(json_object_get(rep, "citations"), i, each) {
+        char marker[16];
+        snprintf(marker, sizeof marker, "[%lld]",
+                 (long long)json_integer_value(json_object_get(each, "n")));
+        assert_non_null(strstr(answer, marker));
+    }
+    json_decref(rep);
+}
+
+static void test_every_index_is_searched_by_default(void **state)
+{
+    fixture *f = *state;
+    json_t *rep = call(f, &lh_ep_chat_complete,
+                       "{\"messages\":[{\"role\":\"user\",\"content\":\"upload failed\"}]}");
+    assert_int_equal(json_array_size(json_object_get(rep, "citations")), 0);
+    assert_non_null(strstr(content_of(rep), "retrieval found none")); /* nothing indexed */
+    json_decref(rep);
+    corpus(f, "kb", KB, 3);
+    corpus(f, "tickets", TICKETS, 1);
+    rep = call(f, &lh_ep_chat_complete,
+               "{\"messages\":[{\"role\":\"user\",\"content\":\"why did the upload fail?\"}]}");
+    json_t *c = citation(rep, 0);
+    assert_string_equal(json_string_value(json_object_get(c, "corpus")), "tickets");
+    assert_string_equal(json_string_value(json_object_get(c, "id")), "t1");
+    json_decref(rep);
+}
+
+static void test_max_tokens_cuts_the_answer(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    json_t *rep = call(f, &lh_ep_chat_complete,
+                       "{\"messages\":[{\"role\":\"user\",\"content\":\"snapshots kept\"}],"
+                       "\"max_tokens\":4}");
+    assert_string_equal(json_string_value(json_object_get(rep, "finish_reason")), "length");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "usage"),
+                                                        "completion_tokens")), 4);
+    /* the cut took every [n] with it, so no citation is left */
+    assert_int_equal(json_array_size(json_object_get(rep, "citations")), 0);
+    json_decref(rep);
+}
+
+static void expect(fixture *f, const char *json, int code, const char *field, const char *words)
+{
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, json), code, field, words);
+}
+
+static void test_bad_requests_are_refused(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    expect(f, "{\"messages\":[]}", 400, "messages", NULL);
+    expect(f, "{}", 400, "messages", NULL);
+    expect(f, "{\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}", 400,
+           "messages[0].role", NULL);
+    expect(f, "{\"messages\":[{\"role\":\"user\"}]}", 400, "messages[0].content", NULL);
+    expect(f, "{\"messages\":[{\"role\":\"assistant\",\"content\":\"hi\"}]}", 400, "messages",
+           "last message");
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"model\":\"gpt-9\"}", 404,
+           "model", "gpt-9");
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"model\":\"openai/x\"}",
+           404, "model", "'openai'");
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":0}", 400,
+           "max_tokens", NULL);
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temperature\":3}", 400,
+           "temperature", NULL);
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}", 400,
+           "stream", "not built");
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"retrieve\":{\"corpora\":"
+              "[\"nope\"]}}", 404, NULL, "nope");
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"bogus\":1}", 400, "bogus",
+           NULL);
+    lh_buf big;
+    lh_buf_init(&big);
+    lh_buf_append_str(&big, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (int i = 0; i < LH_CHAT_MAX_CONTENT_BYTES + 1; i++)
+        lh_buf_append(&big, "a", 1);
+    lh_buf_append_str(&big, "\"}]}");
+    expect(f, lh_buf_cstr(&big), 413, "messages[0].content", NULL);
+    lh_buf_free(&big);
+    json_t *stats = call(f, &lh_ep_vector_stats, "{\"index\":\"kb\"}");
+    assert_int_equal(json_integer_value(json_object_get(stats, "count")), 3);
+    json_decref(stats);
+}
+
+static void test_openai_shape_over_http(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    static const char body[] =
+        "{\"model\":\"extractive\",\"messages\":[{\"role\":\"developer\",\"content\":\"brief\"},"
+        "{\"role\":\"user\",\"content\":\"When are invoices sent?\"}],\"temperature\":0.2,"
+        "\"top_p\":1,\"user\":\"u1\"}";
+    lh_test_response r = lh_test_fetch(f->http_port, "POST", "/v1/chat/completions", NULL, body,
+                                       strlen(body));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "object")), "chat.completion");
+    assert_int_equal(strncmp(json_string_value(json_object_get(r.json, "id")), "chatcmpl-", 9), 0);
+    json_t *choice = json_array_get(json_object_get(r.json, "choices"), 0);
+    json_t *msg = json_object_get(choice, "message");
+    assert_string_equal(json_string_value(json_object_get(msg, "role")), "assistant");
+    assert_non_null(strstr(json_string_value(json_object_get(msg, "content")),
+                           "Invoices are sent on the first day of every month."));
+    assert_string_equal(json_string_value(json_object_get(choice, "finish_reason")), "stop");
+    json_t *u = json_object_get(r.json, "usage");
+    assert_int_equal(json_integer_value(json_object_get(u, "total_tokens")),
+                     json_integer_value(json_object_get(u, "prompt_tokens")) +
+                         json_integer_value(json_object_get(u, "completion_tokens")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "citations"), 0), "id")),
+                        "bill");
+    lh_test_response_free(&r);
+    static const char *const bad[] = {
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":2}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = lh_test_fetch(f->http_port, "POST", "/v1/chat/completions", NULL, bad[i],
+                          strlen(bad[i]));
+        if (r.status != 400)
+            fail_msg("%s answered %ld: %s", bad[i], r.status, r.body);
+        assert_non_null(json_object_get(json_object_get(r.json, "error"), "message"));
+        lh_test_response_free(&r);
+    }
+}
+
+static void test_providers_are_listed(void **state)
+{
+    fixture *f = *state;
+    json_t *rep = call(f, &lh_ep_chat_providers, "{}");
+    assert_string_equal(json_string_value(json_object_get(rep, "default_model")), "extractive");
+    json_t *p = json_array_get(json_object_get(rep, "providers"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "name")), "extractive");
+    assert_true(json_is_true(json_object_get(p, "is_default")));
+    json_decref(rep);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_answers_quote_and_cite_the_passages),
+        T(test_every_index_is_searched_by_default),
+        T(test_max_tokens_cuts_the_answer),
+        T(test_bad_requests_are_refused),
+        T(test_openai_shape_over_http),
+        T(test_providers_are_listed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
