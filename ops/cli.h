@@ -37,6 +37,7 @@ extern const lh_command lh_cmd_ingest;
 extern const lh_command lh_cmd_sql;
 extern const lh_command lh_cmd_retrieve;
 extern const lh_command lh_cmd_eval;
+extern const lh_command lh_cmd_chat;
 
 /* Prints the command's usage text. */
 void lh_cli_print_usage(const lh_command *cmd, FILE *out);

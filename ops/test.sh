@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/deps.sh
+# The real clients some tests drive (the openai npm package), pinned in
+# tests/js/package-lock.json, from the npm registry.
+if ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error >/dev/null
 
 run_suite() {
   local dir=$1; shift

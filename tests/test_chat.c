@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actors/chat/chat.h"
 #include "actors/embed/embed.h"
@@ -231,6 +232,47 @@ static void test_openai_shape_over_http(void **state)
     }
 }
 
+static void test_chat_command_prints_answer_and_citations(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    char log[700];
+    snprintf(log, sizeof log, "%s/cli.log", f->nats.dir);
+    char *const argv[] = {LH_BINARY, "chat", "what does error E1234 mean?", "--corpus", "kb",
+                          NULL};
+    assert_int_equal(lh_test_stack_run(f, argv, log, 60000), 0);
+    char *out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "\"Error code E1234 means the disk is full.\" [1]"));
+    assert_non_null(strstr(out, "[1] kb/disk: Error code E1234"));
+    free(out);
+    unlink(log);
+    char *const bad[] = {LH_BINARY, "chat", "hi", "--model", "openai/x", NULL};
+    assert_int_equal(lh_test_stack_run(f, bad, log, 60000), 1);
+    out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "error 404"));
+    free(out);
+}
+
+/* The official openai npm package, as an application would use it. */
+static void test_the_openai_sdk_works(void **state)
+{
+    fixture *f = *state;
+    if (access(LH_SOURCE_DIR "/tests/js/node_modules/openai", F_OK) != 0)
+        fail_msg("tests/js has no node_modules: run `npm ci --prefix tests/js` (ops/test.sh "
+                 "does)");
+    corpus(f, "kb", KB, 3);
+    char url[64], log[700];
+    snprintf(url, sizeof url, "LH_URL=http://127.0.0.1:%d", f->http_port);
+    snprintf(log, sizeof log, "%s/node.log", f->nats.dir);
+    char *const argv[] = {"node", LH_SOURCE_DIR "/tests/js/openai_sdk.mjs", NULL};
+    char *const env[] = {url, NULL};
+    int status = lh_test_run(argv, env, log, 120000);
+    if (status != 0) {
+        lh_test_log_tail(log, 40);
+        fail_msg("the openai SDK script exited %d", status);
+    }
+}
+
 static void test_providers_are_listed(void **state)
 {
     fixture *f = *state;
@@ -251,6 +293,8 @@ int main(void)
         T(test_max_tokens_cuts_the_answer),
         T(test_bad_requests_are_refused),
         T(test_openai_shape_over_http),
+        T(test_chat_command_prints_answer_and_citations),
+        T(test_the_openai_sdk_works),
         T(test_providers_are_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
