@@ -31,6 +31,7 @@ enum {
     LH_EUNPROCESSABLE = 422,
     LH_EBUSY = 429,
     LH_EINTERNAL = 500,
+    LH_EUPSTREAM = 502,   /* an outside service (a model provider) failed or refused */
     LH_EUNAVAILABLE = 503,
     LH_ETIMEOUT = 504,
 };

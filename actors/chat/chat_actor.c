@@ -2,8 +2,9 @@
  * chat_actor.c — chatd: its endpoint table, the checks a conversation
  * needs before any provider is asked (the last word is the user's, the
  * prompt fits, the model is known), grounding in passages from matrixd,
- * and the provider list. Settings: LH_CHAT_MODEL (default `extractive`,
- * the only provider built so far).
+ * and the provider list. Settings: LH_CHAT_MODEL (default `extractive`),
+ * LH_OPENAI_BASE_URL and LH_OPENAI_API_KEY (any OpenAI-compatible server,
+ * its models named `openai/<model>`).
  */
 #include "actors/chat/chat.h"
 
@@ -20,6 +21,7 @@
 
 typedef struct lh_chat_state {
     lh_chat_provider *extractive;
+    lh_chat_provider *openai; /* NULL when not configured */
     char default_model[LH_CHAT_MAX_MODEL_BYTES + 1];
 } lh_chat_state;
 
@@ -51,26 +53,39 @@ static lh_err *lh_chat_check(const lh_chat_complete_request *req, lh_str *questi
     return NULL;
 }
 
-/* The provider serving `model` (the default when absent); 404 naming the
- * model or its provider otherwise. */
-static lh_err *lh_chat_provider_for(lh_chat_state *st, const lh_str *model,
-                                    lh_chat_provider **out)
+static const char *lh_chat_configured(const lh_chat_state *st)
 {
-    lh_str m = model->s ? *model : (lh_str){st->default_model, strlen(st->default_model)};
+    return st->openai ? "extractive, openai" : "extractive";
+}
+
+/* The provider serving `model` (the default when absent) and the
+ * provider's own name for the model; 404 naming the model or its provider
+ * otherwise. */
+static lh_err *lh_chat_provider_for(const lh_chat_state *st, lh_str m, lh_chat_provider **out,
+                                    lh_str *model)
+{
+    if (!m.s)
+        m = (lh_str){st->default_model, strlen(st->default_model)};
+    *model = m;
     if (lh_str_is(&m, "extractive")) {
         *out = st->extractive;
         return NULL;
     }
     const char *slash = memchr(m.s, '/', m.len);
+    size_t plen = slash ? (size_t)(slash - m.s) : 0;
+    if (slash && st->openai && plen == 6 && !memcmp(m.s, "openai", 6) && slash + 1 < m.s + m.len) {
+        *out = st->openai;
+        *model = (lh_str){slash + 1, m.len - plen - 1};
+        return NULL;
+    }
     if (slash)
         return lh_err_new(LH_ENOTFOUND, "model",
                           "unknown model '%.*s': no provider '%.*s' is configured "
-                          "(configured: extractive)",
-                          (int)m.len, m.s, (int)(slash - m.s), m.s);
+                          "(configured: %s)",
+                          (int)m.len, m.s, (int)plen, m.s, lh_chat_configured(st));
     return lh_err_new(LH_ENOTFOUND, "model",
-                      "unknown model '%.*s': name it 'provider/model' (configured: "
-                      "extractive)",
-                      (int)m.len, m.s);
+                      "unknown model '%.*s': name it 'provider/model' (configured: %s)",
+                      (int)m.len, m.s, lh_chat_configured(st));
 }
 
 /* ---- grounding ---- */
@@ -138,14 +153,21 @@ static lh_err *lh_chat_complete_handler(lh_ctx *ctx, const void *request, void *
     lh_chat_provider *provider = NULL;
     lh_err *err = lh_chat_check(req, &prompt.question);
     if (!err)
-        err = lh_chat_provider_for(st, &req->model, &provider);
+        err = lh_chat_provider_for(st, req->model, &provider, &prompt.model);
     if (!err && (req->retrieve || provider == st->extractive))
         err = lh_chat_ground(ctx, req, &prompt);
     if (!err)
         err = provider->complete(provider, &prompt, lh_ctx_arena(ctx), rep);
     if (err)
         return err;
-    rep->model = (lh_str){provider->name, strlen(provider->name)};
+    if (provider->takes_model) { /* reported as it was asked for: "openai/gpt-4o-mini" */
+        size_t n = strlen(provider->name) + 1 + prompt.model.len;
+        char *full = lh_ctx_alloc(ctx, n + 1);
+        snprintf(full, n + 1, "%s/%.*s", provider->name, (int)prompt.model.len, prompt.model.s);
+        rep->model = (lh_str){full, n};
+    } else {
+        rep->model = (lh_str){provider->name, strlen(provider->name)};
+    }
     rep->provider = (lh_str){provider->name, strlen(provider->name)};
     return NULL;
 }
@@ -155,31 +177,43 @@ static lh_err *lh_chat_providers_handler(lh_ctx *ctx, const void *request, void 
     (void)request;
     lh_chat_state *st = lh_ctx_state(ctx);
     lh_chat_providers_reply *rep = reply;
-    lh_chat_provider_info *info = lh_ctx_alloc(ctx, sizeof *info);
-    lh_str *models = lh_ctx_alloc(ctx, sizeof *models);
-    *models = (lh_str){"extractive", 10};
-    *info = (lh_chat_provider_info){.name = {"extractive", 10}, .type = {"extractive", 10},
-                                    .models = {models, 1}};
-    LH_SET(info, is_default, !strcmp(st->default_model, "extractive"));
-    rep->providers = (lh_objs){info, 1};
+    lh_chat_provider_info *info = lh_ctx_alloc(ctx, 2 * sizeof *info);
+    lh_str *models = lh_ctx_alloc(ctx, 2 * sizeof *models);
+    models[0] = (lh_str){"extractive", 10};
+    models[1] = (lh_str){"openai/*", 8}; /* whatever the server serves */
+    info[0] = (lh_chat_provider_info){.name = {"extractive", 10}, .type = {"extractive", 10},
+                                      .models = {&models[0], 1}};
+    LH_SET(&info[0], is_default, !strcmp(st->default_model, "extractive"));
+    info[1] = (lh_chat_provider_info){.name = {"openai", 6}, .type = {"openai", 6},
+                                      .models = {&models[1], 1}};
+    LH_SET(&info[1], is_default, !strncmp(st->default_model, "openai/", 7));
+    rep->providers = (lh_objs){info, st->openai ? 2 : 1};
     rep->default_model = (lh_str){st->default_model, strlen(st->default_model)};
     return NULL;
 }
 
+static void lh_chat_fini(void *state);
+
 static lh_err *lh_chat_init(lh_actor *actor, void **state)
 {
-    (void)actor;
-    const char *model = getenv("LH_CHAT_MODEL");
-    if (model && *model && strcmp(model, "extractive") != 0)
-        return lh_err_new(LH_EBADREQ, NULL,
-                          "LH_CHAT_MODEL=%s is not available in this build (available: "
-                          "extractive)",
-                          model);
     lh_chat_state *st = calloc(1, sizeof *st);
     if (!st)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     st->extractive = lh_chat_extractive_create();
-    snprintf(st->default_model, sizeof st->default_model, "extractive");
+    /* A provider has three quarters of a request's time, so its failure is
+     * reported before the caller's own deadline. */
+    st->openai = lh_chat_openai_create(lh_actor_config(actor)->request_timeout_ms * 3 / 4);
+    const char *model = getenv("LH_CHAT_MODEL");
+    snprintf(st->default_model, sizeof st->default_model, "%s",
+             model && *model ? model : "extractive");
+    lh_chat_provider *p = NULL;
+    lh_str name = {0};
+    lh_err *err = lh_chat_provider_for(st, (lh_str){st->default_model, strlen(st->default_model)},
+                                       &p, &name);
+    if (err) {
+        lh_chat_fini(st);
+        return lh_err_wrap(err, "LH_CHAT_MODEL");
+    }
     lh_info("chat model %s (extractive: quotes retrieved passages, generates nothing)",
             st->default_model);
     *state = st;
@@ -192,6 +226,8 @@ static void lh_chat_fini(void *state)
     if (!st)
         return;
     st->extractive->destroy(st->extractive);
+    if (st->openai)
+        st->openai->destroy(st->openai);
     free(st);
 }
 

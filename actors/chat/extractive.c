@@ -290,6 +290,7 @@ lh_chat_provider *lh_chat_extractive_create(void)
     lh_chat_provider *p = calloc(1, sizeof *p);
     if (!p)
         abort();
-    *p = (lh_chat_provider){"extractive", "extractive", lh_ex_complete, lh_ex_destroy};
+    *p = (lh_chat_provider){.name = "extractive", .type = "extractive",
+                            .complete = lh_ex_complete, .destroy = lh_ex_destroy};
     return p;
 }

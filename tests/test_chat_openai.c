@@ -1,0 +1,257 @@
+/*
+ * test_chat_openai.c — chatd's OpenAI-compatible provider against a small
+ * local HTTP server in this test that speaks OpenAI's wire format (POST
+ * /v1/chat/completions with a Bearer key), so the real libcurl client code
+ * is what is tested: the request it sends (model, passages as a numbered
+ * system message, the conversation), the answer and usage it reads, the
+ * citations its markers name, retries after 429, and refusals, unreadable
+ * answers and a server that is gone, each a clear error without the key.
+ */
+#include "tests/support/harness.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/chat/chat.h"
+#include "actors/embed/embed.h"
+#include "actors/matrix/matrix.h"
+#include "actors/vector/vector.h"
+#include "bus/buf.h"
+#include "schemas/chat.h"
+#include "schemas/vector.h"
+
+#define KEY "test-key-123"
+
+/* ---- the fake server ---- */
+
+typedef enum { ANSWER, MALFORMED, REFUSE } server_mode;
+
+typedef struct server {
+    struct MHD_Daemon *d;
+    int port;
+    pthread_mutex_t lock;
+    server_mode mode;
+    int fail_next; /* answer this many requests with 429 first */
+    int requests;
+    char last_body[65536];
+} server;
+
+static server S;
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static const char ANSWER_BODY[] =
+    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-test\","
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"The disk is full "
+    "[1]. See also [9].\"},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}";
+
+static enum MHD_Result answer(server *s, struct MHD_Connection *c, const char *auth)
+{
+    pthread_mutex_lock(&s->lock);
+    s->requests++;
+    bool fail = s->fail_next > 0 && s->fail_next--;
+    server_mode mode = s->mode;
+    pthread_mutex_unlock(&s->lock);
+    if (fail)
+        return respond(c, 429, "{\"error\":{\"message\":\"Rate limit reached\"}}");
+    if (!auth || strcmp(auth, "Bearer " KEY) != 0 || mode == REFUSE) {
+        char body[256]; /* as OpenAI does, the message repeats the key it was given */
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"Incorrect API key provided: %s\"}}",
+                 auth && strlen(auth) > 7 ? auth + 7 : "");
+        return respond(c, 401, body);
+    }
+    return respond(c, 200, mode == MALFORMED ? "{\"choices\":[{\"message\":" : ANSWER_BODY);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *data,
+                              size_t *size, void **con_cls)
+{
+    (void)version;
+    server *s = cls;
+    lh_buf *body = *con_cls;
+    if (!body) {
+        body = calloc(1, sizeof *body);
+        lh_buf_init(body);
+        *con_cls = body;
+        return MHD_YES;
+    }
+    if (*size) {
+        lh_buf_append(body, data, *size);
+        *size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->last_body, sizeof s->last_body, "%s", lh_buf_cstr(body));
+    pthread_mutex_unlock(&s->lock);
+    if (strcmp(method, "POST") || strcmp(url, "/v1/chat/completions"))
+        return respond(c, 404, "{\"error\":{\"message\":\"no such route\"}}");
+    return answer(s, c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
+}
+
+static void done(void *cls, struct MHD_Connection *c, void **con_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    lh_buf *body = *con_cls;
+    if (body) {
+        lh_buf_free(body);
+        free(body);
+    }
+}
+
+static void server_start(server *s)
+{
+    pthread_mutex_init(&s->lock, NULL);
+    s->port = lh_test_free_port();
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                            (uint16_t)s->port, NULL, NULL, handle, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, done, s, MHD_OPTION_END);
+    assert_non_null(s->d);
+}
+
+static void server_stop(server *s)
+{
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    s->d = NULL;
+    pthread_mutex_destroy(&s->lock);
+}
+
+/* ---- the stack ---- */
+
+typedef lh_test_stack fixture;
+
+static const lh_actor_def *const STACK[] = {&lh_embed_actor, &lh_vector_actor, &lh_matrix_actor,
+                                            &lh_chat_actor, NULL};
+
+static int setup(void **state)
+{
+    S = (server){.mode = ANSWER};
+    server_start(&S);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", S.port);
+    setenv("LH_OPENAI_BASE_URL", url, 1);
+    setenv("LH_OPENAI_API_KEY", KEY, 1);
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = STACK});
+    json_decref(lh_test_ok(lh_test_call_s(((fixture *)*state)->nc, &lh_ep_vector_create,
+                                          "{\"index\":\"kb\",\"dimension\":4}")));
+    json_decref(lh_test_ok(lh_test_call_s(
+        ((fixture *)*state)->nc, &lh_ep_vector_upsert,
+        "{\"index\":\"kb\",\"items\":[{\"id\":\"disk\",\"vector\":[1,0,0,0],"
+        "\"text\":\"Error E1234 means the disk is full.\"}]}")));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    int rc = lh_test_stack_teardown(state);
+    server_stop(&S);
+    unsetenv("LH_OPENAI_BASE_URL");
+    unsetenv("LH_OPENAI_API_KEY");
+    return rc;
+}
+
+static const char ASK[] =
+    "{\"model\":\"openai/gpt-test\",\"messages\":[{\"role\":\"user\",\"content\":\"E1234?\"}],"
+    "\"retrieve\":{\"corpora\":[\"kb\"],\"mode\":\"keyword\"},\"max_tokens\":50}";
+
+static void test_the_answer_its_usage_and_citations(void **state)
+{
+    fixture *f = *state;
+    json_t *rep = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK));
+    assert_string_equal(json_string_value(json_object_get(rep, "model")), "openai/gpt-test");
+    assert_string_equal(json_string_value(json_object_get(rep, "provider")), "openai");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(rep, "message"), "content")),
+        "The disk is full [1]. See also [9].");
+    json_t *u = json_object_get(rep, "usage");
+    assert_int_equal(json_integer_value(json_object_get(u, "prompt_tokens")), 12);
+    assert_int_equal(json_integer_value(json_object_get(u, "completion_tokens")), 7);
+    assert_true(json_is_false(json_object_get(u, "estimated"))); /* the provider's own */
+    json_t *cites = json_object_get(rep, "citations");
+    assert_int_equal(json_array_size(cites), 1); /* [9] numbers no passage */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cites, 0), "id")),
+                        "disk");
+    json_decref(rep);
+    /* What went over the wire: the provider's own model name, the passage
+     * numbered in a system message, then the conversation. */
+    json_t *sent = json_loads(S.last_body, 0, NULL);
+    assert_non_null(sent);
+    assert_string_equal(json_string_value(json_object_get(sent, "model")), "gpt-test");
+    assert_int_equal(json_integer_value(json_object_get(sent, "max_tokens")), 50);
+    json_t *msgs = json_object_get(sent, "messages");
+    assert_int_equal(json_array_size(msgs), 2);
+    json_t *sys = json_array_get(msgs, 0);
+    assert_string_equal(json_string_value(json_object_get(sys, "role")), "system");
+    assert_non_null(strstr(json_string_value(json_object_get(sys, "content")),
+                           "[1] (kb/disk) Error E1234 means the disk is full."));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 1), "content")),
+                        "E1234?");
+    json_decref(sent);
+}
+
+static void test_rate_limits_are_retried(void **state)
+{
+    fixture *f = *state;
+    S.fail_next = 2;
+    json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK)));
+    assert_int_equal(S.requests, 3);
+    S.requests = 0;
+    S.fail_next = 5; /* more than the attempts: the last 429 is the answer */
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK), 502, NULL, "429");
+    assert_int_equal(S.requests, 3);
+}
+
+static void test_refusals_never_show_the_key(void **state)
+{
+    fixture *f = *state;
+    S.mode = REFUSE;
+    lh_test_reply r = lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK);
+    assert_int_equal(r.code, 502);
+    assert_non_null(strstr(r.message, "401"));
+    assert_null(strstr(r.message, KEY));
+    lh_test_expect(r, 502, NULL, "Incorrect API key");
+    assert_int_equal(S.requests, 1); /* a refusal is not retried */
+}
+
+static void test_unreadable_answers_and_a_gone_server(void **state)
+{
+    fixture *f = *state;
+    S.mode = MALFORMED;
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK), 502, NULL, "unreadably");
+    MHD_stop_daemon(S.d);
+    S.d = NULL;
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK), 503, NULL, "127.0.0.1");
+    /* other providers' names are still refused as unknown */
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete,
+                                  "{\"model\":\"anthropic/x\",\"messages\":[{\"role\":\"user\","
+                                  "\"content\":\"hi\"}]}"),
+                   404, "model", "openai");
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_the_answer_its_usage_and_citations),
+        T(test_rate_limits_are_retried),
+        T(test_refusals_never_show_the_key),
+        T(test_unreadable_answers_and_a_gone_server),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
