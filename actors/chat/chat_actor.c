@@ -2,9 +2,10 @@
  * chat_actor.c — chatd: its endpoint table, the checks a conversation
  * needs before any provider is asked (the last word is the user's, the
  * prompt fits, the model is known), grounding in passages from matrixd,
- * and the provider list. Settings: LH_CHAT_MODEL (default `extractive`),
- * LH_OPENAI_BASE_URL and LH_OPENAI_API_KEY (any OpenAI-compatible server,
- * its models named `openai/<model>`).
+ * and the provider list. Settings: LH_CHAT_MODEL (default `extractive`);
+ * LH_OPENAI_BASE_URL / LH_OPENAI_API_KEY (any OpenAI-compatible server),
+ * LH_OLLAMA_URL, LH_ANTHROPIC_BASE_URL / LH_ANTHROPIC_API_KEY, each
+ * configuring a provider whose models are named `<provider>/<model>`.
  */
 #include "actors/chat/chat.h"
 
@@ -19,9 +20,13 @@
 #include "schemas/matrix.h"
 #include "schemas/vector.h"
 
+#define LH_CHAT_MAX_PROVIDERS 4
+
 typedef struct lh_chat_state {
     lh_chat_provider *extractive;
-    lh_chat_provider *openai; /* NULL when not configured */
+    lh_chat_provider *network[LH_CHAT_MAX_PROVIDERS]; /* the configured ones */
+    size_t n_network;
+    char configured[128]; /* "extractive, openai, ...", for errors */
     char default_model[LH_CHAT_MAX_MODEL_BYTES + 1];
 } lh_chat_state;
 
@@ -53,11 +58,6 @@ static lh_err *lh_chat_check(const lh_chat_complete_request *req, lh_str *questi
     return NULL;
 }
 
-static const char *lh_chat_configured(const lh_chat_state *st)
-{
-    return st->openai ? "extractive, openai" : "extractive";
-}
-
 /* The provider serving `model` (the default when absent) and the
  * provider's own name for the model; 404 naming the model or its provider
  * otherwise. */
@@ -73,19 +73,22 @@ static lh_err *lh_chat_provider_for(const lh_chat_state *st, lh_str m, lh_chat_p
     }
     const char *slash = memchr(m.s, '/', m.len);
     size_t plen = slash ? (size_t)(slash - m.s) : 0;
-    if (slash && st->openai && plen == 6 && !memcmp(m.s, "openai", 6) && slash + 1 < m.s + m.len) {
-        *out = st->openai;
-        *model = (lh_str){slash + 1, m.len - plen - 1};
-        return NULL;
+    for (size_t i = 0; slash && slash + 1 < m.s + m.len && i < st->n_network; i++) {
+        const char *name = st->network[i]->name;
+        if (strlen(name) == plen && !memcmp(m.s, name, plen)) {
+            *out = st->network[i];
+            *model = (lh_str){slash + 1, m.len - plen - 1};
+            return NULL;
+        }
     }
     if (slash)
         return lh_err_new(LH_ENOTFOUND, "model",
                           "unknown model '%.*s': no provider '%.*s' is configured "
                           "(configured: %s)",
-                          (int)m.len, m.s, (int)plen, m.s, lh_chat_configured(st));
+                          (int)m.len, m.s, (int)plen, m.s, st->configured);
     return lh_err_new(LH_ENOTFOUND, "model",
                       "unknown model '%.*s': name it 'provider/model' (configured: %s)",
-                      (int)m.len, m.s, lh_chat_configured(st));
+                      (int)m.len, m.s, st->configured);
 }
 
 /* ---- grounding ---- */
@@ -177,17 +180,24 @@ static lh_err *lh_chat_providers_handler(lh_ctx *ctx, const void *request, void 
     (void)request;
     lh_chat_state *st = lh_ctx_state(ctx);
     lh_chat_providers_reply *rep = reply;
-    lh_chat_provider_info *info = lh_ctx_alloc(ctx, 2 * sizeof *info);
-    lh_str *models = lh_ctx_alloc(ctx, 2 * sizeof *models);
-    models[0] = (lh_str){"extractive", 10};
-    models[1] = (lh_str){"openai/*", 8}; /* whatever the server serves */
-    info[0] = (lh_chat_provider_info){.name = {"extractive", 10}, .type = {"extractive", 10},
-                                      .models = {&models[0], 1}};
-    LH_SET(&info[0], is_default, !strcmp(st->default_model, "extractive"));
-    info[1] = (lh_chat_provider_info){.name = {"openai", 6}, .type = {"openai", 6},
-                                      .models = {&models[1], 1}};
-    LH_SET(&info[1], is_default, !strncmp(st->default_model, "openai/", 7));
-    rep->providers = (lh_objs){info, st->openai ? 2 : 1};
+    size_t n = st->n_network + 1;
+    lh_chat_provider_info *info = lh_ctx_alloc(ctx, n * sizeof *info);
+    lh_str *models = lh_ctx_alloc(ctx, n * sizeof *models);
+    for (size_t i = 0; i < n; i++) {
+        const lh_chat_provider *p = i ? st->network[i - 1] : st->extractive;
+        size_t len = strlen(p->name);
+        char *model = lh_ctx_alloc(ctx, len + 3);
+        /* a network provider serves whatever its server serves */
+        snprintf(model, len + 3, p->takes_model ? "%s/*" : "%s", p->name);
+        models[i] = (lh_str){model, strlen(model)};
+        info[i] = (lh_chat_provider_info){.name = {p->name, len}, .type = {p->type,
+                                                                         strlen(p->type)},
+                                          .models = {&models[i], 1}};
+        bool is_default = p->takes_model ? !strncmp(st->default_model, model, len + 1)
+                                         : !strcmp(st->default_model, p->name);
+        LH_SET(&info[i], is_default, is_default);
+    }
+    rep->providers = (lh_objs){info, n};
     rep->default_model = (lh_str){st->default_model, strlen(st->default_model)};
     return NULL;
 }
@@ -202,7 +212,17 @@ static lh_err *lh_chat_init(lh_actor *actor, void **state)
     st->extractive = lh_chat_extractive_create();
     /* A provider has three quarters of a request's time, so its failure is
      * reported before the caller's own deadline. */
-    st->openai = lh_chat_openai_create(lh_actor_config(actor)->request_timeout_ms * 3 / 4);
+    int ms = lh_actor_config(actor)->request_timeout_ms * 3 / 4;
+    lh_chat_provider *found[] = {lh_chat_openai_create(ms), lh_chat_ollama_create(ms),
+                                 lh_chat_anthropic_create(ms)};
+    snprintf(st->configured, sizeof st->configured, "extractive");
+    for (size_t i = 0; i < sizeof found / sizeof found[0]; i++) {
+        if (!found[i])
+            continue;
+        st->network[st->n_network++] = found[i];
+        size_t used = strlen(st->configured);
+        snprintf(st->configured + used, sizeof st->configured - used, ", %s", found[i]->name);
+    }
     const char *model = getenv("LH_CHAT_MODEL");
     snprintf(st->default_model, sizeof st->default_model, "%s",
              model && *model ? model : "extractive");
@@ -226,8 +246,8 @@ static void lh_chat_fini(void *state)
     if (!st)
         return;
     st->extractive->destroy(st->extractive);
-    if (st->openai)
-        st->openai->destroy(st->openai);
+    for (size_t i = 0; i < st->n_network; i++)
+        st->network[i]->destroy(st->network[i]);
     free(st);
 }
 

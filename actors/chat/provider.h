@@ -51,6 +51,45 @@ lh_chat_provider *lh_chat_extractive_create(void);
  * LH_OPENAI_BASE_URL and LH_OPENAI_API_KEY; NULL when neither is set. */
 lh_chat_provider *lh_chat_openai_create(int timeout_ms);
 
+/* Ollama's POST {LH_OLLAMA_URL}/api/chat; NULL when LH_OLLAMA_URL is unset. */
+lh_chat_provider *lh_chat_ollama_create(int timeout_ms);
+
+/* Anthropic's POST {base}/v1/messages, from LH_ANTHROPIC_BASE_URL and
+ * LH_ANTHROPIC_API_KEY; NULL when neither is set. */
+lh_chat_provider *lh_chat_anthropic_create(int timeout_ms);
+
+/* ---- what the network providers share (provider_http.c) ---- */
+
+/* An exchange with a provider's server. */
+typedef struct lh_chat_http {
+    const char *provider;       /* for errors */
+    const char *url;
+    const char *const *headers; /* NULL-terminated; Content-Type is added */
+    const char *secret;         /* never shown: scrubbed from what the server says */
+    int timeout_ms;             /* every attempt together */
+} lh_chat_http;
+
+/* POSTs the JSON body, retrying connection errors, 429 and 5xx (Anthropic's
+ * 529 too) up to three times with jittered exponential backoff inside the
+ * time; decodes a 2xx answer through `schema` (unknown keys passed over)
+ * into *out. Anything else is 502 with the server's own message (its
+ * `error.message`, or `error` when that is a string), the secret scrubbed,
+ * or the transport's 503/504. */
+lh_err *lh_chat_http_exchange(const lh_chat_http *h, const lh_buf *body,
+                              const lh_schema *schema, lh_arena *arena, void **out);
+
+/* The system text that numbers the passages [1], [2], ... for a model. */
+void lh_chat_passages_text(const lh_chat_prompt *p, lh_buf *out);
+
+/* A "messages" array in the OpenAI/Ollama form: the passages as a first
+ * system message (when there are any), then the conversation. */
+void lh_chat_messages_json(const lh_chat_prompt *p, lh_buf *out);
+
+/* A copy of getenv(name) joined with `path` ("{base}{path}", a trailing
+ * slash of base dropped), or NULL when the variable is unset or empty and
+ * `fallback` is NULL. Aborts when out of memory. */
+char *lh_chat_url(const char *name, const char *fallback, const char *path);
+
 /* The citations of an answer that cites passages as [n]: each passage
  * whose marker appears, numbered as the answer numbers it. */
 void lh_chat_cite_markers(const lh_chat_prompt *p, lh_str answer, lh_arena *arena,

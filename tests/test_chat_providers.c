@@ -1,11 +1,13 @@
 /*
- * test_chat_openai.c — chatd's OpenAI-compatible provider against a small
- * local HTTP server in this test that speaks OpenAI's wire format (POST
- * /v1/chat/completions with a Bearer key), so the real libcurl client code
- * is what is tested: the request it sends (model, passages as a numbered
- * system message, the conversation), the answer and usage it reads, the
- * citations its markers name, retries after 429, and refusals, unreadable
- * answers and a server that is gone, each a clear error without the key.
+ * test_chat_providers.c — chatd's network providers against a small local
+ * HTTP server in this test that speaks each one's wire format: OpenAI's
+ * POST /v1/chat/completions with a Bearer key, Ollama's POST /api/chat,
+ * Anthropic's POST /v1/messages with x-api-key and anthropic-version. So
+ * the real libcurl client code is what is tested: the request each sends
+ * (model, passages numbered, the conversation, limits), the answer and
+ * usage each reads, the citations the markers name, retries after 429 and
+ * 529, and refusals, unreadable answers and a server that is gone, each a
+ * clear error without the key.
  */
 #include "tests/support/harness.h"
 
@@ -57,14 +59,45 @@ static const char ANSWER_BODY[] =
     "[1]. See also [9].\"},\"finish_reason\":\"stop\"}],"
     "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}";
 
-static enum MHD_Result answer(server *s, struct MHD_Connection *c, const char *auth)
+static const char OLLAMA_BODY[] =
+    "{\"model\":\"llama3\",\"created_at\":\"2026-12-03T00:00:00Z\",\"message\":{\"role\":"
+    "\"assistant\",\"content\":\"Full disk [1].\"},\"done_reason\":\"stop\",\"done\":true,"
+    "\"prompt_eval_count\":21,\"eval_count\":4}";
+
+static const char ANTHROPIC_BODY[] =
+    "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":["
+    "{\"type\":\"text\",\"text\":\"Disk full \"},{\"type\":\"text\",\"text\":\"[1].\"}],"
+    "\"stop_reason\":\"max_tokens\",\"usage\":{\"input_tokens\":30,\"output_tokens\":5}}";
+
+/* Counts the request; true when it is to be answered "busy" instead. */
+static bool take(server *s, server_mode *mode)
 {
     pthread_mutex_lock(&s->lock);
     s->requests++;
     bool fail = s->fail_next > 0 && s->fail_next--;
-    server_mode mode = s->mode;
+    *mode = s->mode;
     pthread_mutex_unlock(&s->lock);
-    if (fail)
+    return fail;
+}
+
+static enum MHD_Result anthropic(server *s, struct MHD_Connection *c)
+{
+    server_mode mode;
+    if (take(s, &mode))
+        return respond(c, 529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                               "\"message\":\"Overloaded\"}}");
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "anthropic-version");
+    if (!key || strcmp(key, KEY) || !v || strcmp(v, "2023-06-01"))
+        return respond(c, 401, "{\"type\":\"error\",\"error\":{\"type\":"
+                               "\"authentication_error\",\"message\":\"invalid x-api-key\"}}");
+    return respond(c, 200, ANTHROPIC_BODY);
+}
+
+static enum MHD_Result answer(server *s, struct MHD_Connection *c, const char *auth)
+{
+    server_mode mode;
+    if (take(s, &mode))
         return respond(c, 429, "{\"error\":{\"message\":\"Rate limit reached\"}}");
     if (!auth || strcmp(auth, "Bearer " KEY) != 0 || mode == REFUSE) {
         char body[256]; /* as OpenAI does, the message repeats the key it was given */
@@ -96,8 +129,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     pthread_mutex_lock(&s->lock);
     snprintf(s->last_body, sizeof s->last_body, "%s", lh_buf_cstr(body));
     pthread_mutex_unlock(&s->lock);
+    if (!strcmp(method, "POST") && !strcmp(url, "/api/chat")) {
+        server_mode mode;
+        take(s, &mode);
+        return respond(c, 200, OLLAMA_BODY);
+    }
+    if (!strcmp(method, "POST") && !strcmp(url, "/v1/messages"))
+        return anthropic(s, c);
     if (strcmp(method, "POST") || strcmp(url, "/v1/chat/completions"))
-        return respond(c, 404, "{\"error\":{\"message\":\"no such route\"}}");
+        return respond(c, 404, "{\"error\":\"no such route\"}");
     return answer(s, c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
 }
 
@@ -147,6 +187,10 @@ static int setup(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", S.port);
     setenv("LH_OPENAI_BASE_URL", url, 1);
     setenv("LH_OPENAI_API_KEY", KEY, 1);
+    url[strlen(url) - 3] = '\0'; /* the others are given the server, not its /v1 */
+    setenv("LH_OLLAMA_URL", url, 1);
+    setenv("LH_ANTHROPIC_BASE_URL", url, 1);
+    setenv("LH_ANTHROPIC_API_KEY", KEY, 1);
     *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = STACK});
     json_decref(lh_test_ok(lh_test_call_s(((fixture *)*state)->nc, &lh_ep_vector_create,
                                           "{\"index\":\"kb\",\"dimension\":4}")));
@@ -163,6 +207,9 @@ static int teardown(void **state)
     server_stop(&S);
     unsetenv("LH_OPENAI_BASE_URL");
     unsetenv("LH_OPENAI_API_KEY");
+    unsetenv("LH_OLLAMA_URL");
+    unsetenv("LH_ANTHROPIC_BASE_URL");
+    unsetenv("LH_ANTHROPIC_API_KEY");
     return rc;
 }
 
@@ -237,11 +284,86 @@ static void test_unreadable_answers_and_a_gone_server(void **state)
     MHD_stop_daemon(S.d);
     S.d = NULL;
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK), 503, NULL, "127.0.0.1");
-    /* other providers' names are still refused as unknown */
+    /* a provider that is not configured is refused as unknown, naming those that are */
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete,
-                                  "{\"model\":\"anthropic/x\",\"messages\":[{\"role\":\"user\","
+                                  "{\"model\":\"groq/x\",\"messages\":[{\"role\":\"user\","
                                   "\"content\":\"hi\"}]}"),
-                   404, "model", "openai");
+                   404, "model", "extractive, openai, ollama, anthropic");
+}
+
+/* `model` asks a provider: the answer, what went over the wire. */
+static json_t *ask(fixture *f, const char *model, json_t **sent)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"model\":\"%s\",\"messages\":[{\"role\":\"system\",\"content\":\"Be "
+             "terse.\"},{\"role\":\"user\",\"content\":\"E1234?\"}],\"retrieve\":{\"corpora\":"
+             "[\"kb\"],\"mode\":\"keyword\"},\"max_tokens\":50,\"temperature\":0.5}",
+             model);
+    json_t *rep = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_complete, body));
+    *sent = json_loads(S.last_body, 0, NULL);
+    assert_non_null(*sent);
+    return rep;
+}
+
+static void assert_usage(json_t *rep, int prompt, int completion)
+{
+    json_t *u = json_object_get(rep, "usage");
+    assert_int_equal(json_integer_value(json_object_get(u, "prompt_tokens")), prompt);
+    assert_int_equal(json_integer_value(json_object_get(u, "completion_tokens")), completion);
+    assert_true(json_is_false(json_object_get(u, "estimated")));
+    json_t *cite = json_array_get(json_object_get(rep, "citations"), 0);
+    assert_string_equal(json_string_value(json_object_get(cite, "id")), "disk");
+}
+
+static void test_ollama(void **state)
+{
+    fixture *f = *state;
+    json_t *sent = NULL;
+    json_t *rep = ask(f, "ollama/llama3", &sent);
+    assert_string_equal(json_string_value(json_object_get(rep, "model")), "ollama/llama3");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(rep, "message"), "content")),
+        "Full disk [1].");
+    assert_usage(rep, 21, 4);
+    assert_string_equal(json_string_value(json_object_get(sent, "model")), "llama3");
+    assert_true(json_is_false(json_object_get(sent, "stream")));
+    json_t *options = json_object_get(sent, "options");
+    assert_int_equal(json_integer_value(json_object_get(options, "num_predict")), 50);
+    json_t *msgs = json_object_get(sent, "messages");
+    assert_int_equal(json_array_size(msgs), 3); /* passages, the system message, the question */
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(msgs, 0),
+                                                             "content")), "[1] (kb/disk)"));
+    json_decref(sent);
+    json_decref(rep);
+}
+
+static void test_anthropic(void **state)
+{
+    fixture *f = *state;
+    S.fail_next = 1; /* one 529 (overloaded) first: retried */
+    json_t *sent = NULL;
+    json_t *rep = ask(f, "anthropic/claude-test", &sent);
+    assert_int_equal(S.requests, 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(rep, "message"), "content")),
+        "Disk full [1]."); /* the text blocks, joined */
+    assert_string_equal(json_string_value(json_object_get(rep, "finish_reason")), "length");
+    assert_usage(rep, 30, 5);
+    assert_string_equal(json_string_value(json_object_get(sent, "model")), "claude-test");
+    assert_int_equal(json_integer_value(json_object_get(sent, "max_tokens")), 50);
+    const char *system = json_string_value(json_object_get(sent, "system"));
+    assert_non_null(strstr(system, "[1] (kb/disk)"));
+    assert_non_null(strstr(system, "Be terse.")); /* system messages join the top-level field */
+    json_t *msgs = json_object_get(sent, "messages");
+    assert_int_equal(json_array_size(msgs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "role")),
+                        "user");
+    json_decref(sent);
+    json_decref(rep);
+    json_t *list = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_providers, "{}"));
+    assert_int_equal(json_array_size(json_object_get(list, "providers")), 4);
+    json_decref(list);
 }
 
 int main(void)
@@ -252,6 +374,8 @@ int main(void)
         T(test_rate_limits_are_retried),
         T(test_refusals_never_show_the_key),
         T(test_unreadable_answers_and_a_gone_server),
+        T(test_ollama),
+        T(test_anthropic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

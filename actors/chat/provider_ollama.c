@@ -1,0 +1,99 @@
+/*
+ * provider_ollama.c — Ollama: POST {LH_OLLAMA_URL}/api/chat with
+ * `stream: false`, not streamed yet. The messages are OpenAI's form
+ * (passages first, as a numbered system message); `num_predict` and
+ * `temperature` go in `options`; usage is the final object's
+ * `prompt_eval_count` and `eval_count`; `done_reason` "length" is a cut.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/chat/provider.h"
+#include "bus/json.h"
+
+#define LH_OLL_MESSAGE(F, T) F(T, content, STRING, .doc = "The answer.")
+LH_SCHEMA_DECLARE(lh_oll_message, LH_OLL_MESSAGE)
+LH_SCHEMA_DEFINE(lh_oll_message, LH_OLL_MESSAGE, "An Ollama message.")
+#define LH_OLL_RESPONSE(F, T)                                                               \
+    F(T, message, OBJECT, .sub = &lh_oll_message_schema, .doc = "The answer.")              \
+    F(T, done_reason, STRING, .doc = "Why it stopped.")                                     \
+    F(T, prompt_eval_count, INT, .doc = "Tokens read.")                                     \
+    F(T, eval_count, INT, .doc = "Tokens written.")
+LH_SCHEMA_DECLARE(lh_oll_response, LH_OLL_RESPONSE)
+LH_SCHEMA_DEFINE(lh_oll_response, LH_OLL_RESPONSE, "An Ollama chat answer.")
+
+typedef struct lh_oll {
+    lh_chat_provider base;
+    char *url;
+    int timeout_ms;
+} lh_oll;
+
+static void lh_oll_body(const lh_chat_prompt *p, lh_buf *b)
+{
+    const lh_chat_complete_request *req = p->req;
+    lh_buf_append_str(b, "{\"model\":");
+    lh_json_append_string(b, p->model.s, p->model.len);
+    lh_buf_append_str(b, ",\"stream\":false,\"messages\":");
+    lh_chat_messages_json(p, b);
+    lh_buf_append_str(b, ",\"options\":{");
+    if (req->has_max_tokens)
+        lh_buf_appendf(b, "\"num_predict\":%lld%s", (long long)req->max_tokens,
+                       req->has_temperature ? "," : "");
+    if (req->has_temperature) {
+        lh_buf_append_str(b, "\"temperature\":");
+        lh_json_append_float(b, req->temperature, false);
+    }
+    lh_buf_append_str(b, "}}");
+}
+
+static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, lh_arena *arena,
+                               lh_chat_complete_reply *rep)
+{
+    lh_oll *o = (lh_oll *)self;
+    lh_buf body;
+    lh_buf_init(&body);
+    lh_oll_body(p, &body);
+    lh_chat_http h = {"ollama", o->url, NULL, NULL, o->timeout_ms};
+    lh_oll_response *r = NULL;
+    lh_err *err = lh_chat_http_exchange(&h, &body, &lh_oll_response_schema, arena, (void **)&r);
+    lh_buf_free(&body);
+    const lh_oll_message *msg = err ? NULL : r->message;
+    if (!err && (!msg || !msg->content.s))
+        err = lh_err_new(LH_EUPSTREAM, NULL, "provider 'ollama' answered without a message");
+    if (err)
+        return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
+    lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);
+    *m = (lh_chat_message){.role = {"assistant", 9}, .content = msg->content};
+    rep->message = m;
+    bool cut = r->done_reason.len == 6 && !memcmp(r->done_reason.s, "length", 6);
+    rep->finish_reason = cut ? (lh_str){"length", 6} : (lh_str){"stop", 4};
+    lh_chat_usage *u = lh_arena_alloc(arena, sizeof *u);
+    LH_SET(u, prompt_tokens, r->prompt_eval_count);
+    LH_SET(u, completion_tokens, r->eval_count);
+    LH_SET(u, estimated, !r->has_prompt_eval_count || !r->has_eval_count);
+    rep->usage = u;
+    lh_chat_cite_markers(p, m->content, arena, rep);
+    return NULL;
+}
+
+static void lh_oll_destroy(lh_chat_provider *p)
+{
+    lh_oll *o = (lh_oll *)p;
+    free(o->url);
+    free(o);
+}
+
+lh_chat_provider *lh_chat_ollama_create(int timeout_ms)
+{
+    char *url = lh_chat_url("LH_OLLAMA_URL", NULL, "/api/chat");
+    if (!url)
+        return NULL;
+    lh_oll *o = calloc(1, sizeof *o);
+    if (!o)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    o->url = url;
+    o->timeout_ms = timeout_ms;
+    o->base = (lh_chat_provider){.name = "ollama", .type = "ollama", .takes_model = true,
+                                 .complete = lh_oll_complete, .destroy = lh_oll_destroy};
+    return &o->base;
+}
