@@ -17,6 +17,7 @@
 #define LH_CHAT_MAX_TOKENS 131072
 #define LH_CHAT_MAX_PASSAGES 50
 #define LH_CHAT_MAX_MODEL_BYTES 256
+#define LH_CHAT_MAX_FALLBACKS 8
 
 /* ---- chat.complete ---- */
 
@@ -50,6 +51,10 @@ LH_MESSAGE(lh_chat_retrieve, LH_CHAT_RETRIEVE,
       .doc = "At most this many tokens in the answer.")                                     \
     F(T, temperature, FLOAT, .min = 0, .max = 2, .flags = LH_F_OMIT_UNSET,                  \
       .doc = "Sampling temperature, 0 to 2 (the provider's default when absent).")          \
+    F(T, fallbacks, STRINGS, .max = LH_CHAT_MAX_FALLBACKS, .item_max = LH_CHAT_MAX_MODEL_BYTES,\
+      .flags = LH_F_NONBLANK,                                                               \
+      .doc = "Models to try in order when the model fails (its provider is down, busy or "  \
+             "answers unreadably; not when the request itself is refused), at most 8.")     \
     F(T, stream, BOOL, .def = 0,                                                            \
       .doc = "Stream the answer as it is made. Not built yet: refused (400).")              \
     F(T, retrieve, OBJECT, .sub = &lh_chat_retrieve_schema,                                 \
@@ -72,6 +77,12 @@ LH_MESSAGE(lh_chat_usage, LH_CHAT_USAGE, "Tokens a completion used.")
     F(T, snippet, STRING, .doc = "What of it the answer used, or its keyword snippet.")
 LH_MESSAGE(lh_chat_citation, LH_CHAT_CITATION, "A passage the answer cites.")
 
+#define LH_CHAT_ATTEMPT(F, T)                                                               \
+    F(T, model, STRING, .doc = "The model that failed.")                                    \
+    F(T, status, INT, .doc = "Its status: 502 refused or unreadable, 503 down, 504 late.")  \
+    F(T, error, STRING, .doc = "Why.")
+LH_MESSAGE(lh_chat_attempt, LH_CHAT_ATTEMPT, "A model tried before the one that answered.")
+
 #define LH_CHAT_COMPLETE_REPLY(F, T)                                                        \
     F(T, message, OBJECT, .sub = &lh_chat_message_schema,                                   \
       .doc = "The answer, role `assistant`.")                                               \
@@ -81,7 +92,9 @@ LH_MESSAGE(lh_chat_citation, LH_CHAT_CITATION, "A passage the answer cites.")
     F(T, finish_reason, STRING, .doc = "`stop`, or `length` when max_tokens cut it.")       \
     F(T, usage, OBJECT, .sub = &lh_chat_usage_schema, .doc = "Tokens used.")                \
     F(T, citations, OBJECTS, .sub = &lh_chat_citation_schema,                               \
-      .doc = "The passages the answer cites, by their [n].")
+      .doc = "The passages the answer cites, by their [n].")                                \
+    F(T, failed_attempts, OBJECTS, .sub = &lh_chat_attempt_schema, .flags = LH_F_OMIT_UNSET,\
+      .doc = "Models that failed before the one that answered (from `fallbacks`).")
 LH_MESSAGE(lh_chat_complete_reply, LH_CHAT_COMPLETE_REPLY, "An answer, with its citations.")
 
 /* ---- chat.providers ---- */
@@ -93,7 +106,11 @@ LH_MESSAGE(lh_chat_providers_request, LH_CHAT_PROVIDERS_REQUEST, "List the chat 
     F(T, name, STRING, .doc = "The provider's name, the `provider/` of its models.")        \
     F(T, type, STRING, .doc = "`extractive` (built in).")                                   \
     F(T, models, STRINGS, .doc = "Models it serves, as `model` names them.")                \
-    F(T, is_default, BOOL, .doc = "Whether it serves the default model.")
+    F(T, is_default, BOOL, .doc = "Whether it serves the default model.")                  \
+    F(T, requests, INT, .doc = "Completions asked of it since chatd started.")              \
+    F(T, errors, INT, .doc = "Of those, how many failed.")                                  \
+    F(T, last_ms, FLOAT, .flags = LH_F_OMIT_UNSET, .doc = "How long its last answer took.")  \
+    F(T, last_error, STRING, .doc = "Its last failure, if any (never a key).")
 LH_MESSAGE(lh_chat_provider_info, LH_CHAT_PROVIDER_INFO, "A configured chat provider.")
 
 #define LH_CHAT_PROVIDERS_REPLY(F, T)                                                       \

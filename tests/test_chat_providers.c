@@ -366,6 +366,48 @@ static void test_anthropic(void **state)
     json_decref(list);
 }
 
+static void test_fallbacks(void **state)
+{
+    fixture *f = *state;
+    S.mode = REFUSE; /* openai fails (401: the provider's fault, 502 here) */
+    json_t *rep = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_chat_complete,
+        "{\"model\":\"openai/gpt-test\",\"fallbacks\":[\"ollama/llama3\"],\"messages\":"
+        "[{\"role\":\"user\",\"content\":\"E1234?\"}]}"));
+    assert_string_equal(json_string_value(json_object_get(rep, "model")), "ollama/llama3");
+    json_t *failed = json_array_get(json_object_get(rep, "failed_attempts"), 0);
+    assert_string_equal(json_string_value(json_object_get(failed, "model")), "openai/gpt-test");
+    assert_int_equal(json_integer_value(json_object_get(failed, "status")), 502);
+    json_decref(rep);
+    json_t *list = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_providers, "{}"));
+    json_t *p;
+    size_t i;
+    json_array_foreach(json_object_get(list, "providers"), i, p) {
+        if (strcmp(json_string_value(json_object_get(p, "name")), "openai"))
+            continue;
+        assert_int_equal(json_integer_value(json_object_get(p, "errors")), 1);
+        const char *last = json_string_value(json_object_get(p, "last_error"));
+        assert_non_null(strstr(last, "401"));
+        assert_null(strstr(last, KEY));
+    }
+    json_decref(list);
+    /* an unknown fallback is refused before anything is asked */
+    S.requests = 0;
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete,
+                                  "{\"model\":\"openai/gpt-test\",\"fallbacks\":[\"nope/x\"],"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"),
+                   404, "fallbacks[0]", "nope");
+    assert_int_equal(S.requests, 0);
+    /* every model failing is the last failure, said as such */
+    MHD_stop_daemon(S.d);
+    S.d = NULL;
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete,
+                                  "{\"model\":\"openai/gpt-test\",\"fallbacks\":"
+                                  "[\"anthropic/c\"],\"messages\":[{\"role\":\"user\","
+                                  "\"content\":\"hi\"}]}"),
+                   503, NULL, "every model failed");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -376,6 +418,7 @@ int main(void)
         T(test_unreadable_answers_and_a_gone_server),
         T(test_ollama),
         T(test_anthropic),
+        T(test_fallbacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,11 +9,13 @@
  */
 #include "actors/chat/chat.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actors/chat/provider.h"
+#include "bus/clock.h"
 #include "bus/log.h"
 #include "bus/request.h"
 #include "schemas/chat.h"
@@ -22,10 +24,19 @@
 
 #define LH_CHAT_MAX_PROVIDERS 4
 
+/* How a provider has been doing, for chat.providers. */
+typedef struct lh_chat_health {
+    int64_t requests, errors;
+    double last_ms; /* < 0: none yet */
+    char last_error[256];
+} lh_chat_health;
+
 typedef struct lh_chat_state {
     lh_chat_provider *extractive;
     lh_chat_provider *network[LH_CHAT_MAX_PROVIDERS]; /* the configured ones */
     size_t n_network;
+    pthread_mutex_t lock; /* health */
+    lh_chat_health health[LH_CHAT_MAX_PROVIDERS + 1]; /* [0] extractive, then network */
     char configured[128]; /* "extractive, openai, ...", for errors */
     char default_model[LH_CHAT_MAX_MODEL_BYTES + 1];
 } lh_chat_state;
@@ -91,6 +102,31 @@ static lh_err *lh_chat_provider_for(const lh_chat_state *st, lh_str m, lh_chat_p
                       (int)m.len, m.s, st->configured);
 }
 
+/* ---- health ---- */
+
+static lh_chat_health *lh_chat_health_of(lh_chat_state *st, const lh_chat_provider *p)
+{
+    for (size_t i = 0; i < st->n_network; i++)
+        if (st->network[i] == p)
+            return &st->health[i + 1];
+    return &st->health[0];
+}
+
+static void lh_chat_record(lh_chat_state *st, const lh_chat_provider *p, const lh_err *err,
+                           uint64_t t0)
+{
+    pthread_mutex_lock(&st->lock);
+    lh_chat_health *h = lh_chat_health_of(st, p);
+    h->requests++;
+    h->last_ms = (double)(lh_clock_ns() - t0) / 1e6;
+    if (err) {
+        h->errors++;
+        snprintf(h->last_error, sizeof h->last_error, "%d %s", lh_err_code(err),
+                 lh_err_message(err));
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
 /* ---- grounding ---- */
 
 static int lh_chat_timeout(lh_ctx *ctx)
@@ -147,32 +183,99 @@ static lh_err *lh_chat_ground(lh_ctx *ctx, const lh_chat_complete_request *req,
 
 /* ---- endpoints ---- */
 
+/* The model and its fallbacks, each resolved before anything starts, so
+ * an unknown one is a 404 with nothing asked upstream. */
+typedef struct lh_chat_plan {
+    lh_chat_provider *provider[1 + LH_CHAT_MAX_FALLBACKS];
+    lh_str model[1 + LH_CHAT_MAX_FALLBACKS]; /* the provider's own names */
+    size_t n;
+    bool ground;
+} lh_chat_plan;
+
+static lh_err *lh_chat_plan_of(lh_chat_state *st, const lh_chat_complete_request *req,
+                               lh_chat_plan *plan)
+{
+    plan->n = 1 + req->fallbacks.n;
+    for (size_t i = 0; i < plan->n; i++) {
+        lh_str want = i ? req->fallbacks.v[i - 1] : req->model;
+        lh_err *err = lh_chat_provider_for(st, want, &plan->provider[i], &plan->model[i]);
+        if (err && i) { /* named by the field that holds it */
+            char field[32];
+            snprintf(field, sizeof field, "fallbacks[%zu]", i - 1);
+            lh_err *named = lh_err_new(lh_err_code(err), field, "%s: %s", field,
+                                       lh_err_message(err));
+            lh_err_free(err);
+            return named;
+        }
+        if (err)
+            return err;
+        plan->ground = plan->ground || plan->provider[i] == st->extractive;
+    }
+    plan->ground = plan->ground || req->retrieve;
+    return NULL;
+}
+
+/* "openai/gpt-4o-mini" as it was asked for; "extractive" alone. */
+static lh_str lh_chat_full_name(lh_ctx *ctx, const lh_chat_provider *p, lh_str model)
+{
+    if (!p->takes_model)
+        return (lh_str){p->name, strlen(p->name)};
+    size_t n = strlen(p->name) + 1 + model.len;
+    char *full = lh_ctx_alloc(ctx, n + 1);
+    snprintf(full, n + 1, "%s/%.*s", p->name, (int)model.len, model.s);
+    return (lh_str){full, n};
+}
+
+/* Asks each model in turn until one answers; a failure of the request
+ * itself (4xx) ends it, a failure of the provider (5xx) tries the next. */
+static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan *plan,
+                              lh_chat_prompt *prompt, lh_chat_complete_reply *rep)
+{
+    lh_chat_attempt *failed = lh_ctx_alloc(ctx, plan->n * sizeof *failed);
+    size_t n_failed = 0;
+    lh_err *err = NULL;
+    for (size_t i = 0; i < plan->n; i++) {
+        lh_err_free(err);
+        lh_chat_provider *p = plan->provider[i];
+        prompt->model = plan->model[i];
+        *rep = (lh_chat_complete_reply){0};
+        uint64_t t0 = lh_clock_ns();
+        err = p->complete(p, prompt, lh_ctx_arena(ctx), rep);
+        lh_chat_record(st, p, err, t0);
+        if (!err) {
+            rep->model = lh_chat_full_name(ctx, p, plan->model[i]);
+            rep->provider = (lh_str){p->name, strlen(p->name)};
+            if (n_failed)
+                rep->failed_attempts = (lh_objs){failed, n_failed};
+            return NULL;
+        }
+        if (lh_err_code(err) < 500)
+            return err;
+        const char *why = lh_err_message(err);
+        failed[n_failed] = (lh_chat_attempt){
+            .model = lh_chat_full_name(ctx, p, plan->model[i]),
+            .error = {lh_arena_strndup(lh_ctx_arena(ctx), why, strlen(why)), strlen(why)}};
+        LH_SET(&failed[n_failed], status, lh_err_code(err));
+        n_failed++;
+        lh_warn("chat: %.*s failed (%d %s)%s", (int)failed[n_failed - 1].model.len,
+                failed[n_failed - 1].model.s, lh_err_code(err), why,
+                i + 1 < plan->n ? "; trying the next fallback" : "");
+    }
+    return plan->n > 1 ? lh_err_wrap(err, "every model failed; the last") : err;
+}
+
 static lh_err *lh_chat_complete_handler(lh_ctx *ctx, const void *request, void *reply)
 {
     const lh_chat_complete_request *req = request;
-    lh_chat_complete_reply *rep = reply;
     lh_chat_state *st = lh_ctx_state(ctx);
     lh_chat_prompt prompt = {.req = req};
-    lh_chat_provider *provider = NULL;
+    lh_chat_plan plan = {0};
     lh_err *err = lh_chat_check(req, &prompt.question);
     if (!err)
-        err = lh_chat_provider_for(st, req->model, &provider, &prompt.model);
-    if (!err && (req->retrieve || provider == st->extractive))
+        err = lh_chat_plan_of(st, req, &plan);
+    if (!err && plan.ground)
         err = lh_chat_ground(ctx, req, &prompt);
-    if (!err)
-        err = provider->complete(provider, &prompt, lh_ctx_arena(ctx), rep);
-    if (err)
-        return err;
-    if (provider->takes_model) { /* reported as it was asked for: "openai/gpt-4o-mini" */
-        size_t n = strlen(provider->name) + 1 + prompt.model.len;
-        char *full = lh_ctx_alloc(ctx, n + 1);
-        snprintf(full, n + 1, "%s/%.*s", provider->name, (int)prompt.model.len, prompt.model.s);
-        rep->model = (lh_str){full, n};
-    } else {
-        rep->model = (lh_str){provider->name, strlen(provider->name)};
-    }
-    rep->provider = (lh_str){provider->name, strlen(provider->name)};
-    return NULL;
+    return err ? err : lh_chat_answer(ctx, st, &plan, &prompt, reply);
 }
 
 static lh_err *lh_chat_providers_handler(lh_ctx *ctx, const void *request, void *reply)
@@ -196,6 +299,17 @@ static lh_err *lh_chat_providers_handler(lh_ctx *ctx, const void *request, void 
         bool is_default = p->takes_model ? !strncmp(st->default_model, model, len + 1)
                                          : !strcmp(st->default_model, p->name);
         LH_SET(&info[i], is_default, is_default);
+        pthread_mutex_lock(&st->lock);
+        lh_chat_health h = *lh_chat_health_of(st, p);
+        pthread_mutex_unlock(&st->lock);
+        LH_SET(&info[i], requests, h.requests);
+        LH_SET(&info[i], errors, h.errors);
+        if (h.requests)
+            LH_SET(&info[i], last_ms, h.last_ms);
+        size_t elen = strlen(h.last_error);
+        if (elen)
+            info[i].last_error = (lh_str){lh_arena_strndup(lh_ctx_arena(ctx), h.last_error, elen),
+                                          elen};
     }
     rep->providers = (lh_objs){info, n};
     rep->default_model = (lh_str){st->default_model, strlen(st->default_model)};
@@ -209,6 +323,7 @@ static lh_err *lh_chat_init(lh_actor *actor, void **state)
     lh_chat_state *st = calloc(1, sizeof *st);
     if (!st)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    pthread_mutex_init(&st->lock, NULL);
     st->extractive = lh_chat_extractive_create();
     /* A provider has three quarters of a request's time, so its failure is
      * reported before the caller's own deadline. */
@@ -248,6 +363,7 @@ static void lh_chat_fini(void *state)
     st->extractive->destroy(st->extractive);
     for (size_t i = 0; i < st->n_network; i++)
         st->network[i]->destroy(st->network[i]);
+    pthread_mutex_destroy(&st->lock);
     free(st);
 }
 
