@@ -29,7 +29,7 @@
 
 /* ---- the fake server ---- */
 
-typedef enum { ANSWER, MALFORMED, REFUSE } server_mode;
+typedef enum { ANSWER, MALFORMED, REFUSE, NO_USAGE } server_mode;
 
 typedef struct server {
     struct MHD_Daemon *d;
@@ -105,6 +105,9 @@ static enum MHD_Result answer(server *s, struct MHD_Connection *c, const char *a
                  auth && strlen(auth) > 7 ? auth + 7 : "");
         return respond(c, 401, body);
     }
+    if (mode == NO_USAGE)
+        return respond(c, 200, "{\"choices\":[{\"message\":{\"role\":\"assistant\","
+                               "\"content\":\"Full, as [1] says.\"}}]}");
     return respond(c, 200, mode == MALFORMED ? "{\"choices\":[{\"message\":" : ANSWER_BODY);
 }
 
@@ -250,6 +253,15 @@ static void test_the_answer_its_usage_and_citations(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 1), "content")),
                         "E1234?");
     json_decref(sent);
+    /* a server that says nothing of usage: estimated, and marked so */
+    S.mode = NO_USAGE;
+    rep = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK));
+    u = json_object_get(rep, "usage");
+    assert_true(json_is_true(json_object_get(u, "estimated")));
+    assert_int_equal(json_integer_value(json_object_get(u, "completion_tokens")), 4);
+    assert_true(json_integer_value(json_object_get(u, "prompt_tokens")) > 5);
+    assert_string_equal(json_string_value(json_object_get(rep, "finish_reason")), "stop");
+    json_decref(rep);
 }
 
 static void test_rate_limits_are_retried(void **state)

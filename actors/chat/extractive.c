@@ -126,14 +126,6 @@ static int lh_ex_order(const void *pa, const void *pb)
     return a->s < b->s ? -1 : a->s > b->s;
 }
 
-static size_t lh_ex_count_words(const char *s, size_t len)
-{
-    size_t words = 0;
-    for (size_t i = 0; i < len; i++)
-        words += !isspace((unsigned char)s[i]) && (i == 0 || isspace((unsigned char)s[i - 1]));
-    return words;
-}
-
 /* Appends a sentence, cut on a UTF-8 character boundary if too long. */
 static void lh_ex_quote(lh_buf *out, const lh_ex_sentence *s)
 {
@@ -241,17 +233,6 @@ static void lh_ex_drop_uncited(const lh_buf *out, lh_chat_complete_reply *rep)
     rep->citations.n = kept;
 }
 
-static size_t lh_ex_prompt_words(const lh_chat_prompt *p)
-{
-    size_t words = 0;
-    const lh_chat_message *m = p->req->messages.v;
-    for (size_t i = 0; i < p->req->messages.n; i++)
-        words += lh_ex_count_words(m[i].content.s, m[i].content.len);
-    for (size_t i = 0; i < p->n_passages; i++)
-        words += lh_ex_count_words(p->passages[i].text.s, p->passages[i].text.len);
-    return words;
-}
-
 static lh_err *lh_ex_complete(lh_chat_provider *self, const lh_chat_prompt *p, lh_arena *arena,
                               lh_chat_complete_reply *rep)
 {
@@ -274,11 +255,7 @@ static lh_err *lh_ex_complete(lh_chat_provider *self, const lh_chat_prompt *p, l
     m->content = (lh_str){lh_arena_strndup(arena, out.data ? out.data : "", out.len), out.len};
     rep->message = m;
     rep->finish_reason = cut ? (lh_str){"length", 6} : (lh_str){"stop", 4};
-    lh_chat_usage *u = lh_arena_alloc(arena, sizeof *u);
-    LH_SET(u, prompt_tokens, (int64_t)lh_ex_prompt_words(p));
-    LH_SET(u, completion_tokens, (int64_t)lh_ex_count_words(out.data, out.len));
-    LH_SET(u, estimated, true);
-    rep->usage = u;
+    rep->usage = lh_chat_usage_make(p, m->content, NULL, NULL, arena);
     lh_buf_free(&out);
     return NULL;
 }

@@ -90,6 +90,14 @@ void lh_chat_messages_json(const lh_chat_prompt *p, lh_buf *out);
  * `fallback` is NULL. Aborts when out of memory. */
 char *lh_chat_url(const char *name, const char *fallback, const char *path);
 
+/* Words in s[0..len): the estimate of tokens when a provider gives none. */
+size_t lh_chat_count_words(const char *s, size_t len);
+
+/* The usage of an answer: the provider's counts where given (non-NULL),
+ * else words, marked estimated (usage.c). */
+lh_chat_usage *lh_chat_usage_make(const lh_chat_prompt *p, lh_str answer, const int64_t *prompt,
+                                  const int64_t *completion, lh_arena *arena);
+
 /* The citations of an answer that cites passages as [n]: each passage
  * whose marker appears, numbered as the answer numbers it. */
 void lh_chat_cite_markers(const lh_chat_prompt *p, lh_str answer, lh_arena *arena,

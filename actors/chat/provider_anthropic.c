@@ -132,12 +132,10 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     rep->message = m;
     rep->finish_reason = lh_ant_is(r->stop_reason, "max_tokens") ? (lh_str){"length", 6}
                                                                  : (lh_str){"stop", 4};
-    lh_chat_usage *u = lh_arena_alloc(arena, sizeof *u);
     const lh_ant_usage *au = r->usage;
-    LH_SET(u, prompt_tokens, au ? au->input_tokens : 0);
-    LH_SET(u, completion_tokens, au ? au->output_tokens : 0);
-    LH_SET(u, estimated, !au || !au->has_input_tokens || !au->has_output_tokens);
-    rep->usage = u;
+    rep->usage = lh_chat_usage_make(p, text, au && au->has_input_tokens ? &au->input_tokens : NULL,
+                                    au && au->has_output_tokens ? &au->output_tokens : NULL,
+                                    arena);
     lh_chat_cite_markers(p, text, arena, rep);
     return NULL;
 }

@@ -67,11 +67,9 @@ static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     rep->message = m;
     bool cut = r->done_reason.len == 6 && !memcmp(r->done_reason.s, "length", 6);
     rep->finish_reason = cut ? (lh_str){"length", 6} : (lh_str){"stop", 4};
-    lh_chat_usage *u = lh_arena_alloc(arena, sizeof *u);
-    LH_SET(u, prompt_tokens, r->prompt_eval_count);
-    LH_SET(u, completion_tokens, r->eval_count);
-    LH_SET(u, estimated, !r->has_prompt_eval_count || !r->has_eval_count);
-    rep->usage = u;
+    rep->usage = lh_chat_usage_make(p, m->content,
+                                    r->has_prompt_eval_count ? &r->prompt_eval_count : NULL,
+                                    r->has_eval_count ? &r->eval_count : NULL, arena);
     lh_chat_cite_markers(p, m->content, arena, rep);
     return NULL;
 }

@@ -78,12 +78,11 @@ static lh_err *lh_oai_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     *m = (lh_chat_message){.role = {"assistant", 9}, .content = msg->content};
     rep->message = m;
     rep->finish_reason = c->finish_reason.s ? c->finish_reason : (lh_str){"stop", 4};
-    lh_chat_usage *u = lh_arena_alloc(arena, sizeof *u);
     const lh_oai_usage *ou = r->usage;
-    LH_SET(u, prompt_tokens, ou ? ou->prompt_tokens : 0);
-    LH_SET(u, completion_tokens, ou ? ou->completion_tokens : 0);
-    LH_SET(u, estimated, !ou || !ou->has_prompt_tokens || !ou->has_completion_tokens);
-    rep->usage = u;
+    rep->usage = lh_chat_usage_make(p, m->content,
+                                    ou && ou->has_prompt_tokens ? &ou->prompt_tokens : NULL,
+                                    ou && ou->has_completion_tokens ? &ou->completion_tokens : NULL,
+                                    arena);
     lh_chat_cite_markers(p, m->content, arena, rep);
     return NULL;
 }
