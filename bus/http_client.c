@@ -2,12 +2,21 @@
  * http_client.c — lh_http_perform on a libcurl easy handle per call
  * (connections are cheap next to a model's answer, and a handle per call
  * keeps threads apart). curl_global_init runs once, before any handle.
+ * lh_http_exchange_json adds what every outside JSON service needs: the
+ * retries, the answer read through a schema, a refusal quoted without the
+ * secret.
  */
 #include "bus/http_client.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "bus/clock.h"
+#include "bus/json.h"
 
 static pthread_once_t lh_http_once = PTHREAD_ONCE_INIT;
 
@@ -80,4 +89,123 @@ lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status)
                           sink.max);
     return lh_err_new(rc == CURLE_OPERATION_TIMEDOUT ? LH_ETIMEOUT : LH_EUNAVAILABLE, NULL,
                       "%s: %s", host, curl_easy_strerror(rc));
+}
+
+/* ---- JSON exchanges ---- */
+
+#define LH_HTTP_ATTEMPTS 3
+#define LH_HTTP_BACKOFF_MS 100
+#define LH_HTTP_MAX_RESPONSE (16u << 20)
+
+/* The error bodies servers send: {"error": {"message": ...}} (OpenAI,
+ * Anthropic) or {"error": "..."} (Ollama). */
+#define LH_HTTP_ERROR_DETAIL(F, T) F(T, message, STRING, .doc = "Why.")
+LH_SCHEMA_DECLARE(lh_http_error_detail, LH_HTTP_ERROR_DETAIL)
+LH_SCHEMA_DEFINE(lh_http_error_detail, LH_HTTP_ERROR_DETAIL, "A service's error.")
+#define LH_HTTP_ERROR_OBJECT(F, T)                                                          \
+    F(T, error, OBJECT, .sub = &lh_http_error_detail_schema, .doc = "The error.")
+LH_SCHEMA_DECLARE(lh_http_error_object, LH_HTTP_ERROR_OBJECT)
+LH_SCHEMA_DEFINE(lh_http_error_object, LH_HTTP_ERROR_OBJECT, "An error body.")
+#define LH_HTTP_ERROR_STRING(F, T) F(T, error, STRING, .doc = "The error.")
+LH_SCHEMA_DECLARE(lh_http_error_string, LH_HTTP_ERROR_STRING)
+LH_SCHEMA_DEFINE(lh_http_error_string, LH_HTTP_ERROR_STRING, "An error body.")
+
+static bool lh_http_retryable(const lh_err *err, long status)
+{
+    if (err)
+        return lh_err_code(err) == LH_EUNAVAILABLE; /* no connection; a timeout used the time */
+    return status == 429 || status >= 500;
+}
+
+static void lh_http_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* POSTs with retries; the last response in `out`, its status in *status. */
+static lh_err *lh_http_post_retrying(const lh_http_exchange *h, const lh_buf *body, lh_buf *out,
+                            long *status)
+{
+    const char *headers[16] = {"Content-Type: application/json"};
+    for (size_t i = 0; h->headers && h->headers[i] && i + 2 < 16; i++)
+        headers[i + 1] = h->headers[i];
+    int64_t deadline = lh_clock_ms() + h->timeout_ms;
+    lh_err *err = NULL;
+    for (int attempt = 0;; attempt++) {
+        int64_t left = deadline - lh_clock_ms();
+        lh_buf_reset(out);
+        *status = 0;
+        lh_http_call call = {"POST", h->url, headers, body->data, body->len,
+                             (int)(left > 1 ? left : 1), LH_HTTP_MAX_RESPONSE};
+        lh_err_free(err);
+        err = lh_http_perform(&call, out, status);
+        if (attempt + 1 == LH_HTTP_ATTEMPTS || !lh_http_retryable(err, *status))
+            return err;
+        int64_t base = (int64_t)LH_HTTP_BACKOFF_MS << attempt;
+        int64_t wait = base / 2 + rand() % (base + 1); /* half to one and a half times */
+        if (lh_clock_ms() + wait >= deadline)
+            return err;
+        lh_http_sleep_ms(wait);
+    }
+}
+
+static lh_err *lh_http_json_decode(const lh_buf *json, const lh_schema *schema, lh_arena *arena,
+                                   void **out)
+{
+    lh_buf mp;
+    lh_buf_init(&mp);
+    lh_err *err = lh_json_to_msgpack(json->data ? json->data : "", json->len, &mp);
+    if (!err)
+        err = lh_schema_decode_reply(schema, mp.data, mp.len, arena, out);
+    lh_buf_free(&mp);
+    return err;
+}
+
+/* The server's own words for a refusal, or NULL. */
+static const lh_str *lh_http_said(const lh_buf *resp, lh_arena *arena)
+{
+    lh_http_error_object *o = NULL;
+    lh_err *err = lh_http_json_decode(resp, &lh_http_error_object_schema, arena, (void **)&o);
+    if (!err && o->error && ((lh_http_error_detail *)o->error)->message.s)
+        return &((lh_http_error_detail *)o->error)->message;
+    lh_err_free(err);
+    lh_http_error_string *s = NULL;
+    err = lh_http_json_decode(resp, &lh_http_error_string_schema, arena, (void **)&s);
+    bool ok = !err && s->error.s;
+    lh_err_free(err);
+    return ok ? &s->error : NULL;
+}
+
+static lh_err *lh_http_refusal(const lh_http_exchange *h, long status, const lh_buf *resp,
+                               lh_arena *arena)
+{
+    const lh_str *said = lh_http_said(resp, arena);
+    lh_buf text;
+    lh_buf_init(&text);
+    if (said)
+        lh_buf_append(&text, said->s, said->len);
+    else
+        lh_buf_append_str(&text, "no error message");
+    char *t = (char *)lh_buf_cstr(&text);
+    for (char *at; h->secret && *h->secret && (at = strstr(t, h->secret));)
+        memset(at, '*', strlen(h->secret));
+    lh_err *err = lh_err_new(LH_EUPSTREAM, NULL, "%s refused the request (HTTP %ld): %s", h->service, status, t);
+    lh_buf_free(&text);
+    return err;
+}
+
+lh_err *lh_http_exchange_json(const lh_http_exchange *h, const lh_buf *body,
+                              const lh_schema *schema, lh_arena *arena, void **out)
+{
+    lh_buf resp;
+    lh_buf_init(&resp);
+    long status = 0;
+    lh_err *err = lh_http_post_retrying(h, body, &resp, &status);
+    if (!err && (status < 200 || status > 299))
+        err = lh_http_refusal(h, status, &resp, arena);
+    else if (!err && (err = lh_http_json_decode(&resp, schema, arena, out)))
+        err = lh_err_wrap_as(err, LH_EUPSTREAM, "%s answered unreadably", h->service);
+    lh_buf_free(&resp);
+    return err;
 }

@@ -11,6 +11,7 @@
 
 #include "bus/buf.h"
 #include "bus/err.h"
+#include "bus/schema.h"
 
 typedef struct lh_http_call {
     const char *method;             /* "POST" */
@@ -26,5 +27,23 @@ typedef struct lh_http_call {
  * status stored in *status. An error only when no response came (connect,
  * timeout, too large): 503 or 504, naming the host, never the headers. */
 lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status);
+
+/* An exchange with an outside JSON service (a model provider). */
+typedef struct lh_http_exchange {
+    const char *service;        /* how errors name it: "provider 'openai'" */
+    const char *url;
+    const char *const *headers; /* NULL-terminated; Content-Type: application/json is added */
+    const char *secret;         /* never shown: scrubbed from what the server says */
+    int timeout_ms;             /* every attempt together */
+} lh_http_exchange;
+
+/* POSTs the JSON body, retrying connection errors, 429 and 5xx (529 too)
+ * up to three times with jittered exponential backoff inside the time;
+ * decodes a 2xx answer through `schema` (unknown keys passed over) into
+ * *out. Anything else is 502 with the server's own message (its
+ * `error.message`, or `error` when that is a string), the secret
+ * scrubbed, or the transport's 503/504. */
+lh_err *lh_http_exchange_json(const lh_http_exchange *x, const lh_buf *body,
+                              const lh_schema *schema, lh_arena *arena, void **out);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "bus/buf.h"
 #include "bus/err.h"
+#include "bus/http_client.h"
 #include "schemas/chat.h"
 
 /* A passage the answer may cite as [n] (n = index + 1). */
@@ -59,24 +60,6 @@ lh_chat_provider *lh_chat_ollama_create(int timeout_ms);
 lh_chat_provider *lh_chat_anthropic_create(int timeout_ms);
 
 /* ---- what the network providers share (provider_http.c) ---- */
-
-/* An exchange with a provider's server. */
-typedef struct lh_chat_http {
-    const char *provider;       /* for errors */
-    const char *url;
-    const char *const *headers; /* NULL-terminated; Content-Type is added */
-    const char *secret;         /* never shown: scrubbed from what the server says */
-    int timeout_ms;             /* every attempt together */
-} lh_chat_http;
-
-/* POSTs the JSON body, retrying connection errors, 429 and 5xx (Anthropic's
- * 529 too) up to three times with jittered exponential backoff inside the
- * time; decodes a 2xx answer through `schema` (unknown keys passed over)
- * into *out. Anything else is 502 with the server's own message (its
- * `error.message`, or `error` when that is a string), the secret scrubbed,
- * or the transport's 503/504. */
-lh_err *lh_chat_http_exchange(const lh_chat_http *h, const lh_buf *body,
-                              const lh_schema *schema, lh_arena *arena, void **out);
 
 /* The system text that numbers the passages [1], [2], ... for a model. */
 void lh_chat_passages_text(const lh_chat_prompt *p, lh_buf *out);

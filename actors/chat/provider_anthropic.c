@@ -117,10 +117,10 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf_init(&body);
     lh_ant_body(p, &body);
     const char *headers[] = {a->key_header, "anthropic-version: 2023-06-01", NULL};
-    lh_chat_http h = {"anthropic", a->url, a->key_header ? headers : headers + 1, a->key,
-                      a->timeout_ms};
+    lh_http_exchange h = {"provider 'anthropic'", a->url,
+                          a->key_header ? headers : headers + 1, a->key, a->timeout_ms};
     lh_ant_response *r = NULL;
-    lh_err *err = lh_chat_http_exchange(&h, &body, &lh_ant_response_schema, arena, (void **)&r);
+    lh_err *err = lh_http_exchange_json(&h, &body, &lh_ant_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
     lh_str text = err ? (lh_str){0} : lh_ant_text(r, arena);
     if (!err && !text.s)

@@ -53,9 +53,9 @@ static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_oll_body(p, &body);
-    lh_chat_http h = {"ollama", o->url, NULL, NULL, o->timeout_ms};
+    lh_http_exchange h = {"provider 'ollama'", o->url, NULL, NULL, o->timeout_ms};
     lh_oll_response *r = NULL;
-    lh_err *err = lh_chat_http_exchange(&h, &body, &lh_oll_response_schema, arena, (void **)&r);
+    lh_err *err = lh_http_exchange_json(&h, &body, &lh_oll_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
     const lh_oll_message *msg = err ? NULL : r->message;
     if (!err && (!msg || !msg->content.s))
