@@ -209,3 +209,21 @@ lh_err *lh_http_exchange_json(const lh_http_exchange *h, const lh_buf *body,
     lh_buf_free(&resp);
     return err;
 }
+
+char *lh_http_url_from_env(const char *name, const char *fallback, const char *path)
+{
+    const char *base = getenv(name);
+    if (!base || !*base)
+        base = fallback;
+    if (!base)
+        return NULL;
+    size_t n = strlen(base);
+    if (n && base[n - 1] == '/')
+        n--;
+    size_t len = n + strlen(path) + 1;
+    char *url = malloc(len);
+    if (!url)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    snprintf(url, len, "%.*s%s", (int)n, base, path);
+    return url;
+}

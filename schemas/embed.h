@@ -19,7 +19,9 @@
     F(T, model, STRING, .max = 128,                                                         \
       .doc = "Model name. Default: the configured provider's default model (the "          \
              "built-in provider's is `hash2-384`, set by LH_EMBED_MODEL and LH_EMBED_DIM; "  \
-             "`hash-<dimension>` is its first scheme, kept for the indexes made with it).")  \
+             "`hash-<dimension>` is its first scheme, kept for the indexes made with it). "  \
+             "`<provider>/<model>` asks a configured remote provider (`openai/...`, "        \
+             "`ollama/...`), its vectors cached by embedd.")                                 \
     F(T, normalize, BOOL, .def = 1, .doc = "Scale each vector to unit length.")
 LH_MESSAGE(lh_embed_request, LH_EMBED_REQUEST,
            "Embed texts into vectors with the configured provider.")
@@ -28,7 +30,9 @@ LH_MESSAGE(lh_embed_request, LH_EMBED_REQUEST,
     F(T, vectors, MATRIX, .doc = "One vector per text, in request order.")                 \
     F(T, dimension, INT, .doc = "Length of each vector.")                                   \
     F(T, model, STRING, .doc = "The model that produced the vectors.")                      \
-    F(T, provider, STRING, .doc = "The provider that served the model (`hash`, ...).")
+    F(T, provider, STRING, .doc = "The provider that served the model (`hash`, ...).")    \
+    F(T, cached, INT, .flags = LH_F_OMIT_UNSET,                                             \
+      .doc = "Remote providers: how many vectors came from embedd's cache.")
 LH_MESSAGE(lh_embed_reply, LH_EMBED_REPLY, "The vectors for an embed.request.")
 
 /* ---- contracts ---- */

@@ -11,7 +11,6 @@
  */
 #include "tests/support/harness.h"
 
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "bus/buf.h"
 #include "schemas/chat.h"
 #include "schemas/vector.h"
+#include "tests/support/fake_http.h"
 
 #define KEY "test-key-123"
 
@@ -32,26 +32,15 @@
 typedef enum { ANSWER, MALFORMED, REFUSE, NO_USAGE } server_mode;
 
 typedef struct server {
-    struct MHD_Daemon *d;
-    int port;
+    lh_fake_http *http;
     pthread_mutex_t lock;
     server_mode mode;
-    int fail_next; /* answer this many requests with 429 first */
+    int fail_next; /* answer this many requests "busy" first */
     int requests;
     char last_body[65536];
 } server;
 
 static server S;
-
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *body)
-{
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 static const char ANSWER_BODY[] =
     "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-test\","
@@ -70,109 +59,77 @@ static const char ANTHROPIC_BODY[] =
     "\"stop_reason\":\"max_tokens\",\"usage\":{\"input_tokens\":30,\"output_tokens\":5}}";
 
 /* Counts the request; true when it is to be answered "busy" instead. */
-static bool take(server *s, server_mode *mode)
+static bool take(server *s, const lh_fake_request *req, server_mode *mode)
 {
     pthread_mutex_lock(&s->lock);
     s->requests++;
+    snprintf(s->last_body, sizeof s->last_body, "%s", req->body);
     bool fail = s->fail_next > 0 && s->fail_next--;
     *mode = s->mode;
     pthread_mutex_unlock(&s->lock);
     return fail;
 }
 
-static enum MHD_Result anthropic(server *s, struct MHD_Connection *c)
+static unsigned anthropic(server *s, const lh_fake_request *req, lh_buf *out)
 {
     server_mode mode;
-    if (take(s, &mode))
-        return respond(c, 529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+    if (take(s, req, &mode)) {
+        lh_buf_append_str(out, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
                                "\"message\":\"Overloaded\"}}");
-    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "anthropic-version");
-    if (!key || strcmp(key, KEY) || !v || strcmp(v, "2023-06-01"))
-        return respond(c, 401, "{\"type\":\"error\",\"error\":{\"type\":"
+        return 529;
+    }
+    const char *key = lh_fake_header(req, "x-api-key");
+    const char *v = lh_fake_header(req, "anthropic-version");
+    if (!key || strcmp(key, KEY) || !v || strcmp(v, "2023-06-01")) {
+        lh_buf_append_str(out, "{\"type\":\"error\",\"error\":{\"type\":"
                                "\"authentication_error\",\"message\":\"invalid x-api-key\"}}");
-    return respond(c, 200, ANTHROPIC_BODY);
+        return 401;
+    }
+    lh_buf_append_str(out, ANTHROPIC_BODY);
+    return 200;
 }
 
-static enum MHD_Result answer(server *s, struct MHD_Connection *c, const char *auth)
+static unsigned openai(server *s, const lh_fake_request *req, lh_buf *out)
 {
     server_mode mode;
-    if (take(s, &mode))
-        return respond(c, 429, "{\"error\":{\"message\":\"Rate limit reached\"}}");
+    if (take(s, req, &mode)) {
+        lh_buf_append_str(out, "{\"error\":{\"message\":\"Rate limit reached\"}}");
+        return 429;
+    }
+    const char *auth = lh_fake_header(req, "Authorization");
     if (!auth || strcmp(auth, "Bearer " KEY) != 0 || mode == REFUSE) {
-        char body[256]; /* as OpenAI does, the message repeats the key it was given */
-        snprintf(body, sizeof body, "{\"error\":{\"message\":\"Incorrect API key provided: %s\"}}",
-                 auth && strlen(auth) > 7 ? auth + 7 : "");
-        return respond(c, 401, body);
+        /* as OpenAI does, the message repeats the key it was given */
+        lh_buf_appendf(out, "{\"error\":{\"message\":\"Incorrect API key provided: %s\"}}",
+                       auth && strlen(auth) > 7 ? auth + 7 : "");
+        return 401;
     }
     if (mode == NO_USAGE)
-        return respond(c, 200, "{\"choices\":[{\"message\":{\"role\":\"assistant\","
+        lh_buf_append_str(out, "{\"choices\":[{\"message\":{\"role\":\"assistant\","
                                "\"content\":\"Full, as [1] says.\"}}]}");
-    return respond(c, 200, mode == MALFORMED ? "{\"choices\":[{\"message\":" : ANSWER_BODY);
+    else
+        lh_buf_append_str(out, mode == MALFORMED ? "{\"choices\":[{\"message\":" : ANSWER_BODY);
+    return 200;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, const char *data,
-                              size_t *size, void **con_cls)
+static unsigned serve(void *user, const lh_fake_request *req, lh_buf *out)
 {
-    (void)version;
-    server *s = cls;
-    lh_buf *body = *con_cls;
-    if (!body) {
-        body = calloc(1, sizeof *body);
-        lh_buf_init(body);
-        *con_cls = body;
-        return MHD_YES;
+    server *s = user;
+    if (strcmp(req->method, "POST")) {
+        lh_buf_append_str(out, "{\"error\":\"no such route\"}");
+        return 404;
     }
-    if (*size) {
-        lh_buf_append(body, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
-    pthread_mutex_lock(&s->lock);
-    snprintf(s->last_body, sizeof s->last_body, "%s", lh_buf_cstr(body));
-    pthread_mutex_unlock(&s->lock);
-    if (!strcmp(method, "POST") && !strcmp(url, "/api/chat")) {
+    if (!strcmp(req->url, "/api/chat")) {
         server_mode mode;
-        take(s, &mode);
-        return respond(c, 200, OLLAMA_BODY);
+        take(s, req, &mode);
+        lh_buf_append_str(out, OLLAMA_BODY);
+        return 200;
     }
-    if (!strcmp(method, "POST") && !strcmp(url, "/v1/messages"))
-        return anthropic(s, c);
-    if (strcmp(method, "POST") || strcmp(url, "/v1/chat/completions"))
-        return respond(c, 404, "{\"error\":\"no such route\"}");
-    return answer(s, c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
-}
-
-static void done(void *cls, struct MHD_Connection *c, void **con_cls,
-                 enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)c;
-    (void)toe;
-    lh_buf *body = *con_cls;
-    if (body) {
-        lh_buf_free(body);
-        free(body);
-    }
-}
-
-static void server_start(server *s)
-{
-    pthread_mutex_init(&s->lock, NULL);
-    s->port = lh_test_free_port();
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                            (uint16_t)s->port, NULL, NULL, handle, s,
-                            MHD_OPTION_NOTIFY_COMPLETED, done, s, MHD_OPTION_END);
-    assert_non_null(s->d);
-}
-
-static void server_stop(server *s)
-{
-    if (s->d)
-        MHD_stop_daemon(s->d);
-    s->d = NULL;
-    pthread_mutex_destroy(&s->lock);
+    if (!strcmp(req->url, "/v1/messages"))
+        return anthropic(s, req, out);
+    if (!strcmp(req->url, "/v1/chat/completions"))
+        return openai(s, req, out);
+    lh_buf_append_str(out, "{\"error\":\"no such route\"}");
+    return 404;
 }
 
 /* ---- the stack ---- */
@@ -185,9 +142,10 @@ static const lh_actor_def *const STACK[] = {&lh_embed_actor, &lh_vector_actor, &
 static int setup(void **state)
 {
     S = (server){.mode = ANSWER};
-    server_start(&S);
+    pthread_mutex_init(&S.lock, NULL);
+    S.http = lh_fake_http_start(serve, &S);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", S.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", lh_fake_http_port(S.http));
     setenv("LH_OPENAI_BASE_URL", url, 1);
     setenv("LH_OPENAI_API_KEY", KEY, 1);
     url[strlen(url) - 3] = '\0'; /* the others are given the server, not its /v1 */
@@ -207,7 +165,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     int rc = lh_test_stack_teardown(state);
-    server_stop(&S);
+    lh_fake_http_stop(S.http);
+    pthread_mutex_destroy(&S.lock);
     unsetenv("LH_OPENAI_BASE_URL");
     unsetenv("LH_OPENAI_API_KEY");
     unsetenv("LH_OLLAMA_URL");
@@ -293,8 +252,8 @@ static void test_unreadable_answers_and_a_gone_server(void **state)
     fixture *f = *state;
     S.mode = MALFORMED;
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK), 502, NULL, "unreadably");
-    MHD_stop_daemon(S.d);
-    S.d = NULL;
+    lh_fake_http_stop(S.http);
+    S.http = NULL;
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete, ASK), 503, NULL, "127.0.0.1");
     /* a provider that is not configured is refused as unknown, naming those that are */
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete,
@@ -411,8 +370,8 @@ static void test_fallbacks(void **state)
                    404, "fallbacks[0]", "nope");
     assert_int_equal(S.requests, 0);
     /* every model failing is the last failure, said as such */
-    MHD_stop_daemon(S.d);
-    S.d = NULL;
+    lh_fake_http_stop(S.http);
+    S.http = NULL;
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_chat_complete,
                                   "{\"model\":\"openai/gpt-test\",\"fallbacks\":"
                                   "[\"anthropic/c\"],\"messages\":[{\"role\":\"user\","

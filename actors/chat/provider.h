@@ -68,10 +68,6 @@ void lh_chat_passages_text(const lh_chat_prompt *p, lh_buf *out);
  * system message (when there are any), then the conversation. */
 void lh_chat_messages_json(const lh_chat_prompt *p, lh_buf *out);
 
-/* A copy of getenv(name) joined with `path` ("{base}{path}", a trailing
- * slash of base dropped), or NULL when the variable is unset or empty and
- * `fallback` is NULL. Aborts when out of memory. */
-char *lh_chat_url(const char *name, const char *fallback, const char *path);
 
 /* Words in s[0..len): the estimate of tokens when a provider gives none. */
 size_t lh_chat_count_words(const char *s, size_t len);

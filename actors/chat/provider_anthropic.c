@@ -157,7 +157,7 @@ lh_chat_provider *lh_chat_anthropic_create(int timeout_ms)
     lh_ant *a = calloc(1, sizeof *a);
     if (!a)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
-    a->url = lh_chat_url("LH_ANTHROPIC_BASE_URL", "https://api.anthropic.com", "/v1/messages");
+    a->url = lh_http_url_from_env("LH_ANTHROPIC_BASE_URL", "https://api.anthropic.com", "/v1/messages");
     if (key && *key) {
         size_t len = strlen(key) + 16;
         a->key = strdup(key);

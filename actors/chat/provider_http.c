@@ -50,21 +50,3 @@ void lh_chat_messages_json(const lh_chat_prompt *p, lh_buf *out)
         lh_chat_message_json(out, first, m[i].role, m[i].content);
     lh_buf_append(out, "]", 1);
 }
-
-char *lh_chat_url(const char *name, const char *fallback, const char *path)
-{
-    const char *base = getenv(name);
-    if (!base || !*base)
-        base = fallback;
-    if (!base)
-        return NULL;
-    size_t n = strlen(base);
-    if (n && base[n - 1] == '/')
-        n--;
-    size_t len = n + strlen(path) + 1;
-    char *url = malloc(len);
-    if (!url)
-        abort(); /* out of memory: as lh_buf does, we do not limp on */
-    snprintf(url, len, "%.*s%s", (int)n, base, path);
-    return url;
-}

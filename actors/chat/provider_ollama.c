@@ -83,7 +83,7 @@ static void lh_oll_destroy(lh_chat_provider *p)
 
 lh_chat_provider *lh_chat_ollama_create(int timeout_ms)
 {
-    char *url = lh_chat_url("LH_OLLAMA_URL", NULL, "/api/chat");
+    char *url = lh_http_url_from_env("LH_OLLAMA_URL", NULL, "/api/chat");
     if (!url)
         return NULL;
     lh_oll *o = calloc(1, sizeof *o);

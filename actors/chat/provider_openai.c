@@ -104,7 +104,7 @@ lh_chat_provider *lh_chat_openai_create(int timeout_ms)
     lh_oai *o = calloc(1, sizeof *o);
     if (!o)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
-    o->url = lh_chat_url("LH_OPENAI_BASE_URL", "https://api.openai.com/v1", "/chat/completions");
+    o->url = lh_http_url_from_env("LH_OPENAI_BASE_URL", "https://api.openai.com/v1", "/chat/completions");
     if (key && *key) {
         size_t len = strlen(key) + 32;
         o->key = strdup(key);

@@ -1,24 +1,34 @@
 /*
  * embed_actor.c — embedd: its endpoint table and the embed.request
- * handler. Settings: LH_EMBED_PROVIDER (default `hash`; the only one built
- * so far), LH_EMBED_MODEL (the default model, e.g. `hash-384` for the
- * first scheme; default hash2-<LH_EMBED_DIM>) and LH_EMBED_DIM (default
- * 384; the dimension of a model named without one).
+ * handler. The built-in `hash` provider serves `hash2-<dim>` and
+ * `hash-<dim>`; remote providers, configured by their URL or key
+ * (LH_OPENAI_BASE_URL / LH_OPENAI_API_KEY, LH_OLLAMA_URL), serve
+ * `<provider>/<model>` through a cache. The default model: LH_EMBED_MODEL
+ * (with LH_EMBED_PROVIDER when it names a remote one), else
+ * hash2-<LH_EMBED_DIM> (default 384).
  */
 #include "actors/embed/embed.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/embed/cache.h"
 #include "actors/embed/provider.h"
+#include "actors/embed/remote_cached.h"
 #include "bus/log.h"
 #include "schemas/embed.h"
 
 #define LH_EMBED_DEFAULT_DIM 384
 
 typedef struct lh_embed_state {
-    lh_embed_provider *provider;
+    lh_embed_provider *provider; /* the built-in one */
+    lh_embed_remote *remote[2];  /* the configured ones */
+    size_t n_remote;
+    lh_embed_cache *cache;       /* when any remote one is configured */
+    char remote_default[256];    /* LH_EMBED_MODEL when it names a remote model, else "" */
+    char configured[64];         /* "hash, openai, ...", for errors */
 } lh_embed_state;
 
 static void lh_normalize_rows(float *v, size_t rows, size_t cols)
@@ -36,11 +46,45 @@ static void lh_normalize_rows(float *v, size_t rows, size_t cols)
     }
 }
 
+/* `provider/model` for a remote provider: its vectors, cached. */
+static lh_err *lh_embed_remote_request(lh_ctx *ctx, lh_embed_state *st, lh_str model,
+                                       const lh_embed_request *req, lh_embed_reply *rep)
+{
+    const char *slash = memchr(model.s, '/', model.len);
+    size_t plen = (size_t)(slash - model.s);
+    lh_embed_remote *r = NULL;
+    for (size_t i = 0; i < st->n_remote; i++)
+        if (strlen(st->remote[i]->name) == plen && !memcmp(st->remote[i]->name, model.s, plen))
+            r = st->remote[i];
+    if (!r || slash + 1 == model.s + model.len)
+        return lh_err_new(LH_ENOTFOUND, "model",
+                          "unknown model '%.*s': no provider '%.*s' is configured (configured: "
+                          "%s)",
+                          (int)model.len, model.s, (int)plen, model.s, st->configured);
+    char *own = lh_arena_strndup(lh_ctx_arena(ctx), slash + 1, model.len - plen - 1);
+    size_t cached = 0;
+    lh_err *err = lh_embed_remote_cached(r, st->cache, own, &req->texts, lh_ctx_arena(ctx),
+                                         &rep->vectors, &cached);
+    if (err)
+        return err;
+    if (req->normalize) /* whatever the provider returns: unit length, as every index wants */
+        lh_normalize_rows(rep->vectors.v, rep->vectors.rows, rep->vectors.cols);
+    LH_SET(rep, dimension, (int64_t)rep->vectors.cols);
+    LH_SET(rep, cached, (int64_t)cached);
+    rep->model = (lh_str){lh_arena_strndup(lh_ctx_arena(ctx), model.s, model.len), model.len};
+    rep->provider = (lh_str){r->name, strlen(r->name)};
+    return NULL;
+}
+
 static lh_err *lh_embed_request_handler(lh_ctx *ctx, const void *request, void *response)
 {
     const lh_embed_request *req = request;
     lh_embed_reply *rep = response;
     lh_embed_state *st = lh_ctx_state(ctx);
+    lh_str want = req->model.s ? req->model
+                               : (lh_str){st->remote_default, strlen(st->remote_default)};
+    if (want.len && memchr(want.s, '/', want.len))
+        return lh_embed_remote_request(ctx, st, want, req, rep);
     lh_embed_provider *p = st->provider;
     char model[128];
     int dim = 0;
@@ -79,33 +123,85 @@ static lh_err *lh_check_default(lh_embed_provider *p, const char *dim_s, int dim
     return err;
 }
 
+/* The remote providers whose URL or key is set, and their cache. */
+static lh_err *lh_embed_remotes(lh_actor *actor, lh_embed_state *st)
+{
+    const lh_config *cfg = lh_actor_config(actor);
+    int ms = cfg->request_timeout_ms * 3 / 4; /* an answer before the caller's deadline */
+    lh_embed_remote *found[] = {lh_embed_openai_create(ms), lh_embed_ollama_create(ms)};
+    snprintf(st->configured, sizeof st->configured, "hash");
+    for (size_t i = 0; i < sizeof found / sizeof found[0]; i++) {
+        if (!found[i])
+            continue;
+        st->remote[st->n_remote++] = found[i];
+        size_t used = strlen(st->configured);
+        snprintf(st->configured + used, sizeof st->configured - used, ", %s", found[i]->name);
+    }
+    if (!st->n_remote)
+        return NULL;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/embedd/cache", cfg->data_dir);
+    return lh_embed_cache_open(dir, &st->cache);
+}
+
+/* LH_EMBED_PROVIDER names where the default model is served: `hash` (the
+ * default), or a remote provider whose model LH_EMBED_MODEL names (as
+ * `model` or `provider/model`). */
+static lh_err *lh_embed_default(lh_embed_state *st, const char **hash_model)
+{
+    const char *name = getenv("LH_EMBED_PROVIDER"), *model = getenv("LH_EMBED_MODEL");
+    bool remote_model = model && strchr(model, '/');
+    *hash_model = remote_model ? NULL : model;
+    if ((!name || !*name || !strcmp(name, "hash")) && !remote_model)
+        return NULL;
+    if (!model || !*model)
+        return lh_err_new(LH_EBADREQ, NULL, "LH_EMBED_PROVIDER=%s needs LH_EMBED_MODEL", name);
+    if (name && *name && strcmp(name, "hash") && !remote_model)
+        snprintf(st->remote_default, sizeof st->remote_default, "%s/%s", name, model);
+    else
+        snprintf(st->remote_default, sizeof st->remote_default, "%s", model);
+    *hash_model = NULL;
+    for (size_t i = 0; i < st->n_remote; i++)
+        if (!strncmp(st->remote_default, st->remote[i]->name, strlen(st->remote[i]->name)) &&
+            st->remote_default[strlen(st->remote[i]->name)] == '/')
+            return NULL;
+    return lh_err_new(LH_EBADREQ, NULL,
+                      "the default model %s has no configured provider (configured: %s)",
+                      st->remote_default, st->configured);
+}
+
 static lh_err *lh_embed_init(lh_actor *actor, void **state)
 {
-    (void)actor;
-    const char *name = getenv("LH_EMBED_PROVIDER");
     const char *dim_s = getenv("LH_EMBED_DIM");
     int dim = dim_s && *dim_s ? atoi(dim_s) : LH_EMBED_DEFAULT_DIM;
-    if (name && *name && strcmp(name, "hash") != 0)
-        return lh_err_new(LH_EBADREQ, NULL,
-                          "LH_EMBED_PROVIDER=%s is not available in this build (available: hash)",
-                          name);
     lh_embed_state *st = calloc(1, sizeof *st);
     if (!st)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     char model[128];
-    lh_err *err = lh_embed_hash_provider_create(getenv("LH_EMBED_MODEL"), dim, &st->provider);
-    if (err) {
-        free(st);
-        const char *field = lh_err_field(err);
-        bool model = field && !strcmp(field, "model");
-        return lh_err_wrap(err, model ? "LH_EMBED_MODEL" : "LH_EMBED_DIM");
-    }
-    err = lh_check_default(st->provider, dim_s, dim, model, sizeof model);
+    const char *hash_model = NULL;
+    lh_err *err = lh_embed_remotes(actor, st);
+    if (!err)
+        err = lh_embed_default(st, &hash_model);
     if (err) {
         lh_embed_fini(st);
         return err;
     }
-    lh_info("embedding with provider %s, default model %s", st->provider->name, model);
+    err = lh_embed_hash_provider_create(hash_model, dim, &st->provider);
+    if (err) {
+        lh_embed_fini(st);
+        const char *field = lh_err_field(err);
+        bool model = field && !strcmp(field, "model");
+        return lh_err_wrap(err, model ? "LH_EMBED_MODEL" : "LH_EMBED_DIM");
+    }
+    err = hash_model || !st->remote_default[0]
+              ? lh_check_default(st->provider, dim_s, dim, model, sizeof model)
+              : NULL;
+    if (err) {
+        lh_embed_fini(st);
+        return err;
+    }
+    lh_info("embedding providers: %s; default model %s", st->configured,
+            st->remote_default[0] ? st->remote_default : model);
     *state = st;
     return NULL;
 }
@@ -115,7 +211,11 @@ static void lh_embed_fini(void *state)
     lh_embed_state *st = state;
     if (!st)
         return;
-    st->provider->destroy(st->provider);
+    if (st->provider)
+        st->provider->destroy(st->provider);
+    for (size_t i = 0; i < st->n_remote; i++)
+        st->remote[i]->destroy(st->remote[i]);
+    lh_embed_cache_close(st->cache);
     free(st);
 }
 

@@ -2,9 +2,10 @@
  * provider.h — where embedd's vectors come from.
  *
  * A provider turns texts into vectors for a model it serves. The built-in
- * `hash` provider needs nothing outside the process; `ollama` and `openai`
- * (any OpenAI-compatible server) will plug in here as further providers
- * with the same three functions, chosen by LH_EMBED_PROVIDER.
+ * `hash` provider needs nothing outside the process and knows its
+ * dimension before it starts. Remote providers (`openai`: any
+ * OpenAI-compatible server; `ollama`) are asked over HTTP, their models
+ * named `<provider>/<model>`; their dimension is whatever they answer.
  */
 #ifndef LH_EMBED_PROVIDER_H
 #define LH_EMBED_PROVIDER_H
@@ -31,5 +32,22 @@ struct lh_embed_provider {
  * or hash2-<dimension> when model is NULL or empty; 400 for a bad name or
  * a dimension out of range. */
 lh_err *lh_embed_hash_provider_create(const char *model, int dimension, lh_embed_provider **out);
+
+/* A provider on another server. */
+typedef struct lh_embed_remote lh_embed_remote;
+struct lh_embed_remote {
+    const char *name; /* "openai", "ollama": the `name/` of its models */
+    /* The vectors of texts for `model` (its own name for it): texts->n rows
+     * of *dim floats in `arena`, in order. */
+    lh_err *(*fetch)(lh_embed_remote *r, const char *model, const lh_strs *texts,
+                     lh_arena *arena, float **out, int *dim);
+    void (*destroy)(lh_embed_remote *r);
+};
+
+/* POST {LH_OPENAI_BASE_URL}/embeddings with LH_OPENAI_API_KEY; NULL when
+ * neither is set. */
+lh_embed_remote *lh_embed_openai_create(int timeout_ms);
+/* POST {LH_OLLAMA_URL}/api/embed; NULL when LH_OLLAMA_URL is unset. */
+lh_embed_remote *lh_embed_ollama_create(int timeout_ms);
 
 #endif
