@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +54,16 @@ static void lh_http_host(const char *url, char *out, size_t cap)
 static struct curl_slist *lh_http_headers(const char *const *headers)
 {
     struct curl_slist *list = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        list = curl_slist_append(list, headers[i]);
-    return curl_slist_append(list, "Expect:"); /* no 100-continue round trip */
+    for (size_t i = 0; headers && headers[i]; i++) {
+        struct curl_slist *more = curl_slist_append(list, headers[i]);
+        if (!more)
+            abort(); /* out of memory: as lh_buf does, we do not limp on */
+        list = more;
+    }
+    struct curl_slist *all = curl_slist_append(list, "Expect:"); /* no 100-continue */
+    if (!all)
+        abort();
+    return all;
 }
 
 lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status)
@@ -75,7 +83,8 @@ lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, lh_http_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost");
+    if (!getenv("NO_PROXY") && !getenv("no_proxy")) /* a user's own list wins */
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost");
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(headers);
@@ -143,7 +152,8 @@ static lh_err *lh_http_post_retrying(const lh_http_exchange *h, const lh_buf *bo
         if (attempt + 1 == LH_HTTP_ATTEMPTS || !lh_http_retryable(err, *status))
             return err;
         int64_t base = (int64_t)LH_HTTP_BACKOFF_MS << attempt;
-        int64_t wait = base / 2 + rand() % (base + 1); /* half to one and a half times */
+        unsigned seed = (unsigned)(lh_clock_ns() ^ (uintptr_t)&seed); /* apart from others */
+        int64_t wait = base / 2 + rand_r(&seed) % (base + 1); /* half to 1.5 times */
         if (lh_clock_ms() + wait >= deadline)
             return err;
         lh_http_sleep_ms(wait);

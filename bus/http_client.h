@@ -24,8 +24,9 @@ typedef struct lh_http_call {
 } lh_http_call;
 
 /* Performs the call; the response body is appended to `out` and its
- * status stored in *status. An error only when no response came (connect,
- * timeout, too large): 503 or 504, naming the host, never the headers. */
+ * status stored in *status. An error only when no usable response came:
+ * 503 (no connection) or 504 (timeout), or 502 for a response over
+ * max_response; naming the host, never the headers. */
 lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status);
 
 /* getenv(name) (or `fallback` when it is unset or empty) joined with

@@ -105,7 +105,8 @@ static int lh_chat_parse(int argc, char **argv, lh_chat_args *a)
 static void lh_chat_pack(const lh_chat_args *a, lh_buf *out)
 {
     lh_chat_message m = {.role = {"user", 4}, .content = {a->question, strlen(a->question)}};
-    lh_chat_retrieve r = {.corpora = {(lh_str *)a->corpora, a->n_corpora},
+    lh_chat_retrieve r = {.corpora = a->n_corpora ? (lh_strs){(lh_str *)a->corpora, a->n_corpora}
+                                                  : (lh_strs){0},
                           .mode = a->mode ? (lh_str){a->mode, strlen(a->mode)} : (lh_str){0}};
     if (a->k)
         LH_SET(&r, k, a->k);

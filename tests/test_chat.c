@@ -131,6 +131,26 @@ static void test_every_index_is_searched_by_default(void **state)
     json_decref(rep);
 }
 
+/* A question longer than a retrieval query is cut for the search, not refused. */
+static void test_long_questions_are_answered(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    lh_buf q;
+    lh_buf_init(&q);
+    lh_buf_append_str(&q, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (int i = 0; i < 2000; i++)
+        lh_buf_append_str(&q, "invoices ");
+    lh_buf_append_str(&q, "\"}]}");
+    json_t *rep = call(f, &lh_ep_chat_complete, lh_buf_cstr(&q));
+    assert_string_equal(json_string_value(json_object_get(citation(rep, 0), "id")), "bill");
+    json_decref(rep);
+    lh_buf_free(&q);
+    rep = call(f, &lh_ep_chat_complete, "{\"messages\":[{\"role\":\"user\",\"content\":\"  \"}]}");
+    assert_int_equal(json_array_size(json_object_get(rep, "citations")), 0); /* nothing asked */
+    json_decref(rep);
+}
+
 static void test_max_tokens_cuts_the_answer(void **state)
 {
     fixture *f = *state;
@@ -246,6 +266,13 @@ static void test_chat_command_prints_answer_and_citations(void **state)
     assert_non_null(strstr(out, "[1] kb/disk: Error code E1234"));
     free(out);
     unlink(log);
+    unlink(log); /* retrieval options without corpora search every index */
+    char *const every[] = {LH_BINARY, "chat", "what does error E1234 mean?", "--k", "2", NULL};
+    assert_int_equal(lh_test_stack_run(f, every, log, 60000), 0);
+    out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "[1] kb/disk"));
+    free(out);
+    unlink(log);
     char *const bad[] = {LH_BINARY, "chat", "hi", "--model", "openai/x", NULL};
     assert_int_equal(lh_test_stack_run(f, bad, log, 60000), 1);
     out = lh_test_read_file(log, NULL);
@@ -290,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_answers_quote_and_cite_the_passages),
         T(test_every_index_is_searched_by_default),
+        T(test_long_questions_are_answered),
         T(test_max_tokens_cuts_the_answer),
         T(test_bad_requests_are_refused),
         T(test_openai_shape_over_http),

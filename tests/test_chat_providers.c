@@ -45,7 +45,7 @@ static server S;
 static const char ANSWER_BODY[] =
     "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-test\","
     "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"The disk is full "
-    "[1]. See also [9].\"},\"finish_reason\":\"stop\"}],"
+    "[1, 9]. See also [9].\"},\"finish_reason\":\"stop\"}],"
     "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}";
 
 static const char OLLAMA_BODY[] =
@@ -187,7 +187,7 @@ static void test_the_answer_its_usage_and_citations(void **state)
     assert_string_equal(json_string_value(json_object_get(rep, "provider")), "openai");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(rep, "message"), "content")),
-        "The disk is full [1]. See also [9].");
+        "The disk is full [1, 9]. See also [9].");
     json_t *u = json_object_get(rep, "usage");
     assert_int_equal(json_integer_value(json_object_get(u, "prompt_tokens")), 12);
     assert_int_equal(json_integer_value(json_object_get(u, "completion_tokens")), 7);

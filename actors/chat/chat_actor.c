@@ -129,19 +129,24 @@ static void lh_chat_record(lh_chat_state *st, const lh_chat_provider *p, const l
 
 /* ---- grounding ---- */
 
-static int lh_chat_timeout(lh_ctx *ctx)
+/* Less than this left and no provider is asked: it could not answer in time. */
+#define LH_CHAT_MIN_ATTEMPT_MS 50
+
+/* What remains until `deadline` (lh_clock_ms), at least 1 ms. */
+static int lh_chat_left(int64_t deadline)
 {
-    return lh_actor_config(lh_ctx_actor(ctx))->request_timeout_ms;
+    int64_t left = deadline - lh_clock_ms();
+    return left > 1 ? (int)left : 1;
 }
 
 /* Every vector index, up to matrixd's limit: the extractive model's
  * default corpora. */
-static lh_err *lh_chat_all_corpora(lh_ctx *ctx, lh_strs *out)
+static lh_err *lh_chat_all_corpora(lh_ctx *ctx, int64_t deadline, lh_strs *out)
 {
     lh_vector_list_request req = {0};
     lh_vector_list_reply *rep = NULL;
     lh_err *err = lh_call(lh_actor_conn(lh_ctx_actor(ctx)), &lh_ep_vector_list, &req,
-                          lh_ctx_arena(ctx), (void **)&rep, lh_chat_timeout(ctx));
+                          lh_ctx_arena(ctx), (void **)&rep, lh_chat_left(deadline));
     if (err)
         return lh_err_wrap(err, "list the indexes to retrieve from");
     size_t n = rep->indexes.n < LH_MATRIX_MAX_CORPORA ? rep->indexes.n : LH_MATRIX_MAX_CORPORA;
@@ -153,23 +158,38 @@ static lh_err *lh_chat_all_corpora(lh_ctx *ctx, lh_strs *out)
     return NULL;
 }
 
-static lh_err *lh_chat_ground(lh_ctx *ctx, const lh_chat_complete_request *req,
-                                lh_chat_prompt *p)
+/* The question as a retrieval query: at most matrixd's bound, cut between
+ * characters; empty when it holds nothing but spaces. */
+static lh_str lh_chat_query_of(lh_str q)
+{
+    size_t len = q.len < LH_MATRIX_MAX_QUERY_BYTES ? q.len : LH_MATRIX_MAX_QUERY_BYTES;
+    while (len < q.len && len && ((unsigned char)q.s[len] & 0xC0) == 0x80)
+        len--;
+    size_t i = 0;
+    while (i < len && (q.s[i] == ' ' || q.s[i] == '\t' || q.s[i] == '\n' || q.s[i] == '\r'))
+        i++;
+    return i == len ? (lh_str){0} : (lh_str){q.s, len};
+}
+
+static lh_err *lh_chat_ground(lh_ctx *ctx, const lh_chat_complete_request *req, int64_t deadline,
+                              lh_chat_prompt *p)
 {
     const lh_chat_retrieve *r = req->retrieve;
     lh_matrix_retrieve_request mr;
     lh_schema_init(&lh_matrix_retrieve_request_schema, &mr); /* lh_call sends every default */
-    mr.query = p->question;
+    mr.query = lh_chat_query_of(p->question);
+    if (!mr.query.s) /* nothing to search for: nothing to ground in */
+        return NULL;
     LH_SET(&mr, k, r ? r->k : 5);
     mr.mode = r ? r->mode : (lh_str){0};
-    lh_err *err = r && r->corpora.v ? NULL : lh_chat_all_corpora(ctx, &mr.corpora);
+    lh_err *err = r && r->corpora.v ? NULL : lh_chat_all_corpora(ctx, deadline, &mr.corpora);
     if (!err && r && r->corpora.v)
         mr.corpora = r->corpora;
     if (err || !mr.corpora.n) /* nothing indexed: nothing to ground in */
         return err;
     lh_matrix_retrieve_reply *rep = NULL;
     err = lh_call(lh_actor_conn(lh_ctx_actor(ctx)), &lh_ep_matrix_retrieve, &mr,
-                  lh_ctx_arena(ctx), (void **)&rep, lh_chat_timeout(ctx));
+                  lh_ctx_arena(ctx), (void **)&rep, lh_chat_left(deadline));
     if (err)
         return lh_err_wrap(err, "retrieve passages");
     const lh_matrix_hit *hits = rep->hits.v;
@@ -189,7 +209,7 @@ typedef struct lh_chat_plan {
     lh_chat_provider *provider[1 + LH_CHAT_MAX_FALLBACKS];
     lh_str model[1 + LH_CHAT_MAX_FALLBACKS]; /* the provider's own names */
     size_t n;
-    bool ground;
+    int64_t deadline; /* lh_clock_ms: an answer before the caller's own deadline */
 } lh_chat_plan;
 
 static lh_err *lh_chat_plan_of(lh_chat_state *st, const lh_chat_complete_request *req,
@@ -209,9 +229,7 @@ static lh_err *lh_chat_plan_of(lh_chat_state *st, const lh_chat_complete_request
         }
         if (err)
             return err;
-        plan->ground = plan->ground || plan->provider[i] == st->extractive;
     }
-    plan->ground = plan->ground || req->retrieve;
     return NULL;
 }
 
@@ -233,11 +251,23 @@ static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan
 {
     lh_chat_attempt *failed = lh_ctx_alloc(ctx, plan->n * sizeof *failed);
     size_t n_failed = 0;
+    bool grounded = false;
     lh_err *err = NULL;
     for (size_t i = 0; i < plan->n; i++) {
-        lh_err_free(err);
         lh_chat_provider *p = plan->provider[i];
+        /* Passages are fetched once, when the first provider that uses them
+         * comes up: a network model asked without `retrieve` gets none. */
+        if (!grounded && (prompt->req->retrieve || p == st->extractive)) {
+            lh_err_free(err);
+            if ((err = lh_chat_ground(ctx, prompt->req, plan->deadline, prompt)))
+                return err;
+            grounded = true;
+        }
+        if (plan->deadline - lh_clock_ms() < LH_CHAT_MIN_ATTEMPT_MS)
+            break; /* no time for another: the last failure stands */
+        lh_err_free(err);
         prompt->model = plan->model[i];
+        prompt->time_left_ms = lh_chat_left(plan->deadline);
         *rep = (lh_chat_complete_reply){0};
         uint64_t t0 = lh_clock_ns();
         err = p->complete(p, prompt, lh_ctx_arena(ctx), rep);
@@ -261,6 +291,8 @@ static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan
                 failed[n_failed - 1].model.s, lh_err_code(err), why,
                 i + 1 < plan->n ? "; trying the next fallback" : "");
     }
+    if (!err)
+        return lh_err_new(LH_ETIMEOUT, NULL, "no time left to ask a model");
     return plan->n > 1 ? lh_err_wrap(err, "every model failed; the last") : err;
 }
 
@@ -269,12 +301,11 @@ static lh_err *lh_chat_complete_handler(lh_ctx *ctx, const void *request, void *
     const lh_chat_complete_request *req = request;
     lh_chat_state *st = lh_ctx_state(ctx);
     lh_chat_prompt prompt = {.req = req};
-    lh_chat_plan plan = {0};
+    int ms = lh_actor_config(lh_ctx_actor(ctx))->request_timeout_ms;
+    lh_chat_plan plan = {.deadline = lh_clock_ms() + ms * 3 / 4};
     lh_err *err = lh_chat_check(req, &prompt.question);
     if (!err)
         err = lh_chat_plan_of(st, req, &plan);
-    if (!err && plan.ground)
-        err = lh_chat_ground(ctx, req, &prompt);
     return err ? err : lh_chat_answer(ctx, st, &plan, &prompt, reply);
 }
 
@@ -349,8 +380,7 @@ static lh_err *lh_chat_init(lh_actor *actor, void **state)
         lh_chat_fini(st);
         return lh_err_wrap(err, "LH_CHAT_MODEL");
     }
-    lh_info("chat model %s (extractive: quotes retrieved passages, generates nothing)",
-            st->default_model);
+    lh_info("chat providers: %s; default model %s", st->configured, st->default_model);
     *state = st;
     return NULL;
 }

@@ -1,8 +1,8 @@
 /*
  * citations.c — which passages an answer cites: every [n] marker in it
- * whose n numbers a passage that was put before the model, each passage
- * once, in the order the answer first cites them. A model that invents
- * [9] for five passages cites nothing by it.
+ * ("[2]", "[1, 3]") whose n numbers a passage that was put before the
+ * model, each passage once, in the order the answer first cites them. A
+ * model that invents [9] for five passages cites nothing by it.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -23,21 +23,42 @@ static void lh_cite_one(const lh_chat_passage *ps, int64_t n, lh_arena *arena,
     LH_SET(c, n, n);
 }
 
+/* Reads "[1]", "[1,2]" or "[1, 2]" at text[i]: calls cite for each
+ * number; returns where the marker ends (i itself when it is none). */
+static size_t lh_cite_marker(lh_str text, size_t i, size_t max, size_t *nums, size_t *n_nums)
+{
+    size_t j = i + 1;
+    *n_nums = 0;
+    for (;;) {
+        size_t n = 0, start = j;
+        while (j < text.len && isdigit((unsigned char)text.s[j]) && n <= max)
+            n = n * 10 + (size_t)(text.s[j++] - '0');
+        if (j == start || j >= text.len || *n_nums == 16)
+            return i;
+        nums[(*n_nums)++] = n;
+        if (text.s[j] == ']')
+            return j + 1;
+        if (text.s[j] != ',')
+            return i;
+        j++;
+        while (j < text.len && text.s[j] == ' ')
+            j++;
+    }
+}
+
 void lh_chat_cite_markers(const lh_chat_prompt *p, lh_str answer, lh_arena *arena,
                           lh_chat_complete_reply *rep)
 {
     lh_chat_citation *cites = lh_arena_alloc(arena, (p->n_passages + 1) * sizeof *cites);
     bool *seen = lh_arena_alloc(arena, p->n_passages + 1);
-    size_t n_cites = 0;
+    size_t n_cites = 0, nums[16], n_nums;
     for (size_t i = 0; i < answer.len; i++) {
-        if (answer.s[i] != '[')
+        if (answer.s[i] != '[' || lh_cite_marker(answer, i, p->n_passages, nums, &n_nums) == i)
             continue;
-        size_t j = i + 1, n = 0;
-        while (j < answer.len && isdigit((unsigned char)answer.s[j]) && n <= p->n_passages)
-            n = n * 10 + (size_t)(answer.s[j++] - '0');
-        if (j == i + 1 || j >= answer.len || answer.s[j] != ']' || n < 1 || n > p->n_passages)
-            continue;
-        if (!seen[n - 1]) {
+        for (size_t k = 0; k < n_nums; k++) {
+            size_t n = nums[k];
+            if (n < 1 || n > p->n_passages || seen[n - 1])
+                continue;
             seen[n - 1] = true;
             lh_cite_one(&p->passages[n - 1], (int64_t)n, arena, &cites[n_cites++]);
         }

@@ -102,6 +102,8 @@ static void lh_ex_sentences(size_t passage, lh_str text, lh_ex_sentence **out, s
         size_t stop = i < text.len && text.s[i] != '\n' ? i + 1 : i;
         while (start < stop && isspace((unsigned char)text.s[start]))
             start++;
+        while (stop > start && isspace((unsigned char)text.s[stop - 1])) /* "\r" of CRLF */
+            stop--;
         if (stop > start + 2) {
             if (*n == *cap) {
                 *cap = *cap ? 2 * *cap : 64;
@@ -225,8 +227,8 @@ static void lh_ex_drop_uncited(const lh_buf *out, lh_chat_complete_reply *rep)
     lh_chat_citation *c = rep->citations.v;
     size_t kept = 0;
     for (size_t i = 0; i < rep->citations.n; i++) {
-        char marker[32];
-        int n = snprintf(marker, sizeof marker, "[%lld]", (long long)c[i].n);
+        char marker[32]; /* as the answer writes it, after the quote's closing mark */
+        int n = snprintf(marker, sizeof marker, "\" [%lld]", (long long)c[i].n);
         if (out->len && memmem(out->data, out->len, marker, (size_t)n))
             c[kept++] = c[i];
     }

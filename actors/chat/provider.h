@@ -31,6 +31,7 @@ typedef struct lh_chat_prompt {
     lh_str question;
     const lh_chat_passage *passages;
     size_t n_passages;
+    int time_left_ms; /* what remains of the request's time: no call may take longer */
 } lh_chat_prompt;
 
 typedef struct lh_chat_provider lh_chat_provider;

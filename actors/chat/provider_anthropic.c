@@ -27,7 +27,8 @@ LH_SCHEMA_DEFINE(lh_ant_block, LH_ANT_BLOCK, "An Anthropic content block.")
 LH_SCHEMA_DECLARE(lh_ant_usage, LH_ANT_USAGE)
 LH_SCHEMA_DEFINE(lh_ant_usage, LH_ANT_USAGE, "Anthropic usage.")
 #define LH_ANT_RESPONSE(F, T)                                                               \
-    F(T, content, OBJECTS, .sub = &lh_ant_block_schema, .doc = "The answer's blocks.")      \
+    F(T, content, OBJECTS, .required = true, .sub = &lh_ant_block_schema,                   \
+      .doc = "The answer's blocks (none: an empty answer).")                                \
     F(T, stop_reason, STRING, .doc = "Why it stopped.")                                     \
     F(T, usage, OBJECT, .sub = &lh_ant_usage_schema, .doc = "Tokens used.")
 LH_SCHEMA_DECLARE(lh_ant_response, LH_ANT_RESPONSE)
@@ -104,7 +105,8 @@ static lh_str lh_ant_text(const lh_ant_response *r, lh_arena *arena)
     for (size_t i = 0; i < r->content.n; i++)
         if (lh_ant_is(blocks[i].type, "text") && blocks[i].text.s)
             lh_buf_append(&all, blocks[i].text.s, blocks[i].text.len);
-    lh_str s = {all.len ? lh_arena_strndup(arena, all.data, all.len) : NULL, all.len};
+    /* an answer of no text blocks is an empty answer, not a broken one */
+    lh_str s = {lh_arena_strndup(arena, all.data ? all.data : "", all.len), all.len};
     lh_buf_free(&all);
     return s;
 }
@@ -118,13 +120,12 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_ant_body(p, &body);
     const char *headers[] = {a->key_header, "anthropic-version: 2023-06-01", NULL};
     lh_http_exchange h = {"provider 'anthropic'", a->url,
-                          a->key_header ? headers : headers + 1, a->key, a->timeout_ms};
+                          a->key_header ? headers : headers + 1, a->key,
+                          p->time_left_ms < a->timeout_ms ? p->time_left_ms : a->timeout_ms};
     lh_ant_response *r = NULL;
     lh_err *err = lh_http_exchange_json(&h, &body, &lh_ant_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
     lh_str text = err ? (lh_str){0} : lh_ant_text(r, arena);
-    if (!err && !text.s)
-        err = lh_err_new(LH_EUPSTREAM, NULL, "provider 'anthropic' answered without text");
     if (err)
         return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
     lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);

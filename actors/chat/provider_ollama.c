@@ -53,7 +53,8 @@ static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_oll_body(p, &body);
-    lh_http_exchange h = {"provider 'ollama'", o->url, NULL, NULL, o->timeout_ms};
+    lh_http_exchange h = {"provider 'ollama'", o->url, NULL, NULL,
+                          p->time_left_ms < o->timeout_ms ? p->time_left_ms : o->timeout_ms};
     lh_oll_response *r = NULL;
     lh_err *err = lh_http_exchange_json(&h, &body, &lh_oll_response_schema, arena, (void **)&r);
     lh_buf_free(&body);

@@ -64,7 +64,8 @@ static lh_err *lh_oai_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf_init(&body);
     lh_oai_body(p, &body);
     const char *headers[] = {o->auth, NULL};
-    lh_http_exchange h = {"provider 'openai'", o->url, headers, o->key, o->timeout_ms};
+    lh_http_exchange h = {"provider 'openai'", o->url, headers, o->key,
+                          p->time_left_ms < o->timeout_ms ? p->time_left_ms : o->timeout_ms};
     lh_oai_response *r = NULL;
     lh_err *err = lh_http_exchange_json(&h, &body, &lh_oai_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
