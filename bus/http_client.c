@@ -220,9 +220,8 @@ lh_err *lh_http_exchange_json(const lh_http_exchange *h, const lh_buf *body,
     return err;
 }
 
-char *lh_http_url_from_env(const char *name, const char *fallback, const char *path)
+char *lh_http_url(const char *base, const char *fallback, const char *path)
 {
-    const char *base = getenv(name);
     if (!base || !*base)
         base = fallback;
     if (!base)

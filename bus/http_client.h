@@ -29,10 +29,10 @@ typedef struct lh_http_call {
  * max_response; naming the host, never the headers. */
 lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status);
 
-/* getenv(name) (or `fallback` when it is unset or empty) joined with
- * `path`, a trailing slash of the base dropped: a malloc'd URL, or NULL
- * when there is neither. Aborts when out of memory. */
-char *lh_http_url_from_env(const char *name, const char *fallback, const char *path);
+/* `base` (or `fallback` when it is NULL or empty) joined with `path`, a
+ * trailing slash of the base dropped: a malloc'd URL, or NULL when there
+ * is neither. Aborts when out of memory. */
+char *lh_http_url(const char *base, const char *fallback, const char *path);
 
 /* An exchange with an outside JSON service (a model provider). */
 typedef struct lh_http_exchange {

@@ -23,6 +23,7 @@
 #include "bus/buf.h"
 #include "schemas/chat.h"
 #include "schemas/vector.h"
+#include "lib/providers/providers.h"
 #include "tests/support/fake_http.h"
 
 #define KEY "test-key-123"
@@ -379,6 +380,63 @@ static void test_fallbacks(void **state)
                    503, NULL, "every model failed");
 }
 
+static void write_providers(fixture *f, const char *json)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/providers.json", f->data_dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fputs(json, out);
+    fclose(out);
+}
+
+/* Named providers from $LH_DATA_DIR/providers.json sit beside the
+ * environment's: two OpenAI-compatible servers side by side. */
+static void test_the_providers_file(void **state)
+{
+    fixture *f = *state;
+    char json[512];
+    int port = lh_fake_http_port(S.http);
+    snprintf(json, sizeof json,
+             "{\"providers\":[{\"name\":\"groq\",\"type\":\"openai\",\"url\":"
+             "\"http://127.0.0.1:%d/v1\",\"key\":\"%s\"},{\"name\":\"local\",\"type\":"
+             "\"ollama\",\"url\":\"http://127.0.0.1:%d\",\"models\":[\"llama3\"]}]}",
+             port, KEY, port);
+    write_providers(f, json);
+    lh_test_stack_restart(f, &lh_chat_actor, 2);
+    json_t *sent = NULL;
+    json_t *rep = ask(f, "groq/mixtral", &sent);
+    assert_string_equal(json_string_value(json_object_get(rep, "model")), "groq/mixtral");
+    assert_string_equal(json_string_value(json_object_get(rep, "provider")), "groq");
+    assert_string_equal(json_string_value(json_object_get(sent, "model")), "mixtral");
+    json_decref(sent);
+    json_decref(rep);
+    rep = ask(f, "local/llama3", &sent);
+    assert_string_equal(json_string_value(json_object_get(rep, "provider")), "local");
+    json_decref(sent);
+    json_decref(rep);
+    json_t *list = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_chat_providers, "{}"));
+    assert_int_equal(json_array_size(json_object_get(list, "providers")), 6);
+    json_decref(list);
+    /* a bad file is refused, naming the entry */
+    static const char *const bad[][2] = {
+        {"{\"providers\":[{\"name\":\"a\",\"type\":\"openai\"},{\"name\":\"a\",\"type\":"
+         "\"openai\"}]}", "providers[1]: name 'a' is taken twice"},
+        {"{\"providers\":[{\"name\":\"a\",\"type\":\"cohere\"}]}", "type"},
+        {"{\"providers\":[{\"name\":\"a b\",\"type\":\"openai\"}]}", "may hold only"},
+        {"{\"providers\":[{\"name\":\"o\",\"type\":\"ollama\"}]}", "needs its url"},
+        {"{\"providers\":[", "providers.json"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_providers(f, bad[i][0]);
+        lh_provider_confs confs;
+        lh_err *err = lh_providers_load(f->data_dir, &confs);
+        if (!err || !strstr(lh_err_message(err), bad[i][1]))
+            fail_msg("%s: %s", bad[i][0], err ? lh_err_message(err) : "accepted");
+        lh_err_free(err);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -390,6 +448,7 @@ int main(void)
         T(test_ollama),
         T(test_anthropic),
         T(test_fallbacks),
+        T(test_the_providers_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

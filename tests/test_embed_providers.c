@@ -191,6 +191,27 @@ static void test_refusals_and_unknown_providers(void **state)
                    404, "model", NULL);
 }
 
+/* A provider named in $LH_DATA_DIR/providers.json serves embeddings too. */
+static void test_a_named_provider(void **state)
+{
+    fixture *f = *state;
+    char path[700], json[256];
+    snprintf(path, sizeof path, "%s/providers.json", f->data_dir);
+    snprintf(json, sizeof json,
+             "{\"providers\":[{\"name\":\"mine\",\"type\":\"openai\",\"url\":"
+             "\"http://127.0.0.1:%d/v1\",\"key\":\"%s\"}]}",
+             lh_fake_http_port(S.http), KEY);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fputs(json, out);
+    fclose(out);
+    lh_test_stack_restart(f, &lh_embed_actor, 2);
+    json_t *rep = embed(f, "mine/te", "[\"abc\"]");
+    assert_string_equal(json_string_value(json_object_get(rep, "provider")), "mine");
+    assert_row(rep, 0, 3);
+    json_decref(rep);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -198,6 +219,7 @@ int main(void)
         T(test_openai_vectors_and_the_cache),
         T(test_ollama_vectors),
         T(test_refusals_and_unknown_providers),
+        T(test_a_named_provider),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,8 +21,9 @@
 #include "schemas/chat.h"
 #include "schemas/matrix.h"
 #include "schemas/vector.h"
+#include "lib/providers/providers.h"
 
-#define LH_CHAT_MAX_PROVIDERS 4
+#define LH_CHAT_MAX_PROVIDERS LH_PROVIDERS_MAX
 
 /* How a provider has been doing, for chat.providers. */
 typedef struct lh_chat_health {
@@ -37,7 +38,7 @@ typedef struct lh_chat_state {
     size_t n_network;
     pthread_mutex_t lock; /* health */
     lh_chat_health health[LH_CHAT_MAX_PROVIDERS + 1]; /* [0] extractive, then network */
-    char configured[128]; /* "extractive, openai, ...", for errors */
+    char configured[LH_PROVIDERS_MAX * (LH_PROVIDER_NAME_MAX + 2) + 16]; /* for errors */
     char default_model[LH_CHAT_MAX_MODEL_BYTES + 1];
 } lh_chat_state;
 
@@ -359,22 +360,31 @@ static lh_err *lh_chat_init(lh_actor *actor, void **state)
     /* A provider has three quarters of a request's time, so its failure is
      * reported before the caller's own deadline. */
     int ms = lh_actor_config(actor)->request_timeout_ms * 3 / 4;
-    lh_chat_provider *found[] = {lh_chat_openai_create(ms), lh_chat_ollama_create(ms),
-                                 lh_chat_anthropic_create(ms)};
-    snprintf(st->configured, sizeof st->configured, "extractive");
-    for (size_t i = 0; i < sizeof found / sizeof found[0]; i++) {
-        if (!found[i])
-            continue;
-        st->network[st->n_network++] = found[i];
-        size_t used = strlen(st->configured);
-        snprintf(st->configured + used, sizeof st->configured - used, ", %s", found[i]->name);
+    lh_provider_confs confs;
+    lh_err *err = lh_providers_load(lh_actor_config(actor)->data_dir, &confs);
+    if (err) {
+        lh_chat_fini(st);
+        return err;
     }
+    snprintf(st->configured, sizeof st->configured, "extractive");
+    for (size_t i = 0; i < confs.n; i++) {
+        const lh_provider_conf *c = &confs.v[i];
+        lh_chat_provider *p = !strcmp(c->type, "openai")   ? lh_chat_openai_create(c, ms)
+                              : !strcmp(c->type, "ollama") ? lh_chat_ollama_create(c, ms)
+                                                           : lh_chat_anthropic_create(c, ms);
+        if (!p)
+            continue;
+        st->network[st->n_network++] = p;
+        size_t used = strlen(st->configured);
+        snprintf(st->configured + used, sizeof st->configured - used, ", %s", p->name);
+    }
+    lh_providers_free(&confs);
     const char *model = getenv("LH_CHAT_MODEL");
     snprintf(st->default_model, sizeof st->default_model, "%s",
              model && *model ? model : "extractive");
     lh_chat_provider *p = NULL;
     lh_str name = {0};
-    lh_err *err = lh_chat_provider_for(st, (lh_str){st->default_model, strlen(st->default_model)},
+    err = lh_chat_provider_for(st, (lh_str){st->default_model, strlen(st->default_model)},
                                        &p, &name);
     if (err) {
         lh_chat_fini(st);

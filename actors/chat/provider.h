@@ -17,6 +17,7 @@
 #include "bus/err.h"
 #include "bus/http_client.h"
 #include "schemas/chat.h"
+#include "lib/providers/providers.h"
 
 /* A passage the answer may cite as [n] (n = index + 1). */
 typedef struct lh_chat_passage {
@@ -49,16 +50,15 @@ struct lh_chat_provider {
 /* The built-in provider that quotes passages and generates nothing. */
 lh_chat_provider *lh_chat_extractive_create(void);
 
-/* Any OpenAI-compatible server (POST {base}/chat/completions), from
- * LH_OPENAI_BASE_URL and LH_OPENAI_API_KEY; NULL when neither is set. */
-lh_chat_provider *lh_chat_openai_create(int timeout_ms);
+/* The network providers, each made from a configured provider
+ * (lib/providers) of its type. Any OpenAI-compatible server: POST
+ * {url}/chat/completions (url default https://api.openai.com/v1). */
+lh_chat_provider *lh_chat_openai_create(const lh_provider_conf *c, int timeout_ms);
 
-/* Ollama's POST {LH_OLLAMA_URL}/api/chat; NULL when LH_OLLAMA_URL is unset. */
-lh_chat_provider *lh_chat_ollama_create(int timeout_ms);
-
-/* Anthropic's POST {base}/v1/messages, from LH_ANTHROPIC_BASE_URL and
- * LH_ANTHROPIC_API_KEY; NULL when neither is set. */
-lh_chat_provider *lh_chat_anthropic_create(int timeout_ms);
+/* Ollama: POST {url}/api/chat. */
+lh_chat_provider *lh_chat_ollama_create(const lh_provider_conf *c, int timeout_ms);
+/* Anthropic: POST {url}/v1/messages (url default https://api.anthropic.com). */
+lh_chat_provider *lh_chat_anthropic_create(const lh_provider_conf *c, int timeout_ms);
 
 /* ---- what the network providers share (provider_http.c) ---- */
 

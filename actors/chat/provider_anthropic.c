@@ -36,6 +36,8 @@ LH_SCHEMA_DEFINE(lh_ant_response, LH_ANT_RESPONSE, "An Anthropic message.")
 
 typedef struct lh_ant {
     lh_chat_provider base;
+    char name[LH_PROVIDER_NAME_MAX + 1];
+    char who[LH_PROVIDER_NAME_MAX + 16];
     char *url;
     char *key_header; /* "x-api-key: KEY" */
     char *key;
@@ -119,7 +121,7 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf_init(&body);
     lh_ant_body(p, &body);
     const char *headers[] = {a->key_header, "anthropic-version: 2023-06-01", NULL};
-    lh_http_exchange h = {"provider 'anthropic'", a->url,
+    lh_http_exchange h = {a->who, a->url,
                           a->key_header ? headers : headers + 1, a->key,
                           p->time_left_ms < a->timeout_ms ? p->time_left_ms : a->timeout_ms};
     lh_ant_response *r = NULL;
@@ -150,15 +152,15 @@ static void lh_ant_destroy(lh_chat_provider *p)
     free(a);
 }
 
-lh_chat_provider *lh_chat_anthropic_create(int timeout_ms)
+lh_chat_provider *lh_chat_anthropic_create(const lh_provider_conf *c, int timeout_ms)
 {
-    const char *base = getenv("LH_ANTHROPIC_BASE_URL"), *key = getenv("LH_ANTHROPIC_API_KEY");
-    if ((!base || !*base) && (!key || !*key))
-        return NULL;
+    const char *key = c->key;
     lh_ant *a = calloc(1, sizeof *a);
     if (!a)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
-    a->url = lh_http_url_from_env("LH_ANTHROPIC_BASE_URL", "https://api.anthropic.com", "/v1/messages");
+    snprintf(a->name, sizeof a->name, "%s", c->name);
+    snprintf(a->who, sizeof a->who, "provider '%s'", c->name);
+    a->url = lh_http_url(c->url, "https://api.anthropic.com", "/v1/messages");
     if (key && *key) {
         size_t len = strlen(key) + 16;
         a->key = strdup(key);
@@ -168,7 +170,7 @@ lh_chat_provider *lh_chat_anthropic_create(int timeout_ms)
         snprintf(a->key_header, len, "x-api-key: %s", key);
     }
     a->timeout_ms = timeout_ms;
-    a->base = (lh_chat_provider){.name = "anthropic", .type = "anthropic", .takes_model = true,
+    a->base = (lh_chat_provider){.name = a->name, .type = "anthropic", .takes_model = true,
                                  .complete = lh_ant_complete, .destroy = lh_ant_destroy};
     return &a->base;
 }

@@ -5,6 +5,7 @@
  * `temperature` go in `options`; usage is the final object's
  * `prompt_eval_count` and `eval_count`; `done_reason` "length" is a cut.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ LH_SCHEMA_DEFINE(lh_oll_response, LH_OLL_RESPONSE, "An Ollama chat answer.")
 
 typedef struct lh_oll {
     lh_chat_provider base;
+    char name[LH_PROVIDER_NAME_MAX + 1];
+    char who[LH_PROVIDER_NAME_MAX + 16];
     char *url;
     int timeout_ms;
 } lh_oll;
@@ -53,14 +56,14 @@ static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_oll_body(p, &body);
-    lh_http_exchange h = {"provider 'ollama'", o->url, NULL, NULL,
+    lh_http_exchange h = {o->who, o->url, NULL, NULL,
                           p->time_left_ms < o->timeout_ms ? p->time_left_ms : o->timeout_ms};
     lh_oll_response *r = NULL;
     lh_err *err = lh_http_exchange_json(&h, &body, &lh_oll_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
     const lh_oll_message *msg = err ? NULL : r->message;
     if (!err && (!msg || !msg->content.s))
-        err = lh_err_new(LH_EUPSTREAM, NULL, "provider 'ollama' answered without a message");
+        err = lh_err_new(LH_EUPSTREAM, NULL, "%s answered without a message", o->who);
     if (err)
         return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
     lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);
@@ -82,17 +85,19 @@ static void lh_oll_destroy(lh_chat_provider *p)
     free(o);
 }
 
-lh_chat_provider *lh_chat_ollama_create(int timeout_ms)
+lh_chat_provider *lh_chat_ollama_create(const lh_provider_conf *c, int timeout_ms)
 {
-    char *url = lh_http_url_from_env("LH_OLLAMA_URL", NULL, "/api/chat");
+    char *url = lh_http_url(c->url, NULL, "/api/chat");
     if (!url)
         return NULL;
     lh_oll *o = calloc(1, sizeof *o);
     if (!o)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
+    snprintf(o->name, sizeof o->name, "%s", c->name);
+    snprintf(o->who, sizeof o->who, "provider '%s'", c->name);
     o->url = url;
     o->timeout_ms = timeout_ms;
-    o->base = (lh_chat_provider){.name = "ollama", .type = "ollama", .takes_model = true,
+    o->base = (lh_chat_provider){.name = o->name, .type = "ollama", .takes_model = true,
                                  .complete = lh_oll_complete, .destroy = lh_oll_destroy};
     return &o->base;
 }

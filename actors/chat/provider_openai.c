@@ -34,6 +34,8 @@ LH_SCHEMA_DEFINE(lh_oai_response, LH_OAI_RESPONSE, "An OpenAI chat completion.")
 
 typedef struct lh_oai {
     lh_chat_provider base;
+    char name[LH_PROVIDER_NAME_MAX + 1];
+    char who[LH_PROVIDER_NAME_MAX + 16]; /* "provider 'groq'" */
     char *url;  /* {base}/chat/completions */
     char *auth; /* "Authorization: Bearer KEY", or NULL */
     char *key;
@@ -64,7 +66,7 @@ static lh_err *lh_oai_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf_init(&body);
     lh_oai_body(p, &body);
     const char *headers[] = {o->auth, NULL};
-    lh_http_exchange h = {"provider 'openai'", o->url, headers, o->key,
+    lh_http_exchange h = {o->who, o->url, headers, o->key,
                           p->time_left_ms < o->timeout_ms ? p->time_left_ms : o->timeout_ms};
     lh_oai_response *r = NULL;
     lh_err *err = lh_http_exchange_json(&h, &body, &lh_oai_response_schema, arena, (void **)&r);
@@ -72,7 +74,7 @@ static lh_err *lh_oai_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     const lh_oai_choice *c = err || !r->choices.n ? NULL : r->choices.v;
     const lh_oai_message *msg = c ? c->message : NULL;
     if (!err && (!msg || !msg->content.s))
-        err = lh_err_new(LH_EUPSTREAM, NULL, "provider 'openai' answered without a message");
+        err = lh_err_new(LH_EUPSTREAM, NULL, "%s answered without a message", o->who);
     if (err)
         return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
     lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);
@@ -97,15 +99,15 @@ static void lh_oai_destroy(lh_chat_provider *p)
     free(o);
 }
 
-lh_chat_provider *lh_chat_openai_create(int timeout_ms)
+lh_chat_provider *lh_chat_openai_create(const lh_provider_conf *c, int timeout_ms)
 {
-    const char *base = getenv("LH_OPENAI_BASE_URL"), *key = getenv("LH_OPENAI_API_KEY");
-    if ((!base || !*base) && (!key || !*key))
-        return NULL;
+    const char *key = c->key;
     lh_oai *o = calloc(1, sizeof *o);
     if (!o)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
-    o->url = lh_http_url_from_env("LH_OPENAI_BASE_URL", "https://api.openai.com/v1", "/chat/completions");
+    snprintf(o->name, sizeof o->name, "%s", c->name);
+    snprintf(o->who, sizeof o->who, "provider '%s'", c->name);
+    o->url = lh_http_url(c->url, "https://api.openai.com/v1", "/chat/completions");
     if (key && *key) {
         size_t len = strlen(key) + 32;
         o->key = strdup(key);
@@ -114,7 +116,7 @@ lh_chat_provider *lh_chat_openai_create(int timeout_ms)
             abort();
         snprintf(o->auth, len, "Authorization: Bearer %s", key);
     }
-    o->base = (lh_chat_provider){.name = "openai", .type = "openai", .takes_model = true,
+    o->base = (lh_chat_provider){.name = o->name, .type = "openai", .takes_model = true,
                                  .complete = lh_oai_complete, .destroy = lh_oai_destroy};
     o->timeout_ms = timeout_ms;
     return &o->base;

@@ -24,11 +24,11 @@
 
 typedef struct lh_embed_state {
     lh_embed_provider *provider; /* the built-in one */
-    lh_embed_remote *remote[2];  /* the configured ones */
+    lh_embed_remote *remote[LH_PROVIDERS_MAX]; /* the configured ones */
     size_t n_remote;
     lh_embed_cache *cache;       /* when any remote one is configured */
     char remote_default[256];    /* LH_EMBED_MODEL when it names a remote model, else "" */
-    char configured[64];         /* "hash, openai, ...", for errors */
+    char configured[LH_PROVIDERS_MAX * (LH_PROVIDER_NAME_MAX + 2) + 8]; /* for errors */
 } lh_embed_state;
 
 static void lh_normalize_rows(float *v, size_t rows, size_t cols)
@@ -128,15 +128,20 @@ static lh_err *lh_embed_remotes(lh_actor *actor, lh_embed_state *st)
 {
     const lh_config *cfg = lh_actor_config(actor);
     int ms = cfg->request_timeout_ms * 3 / 4; /* an answer before the caller's deadline */
-    lh_embed_remote *found[] = {lh_embed_openai_create(ms), lh_embed_ollama_create(ms)};
+    lh_provider_confs confs;
+    lh_err *err = lh_providers_load(cfg->data_dir, &confs);
+    if (err)
+        return err;
     snprintf(st->configured, sizeof st->configured, "hash");
-    for (size_t i = 0; i < sizeof found / sizeof found[0]; i++) {
-        if (!found[i])
-            continue;
-        st->remote[st->n_remote++] = found[i];
+    for (size_t i = 0; i < confs.n; i++) {
+        lh_embed_remote *r = lh_embed_remote_create(&confs.v[i], ms);
+        if (!r)
+            continue; /* a provider without embeddings (anthropic) */
+        st->remote[st->n_remote++] = r;
         size_t used = strlen(st->configured);
-        snprintf(st->configured + used, sizeof st->configured - used, ", %s", found[i]->name);
+        snprintf(st->configured + used, sizeof st->configured - used, ", %s", r->name);
     }
+    lh_providers_free(&confs);
     if (!st->n_remote)
         return NULL;
     char dir[1100];

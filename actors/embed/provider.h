@@ -12,6 +12,7 @@
 
 #include "bus/err.h"
 #include "bus/schema.h"
+#include "lib/providers/providers.h"
 
 typedef struct lh_embed_provider lh_embed_provider;
 
@@ -44,10 +45,9 @@ struct lh_embed_remote {
     void (*destroy)(lh_embed_remote *r);
 };
 
-/* POST {LH_OPENAI_BASE_URL}/embeddings with LH_OPENAI_API_KEY; NULL when
- * neither is set. */
-lh_embed_remote *lh_embed_openai_create(int timeout_ms);
-/* POST {LH_OLLAMA_URL}/api/embed; NULL when LH_OLLAMA_URL is unset. */
-lh_embed_remote *lh_embed_ollama_create(int timeout_ms);
+/* From a configured provider (lib/providers) of type openai: POST
+ * {url}/embeddings; of type ollama: POST {url}/api/embed. NULL for a type
+ * that has no embeddings (anthropic). */
+lh_embed_remote *lh_embed_remote_create(const lh_provider_conf *c, int timeout_ms);
 
 #endif

@@ -33,6 +33,8 @@ LH_SCHEMA_DEFINE(lh_oll_embeddings, LH_OLL_EMBEDDINGS, "An Ollama embed answer."
 
 typedef struct lh_remote {
     lh_embed_remote base;
+    char name[LH_PROVIDER_NAME_MAX + 1];
+    bool openai; /* the wire format: OpenAI's, else Ollama's */
     char *url;
     char *auth; /* "Authorization: Bearer KEY", or NULL */
     char *key;
@@ -76,7 +78,7 @@ static lh_err *lh_remote_batch(lh_remote *r, const char *model, const lh_strs *t
     lh_buf body;
     lh_buf_init(&body);
     lh_remote_body(model, texts, from, n, &body);
-    bool openai = !strcmp(r->base.name, "openai");
+    bool openai = r->openai;
     char who[32];
     snprintf(who, sizeof who, "provider '%s'", r->base.name);
     const char *headers[] = {r->auth, NULL};
@@ -137,12 +139,14 @@ static void lh_remote_destroy(lh_embed_remote *self)
     free(r);
 }
 
-static lh_embed_remote *lh_remote_new(const char *name, char *url, const char *key,
-                                      int timeout_ms)
+static lh_embed_remote *lh_remote_new(const char *name, bool openai, char *url,
+                                      const char *key, int timeout_ms)
 {
     lh_remote *r = calloc(1, sizeof *r);
     if (!r)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->openai = openai;
     r->url = url;
     if (key && *key) {
         size_t len = strlen(key) + 32;
@@ -153,22 +157,18 @@ static lh_embed_remote *lh_remote_new(const char *name, char *url, const char *k
         snprintf(r->auth, len, "Authorization: Bearer %s", key);
     }
     r->timeout_ms = timeout_ms;
-    r->base = (lh_embed_remote){name, lh_remote_fetch, lh_remote_destroy};
+    r->base = (lh_embed_remote){r->name, lh_remote_fetch, lh_remote_destroy};
     return &r->base;
 }
 
-lh_embed_remote *lh_embed_openai_create(int timeout_ms)
+lh_embed_remote *lh_embed_remote_create(const lh_provider_conf *c, int timeout_ms)
 {
-    const char *base = getenv("LH_OPENAI_BASE_URL"), *key = getenv("LH_OPENAI_API_KEY");
-    if ((!base || !*base) && (!key || !*key))
-        return NULL;
-    char *url = lh_http_url_from_env("LH_OPENAI_BASE_URL", "https://api.openai.com/v1",
-                                     "/embeddings");
-    return lh_remote_new("openai", url, key, timeout_ms);
-}
-
-lh_embed_remote *lh_embed_ollama_create(int timeout_ms)
-{
-    char *url = lh_http_url_from_env("LH_OLLAMA_URL", NULL, "/api/embed");
-    return url ? lh_remote_new("ollama", url, NULL, timeout_ms) : NULL;
+    if (!strcmp(c->type, "openai"))
+        return lh_remote_new(c->name, true,
+                             lh_http_url(c->url, "https://api.openai.com/v1", "/embeddings"),
+                             c->key, timeout_ms);
+    if (!strcmp(c->type, "ollama"))
+        return lh_remote_new(c->name, false, lh_http_url(c->url, NULL, "/api/embed"), NULL,
+                             timeout_ms);
+    return NULL;
 }
