@@ -106,6 +106,13 @@ lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status)
 #define LH_HTTP_BACKOFF_MS 100
 #define LH_HTTP_MAX_RESPONSE (16u << 20)
 
+/* One POST of lh_http_service_post: the service and what this call adds. */
+typedef struct lh_http_exchange {
+    const lh_http_service *s;
+    const char *const *headers; /* NULL-terminated */
+    int timeout_ms;
+} lh_http_exchange;
+
 /* The error bodies servers send: {"error": {"message": ...}} (OpenAI,
  * Anthropic) or {"error": "..."} (Ollama). */
 #define LH_HTTP_ERROR_DETAIL(F, T) F(T, message, STRING, .doc = "Why.")
@@ -133,11 +140,11 @@ static void lh_http_sleep_ms(int64_t ms)
 }
 
 /* POSTs with retries; the last response in `out`, its status in *status. */
-static lh_err *lh_http_post_retrying(const lh_http_exchange *h, const lh_buf *body, lh_buf *out,
-                            long *status)
+static lh_err *lh_http_post_retrying(const lh_http_exchange *h, const lh_buf *body,
+                                     lh_buf *out, long *status)
 {
     const char *headers[16] = {"Content-Type: application/json"};
-    for (size_t i = 0; h->headers && h->headers[i] && i + 2 < 16; i++)
+    for (size_t i = 0; h->headers[i] && i + 2 < 16; i++)
         headers[i + 1] = h->headers[i];
     int64_t deadline = lh_clock_ms() + h->timeout_ms;
     lh_err *err = NULL;
@@ -145,7 +152,7 @@ static lh_err *lh_http_post_retrying(const lh_http_exchange *h, const lh_buf *bo
         int64_t left = deadline - lh_clock_ms();
         lh_buf_reset(out);
         *status = 0;
-        lh_http_call call = {"POST", h->url, headers, body->data, body->len,
+        lh_http_call call = {"POST", h->s->url, headers, body->data, body->len,
                              (int)(left > 1 ? left : 1), LH_HTTP_MAX_RESPONSE};
         lh_err_free(err);
         err = lh_http_perform(&call, out, status);
@@ -198,16 +205,27 @@ static lh_err *lh_http_refusal(const lh_http_exchange *h, long status, const lh_
     else
         lh_buf_append_str(&text, "no error message");
     char *t = (char *)lh_buf_cstr(&text);
-    for (char *at; h->secret && *h->secret && (at = strstr(t, h->secret));)
-        memset(at, '*', strlen(h->secret));
-    lh_err *err = lh_err_new(LH_EUPSTREAM, NULL, "%s refused the request (HTTP %ld): %s", h->service, status, t);
+    const char *key = h->s->key;
+    for (char *at; key && *key && (at = strstr(t, key));)
+        memset(at, '*', strlen(key));
+    lh_err *err = lh_err_new(LH_EUPSTREAM, NULL, "%s refused the request (HTTP %ld): %s",
+                             h->s->who, status, t);
     lh_buf_free(&text);
     return err;
 }
 
-lh_err *lh_http_exchange_json(const lh_http_exchange *h, const lh_buf *body,
-                              const lh_schema *schema, lh_arena *arena, void **out)
+lh_err *lh_http_service_post(const lh_http_service *s, const char *extra_header,
+                             int time_left_ms, const lh_buf *body, const lh_schema *schema,
+                             lh_arena *arena, void **out)
 {
+    const char *headers[3] = {NULL};
+    size_t n = 0;
+    if (s->key_header)
+        headers[n++] = s->key_header;
+    if (extra_header)
+        headers[n++] = extra_header;
+    lh_http_exchange x = {s, headers, time_left_ms < s->timeout_ms ? time_left_ms : s->timeout_ms};
+    const lh_http_exchange *h = &x;
     lh_buf resp;
     lh_buf_init(&resp);
     long status = 0;
@@ -215,7 +233,7 @@ lh_err *lh_http_exchange_json(const lh_http_exchange *h, const lh_buf *body,
     if (!err && (status < 200 || status > 299))
         err = lh_http_refusal(h, status, &resp, arena);
     else if (!err && (err = lh_http_json_decode(&resp, schema, arena, out)))
-        err = lh_err_wrap_as(err, LH_EUPSTREAM, "%s answered unreadably", h->service);
+        err = lh_err_wrap_as(err, LH_EUPSTREAM, "%s answered unreadably", s->who);
     lh_buf_free(&resp);
     return err;
 }
@@ -235,4 +253,27 @@ char *lh_http_url(const char *base, const char *fallback, const char *path)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
     snprintf(url, len, "%.*s%s", (int)n, base, path);
     return url;
+}
+
+void lh_http_service_init(lh_http_service *s, const char *who, char *url, const char *key,
+                          const char *key_format, int timeout_ms)
+{
+    *s = (lh_http_service){.url = url, .timeout_ms = timeout_ms};
+    snprintf(s->who, sizeof s->who, "%s", who);
+    if (!key || !*key)
+        return;
+    size_t len = strlen(key_format) + strlen(key) + 1;
+    s->key = strdup(key);
+    s->key_header = malloc(len);
+    if (!s->key || !s->key_header)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    snprintf(s->key_header, len, key_format, key);
+}
+
+void lh_http_service_free(lh_http_service *s)
+{
+    free(s->url);
+    free(s->key);
+    free(s->key_header);
+    *s = (lh_http_service){0};
 }

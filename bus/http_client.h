@@ -34,22 +34,33 @@ lh_err *lh_http_perform(const lh_http_call *call, lh_buf *out, long *status);
  * is neither. Aborts when out of memory. */
 char *lh_http_url(const char *base, const char *fallback, const char *path);
 
-/* An exchange with an outside JSON service (a model provider). */
-typedef struct lh_http_exchange {
-    const char *service;        /* how errors name it: "provider 'openai'" */
-    const char *url;
-    const char *const *headers; /* NULL-terminated; Content-Type: application/json is added */
-    const char *secret;         /* never shown: scrubbed from what the server says */
-    int timeout_ms;             /* every attempt together */
-} lh_http_exchange;
+/* An outside JSON service (a model provider): where it is, how errors
+ * name it, its key and the header that carries it. What every provider
+ * module keeps, made and freed in one place. */
+typedef struct lh_http_service {
+    char who[80];     /* "provider 'groq'" */
+    char *url;
+    char *key;        /* never shown: scrubbed from what the server says; NULL when none */
+    char *key_header; /* key_format with the key, e.g. "Authorization: Bearer KEY"; or NULL */
+    int timeout_ms;   /* every attempt of one request together */
+} lh_http_service;
 
-/* POSTs the JSON body, retrying connection errors, 429 and 5xx (529 too)
- * up to three times with jittered exponential backoff inside the time;
- * decodes a 2xx answer through `schema` (unknown keys passed over) into
- * *out. Anything else is 502 with the server's own message (its
- * `error.message`, or `error` when that is a string), the secret
- * scrubbed, or the transport's 503/504. */
-lh_err *lh_http_exchange_json(const lh_http_exchange *x, const lh_buf *body,
-                              const lh_schema *schema, lh_arena *arena, void **out);
+/* Takes `url` (malloc'd, as lh_http_url makes it); copies `key` (may be
+ * NULL or empty: none) and makes its header from `key_format` (one %s).
+ * Aborts when out of memory. */
+void lh_http_service_init(lh_http_service *s, const char *who, char *url, const char *key,
+                          const char *key_format, int timeout_ms);
+void lh_http_service_free(lh_http_service *s);
+
+/* POSTs the JSON body with the key's header and `extra_header` (may be
+ * NULL), within the service's time or `time_left_ms` if that is less;
+ * retries connection errors, 429 and 5xx (529 too) up to three times with
+ * jittered exponential backoff inside that time; decodes a 2xx answer
+ * through `schema` (unknown keys passed over) into *out. Anything else is
+ * 502 with the server's own message (its `error.message`, or `error` when
+ * that is a string), the key scrubbed, or the transport's 503/504. */
+lh_err *lh_http_service_post(const lh_http_service *s, const char *extra_header,
+                             int time_left_ms, const lh_buf *body, const lh_schema *schema,
+                             lh_arena *arena, void **out);
 
 #endif

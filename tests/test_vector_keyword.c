@@ -382,6 +382,14 @@ static void test_bad_keyword_requests_are_refused(void **state)
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
                                   "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"   \"}"),
                    400, "text", "blank");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"x\","
+                                  "\"text_hits\":-1}"),
+                   400, "text_hits", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_vector_search,
+                                  "{\"index\":\"kw\",\"mode\":\"keyword\",\"text\":\"x\","
+                                  "\"snippet_hits\":1001}"),
+                   400, "snippet_hits", NULL);
     assert_ids(f, "lazy", "d2,d0"); /* nothing changed */
 }
 

@@ -60,7 +60,7 @@ lh_chat_provider *lh_chat_ollama_create(const lh_provider_conf *c, int timeout_m
 /* Anthropic: POST {url}/v1/messages (url default https://api.anthropic.com). */
 lh_chat_provider *lh_chat_anthropic_create(const lh_provider_conf *c, int timeout_ms);
 
-/* ---- what the network providers share (provider_http.c) ---- */
+/* ---- what the network providers share (prompt.c) ---- */
 
 /* The system text that numbers the passages [1], [2], ... for a model. */
 void lh_chat_passages_text(const lh_chat_prompt *p, lh_buf *out);

@@ -37,11 +37,7 @@ LH_SCHEMA_DEFINE(lh_ant_response, LH_ANT_RESPONSE, "An Anthropic message.")
 typedef struct lh_ant {
     lh_chat_provider base;
     char name[LH_PROVIDER_NAME_MAX + 1];
-    char who[LH_PROVIDER_NAME_MAX + 16];
-    char *url;
-    char *key_header; /* "x-api-key: KEY" */
-    char *key;
-    int timeout_ms;
+    lh_http_service http; /* {base}/v1/messages, x-api-key */
 } lh_ant;
 
 static bool lh_ant_is(lh_str s, const char *c)
@@ -120,12 +116,10 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_ant_body(p, &body);
-    const char *headers[] = {a->key_header, "anthropic-version: 2023-06-01", NULL};
-    lh_http_exchange h = {a->who, a->url,
-                          a->key_header ? headers : headers + 1, a->key,
-                          p->time_left_ms < a->timeout_ms ? p->time_left_ms : a->timeout_ms};
     lh_ant_response *r = NULL;
-    lh_err *err = lh_http_exchange_json(&h, &body, &lh_ant_response_schema, arena, (void **)&r);
+    lh_err *err = lh_http_service_post(&a->http, "anthropic-version: 2023-06-01",
+                                       p->time_left_ms, &body, &lh_ant_response_schema, arena,
+                                       (void **)&r);
     lh_buf_free(&body);
     lh_str text = err ? (lh_str){0} : lh_ant_text(r, arena);
     if (err)
@@ -146,30 +140,21 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
 static void lh_ant_destroy(lh_chat_provider *p)
 {
     lh_ant *a = (lh_ant *)p;
-    free(a->url);
-    free(a->key_header);
-    free(a->key);
+    lh_http_service_free(&a->http);
     free(a);
 }
 
 lh_chat_provider *lh_chat_anthropic_create(const lh_provider_conf *c, int timeout_ms)
 {
-    const char *key = c->key;
     lh_ant *a = calloc(1, sizeof *a);
     if (!a)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
     snprintf(a->name, sizeof a->name, "%s", c->name);
-    snprintf(a->who, sizeof a->who, "provider '%s'", c->name);
-    a->url = lh_http_url(c->url, "https://api.anthropic.com", "/v1/messages");
-    if (key && *key) {
-        size_t len = strlen(key) + 16;
-        a->key = strdup(key);
-        a->key_header = malloc(len);
-        if (!a->key || !a->key_header)
-            abort();
-        snprintf(a->key_header, len, "x-api-key: %s", key);
-    }
-    a->timeout_ms = timeout_ms;
+    char who[LH_PROVIDER_NAME_MAX + 16];
+    snprintf(who, sizeof who, "provider '%s'", c->name);
+    lh_http_service_init(&a->http, who,
+                         lh_http_url(c->url, "https://api.anthropic.com", "/v1/messages"),
+                         c->key, "x-api-key: %s", timeout_ms);
     a->base = (lh_chat_provider){.name = a->name, .type = "anthropic", .takes_model = true,
                                  .complete = lh_ant_complete, .destroy = lh_ant_destroy};
     return &a->base;

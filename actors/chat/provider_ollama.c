@@ -26,9 +26,7 @@ LH_SCHEMA_DEFINE(lh_oll_response, LH_OLL_RESPONSE, "An Ollama chat answer.")
 typedef struct lh_oll {
     lh_chat_provider base;
     char name[LH_PROVIDER_NAME_MAX + 1];
-    char who[LH_PROVIDER_NAME_MAX + 16];
-    char *url;
-    int timeout_ms;
+    lh_http_service http; /* {url}/api/chat, no key */
 } lh_oll;
 
 static void lh_oll_body(const lh_chat_prompt *p, lh_buf *b)
@@ -56,14 +54,13 @@ static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_oll_body(p, &body);
-    lh_http_exchange h = {o->who, o->url, NULL, NULL,
-                          p->time_left_ms < o->timeout_ms ? p->time_left_ms : o->timeout_ms};
     lh_oll_response *r = NULL;
-    lh_err *err = lh_http_exchange_json(&h, &body, &lh_oll_response_schema, arena, (void **)&r);
+    lh_err *err = lh_http_service_post(&o->http, NULL, p->time_left_ms, &body,
+                                       &lh_oll_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
     const lh_oll_message *msg = err ? NULL : r->message;
     if (!err && (!msg || !msg->content.s))
-        err = lh_err_new(LH_EUPSTREAM, NULL, "%s answered without a message", o->who);
+        err = lh_err_new(LH_EUPSTREAM, NULL, "%s answered without a message", o->http.who);
     if (err)
         return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
     lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);
@@ -81,7 +78,7 @@ static lh_err *lh_oll_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
 static void lh_oll_destroy(lh_chat_provider *p)
 {
     lh_oll *o = (lh_oll *)p;
-    free(o->url);
+    lh_http_service_free(&o->http);
     free(o);
 }
 
@@ -94,9 +91,9 @@ lh_chat_provider *lh_chat_ollama_create(const lh_provider_conf *c, int timeout_m
     if (!o)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
     snprintf(o->name, sizeof o->name, "%s", c->name);
-    snprintf(o->who, sizeof o->who, "provider '%s'", c->name);
-    o->url = url;
-    o->timeout_ms = timeout_ms;
+    char who[LH_PROVIDER_NAME_MAX + 16];
+    snprintf(who, sizeof who, "provider '%s'", c->name);
+    lh_http_service_init(&o->http, who, url, NULL, NULL, timeout_ms);
     o->base = (lh_chat_provider){.name = o->name, .type = "ollama", .takes_model = true,
                                  .complete = lh_oll_complete, .destroy = lh_oll_destroy};
     return &o->base;

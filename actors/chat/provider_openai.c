@@ -35,11 +35,7 @@ LH_SCHEMA_DEFINE(lh_oai_response, LH_OAI_RESPONSE, "An OpenAI chat completion.")
 typedef struct lh_oai {
     lh_chat_provider base;
     char name[LH_PROVIDER_NAME_MAX + 1];
-    char who[LH_PROVIDER_NAME_MAX + 16]; /* "provider 'groq'" */
-    char *url;  /* {base}/chat/completions */
-    char *auth; /* "Authorization: Bearer KEY", or NULL */
-    char *key;
-    int timeout_ms;
+    lh_http_service http; /* {base}/chat/completions, Bearer key */
 } lh_oai;
 
 static void lh_oai_body(const lh_chat_prompt *p, lh_buf *b)
@@ -65,16 +61,14 @@ static lh_err *lh_oai_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_oai_body(p, &body);
-    const char *headers[] = {o->auth, NULL};
-    lh_http_exchange h = {o->who, o->url, headers, o->key,
-                          p->time_left_ms < o->timeout_ms ? p->time_left_ms : o->timeout_ms};
     lh_oai_response *r = NULL;
-    lh_err *err = lh_http_exchange_json(&h, &body, &lh_oai_response_schema, arena, (void **)&r);
+    lh_err *err = lh_http_service_post(&o->http, NULL, p->time_left_ms, &body,
+                                       &lh_oai_response_schema, arena, (void **)&r);
     lh_buf_free(&body);
     const lh_oai_choice *c = err || !r->choices.n ? NULL : r->choices.v;
     const lh_oai_message *msg = c ? c->message : NULL;
     if (!err && (!msg || !msg->content.s))
-        err = lh_err_new(LH_EUPSTREAM, NULL, "%s answered without a message", o->who);
+        err = lh_err_new(LH_EUPSTREAM, NULL, "%s answered without a message", o->http.who);
     if (err)
         return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
     lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);
@@ -93,31 +87,22 @@ static lh_err *lh_oai_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
 static void lh_oai_destroy(lh_chat_provider *p)
 {
     lh_oai *o = (lh_oai *)p;
-    free(o->url);
-    free(o->auth);
-    free(o->key);
+    lh_http_service_free(&o->http);
     free(o);
 }
 
 lh_chat_provider *lh_chat_openai_create(const lh_provider_conf *c, int timeout_ms)
 {
-    const char *key = c->key;
     lh_oai *o = calloc(1, sizeof *o);
     if (!o)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
     snprintf(o->name, sizeof o->name, "%s", c->name);
-    snprintf(o->who, sizeof o->who, "provider '%s'", c->name);
-    o->url = lh_http_url(c->url, "https://api.openai.com/v1", "/chat/completions");
-    if (key && *key) {
-        size_t len = strlen(key) + 32;
-        o->key = strdup(key);
-        o->auth = malloc(len);
-        if (!o->key || !o->auth)
-            abort();
-        snprintf(o->auth, len, "Authorization: Bearer %s", key);
-    }
+    char who[LH_PROVIDER_NAME_MAX + 16];
+    snprintf(who, sizeof who, "provider '%s'", c->name);
+    lh_http_service_init(&o->http, who,
+                         lh_http_url(c->url, "https://api.openai.com/v1", "/chat/completions"),
+                         c->key, "Authorization: Bearer %s", timeout_ms);
     o->base = (lh_chat_provider){.name = o->name, .type = "openai", .takes_model = true,
                                  .complete = lh_oai_complete, .destroy = lh_oai_destroy};
-    o->timeout_ms = timeout_ms;
     return &o->base;
 }

@@ -35,10 +35,7 @@ typedef struct lh_remote {
     lh_embed_remote base;
     char name[LH_PROVIDER_NAME_MAX + 1];
     bool openai; /* the wire format: OpenAI's, else Ollama's */
-    char *url;
-    char *auth; /* "Authorization: Bearer KEY", or NULL */
-    char *key;
-    int timeout_ms;
+    lh_http_service http;
 } lh_remote;
 
 static void lh_remote_body(const char *model, const lh_strs *texts, size_t from, size_t n,
@@ -79,13 +76,11 @@ static lh_err *lh_remote_batch(lh_remote *r, const char *model, const lh_strs *t
     lh_buf_init(&body);
     lh_remote_body(model, texts, from, n, &body);
     bool openai = r->openai;
-    char who[32];
-    snprintf(who, sizeof who, "provider '%s'", r->base.name);
-    const char *headers[] = {r->auth, NULL};
-    lh_http_exchange x = {who, r->url, r->auth ? headers : NULL, r->key, r->timeout_ms};
+    const char *who = r->http.who;
     void *reply = NULL;
-    lh_err *err = lh_http_exchange_json(
-        &x, &body, openai ? &lh_oai_embeddings_schema : &lh_oll_embeddings_schema, arena, &reply);
+    lh_err *err = lh_http_service_post(
+        &r->http, NULL, r->http.timeout_ms, &body,
+        openai ? &lh_oai_embeddings_schema : &lh_oll_embeddings_schema, arena, &reply);
     lh_buf_free(&body);
     size_t got = err ? 0 : openai ? ((lh_oai_embeddings *)reply)->data.n
                                   : ((lh_oll_embeddings *)reply)->embeddings.rows;
@@ -133,9 +128,7 @@ static lh_err *lh_remote_fetch(lh_embed_remote *self, const char *model, const l
 static void lh_remote_destroy(lh_embed_remote *self)
 {
     lh_remote *r = (lh_remote *)self;
-    free(r->url);
-    free(r->auth);
-    free(r->key);
+    lh_http_service_free(&r->http);
     free(r);
 }
 
@@ -147,16 +140,9 @@ static lh_embed_remote *lh_remote_new(const char *name, bool openai, char *url,
         abort(); /* out of memory: as lh_buf does, we do not limp on */
     snprintf(r->name, sizeof r->name, "%s", name);
     r->openai = openai;
-    r->url = url;
-    if (key && *key) {
-        size_t len = strlen(key) + 32;
-        r->key = strdup(key);
-        r->auth = malloc(len);
-        if (!r->key || !r->auth)
-            abort();
-        snprintf(r->auth, len, "Authorization: Bearer %s", key);
-    }
-    r->timeout_ms = timeout_ms;
+    char who[LH_PROVIDER_NAME_MAX + 16];
+    snprintf(who, sizeof who, "provider '%s'", name);
+    lh_http_service_init(&r->http, who, url, key, "Authorization: Bearer %s", timeout_ms);
     r->base = (lh_embed_remote){r->name, lh_remote_fetch, lh_remote_destroy};
     return &r->base;
 }

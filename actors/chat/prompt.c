@@ -1,7 +1,7 @@
 /*
- * provider_http.c — what every network chat provider builds the same way:
- * the numbered passages, the messages array, the URL from the environment.
- * The exchange itself (retries, refusals) is bus/http_client.c's.
+ * prompt.c — what every network chat provider builds the same way:
+ * the numbered passages and the messages array.
+ * The exchange itself (retries, refusals, keys) is bus/http_client.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
