@@ -24,6 +24,16 @@ typedef struct lh_chat_passage {
     lh_str corpus, id, text;
 } lh_chat_passage;
 
+/* Where a streamed answer's text goes as the provider makes it. `delta`
+ * gets each non-empty piece in order and returns NULL to go on, or an
+ * error to stop (the requester went away): the provider then stops the
+ * upstream call at once and returns that error. */
+typedef struct lh_chat_sink {
+    lh_err *(*delta)(void *user, const char *text, size_t len);
+    void *user;
+    size_t sent; /* pieces delta has accepted: set by the sink's owner, read by chatd */
+} lh_chat_sink;
+
 /* What a provider is asked: the request, its last user message, and the
  * passages retrieved for it (none when retrieval was not asked). */
 typedef struct lh_chat_prompt {
@@ -33,6 +43,14 @@ typedef struct lh_chat_prompt {
     const lh_chat_passage *passages;
     size_t n_passages;
     int time_left_ms; /* what remains of the request's time: no call may take longer */
+    /* NULL: answer whole. Otherwise stream: ask upstream in its streaming
+     * wire format and hand the text to the sink as it arrives; `rep` is
+     * still filled at the end exactly as without (the whole message,
+     * finish_reason, usage, citations). A failure before the first piece
+     * is returned as without a sink (a 5xx lets chatd try a fallback); a
+     * failure after it (a cut stream, a mid-stream error event) is
+     * returned too, and chatd ends the stream with it. */
+    lh_chat_sink *sink;
 } lh_chat_prompt;
 
 typedef struct lh_chat_provider lh_chat_provider;
