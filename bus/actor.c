@@ -22,6 +22,7 @@
 #include "bus/json.h"
 #include "bus/log.h"
 #include "bus/request.h"
+#include "bus/stream.h"
 
 struct lh_ctx {
     lh_actor *actor;
@@ -31,6 +32,7 @@ struct lh_ctx {
     lh_endpoint_rt *ep;
     bool as_json;
     bool deferred; /* lh_ctx_defer took the reply over */
+    lh_stream *stream; /* lh_ctx_stream_begin opened one: the reply ends it */
 };
 
 /* A reply taken over by lh_ctx_defer: what sending it later needs. */
@@ -77,7 +79,7 @@ lh_arena *lh_ctx_arena(lh_ctx *ctx) { return ctx->arena; }
  * the endpoint in the log. */
 static void lh_publish_reply(lh_conn *conn, const char *reply, const char *subject,
                              const char *rid, const lh_err *err, lh_buf *out, lh_buf *json,
-                             bool as_json)
+                             bool as_json, lh_stream *stream)
 {
     if (!reply || !*reply)
         return; /* a publish without a reply subject wants no answer */
@@ -100,6 +102,10 @@ static void lh_publish_reply(lh_conn *conn, const char *reply, const char *subje
         if (s == NATS_OK)
             s = natsMsgHeader_Set(m, LH_HDR_ERROR, lh_err_message(err));
     }
+    if (stream) { /* the stream's last message; closed whatever happens */
+        natsStatus es = lh_stream_end(stream, m);
+        s = s == NATS_OK ? es : s;
+    }
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(lh_conn_nats(conn), m);
     natsMsg_Destroy(m);
@@ -110,7 +116,8 @@ static void lh_publish_reply(lh_conn *conn, const char *reply, const char *subje
                                  "for less (fewer items, smaller k)", body->len);
         lh_buf_reset(out);
         lh_error_body_encode(big, out);
-        lh_publish_reply(conn, reply, subject, rid, big, out, json, as_json);
+        /* the stream is closed: this comes whole, which ends it as well */
+        lh_publish_reply(conn, reply, subject, rid, big, out, json, as_json, NULL);
         lh_err_free(big);
         return;
     }
@@ -118,11 +125,11 @@ static void lh_publish_reply(lh_conn *conn, const char *reply, const char *subje
         lh_warn("reply to %s not sent: %s", subject, natsStatus_GetText(s));
 }
 
-static void lh_send_reply(lh_worker *w, natsMsg *req, const char *rid, const lh_err *err,
-                          bool as_json)
+static void lh_send_reply(lh_worker *w, lh_ctx *ctx, const lh_err *err)
 {
-    lh_publish_reply(w->actor->conn, natsMsg_GetReply(req), natsMsg_GetSubject(req), rid, err,
-                     &w->out, &w->json, as_json);
+    lh_publish_reply(w->actor->conn, natsMsg_GetReply(ctx->msg), natsMsg_GetSubject(ctx->msg),
+                     ctx->request_id, err, &w->out, &w->json, ctx->as_json, ctx->stream);
+    ctx->stream = NULL;
 }
 
 static void lh_record_error(lh_endpoint_rt *ep, const lh_err *err)
@@ -178,7 +185,7 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     lh_log_set_actor(w->actor->def->name);
     lh_log_set_request_id(rid);
     bool as_json = lh_is_json(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
-    lh_ctx ctx = {w->actor, w->arena, rid, msg, w->ep, as_json, false};
+    lh_ctx ctx = {w->actor, w->arena, rid, msg, w->ep, as_json, false, NULL};
     lh_err *err = lh_serve(w, msg, &ctx, as_json);
     const char *subject = w->ep->def->contract->subject;
     if (err) {
@@ -196,8 +203,9 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     if (err)
         lh_record_error(w->ep, err);
     atomic_fetch_add(&w->ep->processing_ns, lh_clock_ns() - t0);
+    assert(!(ctx.deferred && ctx.stream));
     if (!ctx.deferred)
-        lh_send_reply(w, msg, rid, err, as_json);
+        lh_send_reply(w, &ctx, err);
     lh_err_free(err);
     lh_arena_reset(w->arena);
     lh_log_set_request_id(NULL);
@@ -229,7 +237,7 @@ static void lh_deferred_send(lh_deferred *d, const lh_err *err, lh_buf *out)
     lh_buf json;
     lh_buf_init(&json);
     lh_publish_reply(d->actor->conn, d->reply, d->ep->def->contract->subject, d->rid, err, out,
-                     &json, d->as_json);
+                     &json, d->as_json, NULL);
     lh_buf_free(&json);
     free(d->reply);
     free(d->rid);
@@ -255,6 +263,39 @@ void lh_deferred_fail(lh_deferred *d, const lh_err *err)
     lh_deferred_send(d, err, &out);
     lh_buf_free(&out);
 }
+
+/* ---- streamed replies (bus/stream.h) ---- */
+
+bool lh_ctx_stream_begin(lh_ctx *ctx)
+{
+    assert(!ctx->deferred);
+    if (ctx->stream)
+        return true;
+    const char *want = NULL, *reply = natsMsg_GetReply(ctx->msg);
+    if (!ctx->actor->hub || !reply || !*reply ||
+        natsMsgHeader_Get(ctx->msg, LH_HDR_STREAM, &want) != NATS_OK || !want)
+        return false;
+    ctx->stream = lh_stream_open(ctx->actor->hub, reply, ctx->request_id);
+    return ctx->stream != NULL;
+}
+
+lh_err *lh_ctx_stream_send(lh_ctx *ctx, const lh_schema *schema, const void *chunk)
+{
+    assert(ctx->stream);
+    lh_buf out, json;
+    lh_buf_init(&out);
+    lh_buf_init(&json);
+    lh_message_encode(schema, chunk, &out);
+    lh_err *err = ctx->as_json ? lh_msgpack_to_json(out.data, out.len, &json) : NULL;
+    assert(!err); /* we encoded it ourselves */
+    const lh_buf *body = ctx->as_json ? &json : &out;
+    err = lh_stream_send(ctx->stream, body->data, body->len);
+    lh_buf_free(&out);
+    lh_buf_free(&json);
+    return err;
+}
+
+bool lh_ctx_stream_cancelled(lh_ctx *ctx) { return ctx->stream && lh_stream_cancelled(ctx->stream); }
 
 /* ---- lifecycle ---- */
 
@@ -322,6 +363,8 @@ lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_a
     }
     if (!err)
         err = lh_subscribe_endpoints(a);
+    if (!err && def->n_endpoints)
+        err = lh_stream_hub_create(lh_conn_nats(a->conn), a->id, &a->hub);
     if (!err)
         err = lh_discovery_subscribe(a);
     if (!err && def->start)
@@ -362,8 +405,11 @@ void lh_actor_destroy(lh_actor *a)
         a->def->stop(a, a->state);
     if (a->conn) {
         lh_drain_endpoints(a);
+        lh_stream_hub_destroy(a->hub); /* no handler runs, so no stream is open */
+        a->hub = NULL;
         lh_conn_drain(a->conn, 30000);
     }
+    lh_stream_hub_destroy(a->hub);
     lh_discovery_unsubscribe(a);
     size_t n = a->def->n_endpoints * (size_t)a->workers;
     for (size_t i = 0; i < n; i++) {

@@ -120,6 +120,20 @@ void lh_deferred_reply(lh_deferred *d, const void *reply);
  * caller's. */
 void lh_deferred_fail(lh_deferred *d, const lh_err *err);
 
+/* ---- answering in a stream (bus/stream.h) ---- */
+
+/* Starts a streamed reply when the requester asked for one (the
+ * Lh-Stream header) and it could be opened: true then, and chunks follow
+ * with lh_ctx_stream_send; the handler's return (its reply or its error)
+ * is the stream's last message. False: answer whole, as always. Not with
+ * lh_ctx_defer. */
+bool lh_ctx_stream_begin(lh_ctx *ctx);
+/* Sends one chunk, a struct of `schema`, in the request's encoding. 499
+ * once the requester has cancelled: stop the work and return it. */
+lh_err *lh_ctx_stream_send(lh_ctx *ctx, const lh_schema *schema, const void *chunk);
+/* The requester has cancelled the stream (false when none is open). */
+bool lh_ctx_stream_cancelled(lh_ctx *ctx);
+
 /* ---- discovery documents (ADR-32), also used by tests ---- */
 
 /* Appends the JSON of $SRV.PING / INFO / STATS for this actor. */

@@ -47,6 +47,7 @@ struct lh_actor {
     lh_endpoint_rt *eps;
     lh_worker *wk; /* n_endpoints * workers */
     natsSubscription *srv[LH_SRV_SUBS];
+    struct lh_stream_hub *hub; /* streams' cancellations (bus/stream.h); NULL without endpoints */
 };
 
 lh_err *lh_discovery_subscribe(lh_actor *a);

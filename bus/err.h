@@ -30,6 +30,7 @@ enum {
     LH_EMEDIA = 415,      /* unsupported content type */
     LH_EUNPROCESSABLE = 422,
     LH_EBUSY = 429,
+    LH_ECANCELED = 499,   /* the requester went away (nginx's "client closed request") */
     LH_EINTERNAL = 500,
     LH_EUPSTREAM = 502,   /* an outside service (a model provider) failed or refused */
     LH_EUNAVAILABLE = 503,

@@ -27,6 +27,7 @@
 #include "bus/clock.h"
 #include "bus/log.h"
 #include "bus/request.h"
+#include "bus/stream.h"
 
 #define LH_MUX_PREFIX "_LH_INBOX"
 /* Subjects are kept for error messages only; longer ones are truncated. */
@@ -44,6 +45,13 @@ typedef struct lh_mux_req {
     int timeout_ms;
     lh_mux_cb cb;
     void *user;
+    /* Streamed requests (lh_mux_stream) only. */
+    lh_mux_chunk_cb on_chunk;             /* NULL: one reply ends the request */
+    uint64_t stream_next;                 /* the sequence number expected next */
+    bool delivering;                      /* on_chunk runs: nobody else may complete it */
+    bool cancel_after;                    /* cancelled while delivering: complete after */
+    bool cancelled;                       /* completed, kept only to learn its control subject */
+    char control[LH_STREAM_SUBJECT_MAX];
     struct lh_mux_req *hnext;             /* hash chain, or free list */
     struct lh_mux_req *dprev, *dnext;     /* deadline order */
     char subject[LH_MUX_SUBJECT_MAX];
@@ -165,12 +173,29 @@ static lh_mux_req *lh_mux_take(lh_mux *m, uint64_t seq)
     return r;
 }
 
+/* The pending request `seq`, left in place; NULL when there is none. */
+static lh_mux_req *lh_mux_find(lh_mux *m, uint64_t seq)
+{
+    lh_mux_req *r = m->buckets[lh_mux_bucket(m, seq)];
+    while (r && r->seq != seq)
+        r = r->hnext;
+    return r;
+}
+
+/* A streamed request heard from: its deadline starts again. */
+static void lh_mux_renew(lh_mux *m, lh_mux_req *r)
+{
+    lh_mux_deadline_unlink(m, r);
+    r->deadline_ns = lh_clock_ns() + (int64_t)(r->timeout_ms > 0 ? r->timeout_ms : 1) * 1000000;
+    lh_mux_deadline_insert(m, r);
+}
+
 static lh_mux_req *lh_mux_alloc_req(lh_mux *m)
 {
     lh_mux_req *r = m->free_list;
     if (r) {
         m->free_list = r->hnext;
-        r->hnext = NULL;
+        memset(r, 0, sizeof *r);
         return r;
     }
     return lh_mux_xcalloc(1, sizeof *r);
@@ -213,6 +238,8 @@ static bool lh_mux_parse_seq(const lh_mux *m, const char *subject, uint64_t *seq
     return true;
 }
 
+static bool lh_mux_on_stream(lh_mux *m, uint64_t seq, natsMsg *msg);
+
 static void lh_mux_on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     (void)nc;
@@ -222,7 +249,12 @@ static void lh_mux_on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *
     lh_mux_cb cb = NULL;
     void *user = NULL;
     lh_err *err = NULL;
-    if (lh_mux_parse_seq(m, natsMsg_GetSubject(msg), &seq)) {
+    bool parsed = lh_mux_parse_seq(m, natsMsg_GetSubject(msg), &seq);
+    if (parsed && lh_mux_on_stream(m, seq, msg)) {
+        natsMsg_Destroy(msg);
+        return;
+    }
+    if (parsed) {
         pthread_mutex_lock(&m->mu);
         /* A late second reply (several responders) finds nothing to take. */
         lh_mux_req *r = lh_mux_take(m, seq);
@@ -261,6 +293,10 @@ static lh_mux_req *lh_mux_take_expired(lh_mux *m, int64_t now)
 {
     lh_mux_req *expired = NULL, **tail = &expired;
     while (m->dhead && m->dhead->deadline_ns <= now) {
+        if (m->dhead->delivering) { /* a chunk is being delivered: it is alive */
+            lh_mux_renew(m, m->dhead);
+            continue;
+        }
         lh_mux_req *r = lh_mux_take(m, m->dhead->seq);
         assert(r);
         *tail = r;
@@ -449,7 +485,8 @@ static uint64_t lh_mux_add(lh_mux *m, const char *subject, int timeout_ms, lh_mu
 }
 
 static natsStatus lh_mux_publish(lh_mux *m, const char *subject, const char *reply,
-                                 const char *data, size_t len, const char *request_id)
+                                 const char *data, size_t len, const char *request_id,
+                                 bool stream)
 {
     if (len > INT32_MAX)
         return NATS_MAX_PAYLOAD;
@@ -459,6 +496,8 @@ static natsStatus lh_mux_publish(lh_mux *m, const char *subject, const char *rep
         request_id = lh_log_request_id();
     if (s == NATS_OK && request_id && *request_id)
         s = natsMsgHeader_Set(msg, LH_HDR_REQUEST_ID, request_id);
+    if (s == NATS_OK && stream)
+        s = natsMsgHeader_Set(msg, LH_HDR_STREAM, "1");
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(m->nc, msg);
     natsMsg_Destroy(msg);
@@ -485,7 +524,7 @@ lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t 
     uint64_t seq = lh_mux_add(m, subject, timeout_ms, cb, user);
     char reply[96];
     snprintf(reply, sizeof reply, "%s%" PRIu64, m->inbox, seq);
-    natsStatus s = lh_mux_publish(m, subject, reply, data, len, request_id);
+    natsStatus s = lh_mux_publish(m, subject, reply, data, len, request_id, false);
     if (s == NATS_OK)
         return NULL;
     pthread_mutex_lock(&m->mu);
@@ -503,4 +542,154 @@ size_t lh_mux_pending(lh_mux *m)
     size_t n = m->n_pending;
     pthread_mutex_unlock(&m->mu);
     return n;
+}
+
+/* ---- streamed replies (bus/stream.h) ---- */
+
+static void lh_mux_ignore(void *user, lh_err *err, natsMsg *msg)
+{
+    (void)user;
+    (void)err;
+    (void)msg;
+}
+
+/* Completes a cancelled stream (mu held): 499 to its callback, which the
+ * caller makes after unlocking from cb and user. The record stays until its
+ * control subject is known, so the responder can still be told. */
+static void lh_mux_cancel_locked(lh_mux *m, lh_mux_req *r, lh_mux_cb *cb, void **user,
+                                 char control[LH_STREAM_SUBJECT_MAX])
+{
+    *cb = r->cb, *user = r->user;
+    snprintf(control, LH_STREAM_SUBJECT_MAX, "%s", r->control);
+    if (r->control[0]) {
+        lh_mux_take(m, r->seq);
+        lh_mux_free_req(m, r);
+        return;
+    }
+    r->cancelled = true;
+    r->cb = lh_mux_ignore; /* its deadline or its end frees it silently */
+}
+
+static void lh_mux_cancelled(lh_mux *m, lh_mux_cb cb, void *user, const char *control)
+{
+    lh_stream_cancel_publish(m->nc, control);
+    lh_err *err = lh_err_new(LH_ECANCELED, NULL, "the stream was cancelled");
+    cb(user, err, NULL);
+    lh_err_free(err);
+}
+
+/* Hands a chunk to r's callback (mu held, dropped meanwhile); a cancel
+ * that came during the call completes r right after it. */
+static void lh_mux_deliver(lh_mux *m, lh_mux_req *r, natsMsg *msg)
+{
+    r->delivering = true;
+    lh_mux_chunk_cb on_chunk = r->on_chunk;
+    void *user = r->user;
+    pthread_mutex_unlock(&m->mu);
+    on_chunk(user, msg);
+    pthread_mutex_lock(&m->mu);
+    r->delivering = false;
+    if (!r->cancel_after)
+        return;
+    lh_mux_cb cb;
+    char control[LH_STREAM_SUBJECT_MAX];
+    lh_mux_cancel_locked(m, r, &cb, &user, control);
+    pthread_mutex_unlock(&m->mu);
+    lh_mux_cancelled(m, cb, user, control);
+    pthread_mutex_lock(&m->mu);
+}
+
+/* Handles a message of a streamed request before the one-reply path:
+ * true when it was taken care of (an opening or a chunk, or a message for
+ * a cancelled stream); false for the outcome or anything not streamed,
+ * which completes the request the ordinary way. */
+static bool lh_mux_on_stream(lh_mux *m, uint64_t seq, natsMsg *msg)
+{
+    uint64_t sseq = 0;
+    lh_stream_kind kind = lh_stream_kind_of(msg, &sseq);
+    char control[LH_STREAM_SUBJECT_MAX] = "";
+    pthread_mutex_lock(&m->mu);
+    lh_mux_req *r = lh_mux_find(m, seq);
+    bool mine = r && r->on_chunk && (r->cancelled || kind == LH_STREAM_OPEN ||
+                                     (kind == LH_STREAM_CHUNK && sseq == r->stream_next));
+    if (mine && r->cancelled) { /* its callback ran: only telling the responder is left */
+        if (kind == LH_STREAM_OPEN)
+            lh_stream_control_of(msg, control);
+        if (kind == LH_STREAM_OPEN || kind == LH_STREAM_END || kind == LH_STREAM_WHOLE) {
+            lh_mux_take(m, seq);
+            lh_mux_free_req(m, r);
+        }
+    } else if (mine && kind == LH_STREAM_OPEN && sseq == r->stream_next) {
+        r->stream_next++;
+        lh_stream_control_of(msg, r->control);
+        lh_mux_renew(m, r);
+    } else if (mine && kind == LH_STREAM_CHUNK) {
+        r->stream_next++;
+        lh_mux_renew(m, r);
+        lh_mux_deliver(m, r, msg);
+    } else if (r && r->on_chunk && kind != LH_STREAM_WHOLE &&
+               !(kind == LH_STREAM_END && sseq == r->stream_next)) {
+        /* out of order: nothing after it can be trusted, so it ends here */
+        lh_mux_cb cb = r->cb;
+        void *user = r->user;
+        uint64_t lost = r->stream_next;
+        snprintf(control, sizeof control, "%s", r->control);
+        lh_mux_take(m, seq);
+        lh_mux_free_req(m, r);
+        pthread_mutex_unlock(&m->mu);
+        lh_stream_cancel_publish(m->nc, control);
+        lh_err *err = lh_err_new(LH_EINTERNAL, NULL, "the stream lost message %" PRIu64, lost);
+        cb(user, err, NULL);
+        lh_err_free(err);
+        return true;
+    }
+    pthread_mutex_unlock(&m->mu);
+    lh_stream_cancel_publish(m->nc, control);
+    return mine;
+}
+
+lh_err *lh_mux_stream(lh_mux *m, const char *subject, const char *data, size_t len,
+                      const char *request_id, int idle_ms, lh_mux_chunk_cb on_chunk,
+                      lh_mux_cb on_end, void *user, uint64_t *handle)
+{
+    assert(m && subject && on_chunk && on_end && idle_ms >= 0 && handle);
+    uint64_t seq = lh_mux_add(m, subject, idle_ms, on_end, user);
+    pthread_mutex_lock(&m->mu);
+    lh_mux_req *r = lh_mux_find(m, seq);
+    if (r) /* before anything can arrive: nothing is published yet */
+        r->on_chunk = on_chunk;
+    pthread_mutex_unlock(&m->mu);
+    *handle = seq;
+    char reply[96];
+    snprintf(reply, sizeof reply, "%s%" PRIu64, m->inbox, seq);
+    natsStatus s = lh_mux_publish(m, subject, reply, data, len, request_id, true);
+    if (s == NATS_OK)
+        return NULL;
+    pthread_mutex_lock(&m->mu);
+    r = lh_mux_take(m, seq);
+    if (r)
+        lh_mux_free_req(m, r);
+    pthread_mutex_unlock(&m->mu);
+    return r ? lh_mux_publish_error(m, subject, s) : NULL;
+}
+
+void lh_mux_cancel(lh_mux *m, uint64_t handle)
+{
+    pthread_mutex_lock(&m->mu);
+    lh_mux_req *r = lh_mux_find(m, handle);
+    if (!r || !r->on_chunk || r->cancelled || r->cancel_after) {
+        pthread_mutex_unlock(&m->mu); /* over already, or being cancelled */
+        return;
+    }
+    if (r->delivering) { /* its chunk's delivery completes it */
+        r->cancel_after = true;
+        pthread_mutex_unlock(&m->mu);
+        return;
+    }
+    lh_mux_cb cb;
+    void *user;
+    char control[LH_STREAM_SUBJECT_MAX];
+    lh_mux_cancel_locked(m, r, &cb, &user, control);
+    pthread_mutex_unlock(&m->mu);
+    lh_mux_cancelled(m, cb, user, control);
 }

@@ -49,6 +49,26 @@ lh_err *lh_mux_request(lh_mux *m, const char *subject, const char *data, size_t 
 
 size_t lh_mux_pending(lh_mux *m);
 
+/* ---- streamed replies (bus/stream.h) ---- */
+
+/* One chunk of a streamed reply (its body in the reply's encoding), in
+ * order, on the inbox's delivery thread; never after the request's end
+ * callback. The callback owns nothing and must not call the mux. */
+typedef void (*lh_mux_chunk_cb)(void *user, natsMsg *msg);
+
+/* lh_mux_request asking for a streamed reply (the Lh-Stream header):
+ * on_chunk for each chunk, then exactly one on_end with the outcome, as
+ * lh_mux_cb (the stream's last message, or an ordinary reply from a
+ * responder that answers whole). `idle_ms` is the deadline, renewed by
+ * every message. *handle names the request for lh_mux_cancel. */
+lh_err *lh_mux_stream(lh_mux *m, const char *subject, const char *data, size_t len,
+                      const char *request_id, int idle_ms, lh_mux_chunk_cb on_chunk,
+                      lh_mux_cb on_end, void *user, uint64_t *handle);
+/* The requester goes away: on_end gets 499 now (or, when a chunk is being
+ * delivered, as soon as it is), and the responder is told to stop. A
+ * request already ended is left alone. */
+void lh_mux_cancel(lh_mux *m, uint64_t handle);
+
 /* ---- the typed call (mux_call.c) ---- */
 
 /* Exactly one call per lh_mux_call, as for lh_mux_cb: `reply` is the

@@ -113,11 +113,40 @@ lh_err *lh_gw_body_to_msgpack(lh_gw_req *req, lh_buf *out)
 
 void lh_gw_error_reply_body(const lh_err *err, const char *data, size_t len, lh_buf *out)
 {
-    if (lh_error_body_is(data, len)) {
+    if (data && lh_error_body_is(data, len)) {
         lh_err *bad = lh_msgpack_to_json(data, len, out);
         assert(!bad); /* it decoded as an error body */
         lh_err_free(bad);
         return; /* the callee's own body: it names the field at fault */
     }
     lh_gw_error_json(err, out);
+}
+
+void lh_gw_error_out(const lh_gw_shape *shape, const lh_err *err, const char *data, size_t len,
+                     lh_buf *out)
+{
+    if (shape && shape->error)
+        shape->error(err, data, len, out);
+    else
+        lh_gw_error_reply_body(err, data, len, out);
+}
+
+bool lh_gw_msgpack_flag(const char *in, size_t len, const char *name)
+{
+    const char *p = in, *end = in + len;
+    lh_mp_value map;
+    if (!lh_mp_read(&p, end, &map) || map.type != LH_MP_MAP)
+        return false;
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < map.n; i++) {
+        lh_mp_value key, v;
+        if (!lh_mp_read(&p, end, &key))
+            return false;
+        bool hit = key.type == LH_MP_STR && key.n == nlen && !memcmp(key.s, name, nlen);
+        if (hit)
+            return lh_mp_read(&p, end, &v) && v.type == LH_MP_BOOL && v.b;
+        if (!lh_mp_skip(&p, end))
+            return false;
+    }
+    return false;
 }

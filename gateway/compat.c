@@ -117,6 +117,21 @@ const lh_gw_shape lh_gw_shape_native = {
     .reply = lh_gw_reply_json,
 };
 
+/* A body saying `stream: true` asks for the reply as events (sse.c). */
+static lh_err *lh_gw_native_streamable_request(lh_gw_req *req, lh_buf *out)
+{
+    lh_err *err = lh_gw_body_to_msgpack(req, out);
+    if (!err && lh_gw_msgpack_flag(out->data, out->len, "stream"))
+        req->sse = &lh_gw_sse_native;
+    return err;
+}
+
+const lh_gw_shape lh_gw_shape_native_streamable = {
+    .name = "native",
+    .request = lh_gw_native_streamable_request,
+    .reply = lh_gw_reply_json,
+};
+
 /* ---- /ai/embed ---- */
 
 static lh_err *lh_gw_ai_request(lh_gw_req *req, lh_buf *out)

@@ -6,13 +6,18 @@
  * settings chatd's providers do not use (top_p, penalties, seed, stop)
  * are accepted and passed over, as LiteLLM's drop_params does. Lakehouse's
  * own `retrieve` may ride along (the SDKs' extra_body); the answer's
- * `citations` come back beside the choices.
+ * `citations` come back beside the choices. With `stream: true` the answer
+ * comes as `chat.completion.chunk` events (sse.c relays chatd's stream):
+ * the first carries delta.role, the last finish_reason (and the
+ * citations), then one with `usage` when stream_options.include_usage
+ * asks, then `data: [DONE]`. Errors are in OpenAI's shape.
  */
 #include "gateway/gw.h"
 
 #include <string.h>
 
 #include "bus/clock.h"
+#include "bus/error_body.h"
 #include "bus/json.h"
 #include "schemas/chat.h"
 
@@ -26,6 +31,13 @@ LH_SCHEMA_DECLARE(lh_gw_openai_chat_message, LH_GW_OPENAI_CHAT_MESSAGE)
 LH_SCHEMA_DEFINE(lh_gw_openai_chat_message, LH_GW_OPENAI_CHAT_MESSAGE,
                  "One message of an OpenAI chat request.")
 
+#define LH_GW_OPENAI_STREAM_OPTIONS(F, T)                                                   \
+    F(T, include_usage, BOOL, .def = 0,                                                     \
+      .doc = "Send a last chunk with `usage` (and empty `choices`) before [DONE].")
+LH_SCHEMA_DECLARE(lh_gw_openai_stream_options, LH_GW_OPENAI_STREAM_OPTIONS)
+LH_SCHEMA_DEFINE(lh_gw_openai_stream_options, LH_GW_OPENAI_STREAM_OPTIONS,
+                 "Options of a streamed chat completion.")
+
 #define LH_GW_OPENAI_CHAT_REQUEST(F, T)                                                     \
     F(T, messages, OBJECTS, .required = true, .min = 1, .max = LH_CHAT_MAX_MESSAGES,        \
       .sub = &lh_gw_openai_chat_message_schema, .doc = "The conversation.")                 \
@@ -37,8 +49,10 @@ LH_SCHEMA_DEFINE(lh_gw_openai_chat_message, LH_GW_OPENAI_CHAT_MESSAGE,
       .flags = LH_F_OMIT_UNSET, .doc = "The same, OpenAI's newer name.")                    \
     F(T, temperature, FLOAT, .min = 0, .max = 2, .flags = LH_F_OMIT_UNSET,                  \
       .doc = "Sampling temperature.")                                                       \
-    F(T, stream, BOOL, .def = 0, .doc = "Streaming is not built yet: refused (400).")       \
-    F(T, stream_options, ANY, .doc = "Accepted and ignored.")                               \
+    F(T, stream, BOOL, .def = 0,                                                            \
+      .doc = "Answer as `chat.completion.chunk` Server-Sent Events, then `data: [DONE]`.")  \
+    F(T, stream_options, OBJECT, .sub = &lh_gw_openai_stream_options_schema,                \
+      .doc = "With `stream`: `include_usage`.")                                             \
     F(T, n, INT, .min = 1, .max = 1, .def = 1, .doc = "Choices to make: only 1.")           \
     F(T, top_p, FLOAT, .doc = "Accepted and ignored.")                                      \
     F(T, presence_penalty, FLOAT, .doc = "Accepted and ignored.")                           \
@@ -51,6 +65,9 @@ LH_SCHEMA_DEFINE(lh_gw_openai_chat_message, LH_GW_OPENAI_CHAT_MESSAGE,
 LH_SCHEMA_DECLARE(lh_gw_openai_chat_request, LH_GW_OPENAI_CHAT_REQUEST)
 LH_SCHEMA_DEFINE(lh_gw_openai_chat_request, LH_GW_OPENAI_CHAT_REQUEST,
                  "OpenAI's chat completions request.")
+
+#define LH_GW_OPENAI_INCLUDE_USAGE 1u
+extern const lh_gw_sse_format lh_gw_sse_openai_chat;
 
 static lh_err *lh_gw_openai_chat_in(lh_gw_req *req, lh_buf *out)
 {
@@ -71,8 +88,13 @@ static lh_err *lh_gw_openai_chat_in(lh_gw_req *req, lh_buf *out)
         LH_SET(&c, max_tokens, o->has_max_tokens ? o->max_tokens : o->max_completion_tokens);
     if (o->has_temperature)
         LH_SET(&c, temperature, o->temperature);
-    if (o->stream)
-        LH_SET(&c, stream, true); /* chatd says what it does with it */
+    if (o->stream) {
+        LH_SET(&c, stream, true);
+        req->sse = &lh_gw_sse_openai_chat;
+        const lh_gw_openai_stream_options *so = o->stream_options;
+        if (so && so->include_usage)
+            req->sse_options |= LH_GW_OPENAI_INCLUDE_USAGE;
+    }
     lh_message_encode_given(lh_ep_chat_complete.request, &c, out);
     return NULL;
 }
@@ -125,11 +147,149 @@ static lh_err *lh_gw_openai_chat_reply(lh_gw_req *req, const char *data, size_t 
     return NULL;
 }
 
+/* ---- errors in OpenAI's shape ---- */
+
+static const char *lh_gw_openai_error_type(int code)
+{
+    switch (code) {
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 429: return "rate_limit_error";
+    default: return code >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+/* {"error":{"message","type","param","code"}}: the message and field of
+ * the callee's own error body when it sent one, else of err. */
+static void lh_gw_openai_error(const lh_err *err, const char *body, size_t len, lh_buf *out)
+{
+    lh_arena *arena = lh_arena_create();
+    lh_error_body *eb = NULL;
+    lh_err *bad = body ? lh_schema_decode_reply(&lh_error_body_schema, body, len, arena,
+                                                (void **)&eb)
+                       : NULL;
+    const lh_error_detail *d = !bad && eb ? eb->error : NULL;
+    const char *msg = lh_err_message(err), *field = lh_err_field(err);
+    lh_str message = d ? d->message : (lh_str){msg, strlen(msg)};
+    lh_str param = d ? d->field : (lh_str){field, field ? strlen(field) : 0};
+    int code = lh_gw_status_of(err);
+    lh_buf_append_str(out, "{\"error\":{\"message\":");
+    lh_json_append_string(out, message.s, message.len);
+    lh_buf_appendf(out, ",\"type\":\"%s\",\"param\":", lh_gw_openai_error_type(code));
+    if (param.s && param.len)
+        lh_json_append_string(out, param.s, param.len);
+    else
+        lh_buf_append_str(out, "null");
+    bool no_model = code == 404 && param.len == 5 && !memcmp(param.s, "model", 5);
+    lh_buf_appendf(out, ",\"code\":%s}}", no_model ? "\"model_not_found\"" : "null");
+    lh_err_free(bad);
+    lh_arena_destroy(arena);
+}
+
+/* ---- streamed: chat.completion.chunk events ---- */
+
+/* `data: {"id":..,"object":"chat.completion.chunk",...,"choices":[` */
+static void lh_gw_openai_chunk_head(const lh_gw_sse_info *s, lh_buf *out)
+{
+    lh_buf_appendf(out, "data: {\"id\":\"chatcmpl-%s\",\"object\":\"chat.completion.chunk\","
+                        "\"created\":%lld,\"model\":",
+                   s->id, (long long)s->created);
+    lh_json_append_string(out, s->model, strlen(s->model));
+    lh_buf_append_str(out, ",\"choices\":[");
+}
+
+/* One choice's delta: the first names the role. */
+static void lh_gw_openai_delta(lh_gw_sse_info *s, lh_str text, lh_buf *out)
+{
+    lh_gw_openai_chunk_head(s, out);
+    lh_buf_appendf(out, "{\"index\":0,\"delta\":{%s\"content\":",
+                   s->chunks ? "" : "\"role\":\"assistant\",");
+    lh_json_append_string(out, text.s, text.len);
+    lh_buf_append_str(out, "},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+}
+
+static void lh_gw_openai_set_model(lh_gw_sse_info *s, lh_str model)
+{
+    if (!model.s)
+        return;
+    size_t n = model.len < sizeof s->model - 1 ? model.len : sizeof s->model - 1;
+    memcpy(s->model, model.s, n);
+    s->model[n] = '\0';
+}
+
+static lh_err *lh_gw_openai_sse_chunk(lh_gw_sse_info *s, const char *data, size_t len,
+                                      lh_buf *out)
+{
+    lh_arena_reset(s->arena);
+    lh_chat_chunk *c = NULL;
+    lh_err *err = lh_schema_decode_reply(&lh_chat_chunk_schema, data, len, s->arena, (void **)&c);
+    if (err)
+        return lh_err_wrap_as(err, LH_EINTERNAL, "chatd sent an unreadable chunk");
+    if (!s->chunks) {
+        s->created = lh_clock_unix_s();
+        lh_gw_openai_set_model(s, c->model);
+    }
+    lh_gw_openai_delta(s, c->delta, out);
+    return NULL;
+}
+
+static lh_err *lh_gw_openai_sse_end(lh_gw_sse_info *s, const char *data, size_t len, lh_buf *out)
+{
+    lh_arena_reset(s->arena);
+    lh_chat_complete_reply *r = NULL;
+    lh_err *err = lh_schema_decode_reply(&lh_chat_complete_reply_schema, data, len, s->arena,
+                                         (void **)&r);
+    if (!err && (!r->message || !r->usage))
+        err = lh_err_new(LH_EINTERNAL, NULL, "chat.complete replied without a message");
+    if (err)
+        return lh_err_wrap_as(err, LH_EINTERNAL, "chatd's reply");
+    if (!s->chunks) { /* answered whole: its text is the one delta */
+        s->created = lh_clock_unix_s();
+        lh_gw_openai_set_model(s, r->model);
+        const lh_chat_message *m = r->message;
+        lh_gw_openai_delta(s, m->content, out);
+    }
+    lh_gw_openai_chunk_head(s, out);
+    lh_buf_append_str(out, "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":");
+    lh_json_append_string(out, r->finish_reason.s, r->finish_reason.len);
+    lh_buf_append_str(out, "}],\"provider\":");
+    lh_json_append_string(out, r->provider.s, r->provider.len);
+    lh_gw_append_citations(r, out);
+    lh_buf_append_str(out, "}\n\n");
+    if (s->options & LH_GW_OPENAI_INCLUDE_USAGE) {
+        const lh_chat_usage *u = r->usage;
+        lh_gw_openai_chunk_head(s, out);
+        lh_buf_appendf(out, "],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+                            "\"total_tokens\":%lld,\"estimated\":%s}}\n\n",
+                       (long long)u->prompt_tokens, (long long)u->completion_tokens,
+                       (long long)(u->prompt_tokens + u->completion_tokens),
+                       u->estimated ? "true" : "false");
+    }
+    lh_buf_append_str(out, "data: [DONE]\n\n");
+    return NULL;
+}
+
+/* OpenAI's own mid-stream error event: the SDKs raise it. */
+static void lh_gw_openai_sse_error(lh_gw_sse_info *s, const lh_err *err, lh_buf *out)
+{
+    (void)s;
+    lh_buf_append_str(out, "data: ");
+    lh_gw_openai_error(err, NULL, 0, out);
+    lh_buf_append_str(out, "\n\n");
+}
+
+const lh_gw_sse_format lh_gw_sse_openai_chat = {
+    .chunk = lh_gw_openai_sse_chunk,
+    .end = lh_gw_openai_sse_end,
+    .error = lh_gw_openai_sse_error,
+};
+
 const lh_gw_shape lh_gw_shape_openai_chat = {
     .name = "openai-chat",
     .request = lh_gw_openai_chat_in,
     .reply = lh_gw_openai_chat_reply,
     .request_message = &lh_gw_openai_chat_request_schema,
+    .error = lh_gw_openai_error,
     .reply_schema =
         "{\"type\":\"object\",\"properties\":{"
         "\"id\":{\"type\":\"string\"},"

@@ -39,7 +39,8 @@ static void lh_gw_finish(lh_gw_req *req)
     lh_buf_reset(&req->out);
     if (err) {
         size_t len = req->reply_has_body ? req->reply.len : 0;
-        lh_gw_error_reply_body(err, req->reply.data, len, &req->out);
+        lh_gw_error_out(req->match.route->shape, err, len ? req->reply.data : NULL, len,
+                        &req->out);
         int status = lh_gw_status_of(err);
         if (status >= 500)
             lh_gw_log_failure(req, status, lh_err_message(err));
@@ -65,6 +66,10 @@ void lh_gw_dispatch(lh_gw_req *req)
     lh_err *err = r->shape->request(req, &req->bus);
     if (err) {
         lh_gw_respond_error(req, err);
+        return;
+    }
+    if (req->sse) { /* the reply comes as a stream of events */
+        lh_gw_sse_dispatch(req);
         return;
     }
     /* Counted before looking at `draining` (both seq_cst): either stop sees

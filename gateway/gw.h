@@ -14,6 +14,7 @@
  *   openapi.c   GET /v1/openapi.json from the route table and the schemas
  *   query.c     requests from the URL: path and query parameters typed by a schema
  *   xfer.c      streamed routes: a bus conversation tied to one HTTP request
+ *   sse.c       a streamed bus reply relayed as Server-Sent Events
  *   storage.c   /v1/storage: list and delete shapes, Range, shared helpers
  *   storage_put.c  PUT  /v1/storage/{bucket}/{key...}, streamed up in parts
  *   storage_get.c  GET/HEAD /v1/storage/{bucket}/{key...}, streamed down in ranges
@@ -40,12 +41,14 @@
 
 #define LH_GW_MAX_PARAMS 4
 #define LH_GW_RID_MAX 64
+#define LH_GW_SSE_MODEL_MAX 288
 #define LH_GW_DEFAULT_MAX_BODY (8u << 20)
 /* What a %00 in the URL decodes to (see lh_gw_unescape in server.c). */
 #define LH_GW_ENCODED_NUL "\xC0\x80"
 
 typedef struct lh_gw lh_gw;
 typedef struct lh_gw_req lh_gw_req;
+typedef struct lh_gw_sse_format lh_gw_sse_format;
 typedef struct lh_gw_metrics lh_gw_metrics;
 
 /* ---- routes.c ---------------------------------------------------------- */
@@ -89,6 +92,9 @@ typedef struct lh_gw_shape {
     bool query;
     /* A streamed route (no request/reply functions: it speaks to the bus itself). */
     const lh_gw_stream *stream;
+    /* How its errors are written when not in the native shape: `err`, and
+     * the callee's msgpack error body when there is one (else NULL). */
+    void (*error)(const lh_err *err, const char *body, size_t len, lh_buf *out);
 } lh_gw_shape;
 
 /* A local route answers inside the gateway: it responds or suspends. */
@@ -206,6 +212,10 @@ struct lh_gw_req {
     int timeout_ms;   /* a shape may set the bus deadline; 0: LH_REQUEST_TIMEOUT_MS */
     /* Streamed routes: their conversation with the bus (xfer.c). */
     struct lh_gw_xfer *xfer;
+    /* Set by a shape's request function: the reply comes as a bus stream,
+     * relayed as Server-Sent Events in this format (sse.c). */
+    const lh_gw_sse_format *sse;
+    unsigned sse_options; /* the format's own flags (include_usage) */
     /* health.c */
     lh_gw_ping *pings;
     size_t n_pings;
@@ -270,6 +280,12 @@ lh_err *lh_gw_decode(lh_gw_req *req, const lh_contract *k, const char *data, siz
 /* The response body for an error reply: the callee's own JSON-converted
  * `{"error":...}` body when it sent one, else one made from err. */
 void lh_gw_error_reply_body(const lh_err *err, const char *data, size_t len, lh_buf *out);
+/* The error body as the route's shape writes errors (lh_gw_shape.error),
+ * else as lh_gw_error_reply_body; `shape` may be NULL (no route). */
+void lh_gw_error_out(const lh_gw_shape *shape, const lh_err *err, const char *data, size_t len,
+                     lh_buf *out);
+/* Whether the msgpack map in[0..len) has the field `name` set to true. */
+bool lh_gw_msgpack_flag(const char *in, size_t len, const char *name);
 
 /* ---- xfer.c: a bus conversation that may outlive its HTTP request ------ */
 
@@ -295,6 +311,11 @@ struct lh_gw_xfer {
     lh_gw_xfer_reply_fn on_reply;
     void (*on_detach)(lh_gw_xfer *x); /* with the lock, when the HTTP request ends */
     void (*free_fn)(lh_gw_xfer *x);   /* frees the state holding x */
+    /* A streamed reply in flight (lh_gw_xfer_stream): cancelled when the
+     * HTTP request ends first. */
+    void (*on_chunk)(lh_gw_xfer *x, natsMsg *msg);
+    uint64_t stream;
+    bool streaming;
 };
 
 /* Ties x to req (req->xfer = x, one reference for the request). */
@@ -314,6 +335,13 @@ lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const lh_contract *k, const char *data, s
 /* lh_gw_xfer_send of `msg`, a struct of the contract's request schema. */
 lh_err *lh_gw_xfer_call(lh_gw_xfer *x, const lh_contract *k, const void *msg,
                         lh_gw_xfer_reply_fn on_reply);
+/* With the lock held: lh_gw_xfer_send asking for a streamed reply. Each
+ * chunk goes to on_chunk (with the lock; it resumes a suspended
+ * connection as a reply does), the outcome to on_reply. When the HTTP
+ * request ends first, the stream is cancelled on the bus. */
+lh_err *lh_gw_xfer_stream(lh_gw_xfer *x, const lh_contract *k, const char *data, size_t len,
+                          void (*on_chunk)(lh_gw_xfer *x, natsMsg *msg),
+                          lh_gw_xfer_reply_fn on_reply);
 /* With the lock held, on libmicrohttpd's thread (access handler or content
  * reader): parks the connection until the next reply resumes it. */
 void lh_gw_xfer_suspend(lh_gw_xfer *x);
@@ -322,6 +350,35 @@ void lh_gw_xfer_done(lh_gw_req *req);
 /* Sends a request (a struct of the contract's request schema) whose
  * answer nobody waits for (an abort). */
 void lh_gw_fire_and_forget(lh_gw *gw, const lh_contract *k, const void *msg, const char *rid);
+
+/* ---- sse.c: streamed replies as Server-Sent Events -------------------- */
+
+/* What a format keeps between the messages of one stream. */
+typedef struct lh_gw_sse_info {
+    char id[LH_GW_RID_MAX + 1]; /* the request id */
+    size_t chunks;              /* chunks written so far */
+    unsigned options;           /* req->sse_options */
+    lh_arena *arena;            /* scratch for decoding (the format resets it) */
+    char model[LH_GW_SSE_MODEL_MAX];
+    int64_t created;            /* unix seconds, when the format wants it */
+} lh_gw_sse_info;
+
+/* How a route writes a stream's messages as events (each appends SSE
+ * text to `out`). `chunk` and `end` see info->chunks before it counts
+ * theirs, so 0 means nothing has been written yet (end may then have to
+ * write the whole answer: a responder that answered whole). */
+struct lh_gw_sse_format {
+    lh_err *(*chunk)(lh_gw_sse_info *s, const char *data, size_t len, lh_buf *out);
+    lh_err *(*end)(lh_gw_sse_info *s, const char *data, size_t len, lh_buf *out);
+    /* The stream fails after its start: the last event. */
+    void (*error)(lh_gw_sse_info *s, const lh_err *err, lh_buf *out);
+};
+
+/* Events of the native shape: `data: <chunk JSON>` per chunk, then
+ * `event: reply` with the reply's JSON, or `event: error`. */
+extern const lh_gw_sse_format lh_gw_sse_native;
+/* Sends req->bus as a streamed request and answers with its events. */
+void lh_gw_sse_dispatch(lh_gw_req *req);
 
 /* ---- storage.c, storage_put.c, storage_get.c: /v1/storage --------------- */
 
@@ -380,6 +437,8 @@ lh_err *lh_gw_query_decode(lh_gw_req *req, const lh_schema *schema, lh_arena *ar
 /* ---- compat.c ---------------------------------------------------------- */
 
 extern const lh_gw_shape lh_gw_shape_native;
+/* The native shape, relayed as events when the body says `stream: true`. */
+extern const lh_gw_shape lh_gw_shape_native_streamable;
 extern const lh_gw_shape lh_gw_shape_ai_embed;
 extern const lh_gw_shape lh_gw_shape_openai_embeddings;
 extern const lh_gw_shape lh_gw_shape_openai_chat; /* compat_chat.c */

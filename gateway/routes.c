@@ -52,9 +52,10 @@ static const lh_gw_route lh_gw_table[] = {
                  "The k nearest items to a vector, a batch of vectors or a text, filtered by "
                  "metadata; the index is named in the body."),
     LH_GW_BUS("POST", "/v1/matrix/retrieve", &lh_ep_matrix_retrieve, &lh_gw_shape_native),
-    LH_GW_BUS("POST", "/v1/chat", &lh_ep_chat_complete, &lh_gw_shape_native),
+    LH_GW_BUS("POST", "/v1/chat", &lh_ep_chat_complete, &lh_gw_shape_native_streamable),
     LH_GW_BUS_AS("POST", "/v1/chat/completions", &lh_ep_chat_complete, &lh_gw_shape_openai_chat,
-                 "OpenAI-compatible chat completions (one choice; not streamed yet)."),
+                 "OpenAI-compatible chat completions (one choice); with `stream: true`, "
+                 "chat.completion.chunk events."),
     LH_GW_BUS("GET", "/v1/chat/providers", &lh_ep_chat_providers, &lh_gw_shape_query),
     LH_GW_BUS("POST", "/v1/catalog/datasets", &lh_ep_catalog_create, &lh_gw_shape_native),
     LH_GW_BUS("POST", "/v1/catalog/datasets/{name}/commit", &lh_ep_catalog_commit,

@@ -118,7 +118,7 @@ void lh_gw_log_failure(lh_gw_req *req, int status, const char *message)
 void lh_gw_respond_error(lh_gw_req *req, lh_err *err)
 {
     lh_buf_reset(&req->out);
-    lh_gw_error_json(err, &req->out);
+    lh_gw_error_out(req->match.route ? req->match.route->shape : NULL, err, NULL, 0, &req->out);
     int status = lh_gw_status_of(err);
     if (status >= 500)
         lh_gw_log_failure(req, status, lh_err_message(err));
@@ -353,6 +353,8 @@ static void lh_gw_completed(void *cls, struct MHD_Connection *conn, void **con_c
     const lh_gw_stream *stream = lh_gw_route_stream(req->match.route);
     if (stream)
         stream->done(req);
+    else
+        lh_gw_xfer_done(req); /* a bus route streamed as events (sse.c), if any */
     atomic_fetch_sub(&gw->http_in_flight, 1);
     lh_gw_pool_put(gw, req);
 }

@@ -59,6 +59,7 @@ static void lh_gw_xfer_on_reply(void *user, lh_err *err, natsMsg *msg)
     pthread_mutex_lock(&x->mu);
     assert(x->in_flight > 0);
     x->in_flight--;
+    x->streaming = false;
     x->on_reply(x, err, msg);
     /* Resumed after unlocking: a suspended connection cannot end, so conn
      * stays valid, and only this reply may resume it. */
@@ -99,6 +100,49 @@ lh_err *lh_gw_xfer_send(lh_gw_xfer *x, const lh_contract *k, const char *data, s
     return err;
 }
 
+/* A chunk of a streamed reply: handed on under the lock, and the
+ * connection resumed as a reply resumes it. */
+static void lh_gw_xfer_on_chunk(void *user, natsMsg *msg)
+{
+    lh_gw_xfer *x = user;
+    pthread_mutex_lock(&x->mu);
+    x->on_chunk(x, msg);
+    bool resume = x->suspended;
+    x->suspended = false;
+    struct MHD_Connection *conn = x->conn;
+    pthread_mutex_unlock(&x->mu);
+    if (resume)
+        MHD_resume_connection(conn);
+}
+
+lh_err *lh_gw_xfer_stream(lh_gw_xfer *x, const lh_contract *k, const char *data, size_t len,
+                          void (*on_chunk)(lh_gw_xfer *x, natsMsg *msg),
+                          lh_gw_xfer_reply_fn on_reply)
+{
+    lh_gw *gw = x->gw;
+    assert(!x->in_flight); /* one stream, and nothing else, at a time */
+    atomic_fetch_add(&gw->bus_in_flight, 1);
+    if (atomic_load(&gw->draining)) {
+        atomic_fetch_sub(&gw->bus_in_flight, 1);
+        return lh_err_new(LH_EUNAVAILABLE, NULL, "the gateway is shutting down");
+    }
+    x->in_flight++;
+    x->on_reply = on_reply;
+    x->on_chunk = on_chunk;
+    x->streaming = true;
+    x->refs++;
+    lh_err *err = lh_mux_stream(gw->mux, k->subject, data, len, x->rid,
+                                gw->config.request_timeout_ms, lh_gw_xfer_on_chunk,
+                                lh_gw_xfer_on_reply, x, &x->stream);
+    if (err) {
+        x->in_flight--;
+        x->streaming = false;
+        x->refs--;
+        atomic_fetch_sub(&gw->bus_in_flight, 1);
+    }
+    return err;
+}
+
 lh_err *lh_gw_xfer_call(lh_gw_xfer *x, const lh_contract *k, const void *msg,
                         lh_gw_xfer_reply_fn on_reply)
 {
@@ -129,7 +173,18 @@ void lh_gw_xfer_done(lh_gw_req *req)
     x->conn = NULL;
     if (x->on_detach)
         x->on_detach(x);
+    /* A stream still running has nobody to go to: stop it at its source.
+     * Held in flight meanwhile, so the mux outlives the cancel. */
+    bool cancel = x->streaming;
+    uint64_t stream = x->stream;
+    lh_gw *gw = x->gw;
+    if (cancel)
+        atomic_fetch_add(&gw->bus_in_flight, 1);
     pthread_mutex_unlock(&x->mu);
+    if (cancel) {
+        lh_mux_cancel(gw->mux, stream);
+        atomic_fetch_sub(&gw->bus_in_flight, 1);
+    }
     lh_gw_xfer_unref(x);
 }
 

@@ -56,7 +56,9 @@ LH_MESSAGE(lh_chat_retrieve, LH_CHAT_RETRIEVE,
       .doc = "Models to try in order when the model fails (its provider is down, busy or "  \
              "answers unreadably; not when the request itself is refused), at most 8.")     \
     F(T, stream, BOOL, .def = 0,                                                            \
-      .doc = "Stream the answer as it is made. Not built yet: refused (400).")              \
+      .doc = "Stream the answer as it is made, in `lh_chat_chunk` messages (the bus's "     \
+             "streaming protocol, asked for with the `Lh-Stream` header; without it the "   \
+             "answer comes whole). Fallbacks apply until the first piece is sent.")         \
     F(T, retrieve, OBJECT, .sub = &lh_chat_retrieve_schema,                                 \
       .doc = "Ground the answer in retrieved passages, cited as [n]. The extractive "       \
              "model always retrieves (from every index unless corpora are named).")
@@ -97,6 +99,13 @@ LH_MESSAGE(lh_chat_attempt, LH_CHAT_ATTEMPT, "A model tried before the one that 
       .doc = "Models that failed before the one that answered (from `fallbacks`).")
 LH_MESSAGE(lh_chat_complete_reply, LH_CHAT_COMPLETE_REPLY, "An answer, with its citations.")
 
+/* A streamed answer's pieces, before its reply (the stream's last message). */
+#define LH_CHAT_CHUNK(F, T)                                                                 \
+    F(T, delta, STRING, .doc = "The next piece of the answer's text.")                      \
+    F(T, model, STRING,                                                                     \
+      .doc = "The model answering (after any fallback): on the first piece only.")
+LH_MESSAGE(lh_chat_chunk, LH_CHAT_CHUNK, "A piece of a streamed answer.")
+
 /* ---- chat.providers ---- */
 
 #define LH_CHAT_PROVIDERS_REQUEST(F, T)
@@ -125,7 +134,8 @@ LH_MESSAGE(lh_chat_providers_reply, LH_CHAT_PROVIDERS_REPLY, "The chat providers
     E(S, chat_complete, "complete", "chat.complete", lh_chat_complete_request,              \
       lh_chat_complete_reply,                                                               \
       "Answer a conversation, grounded in retrieved passages when asked (always for "       \
-      "`extractive`). 404 for an unknown model or provider, 413 for an oversize prompt.")   \
+      "`extractive`). 404 for an unknown model or provider, 413 for an oversize prompt. " \
+      "Streams `lh_chat_chunk` pieces when asked (`stream` and the Lh-Stream header).")   \
     E(S, chat_providers, "providers", "chat.providers", lh_chat_providers_request,          \
       lh_chat_providers_reply, "List the configured chat providers and their models.")
 LH_SERVICE("chatd", LH_CHAT_ENDPOINTS, LH_NO_EVENTS)

@@ -5,7 +5,11 @@
  * verbatim and cite them by [n]; without `retrieve` every index is
  * searched; max_tokens cuts and keeps only the citations still used; bad
  * requests are refused before anything is retrieved; and
- * /v1/chat/completions answers in OpenAI's shape.
+ * /v1/chat/completions answers in OpenAI's shape. Streamed: over the bus
+ * (lh_call_stream) the pieces add up to the answer; over HTTP as
+ * chat.completion.chunk events (role first, finish_reason last, usage
+ * when asked, [DONE]) or the native events; a refusal before the stream
+ * starts is an ordinary error response; the openai SDK streams too.
  */
 #include "tests/support/harness.h"
 
@@ -18,6 +22,7 @@
 #include "actors/embed/embed.h"
 #include "actors/matrix/matrix.h"
 #include "actors/vector/vector.h"
+#include "bus/stream.h"
 #include "gateway/gateway.h"
 #include "schemas/chat.h"
 #include "schemas/embed.h"
@@ -190,8 +195,8 @@ static void test_bad_requests_are_refused(void **state)
            "max_tokens", NULL);
     expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temperature\":3}", 400,
            "temperature", NULL);
-    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}", 400,
-           "stream", "not built");
+    expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true,"
+              "\"model\":\"gpt-9\"}", 404, "model", "gpt-9"); /* refused whole, not streamed */
     expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"retrieve\":{\"corpora\":"
               "[\"nope\"]}}", 404, NULL, "nope");
     expect(f, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"bogus\":1}", 400, "bogus",
@@ -239,7 +244,7 @@ static void test_openai_shape_over_http(void **state)
     static const char *const bad[] = {
         "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}",
         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":2}",
-        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":1}",
         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -300,6 +305,234 @@ static void test_the_openai_sdk_works(void **state)
     }
 }
 
+/* ---- streamed ---- */
+
+typedef struct pieces {
+    lh_buf text;
+    size_t n;
+    char first_model[64];
+} pieces;
+
+static bool take_piece(void *user, const void *chunk)
+{
+    pieces *p = user;
+    const lh_chat_chunk *c = chunk;
+    if (!p->n)
+        snprintf(p->first_model, sizeof p->first_model, "%.*s", (int)c->model.len, c->model.s);
+    else
+        assert_null(c->model.s); /* the first piece alone names the model */
+    assert_true(c->delta.len > 0);
+    lh_buf_append(&p->text, c->delta.s, c->delta.len);
+    p->n++;
+    return true;
+}
+
+static lh_err *ask_streamed(fixture *f, const char *model, pieces *p, lh_arena *arena,
+                            lh_chat_complete_reply **rep)
+{
+    lh_chat_message m = {.role = {"user", 4}, .content = {"what does error E1234 mean?", 27}};
+    lh_str kb = {"kb", 2};
+    lh_chat_retrieve r = {.corpora = {&kb, 1}};
+    lh_chat_complete_request req = {.messages = {&m, 1}, .retrieve = &r,
+                                    .model = {model, model ? strlen(model) : 0}};
+    LH_SET(&req, stream, true);
+    return lh_call_stream(lh_test_stack_conn(f), &lh_ep_chat_complete, &req,
+                          &lh_chat_chunk_schema, take_piece, p, arena, (void **)rep, 30000);
+}
+
+static void test_answers_stream_over_the_bus(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    lh_arena *arena = lh_arena_create();
+    pieces p = {0};
+    lh_buf_init(&p.text);
+    lh_chat_complete_reply *rep = NULL;
+    lh_err *err = ask_streamed(f, NULL, &p, arena, &rep);
+    if (err)
+        fail_msg("%s", lh_err_message(err));
+    const lh_chat_message *m = rep->message;
+    assert_true(p.n >= 1);
+    assert_string_equal(p.first_model, "extractive");
+    assert_int_equal(p.text.len, m->content.len); /* the pieces are the answer */
+    assert_memory_equal(p.text.data, m->content.s, m->content.len);
+    assert_non_null(strstr(lh_buf_cstr(&p.text), "Error code E1234 means the disk is full."));
+    assert_int_equal(rep->citations.n, 1);
+    lh_buf_reset(&p.text);
+    p.n = 0;
+    err = ask_streamed(f, "nope/x", &p, arena, &rep); /* refused before any piece */
+    assert_non_null(err);
+    assert_int_equal(lh_err_code(err), 404);
+    assert_int_equal(p.n, 0);
+    lh_err_free(err);
+    lh_buf_free(&p.text);
+    lh_arena_destroy(arena);
+}
+
+/* The `data:` payloads of an event stream, in order, with each event's
+ * name (NULL for the default), parsed as JSON where they are. */
+typedef struct sse_event {
+    char name[32];
+    char data[8192];
+    json_t *json;
+} sse_event;
+
+static size_t sse_parse(const char *body, sse_event *ev, size_t cap)
+{
+    size_t n = 0;
+    const char *p = body;
+    while (*p && n < cap) {
+        const char *end = strstr(p, "\n\n");
+        assert_non_null(end); /* every event ends with a blank line */
+        memset(&ev[n], 0, sizeof ev[n]);
+        for (const char *line = p; line < end;) {
+            const char *nl = memchr(line, '\n', (size_t)(end - line));
+            size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
+            if (!strncmp(line, "event: ", 7))
+                snprintf(ev[n].name, sizeof ev[n].name, "%.*s", (int)len - 7, line + 7);
+            else if (!strncmp(line, "data: ", 6))
+                snprintf(ev[n].data, sizeof ev[n].data, "%.*s", (int)len - 6, line + 6);
+            else
+                fail_msg("not an SSE line: %.*s", (int)len, line);
+            line += len + 1;
+        }
+        ev[n].json = json_loads(ev[n].data, 0, NULL);
+        n++;
+        p = end + 2;
+    }
+    return n;
+}
+
+static void sse_free(sse_event *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(ev[i].json);
+}
+
+static const char *delta_of(json_t *chunk, const char *key)
+{
+    json_t *d = json_object_get(json_array_get(json_object_get(chunk, "choices"), 0), "delta");
+    return json_string_value(json_object_get(d, key));
+}
+
+static void test_openai_stream_over_http(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    static const char body[] =
+        "{\"model\":\"extractive\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"When are invoices sent?\"}],\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+    lh_test_response r = lh_test_fetch(f->http_port, "POST", "/v1/chat/completions", NULL, body,
+                                       strlen(body));
+    assert_int_equal(r.status, 200);
+    char ct[64];
+    assert_non_null(lh_test_header(&r, "Content-Type", ct, sizeof ct));
+    assert_string_equal(ct, "text/event-stream");
+    static sse_event ev[64];
+    size_t n = sse_parse(r.body, ev, 64);
+    assert_true(n >= 4); /* a piece at least, the finish, the usage, [DONE] */
+    assert_string_equal(ev[n - 1].data, "[DONE]");
+    assert_string_equal(delta_of(ev[0].json, "role"), "assistant");
+    lh_buf text;
+    lh_buf_init(&text);
+    for (size_t i = 0; i + 3 < n; i++) {
+        assert_string_equal(json_string_value(json_object_get(ev[i].json, "object")),
+                            "chat.completion.chunk");
+        assert_string_equal(json_string_value(json_object_get(ev[i].json, "model")), "extractive");
+        assert_true(i == 0 || !delta_of(ev[i].json, "role")); /* the role comes once */
+        lh_buf_append_str(&text, delta_of(ev[i].json, "content"));
+    }
+    assert_non_null(strstr(lh_buf_cstr(&text), "Invoices are sent on the first day"));
+    json_t *last = json_array_get(json_object_get(ev[n - 3].json, "choices"), 0);
+    assert_string_equal(json_string_value(json_object_get(last, "finish_reason")), "stop");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(ev[n - 3].json, "citations"), 0), "id")),
+                        "bill");
+    json_t *usage = json_object_get(ev[n - 2].json, "usage");
+    assert_int_equal(json_array_size(json_object_get(ev[n - 2].json, "choices")), 0);
+    assert_int_equal(json_integer_value(json_object_get(usage, "total_tokens")),
+                     json_integer_value(json_object_get(usage, "prompt_tokens")) +
+                         json_integer_value(json_object_get(usage, "completion_tokens")));
+    assert_true(json_integer_value(json_object_get(usage, "completion_tokens")) > 0);
+    /* every chunk names the same completion */
+    for (size_t i = 1; i + 1 < n; i++)
+        assert_string_equal(json_string_value(json_object_get(ev[i].json, "id")),
+                            json_string_value(json_object_get(ev[0].json, "id")));
+    sse_free(ev, n);
+    lh_buf_free(&text);
+    lh_test_response_free(&r);
+    /* without include_usage: no usage chunk */
+    static const char plain[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"When are invoices sent?\"}],"
+        "\"stream\":true}";
+    r = lh_test_fetch(f->http_port, "POST", "/v1/chat/completions", NULL, plain, strlen(plain));
+    n = sse_parse(r.body, ev, 64);
+    assert_string_equal(ev[n - 1].data, "[DONE]");
+    for (size_t i = 0; i + 1 < n; i++)
+        assert_null(json_object_get(ev[i].json, "usage"));
+    sse_free(ev, n);
+    lh_test_response_free(&r);
+}
+
+static void test_a_refused_stream_is_an_openai_error(void **state)
+{
+    fixture *f = *state;
+    static const char body[] =
+        "{\"model\":\"nope/x\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+        "\"stream\":true}";
+    lh_test_response r = lh_test_fetch(f->http_port, "POST", "/v1/chat/completions", NULL, body,
+                                       strlen(body));
+    assert_int_equal(r.status, 404);
+    json_t *e = json_object_get(r.json, "error");
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "nope"));
+    assert_string_equal(json_string_value(json_object_get(e, "type")), "invalid_request_error");
+    assert_string_equal(json_string_value(json_object_get(e, "param")), "model");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "model_not_found");
+    lh_test_response_free(&r);
+    static const char bad[] = "{\"messages\":[],\"stream\":true}"; /* the gateway's own refusal */
+    r = lh_test_fetch(f->http_port, "POST", "/v1/chat/completions", NULL, bad, strlen(bad));
+    assert_int_equal(r.status, 400);
+    e = json_object_get(r.json, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "param")), "messages");
+    assert_true(json_is_null(json_object_get(e, "code")));
+    lh_test_response_free(&r);
+}
+
+static void test_native_stream_over_http(void **state)
+{
+    fixture *f = *state;
+    corpus(f, "kb", KB, 3);
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"what does error E1234 mean?\"}],"
+        "\"retrieve\":{\"corpora\":[\"kb\"]},\"stream\":true}";
+    lh_test_response r = lh_test_fetch(f->http_port, "POST", "/v1/chat", NULL, body,
+                                       strlen(body));
+    assert_int_equal(r.status, 200);
+    static sse_event ev[64];
+    size_t n = sse_parse(r.body, ev, 64);
+    assert_true(n >= 2);
+    assert_string_equal(ev[n - 1].name, "reply");
+    lh_buf text;
+    lh_buf_init(&text);
+    for (size_t i = 0; i + 1 < n; i++) {
+        assert_string_equal(ev[i].name, "");
+        lh_buf_append_str(&text, json_string_value(json_object_get(ev[i].json, "delta")));
+    }
+    json_t *msg = json_object_get(ev[n - 1].json, "message");
+    assert_string_equal(lh_buf_cstr(&text), json_string_value(json_object_get(msg, "content")));
+    assert_int_equal(json_array_size(json_object_get(ev[n - 1].json, "citations")), 1);
+    sse_free(ev, n);
+    lh_buf_free(&text);
+    lh_test_response_free(&r);
+    /* and without stream, the same route answers whole */
+    static const char whole[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"what does error E1234 mean?\"}]}";
+    r = lh_test_fetch(f->http_port, "POST", "/v1/chat", NULL, whole, strlen(whole));
+    assert_int_equal(r.status, 200);
+    assert_non_null(json_object_get(r.json, "message"));
+    lh_test_response_free(&r);
+}
+
 static void test_providers_are_listed(void **state)
 {
     fixture *f = *state;
@@ -321,6 +554,10 @@ int main(void)
         T(test_max_tokens_cuts_the_answer),
         T(test_bad_requests_are_refused),
         T(test_openai_shape_over_http),
+        T(test_answers_stream_over_the_bus),
+        T(test_openai_stream_over_http),
+        T(test_a_refused_stream_is_an_openai_error),
+        T(test_native_stream_over_http),
         T(test_chat_command_prints_answer_and_citations),
         T(test_the_openai_sdk_works),
         T(test_providers_are_listed),

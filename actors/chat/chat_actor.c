@@ -51,9 +51,6 @@ static bool lh_str_is(const lh_str *s, const char *c)
 
 static lh_err *lh_chat_check(const lh_chat_complete_request *req, lh_str *question)
 {
-    if (req->stream)
-        return lh_err_new(LH_EBADREQ, "stream",
-                          "streaming is not built yet: ask without 'stream' (or false)");
     const lh_chat_message *m = req->messages.v;
     size_t n = req->messages.n, bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -245,11 +242,44 @@ static lh_str lh_chat_full_name(lh_ctx *ctx, const lh_chat_provider *p, lh_str m
     return (lh_str){full, n};
 }
 
+/* ---- streaming ---- */
+
+/* The sink a provider streams into: each piece becomes a chat chunk on
+ * the bus, the first naming the model that answers. */
+typedef struct lh_chat_streamer {
+    lh_chat_sink sink;
+    lh_ctx *ctx;
+    lh_str model; /* the attempt's full name */
+} lh_chat_streamer;
+
+static lh_err *lh_chat_stream_delta(void *user, const char *text, size_t len)
+{
+    lh_chat_streamer *st = user;
+    lh_chat_chunk chunk = {.delta = {text, len}};
+    if (!st->sink.sent)
+        chunk.model = st->model;
+    lh_err *err = lh_ctx_stream_send(st->ctx, &lh_chat_chunk_schema, &chunk);
+    if (!err)
+        st->sink.sent++;
+    return err;
+}
+
+/* A provider that answered without streaming anything (it cannot, or it
+ * had nothing to say but said it whole) still streams its answer. */
+static lh_err *lh_chat_stream_rest(lh_chat_streamer *st, const lh_chat_complete_reply *rep)
+{
+    const lh_chat_message *m = rep->message;
+    if (st->sink.sent || !m || !m->content.len)
+        return NULL;
+    return lh_chat_stream_delta(st, m->content.s, m->content.len);
+}
+
 /* Asks each model in turn until one answers; a failure of the request
  * itself (4xx) ends it, a failure of the provider (5xx) tries the next. */
 static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan *plan,
                               lh_chat_prompt *prompt, lh_chat_complete_reply *rep)
 {
+    lh_chat_streamer *streamer = (lh_chat_streamer *)prompt->sink; /* its first member */
     lh_chat_attempt *failed = lh_ctx_alloc(ctx, plan->n * sizeof *failed);
     size_t n_failed = 0;
     bool grounded = false;
@@ -270,21 +300,29 @@ static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan
         prompt->model = plan->model[i];
         prompt->time_left_ms = lh_chat_left(plan->deadline);
         *rep = (lh_chat_complete_reply){0};
+        lh_str full = lh_chat_full_name(ctx, p, plan->model[i]);
+        if (streamer)
+            streamer->model = full;
         uint64_t t0 = lh_clock_ns();
         err = p->complete(p, prompt, lh_ctx_arena(ctx), rep);
-        lh_chat_record(st, p, err, t0);
+        if (!err && streamer)
+            err = lh_chat_stream_rest(streamer, rep);
+        if (!err || lh_err_code(err) != LH_ECANCELED) /* a requester gone says nothing of it */
+            lh_chat_record(st, p, err, t0);
         if (!err) {
-            rep->model = lh_chat_full_name(ctx, p, plan->model[i]);
+            rep->model = full;
             rep->provider = (lh_str){p->name, strlen(p->name)};
             if (n_failed)
                 rep->failed_attempts = (lh_objs){failed, n_failed};
             return NULL;
         }
+        if (streamer && streamer->sink.sent) /* too late for another model: the stream ends */
+            return lh_err_wrap(err, "the answer broke off after %zu pieces", streamer->sink.sent);
         if (lh_err_code(err) < 500)
             return err;
         const char *why = lh_err_message(err);
         failed[n_failed] = (lh_chat_attempt){
-            .model = lh_chat_full_name(ctx, p, plan->model[i]),
+            .model = full,
             .error = {lh_arena_strndup(lh_ctx_arena(ctx), why, strlen(why)), strlen(why)}};
         LH_SET(&failed[n_failed], status, lh_err_code(err));
         n_failed++;
@@ -307,7 +345,14 @@ static lh_err *lh_chat_complete_handler(lh_ctx *ctx, const void *request, void *
     lh_err *err = lh_chat_check(req, &prompt.question);
     if (!err)
         err = lh_chat_plan_of(st, req, &plan);
-    return err ? err : lh_chat_answer(ctx, st, &plan, &prompt, reply);
+    if (err)
+        return err;
+    /* Streamed only once the request is known good: a refusal comes whole. */
+    lh_chat_streamer streamer = {.sink = {.delta = lh_chat_stream_delta}, .ctx = ctx};
+    streamer.sink.user = &streamer;
+    if (req->stream && lh_ctx_stream_begin(ctx))
+        prompt.sink = &streamer.sink;
+    return lh_chat_answer(ctx, st, &plan, &prompt, reply);
 }
 
 static lh_err *lh_chat_providers_handler(lh_ctx *ctx, const void *request, void *reply)

@@ -1,6 +1,6 @@
 // openai_sdk.mjs — the official `openai` npm package against a running
-// stack, as an application would use it: chat completions and embeddings
-// through the gateway's OpenAI-compatible routes. Run by tests/test_chat.c
+// stack, as an application would use it: chat completions (whole and
+// streamed) and embeddings through the gateway's OpenAI-compatible routes. Run by tests/test_chat.c
 // with LH_URL set; exits non-zero (saying why) on the first wrong answer.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -25,6 +25,38 @@ async function chat() {
   assert.equal(r.choices[0].finish_reason, "stop");
   assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
   assert.equal(r.citations[0].id, "disk");
+}
+
+async function streaming() {
+  const stream = await client.chat.completions.create({
+    model: "extractive",
+    messages: [{ role: "user", content: "What does error E1234 mean?" }],
+    stream: true,
+    stream_options: { include_usage: true },
+    retrieve: { corpora: ["kb"], k: 3 },
+  });
+  let text = "", role, finish, usage, chunks = 0;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, "chat.completion.chunk");
+    chunks++;
+    if (chunk.usage) usage = chunk.usage;
+    const c = chunk.choices[0];
+    if (!c) continue;
+    if (c.delta.role) role = c.delta.role;
+    if (c.delta.content) text += c.delta.content;
+    if (c.finish_reason) finish = c.finish_reason;
+  }
+  assert.ok(chunks >= 3, `${chunks} chunks`);
+  assert.equal(role, "assistant");
+  assert.match(text, /Error code E1234 means the disk is full\./);
+  assert.equal(finish, "stop");
+  assert.ok(usage.completion_tokens > 0);
+  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+  // A refusal comes before the stream starts, as an ordinary error.
+  await assert.rejects(
+    client.chat.completions.create({ model: "nope/model", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    (e) => e instanceof OpenAI.NotFoundError && /nope/.test(e.message),
+  );
 }
 
 async function refusals() {
@@ -53,6 +85,7 @@ async function embeddings() {
 
 try {
   await chat();
+  await streaming();
   await refusals();
   await embeddings();
   console.log("openai sdk: ok");
