@@ -73,6 +73,10 @@ typedef struct lh_actor_def {
      * between init and fini, so it must read its counters atomically or
      * under its own lock. */
     size_t (*extra_endpoints)(lh_actor *actor, void *state, lh_endpoint_stats *out, size_t cap);
+    /* Optional: appends the members of an endpoint's ADR-32 stats `data`
+     * object ("\"cache_hits\":3,..." without braces; nothing for none).
+     * Called on a bus thread at any time, as extra_endpoints is. */
+    void (*stats_data)(lh_actor *actor, void *state, const lh_contract *k, lh_buf *out);
 } lh_actor_def;
 
 typedef struct lh_actor_opts {

@@ -95,7 +95,22 @@ static void lh_endpoint_counts(lh_buf *out, uint64_t n, uint64_t errors, const c
                    (unsigned long long)ns, (unsigned long long)(n ? ns / n : 0));
 }
 
-static void lh_endpoint_stats_json(lh_endpoint_rt *ep, lh_buf *out)
+/* `,"data":{...}` when the actor has numbers of its own for the endpoint. */
+static void lh_endpoint_data(lh_actor *a, const lh_contract *k, lh_buf *out)
+{
+    if (!a->def->stats_data)
+        return;
+    size_t mark = out->len;
+    lh_buf_append_str(out, ",\"data\":{");
+    size_t inner = out->len;
+    a->def->stats_data(a, a->state, k, out);
+    if (out->len == inner)
+        out->len = mark; /* nothing to say: no data member */
+    else
+        lh_buf_append(out, "}", 1);
+}
+
+static void lh_endpoint_stats_json(lh_actor *a, lh_endpoint_rt *ep, lh_buf *out)
 {
     const lh_contract *k = ep->def->contract;
     char last_error[LH_LAST_ERROR_MAX];
@@ -103,6 +118,7 @@ static void lh_endpoint_stats_json(lh_endpoint_rt *ep, lh_buf *out)
     memcpy(last_error, ep->last_error, sizeof last_error);
     pthread_mutex_unlock(&ep->mu);
     lh_endpoint_common(out, k->name, k->subject, "q");
+    lh_endpoint_data(a, k, out);
     lh_endpoint_counts(out, atomic_load(&ep->num_requests), atomic_load(&ep->num_errors),
                        last_error, atomic_load(&ep->processing_ns));
 }
@@ -115,7 +131,7 @@ void lh_actor_stats_json(lh_actor *a, lh_buf *out)
     for (size_t i = 0; i < n; i++) {
         if (i)
             lh_buf_append(out, ",", 1);
-        lh_endpoint_stats_json(&a->eps[i], out);
+        lh_endpoint_stats_json(a, &a->eps[i], out);
     }
     lh_endpoint_stats extra[LH_EXTRA_ENDPOINTS_MAX];
     size_t n_extra = lh_extra_endpoints(a, extra);

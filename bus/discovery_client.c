@@ -152,42 +152,47 @@ lh_err *lh_discovery_gather(lh_conn *c, lh_discovery_verb verb, const char *name
 
 /* ---- on the multiplexer ------------------------------------------------- */
 
-typedef struct lh_pong_wait {
-    lh_discovery_pong_fn cb;
+typedef struct lh_ask_wait {
+    lh_discovery_verb verb;
+    lh_discovery_reply_fn cb;
     void *user;
-    char name[]; /* the actor pinged: its reply must come from it */
-} lh_pong_wait;
+    char name[]; /* the actor asked: its reply must come from it */
+} lh_ask_wait;
 
-static void lh_discovery_on_pong(void *user, lh_err *err, natsMsg *msg)
+static void lh_discovery_on_answer(void *user, lh_err *err, natsMsg *msg)
 {
-    lh_pong_wait *w = user;
+    lh_ask_wait *w = user;
     lh_err *bad = NULL;
+    json_t *doc = NULL;
     if (!err)
-        bad = lh_discovery_check(LH_DISCOVERY_PING, w->name, natsMsg_GetData(msg),
-                                 (size_t)natsMsg_GetDataLength(msg));
-    w->cb(w->user, err ? err : bad);
+        bad = lh_discovery_parse(w->verb, w->name, natsMsg_GetData(msg),
+                                 (size_t)natsMsg_GetDataLength(msg), &doc);
+    w->cb(w->user, err ? err : bad, doc);
+    json_decref(doc);
     lh_err_free(bad);
     free(w);
 }
 
-lh_err *lh_discovery_ping_async(lh_mux *m, const char *name, const char *request_id,
-                                int timeout_ms, lh_discovery_pong_fn cb, void *user)
+lh_err *lh_discovery_ask_async(lh_mux *m, lh_discovery_verb verb, const char *name,
+                               const char *request_id, int timeout_ms, lh_discovery_reply_fn cb,
+                               void *user)
 {
     assert(name);
     char subject[256];
-    lh_err *err = lh_discovery_subject(LH_DISCOVERY_PING, name, NULL, subject, sizeof subject);
+    lh_err *err = lh_discovery_subject(verb, name, NULL, subject, sizeof subject);
     if (err)
         return err;
     size_t len = strlen(name);
-    lh_pong_wait *w = malloc(sizeof *w + len + 1);
+    lh_ask_wait *w = malloc(sizeof *w + len + 1);
     if (!w)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    w->verb = verb;
     w->cb = cb;
     w->user = user;
     memcpy(w->name, name, len + 1);
     /* The callback may run (on the timer thread) before this returns; it
      * frees w, so w is not touched after a successful send. */
-    err = lh_mux_request(m, subject, "", 0, request_id, timeout_ms, lh_discovery_on_pong, w);
+    err = lh_mux_request(m, subject, "", 0, request_id, timeout_ms, lh_discovery_on_answer, w);
     if (err)
         free(w);
     return err;

@@ -6,8 +6,9 @@
  * Three callers need it in three shapes: the supervisor waits for one
  * actor to answer a ping (synchronous, with a deadline), `lakehouse status`
  * gathers every instance's document (all replies that arrive on one inbox
- * before a deadline), and the gateway's GET /v1/health pings every actor at
- * once without blocking a thread (on the request multiplexer). The
+ * before a deadline), and the gateway's GET /v1/health and /metrics ask
+ * every actor at once without blocking a thread (on the request
+ * multiplexer). The
  * subjects and the checks of a reply live here, once.
  */
 #ifndef LH_DISCOVERY_CLIENT_H
@@ -62,15 +63,17 @@ typedef bool (*lh_discovery_doc_fn)(void *user, json_t *doc);
 lh_err *lh_discovery_gather(lh_conn *c, lh_discovery_verb verb, const char *name, int window_ms,
                             lh_discovery_doc_fn fn, void *user);
 
-/* The outcome of an asynchronous ping: err NULL when the actor answered
- * with its ping_response, else why not (as for lh_discovery_ping). The
- * callback does not own err. It runs on a mux thread (see lh_mux_cb). */
-typedef void (*lh_discovery_pong_fn)(void *user, lh_err *err);
+/* The outcome of an asynchronous question: err NULL and `doc` the verb's
+ * document when the actor answered with it, else why not (as for
+ * lh_discovery_ping) and doc NULL. The callback owns neither. It runs on
+ * a mux thread (see lh_mux_cb). */
+typedef void (*lh_discovery_reply_fn)(void *user, lh_err *err, json_t *doc);
 
-/* Pings actor `name` (not NULL) through the multiplexer without waiting:
- * exactly one call of `cb` follows, unless an error is returned (then
- * none). */
-lh_err *lh_discovery_ping_async(lh_mux *m, const char *name, const char *request_id,
-                                int timeout_ms, lh_discovery_pong_fn cb, void *user);
+/* Asks actor `name` (not NULL; any one instance) the verb through the
+ * multiplexer without waiting: exactly one call of `cb` follows, unless
+ * an error is returned (then none). */
+lh_err *lh_discovery_ask_async(lh_mux *m, lh_discovery_verb verb, const char *name,
+                               const char *request_id, int timeout_ms, lh_discovery_reply_fn cb,
+                               void *user);
 
 #endif

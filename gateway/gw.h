@@ -35,6 +35,7 @@
 #include "bus/buf.h"
 #include "bus/config.h"
 #include "bus/contract.h"
+#include "bus/discovery_client.h"
 #include "bus/err.h"
 #include "bus/mux.h"
 #include "bus/schema.h"
@@ -455,6 +456,13 @@ int64_t lh_gw_count_words(const char *s, size_t len);
 /* ---- health.c, metrics.c, openapi.c ------------------------------------ */
 
 void lh_gw_health(lh_gw_req *req);
+/* Asks every actor of the route table the discovery verb at once and
+ * suspends; finish(req) answers once every answer (or its failure) is in.
+ * lh_gw_survey_results reads answer i (0: none left; doc NULL when that
+ * actor did not answer); lh_gw_survey_release drops the documents. */
+void lh_gw_survey(lh_gw_req *req, lh_discovery_verb verb, void (*finish)(lh_gw_req *req));
+size_t lh_gw_survey_results(lh_gw_req *req, const char **actor, json_t **doc, size_t i);
+void lh_gw_survey_release(lh_gw_req *req);
 
 enum { LH_GW_N_METHODS = 8 };
 int lh_gw_method_index(const char *method);

@@ -5,6 +5,16 @@
  *   lh_http_request_duration_seconds{route}       histogram (time to answer)
  *   lh_http_requests_in_flight                    gauge
  *   lh_bus_pending_requests                       gauge (the mux's table)
+ *   lh_actor_up{actor}                            gauge: answered $SRV.STATS
+ *   lh_actor_requests_total{actor,endpoint}       counter  } each actor's own
+ *   lh_actor_errors_total{actor,endpoint}         counter  } $SRV.STATS (one
+ *   lh_actor_processing_seconds_total{actor,endpoint}      } instance each),
+ *   lh_actor_data{actor,endpoint,key}             untyped  } asked per scrape
+ *
+ * The actor families come from one $SRV.STATS per actor of the route
+ * table, asked at once while the scrape waits suspended (lh_gw_survey);
+ * lh_actor_data carries the numbers of an endpoint's `data` (embedd's
+ * cache hits and misses, for one).
  *
  * `route` is the route's pattern from the table (or "unmatched"), never the
  * raw path, so the label set stays bounded. Every counter is an atomic in
@@ -18,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #define LH_GW_STATUS_MIN 100
 #define LH_GW_N_STATUS 500 /* 100..599 */
@@ -222,9 +234,93 @@ void lh_gw_metrics_render(lh_gw *gw, lh_buf *out)
                    lh_gw_bus_pending(gw));
 }
 
-void lh_gw_metrics_route(lh_gw_req *req)
+/* ---- the actors' own counters ---- */
+
+typedef enum { LH_GW_A_REQUESTS, LH_GW_A_ERRORS, LH_GW_A_SECONDS, LH_GW_A_DATA } lh_gw_afamily;
+
+static void lh_gw_label(lh_buf *out, const char *name, const char *v, bool first)
+{
+    lh_buf_appendf(out, "%s%s=\"", first ? "" : ",", name);
+    for (; *v; v++) { /* the text format's escapes */
+        if (*v == '\\' || *v == '"')
+            lh_buf_append(out, "\\", 1);
+        if (*v == '\n')
+            lh_buf_append_str(out, "\\n");
+        else
+            lh_buf_append(out, v, 1);
+    }
+    lh_buf_append(out, "\"", 1);
+}
+
+/* One endpoint's samples of one family. */
+static void lh_gw_render_endpoint(lh_gw_afamily fam, const char *actor, json_t *ep, lh_buf *out)
+{
+    static const char *const names[] = {"lh_actor_requests_total", "lh_actor_errors_total",
+                                        "lh_actor_processing_seconds_total"};
+    const char *endpoint = json_string_value(json_object_get(ep, "name"));
+    if (!endpoint)
+        return;
+    if (fam != LH_GW_A_DATA) {
+        static const char *const keys[] = {"num_requests", "num_errors", "processing_time"};
+        json_t *v = json_object_get(ep, keys[fam]);
+        double x = json_number_value(v) / (fam == LH_GW_A_SECONDS ? 1e9 : 1);
+        lh_buf_appendf(out, "%s{", names[fam]);
+        lh_gw_label(out, "actor", actor, true);
+        lh_gw_label(out, "endpoint", endpoint, false);
+        lh_buf_appendf(out, fam == LH_GW_A_SECONDS ? "} %.9f\n" : "} %.0f\n", x);
+        return;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(ep, "data"), key, v) {
+        if (!json_is_number(v))
+            continue; /* only numbers are samples */
+        lh_buf_append_str(out, "lh_actor_data{");
+        lh_gw_label(out, "actor", actor, true);
+        lh_gw_label(out, "endpoint", endpoint, false);
+        lh_gw_label(out, "key", key, false);
+        lh_buf_appendf(out, "} %.17g\n", json_number_value(v));
+    }
+}
+
+static void lh_gw_render_actors(lh_gw_req *req, lh_buf *out)
+{
+    static const char *const heads[] = {
+        "# HELP lh_actor_requests_total Requests an actor's endpoint answered (its $SRV.STATS).\n"
+        "# TYPE lh_actor_requests_total counter\n",
+        "# HELP lh_actor_errors_total Of those, errors.\n# TYPE lh_actor_errors_total counter\n",
+        "# HELP lh_actor_processing_seconds_total Time the endpoint spent answering.\n"
+        "# TYPE lh_actor_processing_seconds_total counter\n",
+        "# HELP lh_actor_data The numbers in an endpoint's stats data (cache hits, ...).\n"
+        "# TYPE lh_actor_data untyped\n",
+    };
+    const char *actor;
+    json_t *doc;
+    lh_buf_append_str(out, "# HELP lh_actor_up Whether the actor answered $SRV.STATS for this "
+                           "scrape.\n# TYPE lh_actor_up gauge\n");
+    for (size_t i = 0; lh_gw_survey_results(req, &actor, &doc, i); i++) {
+        lh_buf_append_str(out, "lh_actor_up{");
+        lh_gw_label(out, "actor", actor, true);
+        lh_buf_appendf(out, "} %d\n", doc != NULL);
+    }
+    for (int fam = LH_GW_A_REQUESTS; fam <= LH_GW_A_DATA; fam++) {
+        lh_buf_append_str(out, heads[fam]);
+        for (size_t i = 0; lh_gw_survey_results(req, &actor, &doc, i); i++) {
+            size_t j;
+            json_t *ep;
+            json_array_foreach(json_object_get(doc, "endpoints"), j, ep)
+                lh_gw_render_endpoint((lh_gw_afamily)fam, actor, ep, out);
+        }
+    }
+}
+
+static void lh_gw_metrics_finish(lh_gw_req *req)
 {
     lh_buf_reset(&req->out);
     lh_gw_metrics_render(req->gw, &req->out);
+    lh_gw_render_actors(req, &req->out);
+    lh_gw_survey_release(req);
     lh_gw_respond(req, 200, &req->out, "text/plain; version=0.0.4; charset=utf-8");
 }
+
+void lh_gw_metrics_route(lh_gw_req *req) { lh_gw_survey(req, LH_DISCOVERY_STATS, lh_gw_metrics_finish); }

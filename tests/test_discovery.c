@@ -119,7 +119,8 @@ static void test_stats_document_counts_requests_and_errors(void **state)
         {"name", JSON_STRING},         {"subject", JSON_STRING},
         {"queue_group", JSON_STRING},  {"num_requests", JSON_INTEGER},
         {"num_errors", JSON_INTEGER},  {"last_error", JSON_STRING},
-        {"processing_time", JSON_INTEGER}, {"average_processing_time", JSON_INTEGER}};
+        {"processing_time", JSON_INTEGER}, {"average_processing_time", JSON_INTEGER},
+        {"data", JSON_OBJECT}}; /* ADR-32's optional endpoint data: embedd's cache counts */
     json_t *j = request_json(f->nc, "$SRV.STATS.embedd");
     assert_exact_fields(j, want, 7, "stats");
     assert_string_equal(json_string_value(json_object_get(j, "type")),
@@ -128,7 +129,10 @@ static void test_stats_document_counts_requests_and_errors(void **state)
     assert_int_equal(strlen(started), 30); /* 2026-01-02T03:04:05.123456789Z */
     assert_int_equal(started[29], 'Z');
     json_t *ep = json_array_get(json_object_get(j, "endpoints"), 0);
-    assert_exact_fields(ep, ep_want, 8, "stats.endpoints[0]");
+    assert_exact_fields(ep, ep_want, 9, "stats.endpoints[0]");
+    json_t *data = json_object_get(ep, "data"); /* the built-in embedder is not cached */
+    assert_int_equal(json_integer_value(json_object_get(data, "cache_hits")), 0);
+    assert_int_equal(json_integer_value(json_object_get(data, "cache_misses")), 0);
     json_int_t n = json_integer_value(json_object_get(ep, "num_requests"));
     json_int_t total = json_integer_value(json_object_get(ep, "processing_time"));
     assert_int_equal(n, 2);
@@ -337,9 +341,10 @@ typedef struct pong {
     char message[256];
 } pong;
 
-static void on_pong(void *user, lh_err *err)
+static void on_pong(void *user, lh_err *err, json_t *doc)
 {
     pong *p = user;
+    assert_true((err == NULL) == (doc != NULL)); /* a document exactly when it answered */
     pthread_mutex_lock(&p->mu);
     p->code = err ? lh_err_code(err) : 0;
     snprintf(p->message, sizeof p->message, "%s", err ? lh_err_message(err) : "");
@@ -354,7 +359,8 @@ static pong ping_async(lh_mux *m, const char *name, int timeout_ms)
     pong p = {.code = -1};
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    lh_err *err = lh_discovery_ping_async(m, name, "rid-1", timeout_ms, on_pong, &p);
+    lh_err *err = lh_discovery_ask_async(m, LH_DISCOVERY_PING, name, "rid-1", timeout_ms, on_pong,
+                                         &p);
     if (err)
         fail_msg("ping_async %s: %s", name, lh_err_message(err));
     struct timespec until;
@@ -394,7 +400,7 @@ static void test_client_ping_async(void **state)
     assert_non_null(strstr(p.message, "not 'impostord'"));
     p = ping_async(m, "muted", 200);
     assert_int_equal(p.code, LH_ETIMEOUT);
-    err = lh_discovery_ping_async(m, "a.b", NULL, 1000, on_pong, NULL);
+    err = lh_discovery_ask_async(m, LH_DISCOVERY_PING, "a.b", NULL, 1000, on_pong, NULL);
     assert_non_null(err);
     assert_int_equal(lh_err_code(err), LH_EBADREQ);
     lh_err_free(err);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "actors/embed/embed.h"
+#include "gateway/gateway.h"
 #include "schemas/embed.h"
 #include "tests/support/fake_http.h"
 
@@ -80,7 +81,7 @@ static unsigned serve(void *user, const lh_fake_request *req, lh_buf *out)
 
 typedef lh_test_stack fixture;
 
-static const lh_actor_def *const STACK[] = {&lh_embed_actor, NULL};
+static const lh_actor_def *const STACK[] = {&lh_embed_actor, &lh_gateway_actor, NULL};
 
 static int setup(void **state)
 {
@@ -127,6 +128,35 @@ static void assert_row(json_t *rep, size_t i, size_t len)
 
 static int64_t cached(json_t *rep) { return json_integer_value(json_object_get(rep, "cached")); }
 
+/* embedd's cache hits and misses, in its $SRV.STATS data and in /metrics. */
+static void assert_cache_counts(fixture *f, int hits, int misses)
+{
+    natsMsg *m = NULL;
+    assert_int_equal(natsConnection_RequestString(&m, f->nc, "$SRV.STATS.embedd", "", 5000),
+                     NATS_OK);
+    json_t *doc = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+    json_t *data = json_object_get(json_array_get(json_object_get(doc, "endpoints"), 0), "data");
+    assert_int_equal(json_integer_value(json_object_get(data, "cache_hits")), hits);
+    assert_int_equal(json_integer_value(json_object_get(data, "cache_misses")), misses);
+    json_decref(doc);
+    natsMsg_Destroy(m);
+    lh_test_response r = lh_test_fetch(f->http_port, "GET", "/metrics", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    char line[160];
+    snprintf(line, sizeof line,
+             "lh_actor_data{actor=\"embedd\",endpoint=\"request\",key=\"cache_hits\"} %d\n",
+             hits);
+    if (!strstr(r.body, line))
+        fail_msg("/metrics lacks %s", line);
+    snprintf(line, sizeof line,
+             "lh_actor_data{actor=\"embedd\",endpoint=\"request\",key=\"cache_misses\"} %d\n",
+             misses);
+    if (!strstr(r.body, line))
+        fail_msg("/metrics lacks %s", line);
+    assert_non_null(strstr(r.body, "lh_actor_up{actor=\"embedd\"} 1\n"));
+    lh_test_response_free(&r);
+}
+
 static void test_openai_vectors_and_the_cache(void **state)
 {
     fixture *f = *state;
@@ -153,6 +183,7 @@ static void test_openai_vectors_and_the_cache(void **state)
     rep = embed(f, "openai/other", "[\"a\"]"); /* another model is another key */
     assert_int_equal(cached(rep), 0);
     json_decref(rep);
+    assert_cache_counts(f, 4, 4); /* texts: 0+2+2+0 from the cache, 2+0+1+1 not */
     /* the cache is on disk: a restarted embedd still has it */
     lh_test_stack_restart(f, &lh_embed_actor, 2);
     rep = embed(f, "openai/te", "[\"cc\"]");

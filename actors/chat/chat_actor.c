@@ -460,8 +460,9 @@ static const lh_endpoint_def lh_chat_endpoints[] = {
 const lh_actor_def lh_chat_actor = {
     .name = "chatd",
     .version = "0.1.0",
-    .description = "Answers conversations, grounded in retrieved passages (built-in extractive "
-                   "provider; network providers later).",
+    .description = "Answers conversations, whole or streamed, grounded in retrieved passages: "
+                   "the built-in extractive provider, Ollama, OpenAI-compatible servers and "
+                   "Anthropic.",
     .endpoints = lh_chat_endpoints,
     .n_endpoints = sizeof lh_chat_endpoints / sizeof lh_chat_endpoints[0],
     .init = lh_chat_init,

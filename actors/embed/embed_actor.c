@@ -10,6 +10,7 @@
 #include "actors/embed/embed.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ typedef struct lh_embed_state {
     lh_embed_cache *cache;       /* when any remote one is configured */
     char remote_default[256];    /* LH_EMBED_MODEL when it names a remote model, else "" */
     char configured[LH_PROVIDERS_MAX * (LH_PROVIDER_NAME_MAX + 2) + 8]; /* for errors */
+    atomic_uint_fast64_t cache_hits, cache_misses; /* texts, in $SRV.STATS data */
 } lh_embed_state;
 
 static void lh_normalize_rows(float *v, size_t rows, size_t cols)
@@ -67,6 +69,8 @@ static lh_err *lh_embed_remote_request(lh_ctx *ctx, lh_embed_state *st, lh_str m
                                          &rep->vectors, &cached);
     if (err)
         return err;
+    atomic_fetch_add(&st->cache_hits, cached);
+    atomic_fetch_add(&st->cache_misses, req->texts.n - cached);
     if (req->normalize) /* whatever the provider returns: unit length, as every index wants */
         lh_normalize_rows(rep->vectors.v, rep->vectors.rows, rep->vectors.cols);
     LH_SET(rep, dimension, (int64_t)rep->vectors.cols);
@@ -228,12 +232,25 @@ static const lh_endpoint_def lh_embed_endpoints[] = {
     {&lh_ep_embed_request, lh_embed_request_handler},
 };
 
+static void lh_embed_stats_data(lh_actor *actor, void *state, const lh_contract *k, lh_buf *out)
+{
+    (void)actor;
+    lh_embed_state *st = state;
+    if (k != &lh_ep_embed_request || !st)
+        return;
+    lh_buf_appendf(out, "\"cache_hits\":%llu,\"cache_misses\":%llu",
+                   (unsigned long long)atomic_load(&st->cache_hits),
+                   (unsigned long long)atomic_load(&st->cache_misses));
+}
+
 const lh_actor_def lh_embed_actor = {
     .name = "embedd",
     .version = "0.1.0",
-    .description = "Turns texts into vectors (built-in hash provider; ollama and openai later).",
+    .description = "Turns texts into vectors: the built-in hash embedders, and Ollama and "
+                   "OpenAI-compatible providers through a cache.",
     .endpoints = lh_embed_endpoints,
     .n_endpoints = sizeof lh_embed_endpoints / sizeof lh_embed_endpoints[0],
     .init = lh_embed_init,
     .fini = lh_embed_fini,
+    .stats_data = lh_embed_stats_data,
 };
