@@ -227,13 +227,7 @@ static lh_err *lh_http_attempt_whole(void *out, const lh_http_call *call, long *
 static lh_err *lh_http_json_decode(const lh_buf *json, const lh_schema *schema, lh_arena *arena,
                                    void **out)
 {
-    lh_buf mp;
-    lh_buf_init(&mp);
-    lh_err *err = lh_json_to_msgpack(json->data ? json->data : "", json->len, &mp);
-    if (!err)
-        err = lh_schema_decode_reply(schema, mp.data, mp.len, arena, out);
-    lh_buf_free(&mp);
-    return err;
+    return lh_json_decode_reply(json->data, json->len, schema, arena, out);
 }
 
 /* The server's own words for a refusal, or NULL. */
@@ -251,8 +245,7 @@ static const lh_str *lh_http_said(const lh_buf *resp, lh_arena *arena)
     return ok ? &s->error : NULL;
 }
 
-/* Stars over every copy of the service's key in t (servers quote it). */
-static void lh_http_scrub(const lh_http_service *s, char *t)
+void lh_http_service_scrub(const lh_http_service *s, char *t)
 {
     const char *key = s->key;
     for (char *at; key && *key && (at = strstr(t, key));)
@@ -270,7 +263,7 @@ static lh_err *lh_http_refusal(const lh_http_exchange *h, long status, const lh_
     else
         lh_buf_append_str(&text, "no error message");
     char *t = (char *)lh_buf_cstr(&text);
-    lh_http_scrub(h->s, t);
+    lh_http_service_scrub(h->s, t);
     lh_err *err = lh_err_new(LH_EUPSTREAM, NULL, "%s refused the request (HTTP %ld): %s",
                              h->s->who, status, t);
     lh_buf_free(&text);
@@ -358,7 +351,7 @@ static lh_err *lh_http_wrong_type(const lh_http_stream *st, long status)
     lh_buf_init(&text);
     lh_buf_append(&text, st->kept.data ? st->kept.data : "", st->kept.len);
     char *t = (char *)lh_buf_cstr(&text);
-    lh_http_scrub(st->h->s, t);
+    lh_http_service_scrub(st->h->s, t);
     lh_err *err = lh_err_new(LH_EUPSTREAM, NULL,
                              "%s answered HTTP %ld of type %s, not the %s stream asked: %.*s",
                              st->h->s->who, status, st->type_came, st->type,

@@ -64,6 +64,10 @@ lh_err *lh_http_service_post(const lh_http_service *s, const char *extra_header,
                              int time_left_ms, const lh_buf *body, const lh_schema *schema,
                              lh_arena *arena, void **out);
 
+/* Stars over every copy of the service's key in `text` (servers quote the
+ * key they were given): for any text of the server's that an error shows. */
+void lh_http_service_scrub(const lh_http_service *s, char *text);
+
 /* Takes the next piece of a streamed body, as it arrives (cut anywhere):
  * NULL to go on, or an error to stop the transfer. */
 typedef lh_err *(*lh_http_piece_fn)(void *user, const char *data, size_t len);
