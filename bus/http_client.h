@@ -1,7 +1,8 @@
 /*
  * http_client.h — one HTTP request to an outside service (a model
- * provider), through libcurl: the transport every provider module shares,
- * so timeouts, size bounds and error wording are the same everywhere.
+ * provider), through libcurl, its answer read whole or streamed: the
+ * transport every provider module shares, so timeouts, retries, size
+ * bounds and error wording are the same everywhere.
  * Secrets given in headers are never logged or put into errors.
  */
 #ifndef LH_HTTP_CLIENT_H
@@ -62,5 +63,30 @@ void lh_http_service_free(lh_http_service *s);
 lh_err *lh_http_service_post(const lh_http_service *s, const char *extra_header,
                              int time_left_ms, const lh_buf *body, const lh_schema *schema,
                              lh_arena *arena, void **out);
+
+/* Stars over every copy of the service's key in `text` (servers quote the
+ * key they were given): for any text of the server's that an error shows. */
+void lh_http_service_scrub(const lh_http_service *s, char *text);
+
+/* Takes the next piece of a streamed body, as it arrives (cut anywhere):
+ * NULL to go on, or an error to stop the transfer. */
+typedef lh_err *(*lh_http_piece_fn)(void *user, const char *data, size_t len);
+
+/* POSTs the JSON body as lh_http_service_post does (the key, the time, the
+ * retries of connection errors, 429 and 5xx), asking for `type`
+ * ("text/event-stream"), and hands a 2xx answer's body to `fn` piece by
+ * piece as libcurl brings it. No attempt is made again once a piece has
+ * been handed on. Returns NULL when the body ended cleanly (whether it
+ * said all it should is for fn's reader to tell), else:
+ *   - fn's own error, when fn stopped the transfer;
+ *   - 502 for a 2xx whose Content-Type does not begin with `type`, naming
+ *     the type that came and the start of the body;
+ *   - 502 "the stream from ... ended before its end" for a transfer cut
+ *     after a piece (504 when it ran out of time);
+ *   - the refusal lh_http_service_post gives for any other status, and its
+ *     transport's 503/504; never the key. */
+lh_err *lh_http_service_stream(const lh_http_service *s, const char *extra_header,
+                               int time_left_ms, const lh_buf *body, const char *type,
+                               lh_http_piece_fn fn, void *user);
 
 #endif

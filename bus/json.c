@@ -680,6 +680,18 @@ static lh_err *lh_unpack_error(msgpack_unpack_return ret, size_t used, size_t le
     return lh_err_new(LH_EBADREQ, NULL, "malformed msgpack: unpack error %d", (int)ret);
 }
 
+lh_err *lh_json_decode_reply(const char *json, size_t len, const lh_schema *schema,
+                             lh_arena *arena, void **out)
+{
+    lh_buf mp;
+    lh_buf_init(&mp);
+    lh_err *err = lh_json_to_msgpack(json ? json : "", json ? len : 0, &mp);
+    if (!err)
+        err = lh_schema_decode_reply(schema, mp.data, mp.len, arena, out);
+    lh_buf_free(&mp);
+    return err;
+}
+
 lh_err *lh_msgpack_to_json(const char *data, size_t len, lh_buf *out)
 {
     assert(out && (data || len == 0));

@@ -24,6 +24,7 @@
 
 #include "bus/buf.h"
 #include "bus/err.h"
+#include "bus/schema.h"
 
 /* True when the first non-blank byte is '{' (a msgpack map never is). */
 bool lh_is_json(const char *data, size_t len);
@@ -32,6 +33,12 @@ bool lh_is_json(const char *data, size_t len);
  * top-level value must be an object. Errors are 400 with the position:
  * "malformed JSON at line 1, column 9: ..." */
 lh_err *lh_json_to_msgpack(const char *json, size_t len, lh_buf *out);
+
+/* Reads a JSON object an outside service sent through `schema` as a reply
+ * (unknown keys passed over) into *out, allocated in `arena`: the two
+ * steps every client of a JSON service takes. Errors as the two give. */
+lh_err *lh_json_decode_reply(const char *json, size_t len, const lh_schema *schema,
+                             lh_arena *arena, void **out);
 
 
 /* Decodes one msgpack value from `data` and appends its JSON form to

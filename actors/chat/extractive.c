@@ -4,7 +4,10 @@
  * the question's words (stemmed, stopwords aside) they hold, and answers
  * with the best few quoted verbatim, each followed by the [n] of its
  * passage. So the stack answers out of the box, offline, and every word of
- * an answer can be checked against its source.
+ * an answer can be checked against its source. Asked to stream, it makes
+ * the answer as always, then hands it to the sink a word at a time (each
+ * with the space after it), so a streaming client sees what it would see
+ * of a generating model.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -235,6 +238,23 @@ static void lh_ex_drop_uncited(const lh_buf *out, lh_chat_complete_reply *rep)
     rep->citations.n = kept;
 }
 
+/* Hands the answer to the sink word by word, each piece a word and the
+ * whitespace after it, so the pieces join to the answer exactly. */
+static lh_err *lh_ex_stream(lh_chat_sink *sink, lh_str answer)
+{
+    for (size_t i = 0; i < answer.len;) {
+        size_t start = i;
+        while (i < answer.len && !isspace((unsigned char)answer.s[i]))
+            i++;
+        while (i < answer.len && isspace((unsigned char)answer.s[i]))
+            i++;
+        lh_err *err = sink->delta(sink->user, answer.s + start, i - start);
+        if (err)
+            return err; /* the requester went away: no more */
+    }
+    return NULL;
+}
+
 static lh_err *lh_ex_complete(lh_chat_provider *self, const lh_chat_prompt *p, lh_arena *arena,
                               lh_chat_complete_reply *rep)
 {
@@ -259,7 +279,7 @@ static lh_err *lh_ex_complete(lh_chat_provider *self, const lh_chat_prompt *p, l
     rep->finish_reason = cut ? (lh_str){"length", 6} : (lh_str){"stop", 4};
     rep->usage = lh_chat_usage_make(p, m->content, NULL, NULL, arena);
     lh_buf_free(&out);
-    return NULL;
+    return p->sink ? lh_ex_stream(p->sink, m->content) : NULL;
 }
 
 static void lh_ex_destroy(lh_chat_provider *p) { free(p); }

@@ -101,4 +101,50 @@ lh_chat_usage *lh_chat_usage_make(const lh_chat_prompt *p, lh_str answer, const 
 void lh_chat_cite_markers(const lh_chat_prompt *p, lh_str answer, lh_arena *arena,
                           lh_chat_complete_reply *rep);
 
+/* Fills rep as every network provider does, streamed or not: the message
+ * (`text`, in arena), finish_reason, usage (lh_chat_usage_make) and the
+ * citations of its markers (stream.c). */
+void lh_chat_reply_fill(const lh_chat_prompt *p, lh_str text, lh_str finish,
+                        const int64_t *prompt_tokens, const int64_t *completion_tokens,
+                        lh_arena *arena, lh_chat_complete_reply *rep);
+
+/* ---- streaming, as the network providers share it (stream.c) ---- */
+
+/* An answer being streamed: its text so far (each piece handed to the
+ * sink), how it ended, its counts when the provider gave them. Each
+ * chunk of the wire is decoded in `scratch`, reset after it, so a long
+ * stream holds one chunk's decoding at a time. */
+typedef struct lh_chat_stream {
+    const lh_chat_prompt *p;
+    const lh_http_service *http; /* its `who` names it in errors, its key is scrubbed */
+    lh_arena *arena;             /* the reply's */
+    lh_arena *scratch;
+    lh_buf text;
+    bool ended;       /* the wire's own end ([DONE], done:true, message_stop) was read */
+    bool sink_failed; /* the sink stopped it: its error is returned as is */
+    lh_str finish;    /* in arena; "stop" when none came */
+    int64_t prompt_tokens, completion_tokens;
+    bool has_prompt_tokens, has_completion_tokens;
+} lh_chat_stream;
+
+void lh_chat_stream_init(lh_chat_stream *st, const lh_chat_prompt *p,
+                         const lh_http_service *http, lh_arena *arena);
+void lh_chat_stream_free(lh_chat_stream *st);
+/* Adds a piece of the answer and hands it to the sink (an empty one is
+ * not): the sink's error, to stop the transfer. */
+lh_err *lh_chat_stream_text(lh_chat_stream *st, const char *s, size_t len);
+/* Reads one JSON chunk through `schema` into the scratch arena: 502
+ * naming the problem when it does not read. */
+lh_err *lh_chat_stream_decode(lh_chat_stream *st, const char *json, size_t len,
+                              const lh_schema *schema, void **out);
+/* The stream's finish_reason (copied into the reply's arena). */
+void lh_chat_stream_finish(lh_chat_stream *st, lh_str reason);
+/* An error the provider sent mid-stream: `code` (>= 500), its type (may be
+ * absent) and message, the key scrubbed. */
+lh_err *lh_chat_stream_failed(const lh_chat_stream *st, int code, lh_str type, lh_str message);
+/* After the transfer (`err` its outcome): the error, or one for a stream
+ * that ended without its end, wrapped naming the model (the sink's own
+ * error returned as is); else rep filled by lh_chat_reply_fill. */
+lh_err *lh_chat_stream_end(lh_chat_stream *st, lh_err *err, lh_chat_complete_reply *rep);
+
 #endif

@@ -1,11 +1,16 @@
 /*
  * provider_anthropic.c — Anthropic's Messages API: POST {base}/v1/messages
- * with `x-api-key` and `anthropic-version: 2023-06-01`, not streamed yet.
+ * with `x-api-key` and `anthropic-version: 2023-06-01`.
  * `max_tokens` is required there (1024 when the request names none); the
  * system text (numbered passages, then the conversation's system
  * messages) is a top-level field; the answer is the text blocks of
  * `content`; usage is `input_tokens` and `output_tokens`; `stop_reason`
  * "max_tokens" is a cut. 529 (overloaded) is retried like a 5xx.
+ * Streamed (a sink given): `stream: true` brings server-sent events —
+ * message_start (input_tokens), content_block_delta (a text_delta's text
+ * is the next piece), message_delta (stop_reason, output_tokens),
+ * message_stop (the end) — and an `error` event is a failure mid-stream
+ * (529 for overloaded_error, as before the stream, else 502).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +18,7 @@
 
 #include "actors/chat/provider.h"
 #include "bus/json.h"
+#include "bus/sse.h"
 
 #define LH_ANT_DEFAULT_MAX_TOKENS 1024
 
@@ -33,6 +39,31 @@ LH_SCHEMA_DEFINE(lh_ant_usage, LH_ANT_USAGE, "Anthropic usage.")
     F(T, usage, OBJECT, .sub = &lh_ant_usage_schema, .doc = "Tokens used.")
 LH_SCHEMA_DECLARE(lh_ant_response, LH_ANT_RESPONSE)
 LH_SCHEMA_DEFINE(lh_ant_response, LH_ANT_RESPONSE, "An Anthropic message.")
+
+/* A streamed event's data: what each kind of event holds that is read. */
+#define LH_ANT_START(F, T) F(T, usage, OBJECT, .sub = &lh_ant_usage_schema, .doc = "Tokens.")
+LH_SCHEMA_DECLARE(lh_ant_start, LH_ANT_START)
+LH_SCHEMA_DEFINE(lh_ant_start, LH_ANT_START, "A message_start's message.")
+#define LH_ANT_DELTA(F, T)                                                                  \
+    F(T, type, STRING, .doc = "`text_delta`, or another kind of piece.")                    \
+    F(T, text, STRING, .doc = "A text_delta's text.")                                       \
+    F(T, stop_reason, STRING, .doc = "A message_delta's: why it stopped.")
+LH_SCHEMA_DECLARE(lh_ant_delta, LH_ANT_DELTA)
+LH_SCHEMA_DEFINE(lh_ant_delta, LH_ANT_DELTA, "A streamed delta.")
+#define LH_ANT_ERROR(F, T)                                                                  \
+    F(T, type, STRING, .doc = "Its kind: overloaded_error, api_error, ...")                 \
+    F(T, message, STRING, .doc = "Why.")
+LH_SCHEMA_DECLARE(lh_ant_error, LH_ANT_ERROR)
+LH_SCHEMA_DEFINE(lh_ant_error, LH_ANT_ERROR, "An Anthropic error.")
+#define LH_ANT_EVENT(F, T)                                                                  \
+    F(T, message, OBJECT, .sub = &lh_ant_start_schema, .doc = "message_start's.")           \
+    F(T, delta, OBJECT, .sub = &lh_ant_delta_schema, .doc = "The *_delta events'.")         \
+    F(T, usage, OBJECT, .sub = &lh_ant_usage_schema, .doc = "message_delta's.")             \
+    F(T, error, OBJECT, .sub = &lh_ant_error_schema, .doc = "An error event's.")
+LH_SCHEMA_DECLARE(lh_ant_event, LH_ANT_EVENT)
+LH_SCHEMA_DEFINE(lh_ant_event, LH_ANT_EVENT, "An Anthropic stream event's data.")
+
+#define LH_ANT_OVERLOADED 529 /* Anthropic's own status for it: >= 500, the provider's failure */
 
 typedef struct lh_ant {
     lh_chat_provider base;
@@ -66,6 +97,8 @@ static void lh_ant_body(const lh_chat_prompt *p, lh_buf *b)
     lh_json_append_string(b, p->model.s, p->model.len);
     lh_buf_appendf(b, ",\"max_tokens\":%lld",
                    (long long)(req->has_max_tokens ? req->max_tokens : LH_ANT_DEFAULT_MAX_TOKENS));
+    if (p->sink)
+        lh_buf_append_str(b, ",\"stream\":true");
     lh_buf sys;
     lh_buf_init(&sys);
     lh_ant_system(p, &sys);
@@ -109,6 +142,103 @@ static lh_str lh_ant_text(const lh_ant_response *r, lh_arena *arena)
     return s;
 }
 
+static lh_str lh_ant_finish(lh_str stop_reason)
+{
+    return lh_ant_is(stop_reason, "max_tokens") ? (lh_str){"length", 6} : (lh_str){"stop", 4};
+}
+
+/* ---- streamed ---- */
+
+static void lh_ant_usage_read(lh_chat_stream *st, const lh_ant_usage *u)
+{
+    if (u && u->has_input_tokens)
+        LH_SET(st, prompt_tokens, u->input_tokens);
+    if (u && u->has_output_tokens)
+        LH_SET(st, completion_tokens, u->output_tokens);
+}
+
+static lh_err *lh_ant_error_event(lh_chat_stream *st, const lh_ant_event *e)
+{
+    const lh_ant_error *x = e->error;
+    lh_str type = x ? x->type : (lh_str){0}, message = x ? x->message : (lh_str){0};
+    int code = lh_ant_is(type, "overloaded_error") ? LH_ANT_OVERLOADED : LH_EUPSTREAM;
+    return lh_chat_stream_failed(st, code, type, message);
+}
+
+static lh_err *lh_ant_event_read(void *user, const lh_sse_event *ev)
+{
+    lh_chat_stream *st = user;
+    lh_str name = {ev->name, ev->name_len};
+    if (st->ended)
+        return NULL; /* nothing counts after message_stop */
+    if (lh_ant_is(name, "message_stop")) {
+        st->ended = true;
+        return NULL;
+    }
+    bool read = lh_ant_is(name, "message_start") || lh_ant_is(name, "content_block_delta") ||
+                lh_ant_is(name, "message_delta") || lh_ant_is(name, "error");
+    if (!read)
+        return NULL; /* ping, content_block_start/stop, and kinds not known yet */
+    lh_ant_event *e = NULL;
+    lh_err *err = lh_chat_stream_decode(st, ev->data, ev->data_len, &lh_ant_event_schema,
+                                        (void **)&e);
+    if (err)
+        return err;
+    if (lh_ant_is(name, "error"))
+        return lh_ant_error_event(st, e);
+    if (lh_ant_is(name, "message_start") && e->message)
+        lh_ant_usage_read(st, ((lh_ant_start *)e->message)->usage);
+    const lh_ant_delta *d = e->delta;
+    if (lh_ant_is(name, "message_delta")) {
+        lh_ant_usage_read(st, e->usage);
+        if (d && d->stop_reason.s)
+            lh_chat_stream_finish(st, lh_ant_finish(d->stop_reason));
+    }
+    if (lh_ant_is(name, "content_block_delta") && d && lh_ant_is(d->type, "text_delta") &&
+        d->text.s)
+        return lh_chat_stream_text(st, d->text.s, d->text.len);
+    return NULL;
+}
+
+static lh_err *lh_ant_piece(void *user, const char *data, size_t len)
+{
+    return lh_sse_feed(user, data, len);
+}
+
+static lh_err *lh_ant_stream(lh_ant *a, const lh_chat_prompt *p, const lh_buf *body,
+                             lh_arena *arena, lh_chat_complete_reply *rep)
+{
+    lh_chat_stream st;
+    lh_chat_stream_init(&st, p, &a->http, arena);
+    lh_sse sse;
+    lh_sse_init(&sse, lh_ant_event_read, &st);
+    lh_err *err = lh_http_service_stream(&a->http, "anthropic-version: 2023-06-01",
+                                         p->time_left_ms, body, "text/event-stream",
+                                         lh_ant_piece, &sse);
+    err = lh_chat_stream_end(&st, err, rep);
+    lh_sse_free(&sse);
+    lh_chat_stream_free(&st);
+    return err;
+}
+
+/* ---- whole ---- */
+
+static lh_err *lh_ant_whole(lh_ant *a, const lh_chat_prompt *p, const lh_buf *body,
+                            lh_arena *arena, lh_chat_complete_reply *rep)
+{
+    lh_ant_response *r = NULL;
+    lh_err *err = lh_http_service_post(&a->http, "anthropic-version: 2023-06-01",
+                                       p->time_left_ms, body, &lh_ant_response_schema, arena,
+                                       (void **)&r);
+    if (err)
+        return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
+    const lh_ant_usage *au = r->usage;
+    lh_chat_reply_fill(p, lh_ant_text(r, arena), lh_ant_finish(r->stop_reason),
+                       au && au->has_input_tokens ? &au->input_tokens : NULL,
+                       au && au->has_output_tokens ? &au->output_tokens : NULL, arena, rep);
+    return NULL;
+}
+
 static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, lh_arena *arena,
                                lh_chat_complete_reply *rep)
 {
@@ -116,25 +246,10 @@ static lh_err *lh_ant_complete(lh_chat_provider *self, const lh_chat_prompt *p, 
     lh_buf body;
     lh_buf_init(&body);
     lh_ant_body(p, &body);
-    lh_ant_response *r = NULL;
-    lh_err *err = lh_http_service_post(&a->http, "anthropic-version: 2023-06-01",
-                                       p->time_left_ms, &body, &lh_ant_response_schema, arena,
-                                       (void **)&r);
+    lh_err *err = p->sink ? lh_ant_stream(a, p, &body, arena, rep)
+                          : lh_ant_whole(a, p, &body, arena, rep);
     lh_buf_free(&body);
-    lh_str text = err ? (lh_str){0} : lh_ant_text(r, arena);
-    if (err)
-        return lh_err_wrap(err, "chat with %.*s", (int)p->model.len, p->model.s);
-    lh_chat_message *m = lh_arena_alloc(arena, sizeof *m);
-    *m = (lh_chat_message){.role = {"assistant", 9}, .content = text};
-    rep->message = m;
-    rep->finish_reason = lh_ant_is(r->stop_reason, "max_tokens") ? (lh_str){"length", 6}
-                                                                 : (lh_str){"stop", 4};
-    const lh_ant_usage *au = r->usage;
-    rep->usage = lh_chat_usage_make(p, text, au && au->has_input_tokens ? &au->input_tokens : NULL,
-                                    au && au->has_output_tokens ? &au->output_tokens : NULL,
-                                    arena);
-    lh_chat_cite_markers(p, text, arena, rep);
-    return NULL;
+    return err;
 }
 
 static void lh_ant_destroy(lh_chat_provider *p)
