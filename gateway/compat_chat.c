@@ -61,7 +61,11 @@ LH_SCHEMA_DEFINE(lh_gw_openai_stream_options, LH_GW_OPENAI_STREAM_OPTIONS,
     F(T, stop, ANY, .doc = "Accepted and ignored.")                                         \
     F(T, user, STRING, .doc = "Accepted and ignored.")                                      \
     F(T, retrieve, OBJECT, .sub = &lh_chat_retrieve_schema,                                 \
-      .doc = "Lakehouse: ground the answer in retrieved passages (as chat.complete).")
+      .doc = "Lakehouse: ground the answer in retrieved passages (as chat.complete).")      \
+    F(T, fallbacks, STRINGS, .max = LH_CHAT_MAX_FALLBACKS, .item_max = LH_CHAT_MAX_MODEL_BYTES,\
+      .flags = LH_F_NONBLANK,                                                               \
+      .doc = "Lakehouse (as LiteLLM): models to try in order when the model fails before "  \
+             "its first token.")
 LH_SCHEMA_DECLARE(lh_gw_openai_chat_request, LH_GW_OPENAI_CHAT_REQUEST)
 LH_SCHEMA_DEFINE(lh_gw_openai_chat_request, LH_GW_OPENAI_CHAT_REQUEST,
                  "OpenAI's chat completions request.")
@@ -83,7 +87,7 @@ static lh_err *lh_gw_openai_chat_in(lh_gw_req *req, lh_buf *out)
                                     .content = in[i].content};
     }
     lh_chat_complete_request c = {.messages = {msgs, o->messages.n}, .model = o->model,
-                                  .retrieve = o->retrieve};
+                                  .retrieve = o->retrieve, .fallbacks = o->fallbacks};
     if (o->has_max_tokens || o->has_max_completion_tokens)
         LH_SET(&c, max_tokens, o->has_max_tokens ? o->max_tokens : o->max_completion_tokens);
     if (o->has_temperature)

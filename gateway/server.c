@@ -405,7 +405,10 @@ static void lh_gw_mhd_log(void *cls, const char *fmt, va_list ap)
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\n")] = '\0';
-    lh_warn("http: %s", line);
+    if (strstr(line, "no longer available")) /* a client that hung up: its own business */
+        lh_debug("http: %s", line);
+    else
+        lh_warn("http: %s", line);
 }
 
 /* Thousands of connections need thousands of descriptors. */

@@ -352,7 +352,7 @@ static void test_answers_stream_over_the_bus(void **state)
     if (err)
         fail_msg("%s", lh_err_message(err));
     const lh_chat_message *m = rep->message;
-    assert_true(p.n >= 1);
+    assert_true(p.n > 1); /* extractive hands its quotes over word by word */
     assert_string_equal(p.first_model, "extractive");
     assert_int_equal(p.text.len, m->content.len); /* the pieces are the answer */
     assert_memory_equal(p.text.data, m->content.s, m->content.len);

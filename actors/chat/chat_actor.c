@@ -317,7 +317,8 @@ static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan
             return NULL;
         }
         if (streamer && streamer->sink.sent) /* too late for another model: the stream ends */
-            return lh_err_wrap(err, "the answer broke off after %zu pieces", streamer->sink.sent);
+            return lh_err_wrap(err, "the answer broke off after %zu piece%s", streamer->sink.sent,
+                               streamer->sink.sent == 1 ? "" : "s");
         if (lh_err_code(err) < 500)
             return err;
         const char *why = lh_err_message(err);
