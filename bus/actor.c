@@ -42,7 +42,34 @@ struct lh_deferred {
     char *reply; /* the reply subject; NULL when the request wants no answer */
     char *rid;
     bool as_json;
+    bool stream_wanted; /* the request carried Lh-Stream */
+    lh_stream *stream;  /* lh_deferred_stream_begin opened one */
 };
+
+/* Whether a request asks for a streamed reply that can be given. */
+static bool lh_stream_wanted(lh_actor *a, natsMsg *msg)
+{
+    const char *want = NULL, *reply = natsMsg_GetReply(msg);
+    return a->hub && reply && *reply &&
+           natsMsgHeader_Get(msg, LH_HDR_STREAM, &want) == NATS_OK && want;
+}
+
+/* One chunk, a struct of `schema`, in the request's encoding. */
+static lh_err *lh_stream_send_struct(lh_stream *s, bool as_json, const lh_schema *schema,
+                                     const void *chunk)
+{
+    lh_buf out, json;
+    lh_buf_init(&out);
+    lh_buf_init(&json);
+    lh_message_encode(schema, chunk, &out);
+    lh_err *err = as_json ? lh_msgpack_to_json(out.data, out.len, &json) : NULL;
+    assert(!err); /* we encoded it ourselves */
+    const lh_buf *body = as_json ? &json : &out;
+    err = lh_stream_send(s, body->data, body->len);
+    lh_buf_free(&out);
+    lh_buf_free(&json);
+    return err;
+}
 
 void lh_new_id(char out[23])
 {
@@ -228,8 +255,27 @@ lh_deferred *lh_ctx_defer(lh_ctx *ctx)
     d->actor = ctx->actor;
     d->ep = ctx->ep;
     d->as_json = ctx->as_json;
+    d->stream_wanted = lh_stream_wanted(ctx->actor, ctx->msg);
     ctx->deferred = true;
     return d;
+}
+
+bool lh_deferred_stream_begin(lh_deferred *d)
+{
+    if (!d->stream && d->stream_wanted)
+        d->stream = lh_stream_open(d->actor->hub, d->reply, d->rid);
+    return d->stream != NULL;
+}
+
+lh_err *lh_deferred_stream_send(lh_deferred *d, const lh_schema *schema, const void *chunk)
+{
+    assert(d->stream);
+    return lh_stream_send_struct(d->stream, d->as_json, schema, chunk);
+}
+
+bool lh_deferred_stream_cancelled(const lh_deferred *d)
+{
+    return d->stream && lh_stream_cancelled(d->stream);
 }
 
 static void lh_deferred_send(lh_deferred *d, const lh_err *err, lh_buf *out)
@@ -237,7 +283,7 @@ static void lh_deferred_send(lh_deferred *d, const lh_err *err, lh_buf *out)
     lh_buf json;
     lh_buf_init(&json);
     lh_publish_reply(d->actor->conn, d->reply, d->ep->def->contract->subject, d->rid, err, out,
-                     &json, d->as_json, NULL);
+                     &json, d->as_json, d->stream);
     lh_buf_free(&json);
     free(d->reply);
     free(d->rid);
@@ -269,30 +315,16 @@ void lh_deferred_fail(lh_deferred *d, const lh_err *err)
 bool lh_ctx_stream_begin(lh_ctx *ctx)
 {
     assert(!ctx->deferred);
-    if (ctx->stream)
-        return true;
-    const char *want = NULL, *reply = natsMsg_GetReply(ctx->msg);
-    if (!ctx->actor->hub || !reply || !*reply ||
-        natsMsgHeader_Get(ctx->msg, LH_HDR_STREAM, &want) != NATS_OK || !want)
-        return false;
-    ctx->stream = lh_stream_open(ctx->actor->hub, reply, ctx->request_id);
+    if (!ctx->stream && lh_stream_wanted(ctx->actor, ctx->msg))
+        ctx->stream = lh_stream_open(ctx->actor->hub, natsMsg_GetReply(ctx->msg),
+                                     ctx->request_id);
     return ctx->stream != NULL;
 }
 
 lh_err *lh_ctx_stream_send(lh_ctx *ctx, const lh_schema *schema, const void *chunk)
 {
     assert(ctx->stream);
-    lh_buf out, json;
-    lh_buf_init(&out);
-    lh_buf_init(&json);
-    lh_message_encode(schema, chunk, &out);
-    lh_err *err = ctx->as_json ? lh_msgpack_to_json(out.data, out.len, &json) : NULL;
-    assert(!err); /* we encoded it ourselves */
-    const lh_buf *body = ctx->as_json ? &json : &out;
-    err = lh_stream_send(ctx->stream, body->data, body->len);
-    lh_buf_free(&out);
-    lh_buf_free(&json);
-    return err;
+    return lh_stream_send_struct(ctx->stream, ctx->as_json, schema, chunk);
 }
 
 bool lh_ctx_stream_cancelled(lh_ctx *ctx) { return ctx->stream && lh_stream_cancelled(ctx->stream); }

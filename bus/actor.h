@@ -123,6 +123,12 @@ void lh_deferred_reply(lh_deferred *d, const void *reply);
 /* Sends `err` as the error reply and frees the handle; `err` stays the
  * caller's. */
 void lh_deferred_fail(lh_deferred *d, const lh_err *err);
+/* lh_ctx_stream_begin / _send / _cancelled for a deferred reply, from the
+ * thread that answers it; lh_deferred_reply or lh_deferred_fail ends the
+ * stream. */
+bool lh_deferred_stream_begin(lh_deferred *d);
+lh_err *lh_deferred_stream_send(lh_deferred *d, const lh_schema *schema, const void *chunk);
+bool lh_deferred_stream_cancelled(const lh_deferred *d);
 
 /* ---- answering in a stream (bus/stream.h) ---- */
 

@@ -7,8 +7,10 @@
  * provider's own usage and the citations; a model that fails before its
  * first token gives way to its fallback, which then streams; a failure
  * after the first token ends the stream with an error event, no [DONE],
- * and no fallback; and a client that hangs up cancels the upstream call
- * (the provider's server sees its stream cut short).
+ * and no fallback; a client that hangs up cancels the upstream call
+ * (the provider's server sees its stream cut short); and long streams do
+ * not hold chatd's bus threads, so more of them than it has threads run
+ * at once and other questions are answered meanwhile.
  */
 #include "tests/support/harness.h"
 
@@ -22,7 +24,10 @@
 #include "actors/embed/embed.h"
 #include "actors/matrix/matrix.h"
 #include "actors/vector/vector.h"
+#include "bus/mux.h"
+#include "bus/request.h"
 #include "gateway/gateway.h"
+#include "schemas/chat.h"
 #include "schemas/vector.h"
 #include "tests/support/fake_http.h"
 
@@ -357,6 +362,89 @@ static void test_a_client_that_hangs_up_cancels_upstream(void **state)
     lh_test_response_free(&r);
 }
 
+/* ---- streams on the bus, side by side ---- */
+
+typedef struct flow {
+    pthread_mutex_t mu;
+    int chunks, ends, end_code;
+} flow;
+
+static void flow_chunk(void *user, natsMsg *msg)
+{
+    (void)msg;
+    flow *fl = user;
+    pthread_mutex_lock(&fl->mu);
+    fl->chunks++;
+    pthread_mutex_unlock(&fl->mu);
+}
+
+static void flow_end(void *user, lh_err *err, natsMsg *msg)
+{
+    (void)msg;
+    flow *fl = user;
+    pthread_mutex_lock(&fl->mu);
+    fl->ends++;
+    fl->end_code = err ? lh_err_code(err) : 0;
+    pthread_mutex_unlock(&fl->mu);
+}
+
+static int flow_read(flow *fl, int *ends)
+{
+    pthread_mutex_lock(&fl->mu);
+    int n = fl->chunks;
+    *ends = fl->ends;
+    pthread_mutex_unlock(&fl->mu);
+    return n;
+}
+
+static void test_streams_do_not_hold_the_bus_threads(void **state)
+{
+    fixture *f = *state;
+    S.oai = OAI_SLOW; /* 100 pieces, 50 ms apart: seconds, unless cancelled */
+    lh_mux *m = lh_test_stack_mux(f);
+    static const char body[] =
+        "{\"model\":\"openai/gpt-test\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"tick?\"}]}";
+    enum { N = 3 }; /* more than chatd's 2 workers in this stack */
+    flow fl[N];
+    uint64_t h[N];
+    for (int i = 0; i < N; i++) {
+        fl[i] = (flow){0};
+        pthread_mutex_init(&fl[i].mu, NULL);
+        lh_err *err = lh_mux_stream(m, lh_ep_chat_complete.subject, body, strlen(body), NULL,
+                                    10000, flow_chunk, flow_end, &fl[i], &h[i]);
+        if (err)
+            fail_msg("%s", lh_err_message(err));
+    }
+    /* every stream is flowing at once */
+    for (int i = 0; i < N; i++) {
+        int ends = 0;
+        for (int t = 0; t < 400 && flow_read(&fl[i], &ends) < 2 && !ends; t++)
+            lh_test_sleep_ms(10);
+        assert_true(flow_read(&fl[i], &ends) >= 2);
+        assert_int_equal(ends, 0);
+    }
+    /* and another question is answered while they are */
+    json_t *rep = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_chat_complete,
+        "{\"model\":\"extractive\",\"retrieve\":{\"mode\":\"keyword\"},\"messages\":"
+        "[{\"role\":\"user\",\"content\":\"disk?\"}]}"));
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(rep, "message"),
+                                                             "content")),
+                           "disk is full"));
+    json_decref(rep);
+    for (int i = 0; i < N; i++) {
+        int ends = 0;
+        flow_read(&fl[i], &ends);
+        assert_int_equal(ends, 0); /* still streaming */
+        lh_mux_cancel(m, h[i]);
+        flow_read(&fl[i], &ends);
+        assert_int_equal(ends, 1);
+        assert_int_equal(fl[i].end_code, LH_ECANCELED);
+    }
+    lh_mux_destroy(m);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -365,6 +453,7 @@ int main(void)
         T(test_a_fallback_streams_when_the_model_fails_first),
         T(test_a_failure_after_the_first_token_is_an_error_event),
         T(test_a_client_that_hangs_up_cancels_upstream),
+        T(test_streams_do_not_hold_the_bus_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,13 @@
 /*
  * chat_actor.c — chatd: its endpoint table, the checks a conversation
  * needs before any provider is asked (the last word is the user's, the
- * prompt fits, the model is known), grounding in passages from matrixd,
- * and the provider list. Settings: LH_CHAT_MODEL (default `extractive`);
+ * prompt fits, the model is known), the jobs that answer (answer.c), and
+ * the provider list.
+ *
+ * A checked request is answered on a thread of its own, its reply
+ * deferred: a model may talk for a minute, streaming or not, and the
+ * endpoint's bus thread must be free for the next question meanwhile.
+ * At most LH_CHAT_MAX_ACTIVE at once (more is 429); stop waits for them. Settings: LH_CHAT_MODEL (default `extractive`);
  * LH_OPENAI_BASE_URL / LH_OPENAI_API_KEY (any OpenAI-compatible server),
  * LH_OLLAMA_URL, LH_ANTHROPIC_BASE_URL / LH_ANTHROPIC_API_KEY, each
  * configuring a provider whose models are named `<provider>/<model>`.
@@ -13,8 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "actors/chat/provider.h"
+#include "actors/chat/chatd.h"
 #include "bus/clock.h"
 #include "bus/log.h"
 #include "bus/request.h"
@@ -22,25 +28,6 @@
 #include "schemas/matrix.h"
 #include "schemas/vector.h"
 #include "lib/providers/providers.h"
-
-#define LH_CHAT_MAX_PROVIDERS LH_PROVIDERS_MAX
-
-/* How a provider has been doing, for chat.providers. */
-typedef struct lh_chat_health {
-    int64_t requests, errors;
-    double last_ms; /* < 0: none yet */
-    char last_error[256];
-} lh_chat_health;
-
-typedef struct lh_chat_state {
-    lh_chat_provider *extractive;
-    lh_chat_provider *network[LH_CHAT_MAX_PROVIDERS]; /* the configured ones */
-    size_t n_network;
-    pthread_mutex_t lock; /* health */
-    lh_chat_health health[LH_CHAT_MAX_PROVIDERS + 1]; /* [0] extractive, then network */
-    char configured[LH_PROVIDERS_MAX * (LH_PROVIDER_NAME_MAX + 2) + 16]; /* for errors */
-    char default_model[LH_CHAT_MAX_MODEL_BYTES + 1];
-} lh_chat_state;
 
 static bool lh_str_is(const lh_str *s, const char *c)
 {
@@ -100,116 +87,6 @@ static lh_err *lh_chat_provider_for(const lh_chat_state *st, lh_str m, lh_chat_p
                       (int)m.len, m.s, st->configured);
 }
 
-/* ---- health ---- */
-
-static lh_chat_health *lh_chat_health_of(lh_chat_state *st, const lh_chat_provider *p)
-{
-    for (size_t i = 0; i < st->n_network; i++)
-        if (st->network[i] == p)
-            return &st->health[i + 1];
-    return &st->health[0];
-}
-
-static void lh_chat_record(lh_chat_state *st, const lh_chat_provider *p, const lh_err *err,
-                           uint64_t t0)
-{
-    pthread_mutex_lock(&st->lock);
-    lh_chat_health *h = lh_chat_health_of(st, p);
-    h->requests++;
-    h->last_ms = (double)(lh_clock_ns() - t0) / 1e6;
-    if (err) {
-        h->errors++;
-        snprintf(h->last_error, sizeof h->last_error, "%d %s", lh_err_code(err),
-                 lh_err_message(err));
-    }
-    pthread_mutex_unlock(&st->lock);
-}
-
-/* ---- grounding ---- */
-
-/* Less than this left and no provider is asked: it could not answer in time. */
-#define LH_CHAT_MIN_ATTEMPT_MS 50
-
-/* What remains until `deadline` (lh_clock_ms), at least 1 ms. */
-static int lh_chat_left(int64_t deadline)
-{
-    int64_t left = deadline - lh_clock_ms();
-    return left > 1 ? (int)left : 1;
-}
-
-/* Every vector index, up to matrixd's limit: the extractive model's
- * default corpora. */
-static lh_err *lh_chat_all_corpora(lh_ctx *ctx, int64_t deadline, lh_strs *out)
-{
-    lh_vector_list_request req = {0};
-    lh_vector_list_reply *rep = NULL;
-    lh_err *err = lh_call(lh_actor_conn(lh_ctx_actor(ctx)), &lh_ep_vector_list, &req,
-                          lh_ctx_arena(ctx), (void **)&rep, lh_chat_left(deadline));
-    if (err)
-        return lh_err_wrap(err, "list the indexes to retrieve from");
-    size_t n = rep->indexes.n < LH_MATRIX_MAX_CORPORA ? rep->indexes.n : LH_MATRIX_MAX_CORPORA;
-    const lh_vector_index_info *info = rep->indexes.v;
-    out->v = lh_ctx_alloc(ctx, (n + 1) * sizeof *out->v);
-    out->n = n;
-    for (size_t i = 0; i < n; i++)
-        out->v[i] = info[i].index;
-    return NULL;
-}
-
-/* The question as a retrieval query: at most matrixd's bound, cut between
- * characters; empty when it holds nothing but spaces. */
-static lh_str lh_chat_query_of(lh_str q)
-{
-    size_t len = q.len < LH_MATRIX_MAX_QUERY_BYTES ? q.len : LH_MATRIX_MAX_QUERY_BYTES;
-    while (len < q.len && len && ((unsigned char)q.s[len] & 0xC0) == 0x80)
-        len--;
-    size_t i = 0;
-    while (i < len && (q.s[i] == ' ' || q.s[i] == '\t' || q.s[i] == '\n' || q.s[i] == '\r'))
-        i++;
-    return i == len ? (lh_str){0} : (lh_str){q.s, len};
-}
-
-static lh_err *lh_chat_ground(lh_ctx *ctx, const lh_chat_complete_request *req, int64_t deadline,
-                              lh_chat_prompt *p)
-{
-    const lh_chat_retrieve *r = req->retrieve;
-    lh_matrix_retrieve_request mr;
-    lh_schema_init(&lh_matrix_retrieve_request_schema, &mr); /* lh_call sends every default */
-    mr.query = lh_chat_query_of(p->question);
-    if (!mr.query.s) /* nothing to search for: nothing to ground in */
-        return NULL;
-    LH_SET(&mr, k, r ? r->k : 5);
-    mr.mode = r ? r->mode : (lh_str){0};
-    lh_err *err = r && r->corpora.v ? NULL : lh_chat_all_corpora(ctx, deadline, &mr.corpora);
-    if (!err && r && r->corpora.v)
-        mr.corpora = r->corpora;
-    if (err || !mr.corpora.n) /* nothing indexed: nothing to ground in */
-        return err;
-    lh_matrix_retrieve_reply *rep = NULL;
-    err = lh_call(lh_actor_conn(lh_ctx_actor(ctx)), &lh_ep_matrix_retrieve, &mr,
-                  lh_ctx_arena(ctx), (void **)&rep, lh_chat_left(deadline));
-    if (err)
-        return lh_err_wrap(err, "retrieve passages");
-    const lh_matrix_hit *hits = rep->hits.v;
-    lh_chat_passage *ps = lh_ctx_alloc(ctx, (rep->hits.n + 1) * sizeof *ps);
-    for (size_t i = 0; i < rep->hits.n; i++)
-        ps[i] = (lh_chat_passage){hits[i].corpus, hits[i].id, hits[i].text};
-    p->passages = ps;
-    p->n_passages = rep->hits.n;
-    return NULL;
-}
-
-/* ---- endpoints ---- */
-
-/* The model and its fallbacks, each resolved before anything starts, so
- * an unknown one is a 404 with nothing asked upstream. */
-typedef struct lh_chat_plan {
-    lh_chat_provider *provider[1 + LH_CHAT_MAX_FALLBACKS];
-    lh_str model[1 + LH_CHAT_MAX_FALLBACKS]; /* the provider's own names */
-    size_t n;
-    int64_t deadline; /* lh_clock_ms: an answer before the caller's own deadline */
-} lh_chat_plan;
-
 static lh_err *lh_chat_plan_of(lh_chat_state *st, const lh_chat_complete_request *req,
                                lh_chat_plan *plan)
 {
@@ -231,129 +108,158 @@ static lh_err *lh_chat_plan_of(lh_chat_state *st, const lh_chat_complete_request
     return NULL;
 }
 
-/* "openai/gpt-4o-mini" as it was asked for; "extractive" alone. */
-static lh_str lh_chat_full_name(lh_ctx *ctx, const lh_chat_provider *p, lh_str model)
+/* ---- jobs: one thread per request being answered ---- */
+
+#define LH_CHAT_MAX_ACTIVE 256
+
+typedef struct lh_chat_job {
+    lh_chat_state *st;
+    lh_actor *actor;
+    lh_deferred *reply;
+    lh_buf request; /* msgpack: the handler's arena is gone when the job runs */
+    int64_t deadline; /* lh_clock_ms: from when the request came */
+    char rid[LH_CHAT_MAX_MODEL_BYTES];
+} lh_chat_job;
+
+static lh_err *lh_chat_job_answer(lh_chat_job *job, lh_arena *arena,
+                                  lh_chat_complete_reply **rep)
 {
-    if (!p->takes_model)
-        return (lh_str){p->name, strlen(p->name)};
-    size_t n = strlen(p->name) + 1 + model.len;
-    char *full = lh_ctx_alloc(ctx, n + 1);
-    snprintf(full, n + 1, "%s/%.*s", p->name, (int)model.len, model.s);
-    return (lh_str){full, n};
+    lh_chat_run run = {.st = job->st, .actor = job->actor, .arena = arena, .reply = job->reply};
+    lh_chat_complete_request *req = NULL;
+    lh_err *err = lh_schema_decode(&lh_chat_complete_request_schema, job->request.data,
+                                   job->request.len, arena, (void **)&req);
+    if (err) /* it passed the checks once: it must again */
+        return lh_err_wrap_as(err, LH_EINTERNAL, "the request, copied for its job");
+    lh_chat_prompt prompt = {.req = req};
+    lh_chat_plan plan = {.deadline = job->deadline};
+    err = lh_chat_check(req, &prompt.question);
+    if (!err)
+        err = lh_chat_plan_of(job->st, req, &plan);
+    if (err)
+        return err;
+    /* Streamed only once the request is known good: a refusal comes whole. */
+    lh_chat_streamer streamer;
+    lh_chat_streamer_init(&streamer, &run);
+    if (req->stream && lh_deferred_stream_begin(job->reply))
+        prompt.sink = &streamer.sink;
+    *rep = lh_arena_alloc(arena, sizeof **rep);
+    return lh_chat_answer(&run, &plan, &prompt, *rep);
 }
 
-/* ---- streaming ---- */
-
-/* The sink a provider streams into: each piece becomes a chat chunk on
- * the bus, the first naming the model that answers. */
-typedef struct lh_chat_streamer {
-    lh_chat_sink sink;
-    lh_ctx *ctx;
-    lh_str model; /* the attempt's full name */
-} lh_chat_streamer;
-
-static lh_err *lh_chat_stream_delta(void *user, const char *text, size_t len)
+static void *lh_chat_job_main(void *arg)
 {
-    lh_chat_streamer *st = user;
-    lh_chat_chunk chunk = {.delta = {text, len}};
-    if (!st->sink.sent)
-        chunk.model = st->model;
-    lh_err *err = lh_ctx_stream_send(st->ctx, &lh_chat_chunk_schema, &chunk);
+    lh_chat_job *job = arg;
+    lh_log_set_actor(lh_actor_def_of(job->actor)->name);
+    lh_log_set_request_id(job->rid);
+    lh_arena *arena = lh_arena_create();
+    lh_chat_complete_reply *rep = NULL;
+    lh_err *err = lh_chat_job_answer(job, arena, &rep);
+    if (err && lh_err_code(err) >= 500)
+        lh_warn("chat.complete failed: %d %s", lh_err_code(err), lh_err_message(err));
+    if (err)
+        lh_deferred_fail(job->reply, err);
+    else
+        lh_deferred_reply(job->reply, rep);
+    lh_err_free(err);
+    lh_arena_destroy(arena);
+    lh_buf_free(&job->request);
+    lh_chat_state *st = job->st;
+    free(job);
+    pthread_mutex_lock(&st->lock);
+    if (--st->active == 0)
+        pthread_cond_broadcast(&st->idle);
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+/* Takes a slot, or says why there is none. */
+static lh_err *lh_chat_job_slot(lh_chat_state *st)
+{
+    pthread_mutex_lock(&st->lock);
+    lh_err *err = st->stopping ? lh_err_new(LH_EUNAVAILABLE, NULL, "chatd is stopping")
+                  : st->active >= LH_CHAT_MAX_ACTIVE
+                      ? lh_err_new(LH_EBUSY, NULL,
+                                   "chatd is answering %d requests already; try again shortly",
+                                   LH_CHAT_MAX_ACTIVE)
+                      : NULL;
     if (!err)
-        st->sink.sent++;
+        st->active++;
+    pthread_mutex_unlock(&st->lock);
     return err;
 }
 
-/* A provider that answered without streaming anything (it cannot, or it
- * had nothing to say but said it whole) still streams its answer. */
-static lh_err *lh_chat_stream_rest(lh_chat_streamer *st, const lh_chat_complete_reply *rep)
+static lh_err *lh_chat_job_start(lh_ctx *ctx, lh_chat_state *st,
+                                 const lh_chat_complete_request *req)
 {
-    const lh_chat_message *m = rep->message;
-    if (st->sink.sent || !m || !m->content.len)
-        return NULL;
-    return lh_chat_stream_delta(st, m->content.s, m->content.len);
-}
-
-/* Asks each model in turn until one answers; a failure of the request
- * itself (4xx) ends it, a failure of the provider (5xx) tries the next. */
-static lh_err *lh_chat_answer(lh_ctx *ctx, lh_chat_state *st, const lh_chat_plan *plan,
-                              lh_chat_prompt *prompt, lh_chat_complete_reply *rep)
-{
-    lh_chat_streamer *streamer = (lh_chat_streamer *)prompt->sink; /* its first member */
-    lh_chat_attempt *failed = lh_ctx_alloc(ctx, plan->n * sizeof *failed);
-    size_t n_failed = 0;
-    bool grounded = false;
-    lh_err *err = NULL;
-    for (size_t i = 0; i < plan->n; i++) {
-        lh_chat_provider *p = plan->provider[i];
-        /* Passages are fetched once, when the first provider that uses them
-         * comes up: a network model asked without `retrieve` gets none. */
-        if (!grounded && (prompt->req->retrieve || p == st->extractive)) {
-            lh_err_free(err);
-            if ((err = lh_chat_ground(ctx, prompt->req, plan->deadline, prompt)))
-                return err;
-            grounded = true;
-        }
-        if (plan->deadline - lh_clock_ms() < LH_CHAT_MIN_ATTEMPT_MS)
-            break; /* no time for another: the last failure stands */
-        lh_err_free(err);
-        prompt->model = plan->model[i];
-        prompt->time_left_ms = lh_chat_left(plan->deadline);
-        *rep = (lh_chat_complete_reply){0};
-        lh_str full = lh_chat_full_name(ctx, p, plan->model[i]);
-        if (streamer)
-            streamer->model = full;
-        uint64_t t0 = lh_clock_ns();
-        err = p->complete(p, prompt, lh_ctx_arena(ctx), rep);
-        if (!err && streamer)
-            err = lh_chat_stream_rest(streamer, rep);
-        if (!err || lh_err_code(err) != LH_ECANCELED) /* a requester gone says nothing of it */
-            lh_chat_record(st, p, err, t0);
-        if (!err) {
-            rep->model = full;
-            rep->provider = (lh_str){p->name, strlen(p->name)};
-            if (n_failed)
-                rep->failed_attempts = (lh_objs){failed, n_failed};
-            return NULL;
-        }
-        if (streamer && streamer->sink.sent) /* too late for another model: the stream ends */
-            return lh_err_wrap(err, "the answer broke off after %zu piece%s", streamer->sink.sent,
-                               streamer->sink.sent == 1 ? "" : "s");
-        if (lh_err_code(err) < 500)
-            return err;
-        const char *why = lh_err_message(err);
-        failed[n_failed] = (lh_chat_attempt){
-            .model = full,
-            .error = {lh_arena_strndup(lh_ctx_arena(ctx), why, strlen(why)), strlen(why)}};
-        LH_SET(&failed[n_failed], status, lh_err_code(err));
-        n_failed++;
-        lh_warn("chat: %.*s failed (%d %s)%s", (int)failed[n_failed - 1].model.len,
-                failed[n_failed - 1].model.s, lh_err_code(err), why,
-                i + 1 < plan->n ? "; trying the next fallback" : "");
+    lh_err *err = lh_chat_job_slot(st);
+    if (err)
+        return err;
+    lh_chat_job *job = calloc(1, sizeof *job);
+    if (!job)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    int ms = lh_actor_config(lh_ctx_actor(ctx))->request_timeout_ms;
+    *job = (lh_chat_job){.st = st, .actor = lh_ctx_actor(ctx),
+                         .deadline = lh_clock_ms() + ms * 3 / 4};
+    snprintf(job->rid, sizeof job->rid, "%s", lh_ctx_request_id(ctx));
+    lh_buf_init(&job->request);
+    /* what was given, so the job's decoder fills the same defaults */
+    lh_message_encode_given(&lh_chat_complete_request_schema, req, &job->request);
+    job->reply = lh_ctx_defer(ctx);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    if (pthread_create(&t, &attr, lh_chat_job_main, job) != 0) {
+        lh_err *no = lh_err_new(LH_EUNAVAILABLE, NULL, "cannot start a thread to answer");
+        lh_deferred_fail(job->reply, no);
+        lh_err_free(no);
+        lh_buf_free(&job->request);
+        free(job);
+        pthread_mutex_lock(&st->lock);
+        if (--st->active == 0)
+            pthread_cond_broadcast(&st->idle);
+        pthread_mutex_unlock(&st->lock);
     }
-    if (!err)
-        return lh_err_new(LH_ETIMEOUT, NULL, "no time left to ask a model");
-    return plan->n > 1 ? lh_err_wrap(err, "every model failed; the last") : err;
+    pthread_attr_destroy(&attr);
+    return NULL;
 }
 
 static lh_err *lh_chat_complete_handler(lh_ctx *ctx, const void *request, void *reply)
 {
+    (void)reply; /* deferred: the job answers */
     const lh_chat_complete_request *req = request;
     lh_chat_state *st = lh_ctx_state(ctx);
-    lh_chat_prompt prompt = {.req = req};
-    int ms = lh_actor_config(lh_ctx_actor(ctx))->request_timeout_ms;
-    lh_chat_plan plan = {.deadline = lh_clock_ms() + ms * 3 / 4};
-    lh_err *err = lh_chat_check(req, &prompt.question);
+    lh_str question;
+    lh_chat_plan plan = {0};
+    /* Checked here, so a refusal is immediate and nothing starts. */
+    lh_err *err = lh_chat_check(req, &question);
     if (!err)
         err = lh_chat_plan_of(st, req, &plan);
-    if (err)
-        return err;
-    /* Streamed only once the request is known good: a refusal comes whole. */
-    lh_chat_streamer streamer = {.sink = {.delta = lh_chat_stream_delta}, .ctx = ctx};
-    streamer.sink.user = &streamer;
-    if (req->stream && lh_ctx_stream_begin(ctx))
-        prompt.sink = &streamer.sink;
-    return lh_chat_answer(ctx, st, &plan, &prompt, reply);
+    return err ? err : lh_chat_job_start(ctx, st, req);
+}
+
+/* Stops taking requests and waits for those being answered (each is
+ * bounded by its deadline). */
+static void lh_chat_stop(lh_actor *actor, void *state)
+{
+    lh_chat_state *st = state;
+    int64_t until = lh_clock_ms() + lh_actor_config(actor)->request_timeout_ms + 5000;
+    pthread_mutex_lock(&st->lock);
+    st->stopping = true;
+    while (st->active > 0 && lh_clock_ms() < until) {
+        struct timespec tick;
+        clock_gettime(CLOCK_REALTIME, &tick);
+        tick.tv_nsec += 100000000;
+        if (tick.tv_nsec >= 1000000000) {
+            tick.tv_sec++;
+            tick.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&st->idle, &st->lock, &tick);
+    }
+    if (st->active > 0)
+        lh_warn("%d chat request%s still being answered at shutdown", st->active,
+                st->active == 1 ? "" : "s");
+    pthread_mutex_unlock(&st->lock);
 }
 
 static lh_err *lh_chat_providers_handler(lh_ctx *ctx, const void *request, void *reply)
@@ -402,6 +308,7 @@ static lh_err *lh_chat_init(lh_actor *actor, void **state)
     if (!st)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->idle, NULL);
     st->extractive = lh_chat_extractive_create();
     /* A provider has three quarters of a request's time, so its failure is
      * reported before the caller's own deadline. */
@@ -449,6 +356,7 @@ static void lh_chat_fini(void *state)
     st->extractive->destroy(st->extractive);
     for (size_t i = 0; i < st->n_network; i++)
         st->network[i]->destroy(st->network[i]);
+    pthread_cond_destroy(&st->idle);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -467,5 +375,6 @@ const lh_actor_def lh_chat_actor = {
     .endpoints = lh_chat_endpoints,
     .n_endpoints = sizeof lh_chat_endpoints / sizeof lh_chat_endpoints[0],
     .init = lh_chat_init,
+    .stop = lh_chat_stop,
     .fini = lh_chat_fini,
 };
