@@ -269,8 +269,14 @@ static void test_chat_command_prints_answer_and_citations(void **state)
     char *out = lh_test_read_file(log, NULL);
     assert_non_null(strstr(out, "\"Error code E1234 means the disk is full.\" [1]"));
     assert_non_null(strstr(out, "[1] kb/disk: Error code E1234"));
-    free(out);
     unlink(log);
+    char *const whole[] = {LH_BINARY, "chat", "what does error E1234 mean?", "--corpus", "kb",
+                           "--no-stream", NULL}; /* the same answer, printed when it is whole */
+    assert_int_equal(lh_test_stack_run(f, whole, log, 60000), 0);
+    char *again = lh_test_read_file(log, NULL);
+    assert_string_equal(again, out);
+    free(again);
+    free(out);
     unlink(log); /* retrieval options without corpora search every index */
     char *const every[] = {LH_BINARY, "chat", "what does error E1234 mean?", "--k", "2", NULL};
     assert_int_equal(lh_test_stack_run(f, every, log, 60000), 0);
