@@ -83,6 +83,10 @@ static CURL *lh_http_handle(const lh_http_call *call, curl_write_callback write,
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body ? call->body : "");
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
+    if (call->idle_ms > 0) { /* under 1 byte a second for that long: silent */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)(call->idle_ms + 999) / 1000);
+    }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L); /* small requests, and streams, go at once */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write);
@@ -200,7 +204,7 @@ static lh_err *lh_http_post_retrying(const lh_http_exchange *h, const lh_buf *bo
         int64_t left = deadline - lh_clock_ms();
         *status = 0;
         lh_http_call call = {"POST", h->s->url, headers, body->data, body->len,
-                             (int)(left > 1 ? left : 1), LH_HTTP_MAX_RESPONSE};
+                             (int)(left > 1 ? left : 1), LH_HTTP_MAX_RESPONSE, 0};
         lh_err_free(err);
         bool final = false;
         err = attempt(user, &call, status, &final);
@@ -305,6 +309,8 @@ typedef struct lh_http_stream {
     const char *type; /* what a 2xx's Content-Type must begin with */
     lh_http_piece_fn fn;
     void *user;
+    lh_http_check_fn check;
+    void *check_user;
     CURL *curl; /* this attempt's */
     lh_http_judged judged;
     char type_came[96];
@@ -344,6 +350,17 @@ static size_t lh_http_stream_write(char *data, size_t size, size_t n, void *user
     return st->judged == LH_HTTP_WRONG && st->kept.len == max ? 0 : len;
 }
 
+/* libcurl's progress callback, about once a second at least: the check. */
+static int lh_http_stream_progress(void *user, curl_off_t dltotal, curl_off_t dlnow,
+                                   curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    lh_http_stream *st = user;
+    if (!st->stopped)
+        st->stopped = st->check(st->check_user);
+    return st->stopped != NULL; /* non-zero: CURLE_ABORTED_BY_CALLBACK */
+}
+
 /* A 2xx of the wrong type: named, with the start of what it said. */
 static lh_err *lh_http_wrong_type(const lh_http_stream *st, long status)
 {
@@ -365,7 +382,8 @@ static lh_err *lh_http_stream_cut(const lh_http_stream *st, CURLcode rc)
 {
     return lh_err_new(rc == CURLE_OPERATION_TIMEDOUT ? LH_ETIMEOUT : LH_EUPSTREAM, NULL,
                       "the stream from %s ended before its end: %s", st->h->s->who,
-                      curl_easy_strerror(rc));
+                      rc == CURLE_OPERATION_TIMEDOUT ? "it fell silent, or ran too long"
+                                                     : curl_easy_strerror(rc));
 }
 
 static lh_err *lh_http_attempt_stream(void *user, const lh_http_call *call, long *status,
@@ -374,10 +392,19 @@ static lh_err *lh_http_attempt_stream(void *user, const lh_http_call *call, long
     lh_http_stream *st = user;
     st->judged = LH_HTTP_UNJUDGED;
     lh_buf_reset(&st->kept);
+    /* The time left bounds each silence; the whole may last as it talks. */
+    lh_http_call streamed = *call;
+    streamed.idle_ms = call->timeout_ms;
+    streamed.timeout_ms = LH_HTTP_STREAM_MAX_MS;
     struct curl_slist *headers = NULL;
-    st->curl = lh_http_handle(call, lh_http_stream_write, st, &headers);
+    st->curl = lh_http_handle(&streamed, lh_http_stream_write, st, &headers);
     if (!st->curl)
         return lh_err_new(LH_EINTERNAL, NULL, "cannot start an HTTP client");
+    if (st->check) {
+        curl_easy_setopt(st->curl, CURLOPT_XFERINFOFUNCTION, lh_http_stream_progress);
+        curl_easy_setopt(st->curl, CURLOPT_XFERINFODATA, st);
+        curl_easy_setopt(st->curl, CURLOPT_NOPROGRESS, 0L);
+    }
     CURLcode rc = curl_easy_perform(st->curl);
     curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, status);
     if (rc == CURLE_OK && st->judged == LH_HTTP_UNJUDGED) /* an empty body */
@@ -400,10 +427,12 @@ static lh_err *lh_http_attempt_stream(void *user, const lh_http_call *call, long
 
 lh_err *lh_http_service_stream(const lh_http_service *s, const char *extra_header,
                                int time_left_ms, const lh_buf *body, const char *type,
-                               lh_http_piece_fn fn, void *user)
+                               lh_http_piece_fn fn, void *user, lh_http_check_fn check,
+                               void *check_user)
 {
     lh_http_exchange x = lh_http_exchange_of(s, extra_header, time_left_ms);
-    lh_http_stream st = {.h = &x, .type = type, .fn = fn, .user = user};
+    lh_http_stream st = {.h = &x, .type = type, .fn = fn, .user = user, .check = check,
+                         .check_user = check_user};
     lh_buf_init(&st.kept);
     char accept[128];
     snprintf(accept, sizeof accept, "Accept: %s", type);

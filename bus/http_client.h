@@ -22,6 +22,7 @@ typedef struct lh_http_call {
     size_t body_len;
     int timeout_ms;                 /* the whole exchange */
     size_t max_response;            /* bytes; a larger response is an error */
+    int idle_ms;                    /* > 0: also ended by this long without a byte */
 } lh_http_call;
 
 /* Performs the call; the response body is appended to `out` and its
@@ -71,14 +72,24 @@ void lh_http_service_scrub(const lh_http_service *s, char *text);
 /* Takes the next piece of a streamed body, as it arrives (cut anywhere):
  * NULL to go on, or an error to stop the transfer. */
 typedef lh_err *(*lh_http_piece_fn)(void *user, const char *data, size_t len);
+/* Asked (with its own user) about once a second while a stream runs or
+ * waits: NULL to go on, or an error to stop it (the requester went away,
+ * the actor stops). */
+typedef lh_err *(*lh_http_check_fn)(void *user);
 
-/* POSTs the JSON body as lh_http_service_post does (the key, the time, the
+/* The longest a stream may run, however it keeps talking. */
+#define LH_HTTP_STREAM_MAX_MS (30 * 60 * 1000)
+
+/* POSTs the JSON body as lh_http_service_post does (the key, the
  * retries of connection errors, 429 and 5xx), asking for `type`
  * ("text/event-stream"), and hands a 2xx answer's body to `fn` piece by
- * piece as libcurl brings it. No attempt is made again once a piece has
- * been handed on. Returns NULL when the body ended cleanly (whether it
- * said all it should is for fn's reader to tell), else:
- *   - fn's own error, when fn stopped the transfer;
+ * piece as libcurl brings it. The time left bounds each silence, not the
+ * whole: a stream may run as long as it keeps talking (up to
+ * LH_HTTP_STREAM_MAX_MS). `check` (may be NULL) is asked about once a
+ * second, with check_user. No attempt is made again once a piece has been handed on.
+ * Returns NULL when the body ended cleanly (whether it said all it
+ * should is for fn's reader to tell), else:
+ *   - fn's or check's own error, when it stopped the transfer;
  *   - 502 for a 2xx whose Content-Type does not begin with `type`, naming
  *     the type that came and the start of the body;
  *   - 502 "the stream from ... ended before its end" for a transfer cut
@@ -87,6 +98,7 @@ typedef lh_err *(*lh_http_piece_fn)(void *user, const char *data, size_t len);
  *     transport's 503/504; never the key. */
 lh_err *lh_http_service_stream(const lh_http_service *s, const char *extra_header,
                                int time_left_ms, const lh_buf *body, const char *type,
-                               lh_http_piece_fn fn, void *user);
+                               lh_http_piece_fn fn, void *user, lh_http_check_fn check,
+                               void *check_user);
 
 #endif

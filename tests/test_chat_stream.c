@@ -35,7 +35,7 @@
 
 /* ---- the providers' server ---- */
 
-typedef enum { OAI_OK, OAI_DOWN, OAI_SLOW } oai_mode;
+typedef enum { OAI_OK, OAI_DOWN, OAI_SLOW, OAI_LONG } oai_mode;
 typedef enum { ANT_OK, ANT_OVERLOADED } ant_mode;
 
 typedef struct server {
@@ -58,6 +58,9 @@ static void openai(const lh_fake_request *req, oai_mode mode)
     if (mode == OAI_SLOW) { /* long enough that only a cancel ends it early */
         for (int i = 0; i < 100; i++)
             lh_fake_piece_s(req, i ? 50 : 0, OAI_PIECE("tick "));
+    } else if (mode == OAI_LONG) { /* 6 s in all, twice the request timeout */
+        for (int i = 0; i < 60; i++)
+            lh_fake_piece_s(req, i ? 100 : 0, OAI_PIECE("tock "));
     } else {
         lh_fake_piece_s(req, 0, OAI_PIECE("The disk "));
         lh_fake_piece_s(req, 5, OAI_PIECE("is full "));
@@ -145,6 +148,7 @@ static int setup(void **state)
     url[strlen(url) - 3] = '\0';
     setenv("LH_ANTHROPIC_BASE_URL", url, 1);
     setenv("LH_ANTHROPIC_API_KEY", KEY, 1);
+    setenv("LH_REQUEST_TIMEOUT_MS", "3000", 1); /* so a stream can outlast it in a test */
     fixture *f = lh_test_stack_new(&(lh_test_stack_opts){.actors = STACK});
     json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_vector_create,
                                           "{\"index\":\"kb\",\"dimension\":4}")));
@@ -165,6 +169,7 @@ static int teardown(void **state)
     unsetenv("LH_OPENAI_API_KEY");
     unsetenv("LH_ANTHROPIC_BASE_URL");
     unsetenv("LH_ANTHROPIC_API_KEY");
+    unsetenv("LH_REQUEST_TIMEOUT_MS");
     return rc;
 }
 
@@ -445,6 +450,59 @@ static void test_streams_do_not_hold_the_bus_threads(void **state)
     lh_mux_destroy(m);
 }
 
+static void test_a_stream_outlasts_the_request_timeout(void **state)
+{
+    fixture *f = *state;
+    S.oai = OAI_LONG; /* 6 s of pieces 100 ms apart; every deadline here is 3 s or less */
+    lh_test_response r = stream(
+        f, "/v1/chat/completions",
+        "{\"model\":\"openai/gpt-test\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"tock?\"}]}");
+    assert_int_equal(r.status, 200);
+    static events ev;
+    events_parse(r.body, &ev);
+    assert_true(ev.done);
+    lh_buf text;
+    lh_buf_init(&text);
+    joined(&ev, &text);
+    assert_int_equal(text.len, 60 * 5); /* every "tock " */
+    lh_buf_free(&text);
+    events_free(&ev);
+    lh_test_response_free(&r);
+}
+
+static void test_stopping_chatd_ends_its_streams(void **state)
+{
+    fixture *f = *state;
+    S.oai = OAI_SLOW;
+    lh_mux *m = lh_test_stack_mux(f);
+    static const char body[] =
+        "{\"model\":\"openai/gpt-test\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"tick?\"}]}";
+    flow fl = {0};
+    pthread_mutex_init(&fl.mu, NULL);
+    uint64_t h;
+    lh_err *err = lh_mux_stream(m, lh_ep_chat_complete.subject, body, strlen(body), NULL, 10000,
+                                flow_chunk, flow_end, &fl, &h);
+    if (err)
+        fail_msg("%s", lh_err_message(err));
+    int ends = 0;
+    for (int t = 0; t < 400 && flow_read(&fl, &ends) < 2; t++)
+        lh_test_sleep_ms(10);
+    assert_true(flow_read(&fl, &ends) >= 2);
+    lh_test_stack_drop(f, &lh_chat_actor); /* returns: the stream is told to stop */
+    for (int t = 0; t < 500 && !ends; t++) {
+        lh_test_sleep_ms(10);
+        flow_read(&fl, &ends);
+    }
+    assert_int_equal(ends, 1);
+    assert_int_equal(fl.end_code, LH_EUNAVAILABLE); /* "chatd is stopping", not a cut */
+    lh_fake_outcome out;
+    assert_true(lh_fake_http_last_stream(S.http, 20000, &out));
+    assert_false(out.completed);
+    lh_mux_destroy(m);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -454,6 +512,8 @@ int main(void)
         T(test_a_failure_after_the_first_token_is_an_error_event),
         T(test_a_client_that_hangs_up_cancels_upstream),
         T(test_streams_do_not_hold_the_bus_threads),
+        T(test_a_stream_outlasts_the_request_timeout),
+        T(test_stopping_chatd_ends_its_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

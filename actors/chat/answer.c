@@ -130,9 +130,24 @@ static lh_str lh_chat_full_name(lh_chat_run *run, const lh_chat_provider *p, lh_
 
 /* ---- streaming ---- */
 
+/* Whether the request should stop now: its requester has gone, or chatd
+ * is stopping. */
+static lh_err *lh_chat_stream_check_run(void *user)
+{
+    lh_chat_streamer *st = user;
+    if (lh_deferred_stream_cancelled(st->run->reply))
+        return lh_err_new(LH_ECANCELED, NULL, "the requester cancelled the stream");
+    if (atomic_load(&st->run->st->stopping))
+        return lh_err_new(LH_EUNAVAILABLE, NULL, "chatd is stopping");
+    return NULL;
+}
+
 static lh_err *lh_chat_stream_delta(void *user, const char *text, size_t len)
 {
     lh_chat_streamer *st = user;
+    lh_err *stop = lh_chat_stream_check_run(st);
+    if (stop)
+        return stop;
     lh_chat_chunk chunk = {.delta = {text, len}};
     if (!st->sink.sent)
         chunk.model = st->model;
@@ -144,7 +159,9 @@ static lh_err *lh_chat_stream_delta(void *user, const char *text, size_t len)
 
 void lh_chat_streamer_init(lh_chat_streamer *s, lh_chat_run *run)
 {
-    *s = (lh_chat_streamer){.sink = {.delta = lh_chat_stream_delta}, .run = run};
+    *s = (lh_chat_streamer){.sink = {.delta = lh_chat_stream_delta,
+                                     .check = lh_chat_stream_check_run},
+                            .run = run};
     s->sink.user = s;
 }
 

@@ -176,7 +176,8 @@ static void *lh_chat_job_main(void *arg)
 static lh_err *lh_chat_job_slot(lh_chat_state *st)
 {
     pthread_mutex_lock(&st->lock);
-    lh_err *err = st->stopping ? lh_err_new(LH_EUNAVAILABLE, NULL, "chatd is stopping")
+    lh_err *err = atomic_load(&st->stopping)
+                      ? lh_err_new(LH_EUNAVAILABLE, NULL, "chatd is stopping")
                   : st->active >= LH_CHAT_MAX_ACTIVE
                       ? lh_err_new(LH_EBUSY, NULL,
                                    "chatd is answering %d requests already; try again shortly",
@@ -238,27 +239,25 @@ static lh_err *lh_chat_complete_handler(lh_ctx *ctx, const void *request, void *
     return err ? err : lh_chat_job_start(ctx, st, req);
 }
 
-/* Stops taking requests and waits for those being answered (each is
- * bounded by its deadline). */
+/* Stops taking requests, tells those being answered to stop (a stream
+ * stops at its next piece or check, within about a second; a whole answer
+ * within its own deadline) and waits for every one: a job must not
+ * outlive the actor it answers for. */
 static void lh_chat_stop(lh_actor *actor, void *state)
 {
+    (void)actor;
     lh_chat_state *st = state;
-    int64_t until = lh_clock_ms() + lh_actor_config(actor)->request_timeout_ms + 5000;
     pthread_mutex_lock(&st->lock);
-    st->stopping = true;
-    while (st->active > 0 && lh_clock_ms() < until) {
+    atomic_store(&st->stopping, true);
+    for (int waited = 0; st->active > 0; waited++) {
         struct timespec tick;
         clock_gettime(CLOCK_REALTIME, &tick);
-        tick.tv_nsec += 100000000;
-        if (tick.tv_nsec >= 1000000000) {
-            tick.tv_sec++;
-            tick.tv_nsec -= 1000000000;
-        }
+        tick.tv_sec += 1;
         pthread_cond_timedwait(&st->idle, &st->lock, &tick);
+        if (st->active > 0 && waited % 5 == 4)
+            lh_warn("waiting for %d chat request%s to finish", st->active,
+                    st->active == 1 ? "" : "s");
     }
-    if (st->active > 0)
-        lh_warn("%d chat request%s still being answered at shutdown", st->active,
-                st->active == 1 ? "" : "s");
     pthread_mutex_unlock(&st->lock);
 }
 

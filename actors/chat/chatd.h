@@ -10,6 +10,7 @@
 #define LH_CHATD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "actors/chat/provider.h"
@@ -35,7 +36,7 @@ typedef struct lh_chat_state {
     /* Requests being answered, each on its own thread: a stream holds its
      * thread for as long as the model talks, so the bus's never wait. */
     int active;
-    bool stopping;
+    atomic_bool stopping; /* every job stops at its next piece or check */
     pthread_cond_t idle; /* active fell to 0 */
 } lh_chat_state;
 

@@ -30,6 +30,10 @@ typedef struct lh_chat_passage {
  * upstream call at once and returns that error. */
 typedef struct lh_chat_sink {
     lh_err *(*delta)(void *user, const char *text, size_t len);
+    /* May be NULL; asked about once a second while the provider waits or
+     * streams: an error stops it as delta's does (a requester gone before
+     * the first piece, an actor stopping). */
+    lh_err *(*check)(void *user);
     void *user;
     size_t sent; /* pieces delta has accepted: set by the sink's owner, read by chatd */
 } lh_chat_sink;
@@ -133,6 +137,8 @@ void lh_chat_stream_free(lh_chat_stream *st);
 /* Adds a piece of the answer and hands it to the sink (an empty one is
  * not): the sink's error, to stop the transfer. */
 lh_err *lh_chat_stream_text(lh_chat_stream *st, const char *s, size_t len);
+/* The sink's check, for lh_http_service_stream (user: the lh_chat_stream). */
+lh_err *lh_chat_stream_check(void *user);
 /* Reads one JSON chunk through `schema` into the scratch arena: 502
  * naming the problem when it does not read. */
 lh_err *lh_chat_stream_decode(lh_chat_stream *st, const char *json, size_t len,

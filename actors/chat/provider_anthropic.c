@@ -214,7 +214,7 @@ static lh_err *lh_ant_stream(lh_ant *a, const lh_chat_prompt *p, const lh_buf *b
     lh_sse_init(&sse, lh_ant_event_read, &st);
     lh_err *err = lh_http_service_stream(&a->http, "anthropic-version: 2023-06-01",
                                          p->time_left_ms, body, "text/event-stream",
-                                         lh_ant_piece, &sse);
+                                         lh_ant_piece, &sse, lh_chat_stream_check, &st);
     err = lh_chat_stream_end(&st, err, rep);
     lh_sse_free(&sse);
     lh_chat_stream_free(&st);

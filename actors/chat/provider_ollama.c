@@ -105,7 +105,8 @@ static lh_err *lh_oll_stream(lh_oll *o, const lh_chat_prompt *p, const lh_buf *b
     lh_ndjson lines;
     lh_ndjson_init(&lines, lh_oll_line_read, &st);
     lh_err *err = lh_http_service_stream(&o->http, NULL, p->time_left_ms, body,
-                                         "application/x-ndjson", lh_oll_piece, &lines);
+                                         "application/x-ndjson", lh_oll_piece, &lines,
+                                         lh_chat_stream_check, &st);
     if (!err)
         err = lh_ndjson_end(&lines); /* a last line without its newline */
     err = lh_chat_stream_end(&st, err, rep);

@@ -133,7 +133,8 @@ static lh_err *lh_oai_stream(lh_oai *o, const lh_chat_prompt *p, const lh_buf *b
     lh_sse sse;
     lh_sse_init(&sse, lh_oai_event, &st);
     lh_err *err = lh_http_service_stream(&o->http, NULL, p->time_left_ms, body,
-                                         "text/event-stream", lh_oai_piece, &sse);
+                                         "text/event-stream", lh_oai_piece, &sse,
+                                         lh_chat_stream_check, &st);
     err = lh_chat_stream_end(&st, err, rep);
     lh_sse_free(&sse);
     lh_chat_stream_free(&st);

@@ -51,6 +51,15 @@ lh_err *lh_chat_stream_text(lh_chat_stream *st, const char *s, size_t len)
     return err;
 }
 
+lh_err *lh_chat_stream_check(void *user)
+{
+    lh_chat_stream *st = user;
+    lh_chat_sink *sink = st->p->sink;
+    lh_err *err = sink && sink->check ? sink->check(sink->user) : NULL;
+    st->sink_failed = st->sink_failed || err != NULL;
+    return err;
+}
+
 lh_err *lh_chat_stream_decode(lh_chat_stream *st, const char *json, size_t len,
                               const lh_schema *schema, void **out)
 {
