@@ -33,6 +33,7 @@ struct lh_ctx {
     bool as_json;
     bool deferred; /* lh_ctx_defer took the reply over */
     lh_stream *stream; /* lh_ctx_stream_begin opened one: the reply ends it */
+    uint64_t t0;       /* when the request came (lh_clock_ns) */
 };
 
 /* A reply taken over by lh_ctx_defer: what sending it later needs. */
@@ -44,6 +45,7 @@ struct lh_deferred {
     bool as_json;
     bool stream_wanted; /* the request carried Lh-Stream */
     lh_stream *stream;  /* lh_deferred_stream_begin opened one */
+    uint64_t t0;        /* when the request came: its time is counted at the answer */
 };
 
 /* Whether a request asks for a streamed reply that can be given. */
@@ -212,7 +214,7 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     lh_log_set_actor(w->actor->def->name);
     lh_log_set_request_id(rid);
     bool as_json = lh_is_json(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
-    lh_ctx ctx = {w->actor, w->arena, rid, msg, w->ep, as_json, false, NULL};
+    lh_ctx ctx = {w->actor, w->arena, rid, msg, w->ep, as_json, false, NULL, t0};
     lh_err *err = lh_serve(w, msg, &ctx, as_json);
     const char *subject = w->ep->def->contract->subject;
     if (err) {
@@ -229,7 +231,8 @@ static void lh_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     atomic_fetch_add(&w->ep->num_requests, 1);
     if (err)
         lh_record_error(w->ep, err);
-    atomic_fetch_add(&w->ep->processing_ns, lh_clock_ns() - t0);
+    if (!ctx.deferred) /* a deferred one is counted when it is answered */
+        atomic_fetch_add(&w->ep->processing_ns, lh_clock_ns() - t0);
     assert(!(ctx.deferred && ctx.stream));
     if (!ctx.deferred)
         lh_send_reply(w, &ctx, err);
@@ -256,6 +259,7 @@ lh_deferred *lh_ctx_defer(lh_ctx *ctx)
     d->ep = ctx->ep;
     d->as_json = ctx->as_json;
     d->stream_wanted = lh_stream_wanted(ctx->actor, ctx->msg);
+    d->t0 = ctx->t0;
     ctx->deferred = true;
     return d;
 }
@@ -282,6 +286,7 @@ static void lh_deferred_send(lh_deferred *d, const lh_err *err, lh_buf *out)
 {
     lh_buf json;
     lh_buf_init(&json);
+    atomic_fetch_add(&d->ep->processing_ns, lh_clock_ns() - d->t0);
     lh_publish_reply(d->actor->conn, d->reply, d->ep->def->contract->subject, d->rid, err, out,
                      &json, d->as_json, d->stream);
     lh_buf_free(&json);
@@ -305,7 +310,8 @@ void lh_deferred_fail(lh_deferred *d, const lh_err *err)
     lh_buf out;
     lh_buf_init(&out);
     lh_error_body_encode(err, &out);
-    lh_record_error(d->ep, err);
+    if (lh_err_code(err) != LH_ECANCELED) /* a requester that left is not a failure */
+        lh_record_error(d->ep, err);
     lh_deferred_send(d, err, &out);
     lh_buf_free(&out);
 }
@@ -393,10 +399,10 @@ lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_a
         err = def->init(a, &a->state);
         a->initialised = !err;
     }
+    if (!err && def->n_endpoints) /* before any request can look for it */
+        err = lh_stream_hub_create(lh_conn_nats(a->conn), a->id, &a->hub);
     if (!err)
         err = lh_subscribe_endpoints(a);
-    if (!err && def->n_endpoints)
-        err = lh_stream_hub_create(lh_conn_nats(a->conn), a->id, &a->hub);
     if (!err)
         err = lh_discovery_subscribe(a);
     if (!err && def->start)

@@ -410,8 +410,9 @@ lh_err *lh_mux_create(lh_conn *c, lh_mux **out)
 }
 
 /* Ends reply delivery, then waits until no reply callback is running, so
- * nothing touches the mux after destroy returns. */
-static void lh_mux_stop_inbox(lh_mux *m)
+ * nothing touches the mux after destroy returns; false when one still
+ * runs after the wait (the mux must then not be freed). */
+static bool lh_mux_stop_inbox(lh_mux *m)
 {
     natsSubscription_Unsubscribe(m->sub); /* fails harmlessly on a closed connection */
     int64_t until = lh_clock_ns() + (int64_t)LH_MUX_SUB_DONE_WAIT_MS * 1000000;
@@ -424,9 +425,13 @@ static void lh_mux_stop_inbox(lh_mux *m)
             break;
         }
     }
+    bool done = m->sub_done;
     pthread_mutex_unlock(&m->mu);
+    if (!done)
+        return false;
     natsSubscription_Destroy(m->sub);
     m->sub = NULL;
+    return true;
 }
 
 static void lh_mux_stop_timer(lh_mux *m)
@@ -454,7 +459,12 @@ void lh_mux_destroy(lh_mux *m)
 {
     if (!m)
         return;
-    lh_mux_stop_inbox(m);
+    if (!lh_mux_stop_inbox(m)) {
+        /* A callback is stuck: completing or freeing under it would be
+         * worse than this leak at shutdown. */
+        lh_error("the reply inbox %s* is stuck in a callback: its requests are left", m->inbox);
+        return;
+    }
     lh_mux_stop_timer(m);
     lh_mux_abandon_pending(m);
     lh_mux_free(m);
@@ -568,6 +578,7 @@ static void lh_mux_cancel_locked(lh_mux *m, lh_mux_req *r, lh_mux_cb *cb, void *
     }
     r->cancelled = true;
     r->cb = lh_mux_ignore; /* its deadline or its end frees it silently */
+    lh_mux_renew(m, r);    /* a full wait for the opening, to tell the responder */
 }
 
 static void lh_mux_cancelled(lh_mux *m, lh_mux_cb cb, void *user, const char *control)

@@ -37,7 +37,8 @@ typedef void (*lh_mux_cb)(void *user, lh_err *err, natsMsg *msg);
 
 lh_err *lh_mux_create(lh_conn *c, lh_mux **out);
 /* Stops the inbox and the timer, fails every pending request with 503 and
- * frees the mux. No lh_mux_request may run concurrently with it. */
+ * frees the mux. No lh_mux_request, lh_mux_stream or lh_mux_cancel may run
+ * concurrently with it. */
 void lh_mux_destroy(lh_mux *m);
 
 /* Publishes a request with the reply subject `_LH_INBOX.<id>.<seq>` and
@@ -53,7 +54,8 @@ size_t lh_mux_pending(lh_mux *m);
 
 /* One chunk of a streamed reply (its body in the reply's encoding), in
  * order, on the inbox's delivery thread; never after the request's end
- * callback. The callback owns nothing and must not call the mux. */
+ * callback. The callback owns nothing and must not call the mux, but for
+ * lh_mux_cancel of its own request (which then ends right after it). */
 typedef void (*lh_mux_chunk_cb)(void *user, natsMsg *msg);
 
 /* lh_mux_request asking for a streamed reply (the Lh-Stream header):

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus/log.h"
 #include "bus/request.h"
@@ -73,6 +74,8 @@ struct lh_stream_hub {
     natsSubscription *sub;
     char prefix[64]; /* "_LH_STREAM.<id>." */
     pthread_mutex_t mu;
+    pthread_cond_t done_cv;
+    bool sub_done; /* the subscription delivers no more */
     uint64_t next_number;
     lh_stream *open;
 };
@@ -97,6 +100,15 @@ static void lh_stream_on_control(natsConnection *nc, natsSubscription *sub, nats
     natsMsg_Destroy(msg);
 }
 
+static void lh_stream_on_sub_done(void *closure)
+{
+    lh_stream_hub *h = closure;
+    pthread_mutex_lock(&h->mu);
+    h->sub_done = true;
+    pthread_cond_broadcast(&h->done_cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
 lh_err *lh_stream_hub_create(natsConnection *nc, const char *instance_id, lh_stream_hub **out)
 {
     lh_stream_hub *h = calloc(1, sizeof *h);
@@ -106,10 +118,15 @@ lh_err *lh_stream_hub_create(natsConnection *nc, const char *instance_id, lh_str
     h->next_number = 1;
     snprintf(h->prefix, sizeof h->prefix, "%s.%s.", LH_STREAM_CONTROL_PREFIX, instance_id);
     pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->done_cv, NULL);
     char wildcard[80];
     snprintf(wildcard, sizeof wildcard, "%s*", h->prefix);
     natsStatus s = natsConnection_Subscribe(&h->sub, nc, wildcard, lh_stream_on_control, h);
+    if (s == NATS_OK)
+        s = natsSubscription_SetOnCompleteCB(h->sub, lh_stream_on_sub_done, h);
     if (s != NATS_OK) {
+        natsSubscription_Destroy(h->sub);
+        pthread_cond_destroy(&h->done_cv);
         pthread_mutex_destroy(&h->mu);
         free(h);
         return lh_err_from_nats(s, "subscribe to the stream control subject");
@@ -123,10 +140,23 @@ void lh_stream_hub_destroy(lh_stream_hub *h)
     if (!h)
         return;
     assert(!h->open);
-    /* Drained, so no control callback still runs when the hub is freed. */
-    if (natsSubscription_Drain(h->sub) == NATS_OK)
-        natsSubscription_WaitForDrainCompletion(h->sub, 5000);
+    /* No control callback may run once the hub is freed: wait until the
+     * subscription says it delivers no more (as the mux's inbox does). */
+    natsSubscription_Unsubscribe(h->sub); /* fails harmlessly on a closed connection */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&h->mu);
+    while (!h->sub_done && pthread_cond_timedwait(&h->done_cv, &h->mu, &until) == 0) {
+    }
+    bool done = h->sub_done;
+    pthread_mutex_unlock(&h->mu);
+    if (!done) { /* a callback is stuck: leaking beats freeing under it */
+        lh_warn("the stream control subscription %s* did not finish", h->prefix);
+        return;
+    }
     natsSubscription_Destroy(h->sub);
+    pthread_cond_destroy(&h->done_cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

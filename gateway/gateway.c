@@ -82,6 +82,10 @@ static void lh_gw_stop(lh_actor *actor, void *state)
     lh_gw_server_quiesce(gw);
     if (gw->mux) {
         lh_gw_dispatch_wait_idle(gw, gw->config.request_timeout_ms + 1000);
+        atomic_store(&gw->mux_closing, true);
+        struct timespec tick = {0, 1000 * 1000};
+        while (atomic_load(&gw->mux_users) > 0) /* a cancel under way: quick */
+            nanosleep(&tick, NULL);
         lh_mux_destroy(gw->mux); /* answers any straggler with 503 */
         gw->mux = NULL;
     }

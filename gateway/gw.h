@@ -168,6 +168,11 @@ struct lh_gw {
     atomic_int bus_in_flight;
     atomic_int http_in_flight; /* accepted, not yet completed */
     atomic_bool draining;
+    /* A cancel reaching for the mux from an ending HTTP request, and the
+     * flag stop raises before destroying it: one sees the other (both
+     * seq_cst), so no cancel touches a destroyed mux. */
+    atomic_int mux_users;
+    atomic_bool mux_closing;
     struct lh_gw_pool *pool;
     char rid_prefix[11];         /* random per process: see lh_gw_new_request_id */
     atomic_uint_fast64_t rid_seq;

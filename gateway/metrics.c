@@ -6,10 +6,10 @@
  *   lh_http_requests_in_flight                    gauge
  *   lh_bus_pending_requests                       gauge (the mux's table)
  *   lh_actor_up{actor}                            gauge: answered $SRV.STATS
- *   lh_actor_requests_total{actor,endpoint}       counter  } each actor's own
- *   lh_actor_errors_total{actor,endpoint}         counter  } $SRV.STATS (one
- *   lh_actor_processing_seconds_total{actor,endpoint}      } instance each),
- *   lh_actor_data{actor,endpoint,key}             untyped  } asked per scrape
+ *   lh_actor_requests_total{actor,instance,endpoint}   counter  } each actor's
+ *   lh_actor_errors_total{actor,instance,endpoint}     counter  } own $SRV.STATS
+ *   lh_actor_processing_seconds_total{...}             counter  } (the instance
+ *   lh_actor_data{actor,instance,endpoint,key}         untyped  } that answered)
  *
  * The actor families come from one $SRV.STATS per actor of the route
  * table, asked at once while the scrape waits suspended (lh_gw_survey);
@@ -252,8 +252,17 @@ static void lh_gw_label(lh_buf *out, const char *name, const char *v, bool first
     lh_buf_append(out, "\"", 1);
 }
 
+/* actor="..",instance=".." (the instance that answered: counters are
+ * its own, so each instance is a series of its own). */
+static void lh_gw_actor_labels(lh_buf *out, const char *actor, const char *instance)
+{
+    lh_gw_label(out, "actor", actor, true);
+    lh_gw_label(out, "instance", instance ? instance : "", false);
+}
+
 /* One endpoint's samples of one family. */
-static void lh_gw_render_endpoint(lh_gw_afamily fam, const char *actor, json_t *ep, lh_buf *out)
+static void lh_gw_render_endpoint(lh_gw_afamily fam, const char *actor, const char *instance,
+                                  json_t *ep, lh_buf *out)
 {
     static const char *const names[] = {"lh_actor_requests_total", "lh_actor_errors_total",
                                         "lh_actor_processing_seconds_total"};
@@ -265,7 +274,7 @@ static void lh_gw_render_endpoint(lh_gw_afamily fam, const char *actor, json_t *
         json_t *v = json_object_get(ep, keys[fam]);
         double x = json_number_value(v) / (fam == LH_GW_A_SECONDS ? 1e9 : 1);
         lh_buf_appendf(out, "%s{", names[fam]);
-        lh_gw_label(out, "actor", actor, true);
+        lh_gw_actor_labels(out, actor, instance);
         lh_gw_label(out, "endpoint", endpoint, false);
         lh_buf_appendf(out, fam == LH_GW_A_SECONDS ? "} %.9f\n" : "} %.0f\n", x);
         return;
@@ -276,7 +285,7 @@ static void lh_gw_render_endpoint(lh_gw_afamily fam, const char *actor, json_t *
         if (!json_is_number(v))
             continue; /* only numbers are samples */
         lh_buf_append_str(out, "lh_actor_data{");
-        lh_gw_label(out, "actor", actor, true);
+        lh_gw_actor_labels(out, actor, instance);
         lh_gw_label(out, "endpoint", endpoint, false);
         lh_gw_label(out, "key", key, false);
         lh_buf_appendf(out, "} %.17g\n", json_number_value(v));
@@ -308,8 +317,9 @@ static void lh_gw_render_actors(lh_gw_req *req, lh_buf *out)
         for (size_t i = 0; lh_gw_survey_results(req, &actor, &doc, i); i++) {
             size_t j;
             json_t *ep;
+            const char *instance = json_string_value(json_object_get(doc, "id"));
             json_array_foreach(json_object_get(doc, "endpoints"), j, ep)
-                lh_gw_render_endpoint((lh_gw_afamily)fam, actor, ep, out);
+                lh_gw_render_endpoint((lh_gw_afamily)fam, actor, instance, ep, out);
         }
     }
 }

@@ -25,6 +25,9 @@
 
 /* libmicrohttpd's buffer between the reader and the socket. */
 #define LH_GW_SSE_BLOCK (16 * 1024)
+/* A client this far behind is not reading: its stream is ended (and
+ * cancelled on the bus) rather than buffered without bound. */
+#define LH_GW_SSE_MAX_PENDING (8u << 20)
 
 typedef struct lh_gw_sse {
     lh_gw_xfer x;              /* first: the xfer's free_fn gets it */
@@ -57,14 +60,22 @@ static void lh_gw_sse_on_chunk(lh_gw_xfer *x, natsMsg *msg)
     lh_gw_sse *s = (lh_gw_sse *)x;
     if (s->ended)
         return;
-    lh_err *err = s->format->chunk(&s->info, natsMsg_GetData(msg),
-                                   (size_t)natsMsg_GetDataLength(msg), &s->pending);
+    lh_err *err = NULL;
+    if (s->pending.len - s->taken > LH_GW_SSE_MAX_PENDING)
+        err = lh_err_new(LH_EUNAVAILABLE, NULL,
+                         "the client is more than %u bytes behind the stream: ended",
+                         LH_GW_SSE_MAX_PENDING);
+    else
+        err = s->format->chunk(&s->info, natsMsg_GetData(msg),
+                               (size_t)natsMsg_GetDataLength(msg), &s->pending);
     s->info.chunks++;
-    if (err) { /* a chunk we cannot read: the stream cannot be trusted past it */
-        s->format->error(&s->info, err, &s->pending);
-        s->ended = true;
-        lh_err_free(err);
-    }
+    if (!err)
+        return;
+    /* a chunk we cannot read or keep: the stream ends here, upstream too */
+    s->format->error(&s->info, err, &s->pending);
+    s->ended = true;
+    lh_err_free(err);
+    lh_mux_cancel(x->gw->mux, x->stream); /* safe in a chunk callback: ends after it */
 }
 
 static void lh_gw_sse_on_end(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
@@ -196,11 +207,17 @@ void lh_gw_sse_dispatch(lh_gw_req *req)
 
 static lh_err *lh_gw_sse_json_event(const char *event, const char *data, size_t len, lh_buf *out)
 {
-    if (event)
-        lh_buf_appendf(out, "event: %s\n", event);
-    lh_buf_append_str(out, "data: ");
-    lh_err *err = lh_msgpack_to_json(data, len, out); /* compact: no newline inside */
-    lh_buf_append_str(out, "\n\n");
+    lh_buf json; /* converted apart: a message that fails adds nothing */
+    lh_buf_init(&json);
+    lh_err *err = lh_msgpack_to_json(data, len, &json); /* compact: no newline inside */
+    if (!err) {
+        if (event)
+            lh_buf_appendf(out, "event: %s\n", event);
+        lh_buf_append_str(out, "data: ");
+        lh_buf_append(out, json.data, json.len);
+        lh_buf_append_str(out, "\n\n");
+    }
+    lh_buf_free(&json);
     return err;
 }
 

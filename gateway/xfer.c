@@ -173,17 +173,16 @@ void lh_gw_xfer_done(lh_gw_req *req)
     x->conn = NULL;
     if (x->on_detach)
         x->on_detach(x);
-    /* A stream still running has nobody to go to: stop it at its source.
-     * Held in flight meanwhile, so the mux outlives the cancel. */
+    /* A stream still running has nobody to go to: stop it at its source. */
     bool cancel = x->streaming;
     uint64_t stream = x->stream;
     lh_gw *gw = x->gw;
-    if (cancel)
-        atomic_fetch_add(&gw->bus_in_flight, 1);
     pthread_mutex_unlock(&x->mu);
     if (cancel) {
-        lh_mux_cancel(gw->mux, stream);
-        atomic_fetch_sub(&gw->bus_in_flight, 1);
+        atomic_fetch_add(&gw->mux_users, 1);
+        if (!atomic_load(&gw->mux_closing)) /* else the mux's destroy ends it */
+            lh_mux_cancel(gw->mux, stream);
+        atomic_fetch_sub(&gw->mux_users, 1);
     }
     lh_gw_xfer_unref(x);
 }

@@ -138,23 +138,24 @@ static void assert_cache_counts(fixture *f, int hits, int misses)
     json_t *data = json_object_get(json_array_get(json_object_get(doc, "endpoints"), 0), "data");
     assert_int_equal(json_integer_value(json_object_get(data, "cache_hits")), hits);
     assert_int_equal(json_integer_value(json_object_get(data, "cache_misses")), misses);
-    json_decref(doc);
     natsMsg_Destroy(m);
     lh_test_response r = lh_test_fetch(f->http_port, "GET", "/metrics", NULL, NULL, 0);
     assert_int_equal(r.status, 200);
-    char line[160];
+    char line[200];
+    const char *id = json_string_value(json_object_get(doc, "id"));
     snprintf(line, sizeof line,
-             "lh_actor_data{actor=\"embedd\",endpoint=\"request\",key=\"cache_hits\"} %d\n",
-             hits);
+             "lh_actor_data{actor=\"embedd\",instance=\"%s\",endpoint=\"request\","
+             "key=\"cache_hits\"} %d\n", id, hits);
     if (!strstr(r.body, line))
         fail_msg("/metrics lacks %s", line);
     snprintf(line, sizeof line,
-             "lh_actor_data{actor=\"embedd\",endpoint=\"request\",key=\"cache_misses\"} %d\n",
-             misses);
+             "lh_actor_data{actor=\"embedd\",instance=\"%s\",endpoint=\"request\","
+             "key=\"cache_misses\"} %d\n", id, misses);
     if (!strstr(r.body, line))
         fail_msg("/metrics lacks %s", line);
     assert_non_null(strstr(r.body, "lh_actor_up{actor=\"embedd\"} 1\n"));
     lh_test_response_free(&r);
+    json_decref(doc);
 }
 
 static void test_openai_vectors_and_the_cache(void **state)
