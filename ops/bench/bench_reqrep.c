@@ -5,6 +5,10 @@
  *                                           process: the bus's physical limit
  *   lh-bench req URL INFLIGHT SECONDS SUBJECT BODY
  *                                           a running actor (e.g. embed.request)
+ *   lh-bench texts URL INFLIGHT COUNT MODEL embed.request of COUNT distinct
+ *                                           texts, one per request, in msgpack:
+ *                                           `seconds=S` for them all (run it
+ *                                           twice: the second pass is cached)
  *
  * Keeps exactly INFLIGHT requests outstanding on one connection (each
  * reply sends the next request from the reply callback), records every
@@ -20,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/buf.h"
+#include "bus/json.h"
+
 #define LH_BENCH_MAX_SAMPLES (8u << 20)
 
 typedef struct lh_bench {
@@ -34,6 +41,12 @@ typedef struct lh_bench {
     atomic_size_t n_samples;
     atomic_size_t errors;
     atomic_bool stop;
+    /* texts mode: each request its own text, COUNT in all */
+    const char *model;
+    size_t count;
+    atomic_size_t next;
+    pthread_mutex_t mu;
+    pthread_cond_t all_done;
 } lh_bench;
 
 static uint64_t lh_now_ns(void)
@@ -43,12 +56,35 @@ static uint64_t lh_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* texts mode: `{"texts":["benchmark passage number N"],"model":M}` in msgpack. */
+static void lh_bench_send_text(lh_bench *b, const char *reply)
+{
+    size_t n = atomic_fetch_add(&b->next, 1);
+    if (n >= b->count)
+        return;
+    char json[512];
+    snprintf(json, sizeof json, "{\"texts\":[\"benchmark passage number %zu\"],\"model\":\"%s\"}",
+             n, b->model);
+    lh_buf mp;
+    lh_buf_init(&mp);
+    lh_err *err = lh_json_to_msgpack(json, strlen(json), &mp);
+    if (err) {
+        fprintf(stderr, "lh-bench: %s\n", lh_err_message(err));
+        exit(1);
+    }
+    natsConnection_PublishRequest(b->nc, b->subject, reply, mp.data, (int)mp.len);
+    lh_buf_free(&mp);
+}
+
 static void lh_bench_send(lh_bench *b, int slot)
 {
     char reply[96];
     snprintf(reply, sizeof reply, "%s.%d", b->inbox, slot);
     b->sent_at[slot] = lh_now_ns();
-    natsConnection_PublishRequest(b->nc, b->subject, reply, b->body, b->body_len);
+    if (b->count)
+        lh_bench_send_text(b, reply);
+    else
+        natsConnection_PublishRequest(b->nc, b->subject, reply, b->body, b->body_len);
 }
 
 static void lh_on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -67,6 +103,11 @@ static void lh_on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
     if (i < LH_BENCH_MAX_SAMPLES)
         b->samples[i] = rtt;
     natsMsg_Destroy(msg);
+    if (b->count && i + 1 == b->count) {
+        pthread_mutex_lock(&b->mu);
+        pthread_cond_signal(&b->all_done);
+        pthread_mutex_unlock(&b->mu);
+    }
     if (!atomic_load(&b->stop))
         lh_bench_send(b, slot);
 }
@@ -113,18 +154,40 @@ static void lh_bench_report(lh_bench *b, double seconds)
            atomic_load(&b->errors));
 }
 
+/* texts mode: waits until every one of the COUNT requests is answered. */
+static double lh_bench_texts(lh_bench *b)
+{
+    uint64_t t0 = lh_now_ns();
+    for (int i = 0; i < b->inflight; i++)
+        lh_bench_send(b, i);
+    pthread_mutex_lock(&b->mu);
+    while (atomic_load(&b->n_samples) < b->count)
+        pthread_cond_wait(&b->all_done, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+    return (lh_now_ns() - t0) / 1e9;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 5 || (strcmp(argv[1], "raw") && strcmp(argv[1], "req")) ||
-        (!strcmp(argv[1], "req") && argc < 7)) {
+    bool texts = argc >= 6 && !strcmp(argv[1], "texts");
+    if (argc < 5 || (strcmp(argv[1], "raw") && strcmp(argv[1], "req") && !texts) ||
+        (!strcmp(argv[1], "req") && argc < 7) || (!strcmp(argv[1], "texts") && !texts)) {
         fprintf(stderr, "usage: lh-bench raw URL INFLIGHT SECONDS\n"
-                        "       lh-bench req URL INFLIGHT SECONDS SUBJECT BODY\n");
+                        "       lh-bench req URL INFLIGHT SECONDS SUBJECT BODY\n"
+                        "       lh-bench texts URL INFLIGHT COUNT MODEL\n");
         return 2;
     }
     bool raw = !strcmp(argv[1], "raw");
-    lh_bench b = {.inflight = atoi(argv[3]), .subject = raw ? "bench.echo" : argv[5],
-                  .body = raw ? "{\"texts\":[\"hello\"]}" : argv[6]};
-    double seconds = atof(argv[4]);
+    lh_bench b = {.inflight = atoi(argv[3]),
+                  .subject = raw ? "bench.echo" : texts ? "embed.request" : argv[5],
+                  .body = raw ? "{\"texts\":[\"hello\"]}" : texts ? "" : argv[6]};
+    if (texts) {
+        b.count = (size_t)atol(argv[4]);
+        b.model = argv[5];
+        pthread_mutex_init(&b.mu, NULL);
+        pthread_cond_init(&b.all_done, NULL);
+    }
+    double seconds = texts ? 0 : atof(argv[4]);
     b.body_len = (int)strlen(b.body);
     b.sent_at = calloc((size_t)b.inflight, sizeof *b.sent_at);
     b.samples = malloc(LH_BENCH_MAX_SAMPLES * sizeof *b.samples);
@@ -142,13 +205,19 @@ int main(int argc, char **argv)
     natsConnection_Subscribe(&sub, b.nc, wildcard, lh_on_reply, &b);
     natsSubscription_SetPendingLimits(sub, -1, -1);
     natsConnection_Flush(b.nc);
-    uint64_t t0 = lh_now_ns();
-    for (int i = 0; i < b.inflight; i++)
-        lh_bench_send(&b, i);
-    nats_Sleep((int64_t)(seconds * 1000));
-    atomic_store(&b.stop, true);
-    double elapsed = (lh_now_ns() - t0) / 1e9;
-    lh_bench_report(&b, elapsed);
+    if (texts) {
+        double elapsed = lh_bench_texts(&b);
+        printf("seconds=%.3f ", elapsed);
+        lh_bench_report(&b, elapsed);
+    } else {
+        uint64_t t0 = lh_now_ns();
+        for (int i = 0; i < b.inflight; i++)
+            lh_bench_send(&b, i);
+        nats_Sleep((int64_t)(seconds * 1000));
+        atomic_store(&b.stop, true);
+        double elapsed = (lh_now_ns() - t0) / 1e9;
+        lh_bench_report(&b, elapsed);
+    }
     nats_Sleep(200);
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);
