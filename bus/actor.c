@@ -19,6 +19,7 @@
 
 #include "bus/clock.h"
 #include "bus/error_body.h"
+#include "bus/event_log.h"
 #include "bus/json.h"
 #include "bus/log.h"
 #include "bus/request.h"
@@ -395,6 +396,8 @@ lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_a
     lh_log_set_actor(def->name); /* start-up lines name the actor */
     lh_conn_opts co = {.url = a->config.nats_url, .name = def->name, .wait_for_server = true};
     lh_err *err = lh_conn_create(&co, &a->conn);
+    if (!err && def->n_endpoints) /* before init: an actor may tell the log as it starts */
+        err = lh_event_log_create(a->conn, &a->events);
     if (!err && def->init) {
         err = def->init(a, &a->state);
         a->initialised = !err;
@@ -445,9 +448,13 @@ void lh_actor_destroy(lh_actor *a)
         lh_drain_endpoints(a);
         lh_stream_hub_destroy(a->hub); /* no handler runs, so no stream is open */
         a->hub = NULL;
+        lh_event_log_destroy(a->events, LH_EVENT_LOG_FLUSH_MS); /* what is queued, out */
+        a->events = NULL;
         lh_conn_drain(a->conn, 30000);
     }
     lh_stream_hub_destroy(a->hub);
+    lh_event_log_destroy(a->events, 0); /* not connected: nothing can go out */
+    a->events = NULL;
     lh_discovery_unsubscribe(a);
     size_t n = a->def->n_endpoints * (size_t)a->workers;
     for (size_t i = 0; i < n; i++) {

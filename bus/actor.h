@@ -52,6 +52,7 @@ typedef struct lh_endpoint_stats {
     uint64_t num_errors;
     uint64_t processing_ns; /* total */
     char last_error[256];   /* "" when none */
+    char data[256];         /* members of its stats `data` ("\"k\":1,..."), "" for none */
 } lh_endpoint_stats;
 
 typedef struct lh_actor_def {

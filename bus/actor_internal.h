@@ -48,6 +48,7 @@ struct lh_actor {
     lh_worker *wk; /* n_endpoints * workers */
     natsSubscription *srv[LH_SRV_SUBS];
     struct lh_stream_hub *hub; /* streams' cancellations (bus/stream.h); NULL without endpoints */
+    struct lh_event_log *events; /* its events' way to the log (bus/event_log.h); likewise */
 };
 
 lh_err *lh_discovery_subscribe(lh_actor *a);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus/actor_internal.h"
+#include "bus/event_log.h"
 #include "bus/discovery_client.h"
 #include "bus/json.h"
 #include "bus/log.h"
@@ -49,14 +50,39 @@ static void lh_endpoint_common(lh_buf *out, const char *name, const char *subjec
     lh_json_kv_str(out, "queue_group", queue_group, true);
 }
 
-/* The actor's extra endpoints (see lh_actor_def.extra_endpoints). */
+/* The runtime's own: the actor's event log, as an endpoint counting the
+ * events it published (errors: dropped). */
+static void lh_events_endpoint(lh_actor *a, lh_endpoint_stats *e)
+{
+    static _Thread_local char subject[96];
+    snprintf(subject, sizeof subject, "events.%s.>", a->def->name);
+    lh_event_log_counts c;
+    lh_event_log_counts_get(a->events, &c);
+    e->name = "events";
+    e->subject = subject;
+    e->num_requests = c.published;
+    e->num_errors = c.dropped;
+    snprintf(e->last_error, sizeof e->last_error, "%s", c.dropped ? c.last_error : "");
+    snprintf(e->data, sizeof e->data,
+             "\"queued\":%llu,\"published\":%llu,\"retries\":%llu,\"dropped\":%llu,"
+             "\"pending\":%zu",
+             (unsigned long long)c.queued, (unsigned long long)c.published,
+             (unsigned long long)c.retries, (unsigned long long)c.dropped, c.pending);
+}
+
+/* The actor's extra endpoints (see lh_actor_def.extra_endpoints), then
+ * the runtime's own. */
 static size_t lh_extra_endpoints(lh_actor *a, lh_endpoint_stats *out)
 {
-    if (!a->def->extra_endpoints)
-        return 0;
     memset(out, 0, LH_EXTRA_ENDPOINTS_MAX * sizeof *out);
-    size_t n = a->def->extra_endpoints(a, a->state, out, LH_EXTRA_ENDPOINTS_MAX);
-    return n < LH_EXTRA_ENDPOINTS_MAX ? n : LH_EXTRA_ENDPOINTS_MAX;
+    size_t n = 0;
+    if (a->def->extra_endpoints)
+        n = a->def->extra_endpoints(a, a->state, out, LH_EXTRA_ENDPOINTS_MAX - 1);
+    if (n > LH_EXTRA_ENDPOINTS_MAX - 1)
+        n = LH_EXTRA_ENDPOINTS_MAX - 1;
+    if (a->events)
+        lh_events_endpoint(a, &out[n++]);
+    return n;
 }
 
 void lh_actor_info_json(lh_actor *a, lh_buf *out)
@@ -140,6 +166,8 @@ void lh_actor_stats_json(lh_actor *a, lh_buf *out)
         if (n + i)
             lh_buf_append(out, ",", 1);
         lh_endpoint_common(out, e->name, e->subject, "");
+        if (e->data[0])
+            lh_buf_appendf(out, ",\"data\":{%s}", e->data);
         lh_endpoint_counts(out, e->num_requests, e->num_errors, e->last_error, e->processing_ns);
     }
     lh_buf_append_str(out, "],");

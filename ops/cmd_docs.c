@@ -15,6 +15,7 @@
 #include "bus/actor.h"
 #include "bus/buf.h"
 #include "bus/contract.h"
+#include "bus/events.h"
 #include "bus/schema.h"
 #include "gateway/gateway.h"
 #include "ops/cli.h"
@@ -242,6 +243,20 @@ static void lh_md_event(lh_buf *out, const lh_event_contract *ev)
     lh_md_schema(out, "**Payload**", ev->schema, false, 0);
 }
 
+/* The envelope every event travels in, and where the log keeps them. */
+static void lh_md_envelope(lh_buf *out)
+{
+    lh_buf_append_str(out, "\n## Events\n\nEvery event an actor tells travels on "
+                           "`events.<actor>.<event>` in one envelope, and the JetStream stream "
+                           "`" LH_EVENTS_STREAM "` over `events.>` keeps them (the platform's log: "
+                           "by default 7 days and 1 GiB, `LH_EVENTS_MAX_AGE_S` and "
+                           "`LH_EVENTS_MAX_BYTES`; the same id twice within 120 s is kept once). "
+                           "Each actor's events are published in order and acknowledged; the "
+                           "`data` of each is its contract's payload, listed with its actor "
+                           "below.\n");
+    lh_md_schema(out, "**Envelope**", &lh_event_envelope_schema, false, 0);
+}
+
 static void lh_md_events_of(lh_buf *out, const char *service)
 {
     size_t n;
@@ -348,6 +363,7 @@ static void lh_docs_generate(lh_buf *out)
     lh_buf_append_str(out, lh_docs_preamble);
     lh_md_index(out, actors, n);
     lh_md_routes(out);
+    lh_md_envelope(out);
     for (size_t i = 0; i < n; i++)
         lh_md_actor(out, actors[i]);
 }

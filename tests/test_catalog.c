@@ -676,7 +676,13 @@ static json_t *next_event(natsSubscription *sub, const char *subject, const char
     assert_non_null(j);
     lh_buf_free(&b);
     natsMsg_Destroy(m);
-    return j;
+    /* the envelope names the actor and the event; its data is the contract's */
+    assert_string_equal(json_string_value(json_object_get(j, "actor")), "catalogd");
+    assert_string_equal(json_string_value(json_object_get(j, "type")), subject + 7);
+    json_t *data = json_incref(json_object_get(j, "data"));
+    assert_non_null(data);
+    json_decref(j);
+    return data;
 }
 
 static void send_ok(fixture *f, const lh_contract *k, const char *body, const char *rid)

@@ -439,23 +439,27 @@ static void test_harness_call_refuses_a_misfit_reply(void **state)
 
 /* ---- lh_event_emit ---- */
 
-/* The next message on `sub`, decoded through the event's schema. */
+/* The next message on `sub`: its envelope, and its data through the
+ * event's schema. */
 static const lh_vector_items_event *next_event(natsSubscription *sub, lh_arena *arena,
-                                               natsMsg **msg)
+                                               natsMsg **msg, lh_event_envelope **env)
 {
     assert_int_equal(natsSubscription_NextMsg(msg, sub, WAIT_MS), NATS_OK);
     assert_string_equal(natsMsg_GetSubject(*msg), lh_ev_vector_upserted.subject);
     void *out = NULL;
-    lh_err *err = lh_schema_decode(lh_ev_vector_upserted.schema, natsMsg_GetData(*msg),
-                                   (size_t)natsMsg_GetDataLength(*msg), arena, &out);
+    lh_err *err = lh_event_decode(&lh_ev_vector_upserted, natsMsg_GetData(*msg),
+                                  (size_t)natsMsg_GetDataLength(*msg), arena, env, &out);
     if (err)
         fail_msg("the event does not decode: %s", lh_err_message(err));
     return out;
 }
 
+static bool str_is(lh_str s, const char *c) { return s.len == strlen(c) && !memcmp(s.s, c, s.len); }
+
 static void test_event_emit_publishes_the_struct_on_its_subject(void **state)
 {
     fixture *f = *state;
+    lh_actor *a = lh_test_stack_actor(f->st, &t_actor);
     natsSubscription *sub = NULL;
     assert_int_equal(natsConnection_SubscribeSync(&sub, f->st->nc, lh_ev_vector_upserted.subject),
                      NATS_OK);
@@ -463,23 +467,34 @@ static void test_event_emit_publishes_the_struct_on_its_subject(void **state)
     lh_vector_items_event ev = {.index = {"docs", 4}};
     LH_SET(&ev, items, 7);
     lh_log_set_request_id("rid-event-1");
-    lh_event_emit(f->conn, &lh_ev_vector_upserted, &ev);
+    assert_true(lh_event_emit_acked(a, &lh_ev_vector_upserted, &ev));
     lh_log_set_request_id(NULL);
-    lh_event_emit(f->conn, &lh_ev_vector_upserted, &ev);
+    lh_event_emit(a, &lh_ev_vector_upserted, &ev);
     lh_arena *arena = lh_arena_create();
     natsMsg *m = NULL;
-    const lh_vector_items_event *got = next_event(sub, arena, &m);
+    lh_event_envelope *env = NULL;
+    const lh_vector_items_event *got = next_event(sub, arena, &m, &env);
     assert_int_equal(got->index.len, 4);
     assert_memory_equal(got->index.s, "docs", 4);
     assert_true(got->has_items);
     assert_int_equal(got->items, 7);
-    const char *rid = NULL;
+    /* the envelope names who, what, when and why */
+    assert_int_equal(env->id.len, 22);
+    assert_true(str_is(env->actor, "contractd"));
+    assert_true(str_is(env->instance, lh_actor_id(a)));
+    assert_true(str_is(env->type, "vectord.upserted"));
+    assert_true(str_is(env->request_id, "rid-event-1"));
+    assert_int_equal(env->time.len, 24); /* 2026-12-03T10:00:00.123Z */
+    const char *rid = NULL, *msg_id = NULL;
     assert_int_equal(natsMsgHeader_Get(m, LH_HDR_REQUEST_ID, &rid), NATS_OK);
     assert_string_equal(rid, "rid-event-1");
+    assert_int_equal(natsMsgHeader_Get(m, "Nats-Msg-Id", &msg_id), NATS_OK);
+    assert_true(str_is(env->id, msg_id)); /* what the stream de-duplicates by */
     natsMsg_Destroy(m);
-    /* Without a request id the header is left out. */
-    next_event(sub, arena, &m);
+    /* Without a request id the header and the field are left out. */
+    next_event(sub, arena, &m, &env);
     assert_int_not_equal(natsMsgHeader_Get(m, LH_HDR_REQUEST_ID, &rid), NATS_OK);
+    assert_null(env->request_id.s);
     natsMsg_Destroy(m);
     lh_arena_destroy(arena);
     natsSubscription_Destroy(sub);

@@ -625,7 +625,10 @@ static void test_progress_events(void **state)
         lh_buf_init(&json);
         assert_null(lh_msgpack_to_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
                                        &json));
-        json_t *ev = json_loads(lh_buf_cstr(&json), 0, NULL);
+        json_t *envelope = json_loads(lh_buf_cstr(&json), 0, NULL);
+        assert_string_equal(str_at(envelope, "type"), "ingestd.progress");
+        json_t *ev = json_incref(json_object_get(envelope, "data"));
+        json_decref(envelope);
         if (!strcmp(str_at(ev, "job"), str_at(job, "job"))) {
             assert_string_equal(str_at(ev, "dataset"), "evented");
             saw_end = !strcmp(str_at(ev, "state"), "succeeded");

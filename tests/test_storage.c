@@ -1396,7 +1396,11 @@ static void test_events_written_and_deleted(void **state)
         lh_buf j;
         lh_buf_init(&j);
         assert_null(lh_msgpack_to_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &j));
-        json_t *e = json_loadb(j.data, j.len, 0, NULL);
+        json_t *envelope = json_loadb(j.data, j.len, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(envelope, "type")),
+                            subjects[i] + 7);
+        json_t *e = json_incref(json_object_get(envelope, "data"));
+        json_decref(envelope);
         assert_string_equal(json_string_value(json_object_get(e, "bucket")), "evs");
         assert_string_equal(json_string_value(json_object_get(e, "key")), "k");
         if (i == 0)

@@ -13,7 +13,7 @@
 void lh_cat_publish_created(lh_actor *actor, const lh_catalog_dataset *d)
 {
     lh_catalog_created_event ev = {.name = d->name, .format = d->format};
-    lh_event_emit(lh_actor_conn(actor), &lh_ev_catalog_created, &ev);
+    lh_event_emit_acked(actor, &lh_ev_catalog_created, &ev);
 }
 
 void lh_cat_publish_committed(lh_actor *actor, const lh_catalog_dataset *d)
@@ -28,10 +28,10 @@ void lh_cat_publish_committed(lh_actor *actor, const lh_catalog_dataset *d)
         .bytes = v->bytes,
         .sha256 = v->sha256,
     };
-    lh_event_emit(lh_actor_conn(actor), &lh_ev_catalog_committed, &ev);
+    lh_event_emit_acked(actor, &lh_ev_catalog_committed, &ev);
 }
 
 void lh_cat_publish_deleted(lh_actor *actor, const lh_catalog_delete_reply *d)
 {
-    lh_event_emit(lh_actor_conn(actor), &lh_ev_catalog_deleted, d);
+    lh_event_emit_acked(actor, &lh_ev_catalog_deleted, d);
 }

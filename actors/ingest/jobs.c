@@ -259,5 +259,5 @@ void lh_job_progress_event(lh_ingest_state *st, lh_job *job, const char *phase)
     };
     pthread_mutex_unlock(&st->mu);
     /* id and dataset never change once the job exists */
-    lh_event_emit(lh_actor_conn(st->actor), &lh_ev_ingest_progress, &ev);
+    lh_event_emit(st->actor, &lh_ev_ingest_progress, &ev);
 }

@@ -31,7 +31,7 @@ lh_str lh_st_str(lh_ctx *ctx, const char *s, size_t len)
 
 void lh_st_publish(lh_st_state *st, const lh_event_contract *ev, const void *value)
 {
-    lh_event_emit(lh_actor_conn(st->actor), ev, value);
+    lh_event_emit_acked(st->actor, ev, value); /* lineage starts at objects */
 }
 
 /* ---- lifecycle ---- */

@@ -73,7 +73,7 @@ static lh_err *lh_item_record(const lh_vec_params *p, const lh_vector_item *it, 
 static void lh_publish(lh_ctx *ctx, const lh_event_contract *ev, const char *index, size_t n)
 {
     lh_vector_items_event e = {.index = {index, strlen(index)}, .items = (int64_t)n};
-    lh_event_emit(lh_actor_conn(lh_ctx_actor(ctx)), ev, &e);
+    lh_event_emit(lh_ctx_actor(ctx), ev, &e);
 }
 
 /* LevelDB, then memory, under the write lock. */
