@@ -106,6 +106,16 @@ LH_MESSAGE(lh_chat_complete_reply, LH_CHAT_COMPLETE_REPLY, "An answer, with its 
       .doc = "The model answering (after any fallback): on the first piece only.")
 LH_MESSAGE(lh_chat_chunk, LH_CHAT_CHUNK, "A piece of a streamed answer.")
 
+#define LH_CHAT_COMPLETED_EVENT(F, T)                                                       \
+    F(T, model, STRING, .doc = "The model that answered.")                                  \
+    F(T, provider, STRING, .doc = "Its provider.")                                          \
+    F(T, streamed, BOOL, .doc = "Whether it was streamed.")                                 \
+    F(T, finish_reason, STRING, .doc = "`stop` or `length`.")                               \
+    F(T, usage, OBJECT, .sub = &lh_chat_usage_schema, .doc = "Tokens used.")                \
+    F(T, citations, INT, .doc = "Passages the answer cited.")                               \
+    F(T, failed_attempts, INT, .doc = "Models that failed before it.")
+LH_MESSAGE(lh_chat_completed_event, LH_CHAT_COMPLETED_EVENT, "A conversation answered.")
+
 /* ---- chat.providers ---- */
 
 #define LH_CHAT_PROVIDERS_REQUEST(F, T)
@@ -138,6 +148,9 @@ LH_MESSAGE(lh_chat_providers_reply, LH_CHAT_PROVIDERS_REPLY, "The chat providers
       "Streams `lh_chat_chunk` pieces when asked (`stream` and the Lh-Stream header).")   \
     E(S, chat_providers, "providers", "chat.providers", lh_chat_providers_request,          \
       lh_chat_providers_reply, "List the configured chat providers and their models.")
-LH_SERVICE("chatd", LH_CHAT_ENDPOINTS, LH_NO_EVENTS)
+#define LH_CHAT_EVENTS(V, S)                                                                \
+    V(S, chat_completed, "completed", lh_chat_completed_event,                              \
+      "A conversation was answered: the model, its usage (never the text).")
+LH_SERVICE("chatd", LH_CHAT_ENDPOINTS, LH_CHAT_EVENTS)
 
 #endif

@@ -121,6 +121,23 @@ LH_MESSAGE(lh_ingest_upload_query, LH_INGEST_UPLOAD_QUERY,
     F(T, version, INT, .doc = "The version committed (0 before).")
 LH_MESSAGE(lh_ingest_progress_event, LH_INGEST_PROGRESS_EVENT, "An ingest job's progress.")
 
+#define LH_INGEST_FINISHED_EVENT(F, T)                                                     \
+    F(T, job, STRING, .doc = "Job id.")                                                    \
+    F(T, state, STRING, .doc = "`succeeded` or `failed`.")                                 \
+    F(T, dataset, STRING, .doc = "The dataset it wrote.")                                  \
+    F(T, version, INT, .doc = "The version committed (0 when it failed).")                 \
+    F(T, bucket, STRING, .doc = "The source object's bucket.")                             \
+    F(T, key, STRING, .doc = "The source object's key.")                                   \
+    F(T, sha256, STRING, .doc = "The source object's SHA-256, as read.")                   \
+    F(T, rows, INT, .doc = "Rows read.")                                                   \
+    F(T, rows_rejected, INT, .doc = "Rows rejected.")                                      \
+    F(T, rows_embedded, INT, .doc = "Rows embedded.")                                      \
+    F(T, embed_index, STRING, .doc = "The vector index its text column went to, if any.")  \
+    F(T, model, STRING, .doc = "The embedding model asked for (empty: embedd's default).") \
+    F(T, error, STRING, .doc = "Why it failed.")
+LH_MESSAGE(lh_ingest_finished_event, LH_INGEST_FINISHED_EVENT,
+           "An ingest job's outcome: which object became which dataset version (and index).")
+
 /* ---- contracts ---- */
 
 #define LH_INGEST_ENDPOINTS(E, S)                                                          \
@@ -135,7 +152,9 @@ LH_MESSAGE(lh_ingest_progress_event, LH_INGEST_PROGRESS_EVENT, "An ingest job's 
 
 #define LH_INGEST_EVENTS(V, S)                                                             \
     V(S, ingest_progress, "progress", lh_ingest_progress_event,                            \
-      "A job started, moved on, or finished (phase `done`).")
+      "A job started, moved on, or finished (phase `done`).")                              \
+    V(S, ingest_finished, "finished", lh_ingest_finished_event,                            \
+      "A job ended: its source, its dataset version, its index; acknowledged by the log.")
 LH_SERVICE("ingestd", LH_INGEST_ENDPOINTS, LH_INGEST_EVENTS)
 
 #endif

@@ -72,6 +72,15 @@ LH_MESSAGE(lh_query_dataset_ref, LH_QUERY_DATASET_REF, "A dataset version a quer
       .doc = "The dataset versions the statement read.")
 LH_MESSAGE(lh_query_sql_reply, LH_QUERY_SQL_REPLY, "A query's result.")
 
+#define LH_QUERY_RAN_EVENT(F, T)                                                            \
+    F(T, sql_sha256, STRING, .doc = "SHA-256 of the statement's text (never the text).")    \
+    F(T, datasets, OBJECTS, .sub = &lh_query_dataset_ref_schema,                            \
+      .doc = "The dataset versions it read.")                                               \
+    F(T, rows, INT, .doc = "Rows it answered.")                                             \
+    F(T, truncated, BOOL, .doc = "Whether the answer was cut.")                             \
+    F(T, ms, FLOAT, .doc = "Time queryd spent on it.")
+LH_MESSAGE(lh_query_ran_event, LH_QUERY_RAN_EVENT, "A statement answered.")
+
 #define LH_QUERY_STATS_REQUEST(F, T)
 LH_MESSAGE(lh_query_stats_request, LH_QUERY_STATS_REQUEST, "Ask for queryd's counters.")
 
@@ -98,6 +107,9 @@ LH_MESSAGE(lh_query_stats_reply, LH_QUERY_STATS_REPLY, "queryd's counters.")
     E(S, query_stats, "stats", "query.stats", lh_query_stats_request, lh_query_stats_reply, \
       "queryd's counters: versions loaded and cached, queries answered and timed out, "     \
       "threads and queue.")
-LH_SERVICE("queryd", LH_QUERY_ENDPOINTS, LH_NO_EVENTS)
+#define LH_QUERY_EVENTS(V, S)                                                               \
+    V(S, query_ran, "ran", lh_query_ran_event,                                              \
+      "A statement was answered: which dataset versions it read, rows, time.")
+LH_SERVICE("queryd", LH_QUERY_ENDPOINTS, LH_QUERY_EVENTS)
 
 #endif

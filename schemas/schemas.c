@@ -25,9 +25,9 @@
     X(LH_EMBED_ENDPOINTS, LH_NO_EVENTS)                                                     \
     X(LH_VECTOR_ENDPOINTS, LH_VECTOR_EVENTS)                                                \
     X(LH_MATRIX_ENDPOINTS, LH_NO_EVENTS)                                                    \
-    X(LH_CHAT_ENDPOINTS, LH_NO_EVENTS)                                                      \
+    X(LH_CHAT_ENDPOINTS, LH_CHAT_EVENTS)                                                    \
     X(LH_INGEST_ENDPOINTS, LH_INGEST_EVENTS)                                                \
-    X(LH_QUERY_ENDPOINTS, LH_NO_EVENTS)
+    X(LH_QUERY_ENDPOINTS, LH_QUERY_EVENTS)
 
 #define LH__ENDPOINT_REFS(ENDPOINTS, EVENTS) ENDPOINTS(LH__EP_REF, _)
 #define LH__EVENT_REFS(ENDPOINTS, EVENTS) EVENTS(LH__EV_REF, _)

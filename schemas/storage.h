@@ -161,7 +161,9 @@ LH_MESSAGE(lh_storage_upload_commit_request, LH_STORAGE_UPLOAD_COMMIT_REQUEST,
     V(S, storage_written, "written", lh_storage_object_info,                                \
       "An object was written (put or upload commit); durable when published.")              \
     V(S, storage_deleted, "deleted", lh_storage_object_request,                             \
-      "An object was deleted; durable when published.")
+      "An object was deleted; durable when published.")                                     \
+    V(S, storage_aborted, "aborted", lh_storage_upload_reply,                               \
+      "An upload was discarded with its parts; nothing was written.")
 LH_SERVICE("storaged", LH_STORAGE_ENDPOINTS, LH_STORAGE_EVENTS)
 
 #endif

@@ -225,11 +225,23 @@ LH_MESSAGE(lh_vector_items_event, LH_VECTOR_ITEMS_EVENT,
       lh_vector_search_reply,                                                               \
       "The k nearest items to a vector, a batch of vectors or a text, filtered by metadata.")
 
+#define LH_VECTOR_INDEX_EVENT(F, T)                                                         \
+    F(T, index, STRING, .doc = "Index name.")                                               \
+    F(T, kind, STRING, .doc = "`hnsw` or `flat`.")                                          \
+    F(T, metric, STRING, .doc = "`cosine`, `l2` or `ip`.")                                  \
+    F(T, dimension, INT, .flags = LH_F_OMIT_UNSET, .doc = "Vector dimension (created).")     \
+    F(T, model, STRING, .doc = "The embedding model recorded for its texts, if any.")       \
+    F(T, items, INT, .flags = LH_F_OMIT_UNSET, .doc = "Items it held (dropped).")
+LH_MESSAGE(lh_vector_index_event, LH_VECTOR_INDEX_EVENT, "An index made or dropped.")
+
 #define LH_VECTOR_EVENTS(V, S)                                                              \
     V(S, vector_upserted, "upserted", lh_vector_items_event,                                \
       "Items were inserted or replaced; durable when published.")                           \
     V(S, vector_deleted, "deleted", lh_vector_items_event,                                  \
-      "Items were deleted; durable when published.")
+      "Items were deleted; durable when published.")                                        \
+    V(S, vector_created, "created", lh_vector_index_event, "An index was created.")        \
+    V(S, vector_dropped, "dropped", lh_vector_index_event,                                  \
+      "An index was dropped, with every item in it.")
 LH_SERVICE("vectord", LH_VECTOR_ENDPOINTS, LH_VECTOR_EVENTS)
 
 #endif

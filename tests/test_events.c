@@ -5,7 +5,9 @@
  * it in its envelope, readable back by sequence; each actor's events keep
  * their order; events emitted while nats-server is down are retried and
  * each arrives exactly once after it comes back; a publish repeated with
- * the same id is kept once; and the actor's $SRV.STATS counts them.
+ * the same id is kept once; the actor's $SRV.STATS counts them; and a
+ * run through every actor tells every kind of event with its contract's
+ * fields.
  */
 #include "tests/support/harness.h"
 
@@ -14,11 +16,22 @@
 #include <string.h>
 
 #include "actors/catalog/catalog.h"
+#include "actors/chat/chat.h"
+#include "actors/embed/embed.h"
+#include "actors/ingest/ingest.h"
+#include "actors/matrix/matrix.h"
+#include "actors/query/query.h"
+#include "actors/storage/storage.h"
+#include "actors/vector/vector.h"
 #include "bus/actor.h"
 #include "bus/events.h"
 #include "bus/json.h"
 #include "bus/log.h"
 #include "schemas/catalog.h"
+#include "schemas/chat.h"
+#include "schemas/ingest.h"
+#include "schemas/query.h"
+#include "schemas/storage.h"
 #include "schemas/vector.h"
 
 #define T_EVENTS_REQUEST(F, T) F(T, n, INT, .doc = "How many events to tell.")
@@ -257,6 +270,124 @@ static void test_a_repeated_id_is_kept_once(void **state)
     json_decref(first);
 }
 
+/* ---- every kind, from the actors themselves ---- */
+
+static const lh_actor_def *const EVERYONE[] = {
+    &lh_storage_actor, &lh_catalog_actor, &lh_embed_actor, &lh_vector_actor, &lh_ingest_actor,
+    &lh_query_actor,   &lh_matrix_actor,  &lh_chat_actor,  NULL};
+
+static int setup_everyone(void **state)
+{
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = EVERYONE});
+    return 0;
+}
+
+static void ok(lh_test_stack *f, const lh_contract *k, json_t *body)
+{
+    json_decref(lh_test_ok(lh_test_call_j(f->nc, k, body)));
+}
+
+/* Every message of the stream, by type: the last one of each kind. */
+static json_t *by_type(lh_test_stack *f)
+{
+    json_t *kinds = json_object();
+    uint64_t n = stream_count(f);
+    char subject[128];
+    for (uint64_t seq = 1; seq <= n; seq++) {
+        json_t *e = stream_msg(f, seq, subject, sizeof subject);
+        assert_non_null(e);
+        /* every message is an event some contract declares, and reads as it */
+        const lh_event_contract *ev = NULL;
+        size_t m;
+        const lh_event_contract *const *all = lh_events_all(&m);
+        for (size_t i = 0; i < m; i++)
+            if (!strcmp(all[i]->subject, subject))
+                ev = all[i];
+        if (!ev)
+            fail_msg("%s is declared by no event contract", subject);
+        assert_string_equal(str_at(e, "type"), subject + 7);
+        json_object_set_new(kinds, str_at(e, "type"), e);
+    }
+    return kinds;
+}
+
+static void test_every_kind_of_event_is_told(void **state)
+{
+    lh_test_stack *f = *state;
+    static const char CSV[] = "id,text\n1,Error E1234 means the disk is full\n"
+                              "2,Invoices are sent monthly\n";
+    ok(f, &lh_ep_storage_put, json_pack("{s:s, s:s, s:s#}", "bucket", "src", "key", "a.csv",
+                                        "data", CSV, sizeof CSV - 1));
+    ok(f, &lh_ep_storage_put, json_pack("{s:s, s:s, s:s}", "bucket", "src", "key", "tmp",
+                                        "data", "x"));
+    ok(f, &lh_ep_storage_delete, json_pack("{s:s, s:s}", "bucket", "src", "key", "tmp"));
+    json_t *up = lh_test_ok(lh_test_call_j(f->nc, &lh_ep_storage_upload_begin,
+                                           json_pack("{s:s, s:s}", "bucket", "src", "key", "u")));
+    ok(f, &lh_ep_storage_upload_abort, json_pack("{s:s}", "upload", str_at(up, "upload")));
+    json_decref(up);
+    ok(f, &lh_ep_vector_create, json_pack("{s:s, s:i}", "index", "kb", "dimension", 384));
+    ok(f, &lh_ep_ingest_file,
+       json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:b}", "dataset", "docs", "source",
+                 "bucket", "src", "key", "a.csv", "embed", "column", "text", "index", "kb",
+                 "id_column", "id", "wait", 1));
+    ok(f, &lh_ep_query_sql, json_pack("{s:s}", "sql", "SELECT count(*) FROM docs"));
+    ok(f, &lh_ep_chat_complete,
+       json_pack("{s:[{s:s, s:s}], s:{s:[s]}}", "messages", "role", "user", "content",
+                 "what does E1234 mean?", "retrieve", "corpora", "kb"));
+    ok(f, &lh_ep_vector_delete, json_pack("{s:s, s:[s]}", "index", "kb", "ids", "2"));
+    ok(f, &lh_ep_vector_drop, json_pack("{s:s}", "index", "kb"));
+    ok(f, &lh_ep_catalog_delete, json_pack("{s:s}", "name", "docs"));
+    /* the last ones are told as the call ends; give the log a moment to have them all */
+    for (int i = 0; i < 100; i++) {
+        json_t *k = by_type(f);
+        bool all = json_object_get(k, "catalogd.deleted") && json_object_get(k, "queryd.ran") &&
+                   json_object_get(k, "chatd.completed");
+        json_decref(k);
+        if (all)
+            break;
+        lh_test_sleep_ms(50);
+    }
+    json_t *k = by_type(f);
+    static const char *const kinds[] = {
+        "storaged.written", "storaged.deleted",   "storaged.aborted",  "catalogd.created",
+        "catalogd.committed", "catalogd.deleted", "ingestd.progress",  "ingestd.finished",
+        "vectord.created",  "vectord.upserted",   "vectord.deleted",   "vectord.dropped",
+        "queryd.ran",       "chatd.completed"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!json_object_get(k, kinds[i]))
+            fail_msg("no %s event", kinds[i]);
+#define DATA(type) json_object_get(json_object_get(k, type), "data")
+    json_t *fin = DATA("ingestd.finished"); /* what lineage reads: object -> version -> index */
+    assert_string_equal(str_at(fin, "state"), "succeeded");
+    assert_string_equal(str_at(fin, "bucket"), "src");
+    assert_string_equal(str_at(fin, "key"), "a.csv");
+    assert_int_equal(strlen(str_at(fin, "sha256")), 64);
+    assert_string_equal(str_at(fin, "dataset"), "docs");
+    assert_int_equal(json_integer_value(json_object_get(fin, "version")), 1);
+    assert_string_equal(str_at(fin, "embed_index"), "kb");
+    assert_int_equal(json_integer_value(json_object_get(fin, "rows_embedded")), 2);
+    json_t *ran = DATA("queryd.ran");
+    assert_int_equal(strlen(str_at(ran, "sql_sha256")), 64);
+    json_t *read = json_array_get(json_object_get(ran, "datasets"), 0);
+    assert_string_equal(str_at(read, "name"), "docs");
+    assert_int_equal(json_integer_value(json_object_get(read, "version")), 1);
+    assert_int_equal(json_integer_value(json_object_get(ran, "rows")), 1);
+    json_t *chat = DATA("chatd.completed");
+    assert_string_equal(str_at(chat, "model"), "extractive");
+    assert_int_equal(json_integer_value(json_object_get(chat, "citations")), 1);
+    assert_true(json_integer_value(json_object_get(json_object_get(chat, "usage"),
+                                                   "completion_tokens")) > 0);
+    json_t *made = DATA("vectord.created");
+    assert_string_equal(str_at(made, "index"), "kb");
+    assert_int_equal(json_integer_value(json_object_get(made, "dimension")), 384);
+    assert_int_equal(json_integer_value(json_object_get(DATA("vectord.dropped"), "items")), 1);
+    assert_string_equal(str_at(DATA("storaged.aborted"), "upload"),
+                        str_at(DATA("storaged.aborted"), "upload")); /* present */
+    assert_non_null(str_at(DATA("storaged.aborted"), "upload"));
+#undef DATA
+    json_decref(k);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_teardown)
@@ -266,6 +397,8 @@ int main(void)
         T(test_events_keep_their_order),
         T(test_events_outlive_a_server_restart),
         T(test_a_repeated_id_is_kept_once),
+        cmocka_unit_test_setup_teardown(test_every_kind_of_event_is_told, setup_everyone,
+                                        lh_test_stack_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 
 #include "actors/chat/chatd.h"
 #include "bus/clock.h"
+#include "bus/events.h"
 #include "bus/log.h"
 #include "bus/request.h"
 #include "schemas/chat.h"
@@ -118,6 +119,7 @@ typedef struct lh_chat_job {
     lh_deferred *reply;
     lh_buf request; /* msgpack: the handler's arena is gone when the job runs */
     int64_t deadline; /* lh_clock_ms: from when the request came */
+    bool streamed;
     char rid[LH_CHAT_MAX_MODEL_BYTES];
 } lh_chat_job;
 
@@ -140,10 +142,23 @@ static lh_err *lh_chat_job_answer(lh_chat_job *job, lh_arena *arena,
     /* Streamed only once the request is known good: a refusal comes whole. */
     lh_chat_streamer streamer;
     lh_chat_streamer_init(&streamer, &run);
-    if (req->stream && lh_deferred_stream_begin(job->reply))
+    if (req->stream && lh_deferred_stream_begin(job->reply)) {
         prompt.sink = &streamer.sink;
+        job->streamed = true;
+    }
     *rep = lh_arena_alloc(arena, sizeof **rep);
     return lh_chat_answer(&run, &plan, &prompt, *rep);
+}
+
+/* The log hears of every answer: model and usage, never the text. */
+static void lh_chat_completed(lh_chat_job *job, const lh_chat_complete_reply *rep)
+{
+    lh_chat_completed_event ev = {.model = rep->model, .provider = rep->provider,
+                                  .streamed = job->streamed,
+                                  .finish_reason = rep->finish_reason, .usage = rep->usage,
+                                  .citations = (int64_t)rep->citations.n,
+                                  .failed_attempts = (int64_t)rep->failed_attempts.n};
+    lh_event_emit(job->actor, &lh_ev_chat_completed, &ev);
 }
 
 static void *lh_chat_job_main(void *arg)
@@ -160,6 +175,8 @@ static void *lh_chat_job_main(void *arg)
         lh_deferred_fail(job->reply, err);
     else
         lh_deferred_reply(job->reply, rep);
+    if (!err)
+        lh_chat_completed(job, rep);
     lh_err_free(err);
     lh_arena_destroy(arena);
     lh_buf_free(&job->request);

@@ -201,6 +201,8 @@ void lh_job_add_error(lh_ingest_state *st, lh_job *job, int64_t line, const char
 
 /* ---- the end of a job ---- */
 
+static void lh_job_finished_event(lh_ingest_state *st, lh_job *job, const lh_ingest_job *rec);
+
 void lh_job_finish(lh_ingest_state *st, lh_job *job, const lh_err *err)
 {
     lh_arena *arena = lh_arena_create();
@@ -224,6 +226,7 @@ void lh_job_finish(lh_ingest_state *st, lh_job *job, const lh_err *err)
         lh_err_free(perr);
     }
     lh_job_progress_event(st, job, "done"); /* before the waiters hear: they may listen */
+    lh_job_finished_event(st, job, &rec);
     for (size_t i = 0; i < n_waiters; i++)
         lh_deferred_reply(waiters[i], &rec);
     free(waiters);
@@ -241,6 +244,28 @@ void lh_job_finish(lh_ingest_state *st, lh_job *job, const lh_err *err)
 /* ---- events ---- */
 
 static lh_str lh_ev_str(const char *s) { return (lh_str){s, strlen(s)}; }
+
+/* Which object became which version (and index): what lineage reads. */
+static void lh_job_finished_event(lh_ingest_state *st, lh_job *job, const lh_ingest_job *rec)
+{
+    const lh_job_spec *sp = &job->spec;
+    lh_ingest_finished_event ev = {
+        .job = lh_ev_str(job->id),
+        .state = rec->state,
+        .dataset = lh_ev_str(sp->dataset),
+        .version = rec->version,
+        .bucket = lh_ev_str(sp->bucket),
+        .key = lh_ev_str(sp->key),
+        .sha256 = lh_ev_str(sp->sha256),
+        .rows = rec->rows_read,
+        .rows_rejected = rec->rows_rejected,
+        .rows_embedded = rec->rows_embedded,
+        .embed_index = lh_ev_str(sp->embed ? sp->embed_index : ""),
+        .model = lh_ev_str(sp->model),
+        .error = rec->error,
+    };
+    lh_event_emit_acked(st->actor, &lh_ev_ingest_finished, &ev);
+}
 
 void lh_job_progress_event(lh_ingest_state *st, lh_job *job, const char *phase)
 {

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/digest.h"
+#include "bus/events.h"
 #include "bus/log.h"
 
 struct lh_qjob {
@@ -51,6 +53,12 @@ static void lh_job_run(lh_query_state *st, lh_qsession *s, lh_qjob *job)
         lh_err_free(err);
     } else {
         lh_deferred_reply(job->reply, &reply);
+        char sha[65];
+        lh_sha256_hex(job->req.sql.s, job->req.sql.len, sha);
+        lh_query_ran_event ev = {.sql_sha256 = {sha, 64}, .datasets = reply.datasets,
+                                 .rows = reply.row_count, .truncated = reply.truncated,
+                                 .ms = reply.elapsed_ms};
+        lh_event_emit(st->actor, &lh_ev_query_ran, &ev);
     }
     lh_log_set_request_id(NULL);
     lh_job_free(job);

@@ -390,5 +390,6 @@ lh_err *lh_st_upload_abort_handler(lh_ctx *ctx, const void *request, void *reply
     lh_st_upload_reply(ctx, u, reply);
     lh_st_upload_end(st, u);
     lh_st_upload_put_back(st, u);
+    lh_st_publish(st, &lh_ev_storage_aborted, reply);
     return NULL;
 }

@@ -15,6 +15,7 @@
 #include "actors/vector/restore.h"
 #include "actors/vector/snapshot.h"
 #include "actors/vector/vector_internal.h"
+#include "bus/events.h"
 #include "bus/log.h"
 #include "lib/state/state.h"
 #include "schemas/vector.h"
@@ -88,6 +89,13 @@ static lh_err *lh_create_handler(lh_ctx *ctx, const void *request, void *respons
     lh_info("created index '%s' (%s, %s, dimension %d, model %s)", p.name,
             lh_vec_kind_name(p.kind), lh_vec_metric_name(p.metric), p.dimension,
             *p.model ? p.model : "none recorded");
+    const char *kind = lh_vec_kind_name(p.kind), *metric = lh_vec_metric_name(p.metric);
+    lh_vector_index_event ev = {.index = {p.name, strlen(p.name)},
+                                .kind = {kind, strlen(kind)},
+                                .metric = {metric, strlen(metric)},
+                                .model = {p.model, strlen(p.model)}};
+    LH_SET(&ev, dimension, p.dimension);
+    lh_event_emit_acked(lh_ctx_actor(ctx), &lh_ev_vector_created, &ev); /* lineage's node */
     lh_fill_info(ctx, st, c, response);
     lh_vec_collection_unref(c);
     return NULL;
@@ -159,6 +167,9 @@ static lh_err *lh_drop_handler(lh_ctx *ctx, const void *request, void *response)
     if (err)
         return err;
     lh_info("dropped index '%s' (%zu items)", name, items);
+    lh_vector_index_event ev = {.index = {name, strlen(name)}};
+    LH_SET(&ev, items, (int64_t)items);
+    lh_event_emit_acked(lh_ctx_actor(ctx), &lh_ev_vector_dropped, &ev);
     rep->index = lh_arena_str(ctx, name);
     rep->dropped = (int64_t)items;
     return NULL;
