@@ -6,6 +6,7 @@
 #ifndef LH_CLOCK_H
 #define LH_CLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,5 +22,10 @@ int64_t lh_clock_unix_s(void);
 /* Now, in UTC, with `digits` (0, 3, 6 or 9) of fractional seconds:
  * "2024-06-01T12:00:00Z", "2024-06-01T12:00:00.123Z", ... */
 void lh_clock_rfc3339(char *out, size_t cap, int digits);
+
+/* Reads an RFC 3339 time ("2024-06-01T12:00:00Z", with up to 9 fraction
+ * digits, `Z` or a `+hh:mm`/`-hh:mm` offset; `t` or a space for `T`) as
+ * nanoseconds since the epoch; false for anything else. */
+bool lh_clock_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "bus/events.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ static uint64_t lh_event_put(lh_actor *a, const lh_event_contract *ev, const voi
 {
     if (!a->events) /* an actor without endpoints keeps no log */
         return 0;
+    /* an actor tells its own events: the subject names who told it */
+    assert(!strcmp(ev->service, a->def->name));
     lh_buf data, msg;
     lh_buf_init(&data);
     lh_buf_init(&msg);

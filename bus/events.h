@@ -43,8 +43,9 @@
 LH_SCHEMA_DECLARE(lh_event_envelope, LH_EVENT_ENVELOPE)
 
 /* Tells the log: `value`, a struct of the event contract's schema, in an
- * envelope naming the actor, queued on its event log. Never fails the
- * request that caused it. */
+ * envelope naming the actor, queued on its event log. The contract must
+ * be one of the actor's own (asserted). Never fails the request that
+ * caused it. */
 void lh_event_emit(lh_actor *a, const lh_event_contract *ev, const void *value);
 /* lh_event_emit, then waits (up to LH_EVENTS_ACK_WAIT_MS) until the stream
  * has it: for changes that replicas and lineage depend on. False when the

@@ -19,6 +19,7 @@
 #include "schemas/embed.h"
 #include "schemas/ingest.h"
 #include "schemas/matrix.h"
+#include "schemas/observer.h"
 #include "schemas/query.h"
 #include "schemas/storage.h"
 #include "schemas/vector.h"
@@ -57,6 +58,7 @@ static const lh_gw_route lh_gw_table[] = {
                  "OpenAI-compatible chat completions (one choice); with `stream: true`, "
                  "chat.completion.chunk events."),
     LH_GW_BUS("GET", "/v1/chat/providers", &lh_ep_chat_providers, &lh_gw_shape_query),
+    LH_GW_BUS("GET", "/v1/events", &lh_ep_observer_events, &lh_gw_shape_query),
     LH_GW_BUS("POST", "/v1/catalog/datasets", &lh_ep_catalog_create, &lh_gw_shape_native),
     LH_GW_BUS("POST", "/v1/catalog/datasets/{name}/commit", &lh_ep_catalog_commit,
               &lh_gw_shape_native),

@@ -439,15 +439,19 @@ static void test_harness_call_refuses_a_misfit_reply(void **state)
 
 /* ---- lh_event_emit ---- */
 
+/* contractd's own event (an actor tells only its own). */
+static const lh_event_contract t_upserted = {"contractd", "upserted", "events.contractd.upserted",
+                                             &lh_vector_items_event_schema, "Items."};
+
 /* The next message on `sub`: its envelope, and its data through the
  * event's schema. */
 static const lh_vector_items_event *next_event(natsSubscription *sub, lh_arena *arena,
                                                natsMsg **msg, lh_event_envelope **env)
 {
     assert_int_equal(natsSubscription_NextMsg(msg, sub, WAIT_MS), NATS_OK);
-    assert_string_equal(natsMsg_GetSubject(*msg), lh_ev_vector_upserted.subject);
+    assert_string_equal(natsMsg_GetSubject(*msg), t_upserted.subject);
     void *out = NULL;
-    lh_err *err = lh_event_decode(&lh_ev_vector_upserted, natsMsg_GetData(*msg),
+    lh_err *err = lh_event_decode(&t_upserted, natsMsg_GetData(*msg),
                                   (size_t)natsMsg_GetDataLength(*msg), arena, env, &out);
     if (err)
         fail_msg("the event does not decode: %s", lh_err_message(err));
@@ -461,15 +465,15 @@ static void test_event_emit_publishes_the_struct_on_its_subject(void **state)
     fixture *f = *state;
     lh_actor *a = lh_test_stack_actor(f->st, &t_actor);
     natsSubscription *sub = NULL;
-    assert_int_equal(natsConnection_SubscribeSync(&sub, f->st->nc, lh_ev_vector_upserted.subject),
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->st->nc, t_upserted.subject),
                      NATS_OK);
     assert_int_equal(natsConnection_Flush(f->st->nc), NATS_OK);
     lh_vector_items_event ev = {.index = {"docs", 4}};
     LH_SET(&ev, items, 7);
     lh_log_set_request_id("rid-event-1");
-    assert_true(lh_event_emit_acked(a, &lh_ev_vector_upserted, &ev));
+    assert_true(lh_event_emit_acked(a, &t_upserted, &ev));
     lh_log_set_request_id(NULL);
-    lh_event_emit(a, &lh_ev_vector_upserted, &ev);
+    lh_event_emit(a, &t_upserted, &ev);
     lh_arena *arena = lh_arena_create();
     natsMsg *m = NULL;
     lh_event_envelope *env = NULL;
@@ -482,7 +486,7 @@ static void test_event_emit_publishes_the_struct_on_its_subject(void **state)
     assert_int_equal(env->id.len, 22);
     assert_true(str_is(env->actor, "contractd"));
     assert_true(str_is(env->instance, lh_actor_id(a)));
-    assert_true(str_is(env->type, "vectord.upserted"));
+    assert_true(str_is(env->type, "contractd.upserted"));
     assert_true(str_is(env->request_id, "rid-event-1"));
     assert_int_equal(env->time.len, 24); /* 2026-12-03T10:00:00.123Z */
     const char *rid = NULL, *msg_id = NULL;

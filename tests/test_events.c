@@ -40,6 +40,9 @@ LH_SCHEMA_DEFINE(t_events_request, T_EVENTS_REQUEST, "Tell n events.")
 
 static const lh_contract t_tell = {"telld", "tell", "test.tell", &t_events_request_schema,
                                    &t_events_request_schema, "Tell events."};
+/* telld's own event (an actor tells only its own) */
+static const lh_event_contract t_counted = {"telld", "counted", "events.telld.counted",
+                                            &lh_vector_items_event_schema, "Counted."};
 
 static lh_err *tell_handler(lh_ctx *ctx, const void *request, void *reply)
 {
@@ -122,7 +125,7 @@ static void test_the_stream_and_its_limits(void **state)
     lh_test_stack *f = *state;
     lh_actor *a = lh_test_stack_actor(f, &t_actor);
     lh_vector_items_event ev = {.index = {"kb", 2}};
-    assert_true(lh_event_emit_acked(a, &lh_ev_vector_upserted, &ev)); /* makes the stream */
+    assert_true(lh_event_emit_acked(a, &t_counted, &ev)); /* makes the stream */
     jsCtx *js = js_of(f);
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -180,7 +183,7 @@ static void emit_counted(lh_actor *a, int from, int n)
         snprintf(index, sizeof index, "ix%03d", i);
         lh_vector_items_event ev = {.index = {index, strlen(index)}};
         LH_SET(&ev, items, i);
-        lh_event_emit(a, &lh_ev_vector_upserted, &ev);
+        lh_event_emit(a, &t_counted, &ev);
     }
 }
 
@@ -248,7 +251,7 @@ static void test_a_repeated_id_is_kept_once(void **state)
     lh_test_stack *f = *state;
     lh_actor *a = lh_test_stack_actor(f, &t_actor);
     lh_vector_items_event ev = {.index = {"kb", 2}};
-    assert_true(lh_event_emit_acked(a, &lh_ev_vector_upserted, &ev));
+    assert_true(lh_event_emit_acked(a, &t_counted, &ev));
     char subject[128];
     json_t *first = stream_msg(f, 1, subject, sizeof subject);
     jsCtx *js = js_of(f);

@@ -93,7 +93,7 @@ static lh_err *lh_create_handler(lh_ctx *ctx, const void *request, void *respons
     lh_vector_index_event ev = {.index = {p.name, strlen(p.name)},
                                 .kind = {kind, strlen(kind)},
                                 .metric = {metric, strlen(metric)},
-                                .model = {p.model, strlen(p.model)}};
+                                .model = *p.model ? (lh_str){p.model, strlen(p.model)} : (lh_str){0}};
     LH_SET(&ev, dimension, p.dimension);
     lh_event_emit_acked(lh_ctx_actor(ctx), &lh_ev_vector_created, &ev); /* lineage's node */
     lh_fill_info(ctx, st, c, response);

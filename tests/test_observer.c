@@ -1,0 +1,273 @@
+/*
+ * test_observer.c — observerd reading the log back (observer.events, GET
+ * /v1/events, `lakehouse events`) on a real nats-server with JetStream:
+ * 1,000 events read back in order from sequence 1, in pages, from a time;
+ * filtered by type, actor and request id; an empty log; and bad input (a
+ * malformed time, both starts, a type or actor that is not one, limits
+ * out of range), each a 400 naming the field. And RFC 3339 reading itself.
+ */
+#include "tests/support/harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actors/observer/observer.h"
+#include "bus/actor.h"
+#include "bus/clock.h"
+#include "bus/events.h"
+#include "bus/log.h"
+#include "gateway/gateway.h"
+#include "schemas/observer.h"
+#include "schemas/vector.h"
+
+#define T_NOTHING(F, T) F(T, n, INT, .doc = "Nothing.")
+LH_SCHEMA_DECLARE(t_nothing, T_NOTHING)
+LH_SCHEMA_DEFINE(t_nothing, T_NOTHING, "Nothing.")
+
+static lh_err *nothing(lh_ctx *ctx, const void *request, void *reply)
+{
+    (void)ctx, (void)request, (void)reply;
+    return NULL;
+}
+
+static const lh_contract t_nop = {"telld", "nop", "test.nop", &t_nothing_schema,
+                                  &t_nothing_schema, "Nothing."};
+/* telld's own events (an actor tells only its own) */
+static const lh_event_contract t_upserted = {"telld", "upserted", "events.telld.upserted",
+                                             &lh_vector_items_event_schema, "Counted."};
+static const lh_event_contract t_deleted = {"telld", "deleted", "events.telld.deleted",
+                                            &lh_vector_items_event_schema, "Counted."};
+static const lh_endpoint_def t_endpoints[] = {{&t_nop, nothing}};
+static const lh_actor_def t_actor = {
+    .name = "telld",
+    .version = "0.0.1",
+    .description = "Tells events under test.",
+    .endpoints = t_endpoints,
+    .n_endpoints = 1,
+};
+
+static const lh_actor_def *const ACTORS[] = {&t_actor, &lh_observer_actor, &lh_gateway_actor,
+                                             NULL};
+
+static int setup(void **state)
+{
+    *state = lh_test_stack_new(&(lh_test_stack_opts){.actors = ACTORS});
+    return 0;
+}
+
+/* Tells events n numbered from `from` (items = the number), as `rid`. */
+static void tell(lh_test_stack *f, int from, int n, const char *rid, const lh_event_contract *ev)
+{
+    lh_actor *a = lh_test_stack_actor(f, &t_actor);
+    lh_log_set_request_id(rid);
+    for (int i = from; i < from + n; i++) {
+        lh_vector_items_event e = {.index = {"kb", 2}};
+        LH_SET(&e, items, i);
+        if (i + 1 == from + n)
+            assert_true(lh_event_emit_acked(a, ev, &e)); /* and so all before it */
+        else
+            lh_event_emit(a, ev, &e);
+    }
+    lh_log_set_request_id(NULL);
+}
+
+static json_t *events(lh_test_stack *f, const char *json)
+{
+    return lh_test_ok(lh_test_call_s(f->nc, &lh_ep_observer_events, json));
+}
+
+static int64_t int_at(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static json_t *ev_at(json_t *rep, size_t i) { return json_array_get(json_object_get(rep, "events"), i); }
+
+static size_t n_events(json_t *rep) { return json_array_size(json_object_get(rep, "events")); }
+
+static void test_an_empty_log(void **state)
+{
+    json_t *rep = events(*state, "{}");
+    assert_int_equal(n_events(rep), 0);
+    assert_int_equal(int_at(rep, "next_seq"), 1);
+    assert_true(json_is_false(json_object_get(rep, "more")));
+    json_decref(rep);
+}
+
+static void test_a_thousand_events_in_order_and_in_pages(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 1000, NULL, &t_upserted);
+    json_t *rep = events(f, "{\"limit\":1000}");
+    assert_int_equal(n_events(rep), 1000);
+    for (size_t i = 0; i < 1000; i++) {
+        json_t *e = ev_at(rep, i);
+        assert_int_equal(int_at(e, "seq"), (int64_t)i + 1);
+        assert_int_equal(int_at(json_object_get(e, "data"), "items"), (int64_t)i);
+        assert_string_equal(json_string_value(json_object_get(e, "type")), "telld.upserted");
+        assert_string_equal(json_string_value(json_object_get(e, "actor")), "telld");
+    }
+    assert_true(json_is_false(json_object_get(rep, "more")));
+    assert_int_equal(int_at(rep, "next_seq"), 1001);
+    json_decref(rep);
+    /* pages: each says where the next begins */
+    int64_t seq = 1, seen = 0;
+    for (bool more = true; more;) {
+        char q[64];
+        snprintf(q, sizeof q, "{\"since_seq\":%lld,\"limit\":300}", (long long)seq);
+        rep = events(f, q);
+        for (size_t i = 0; i < n_events(rep); i++)
+            assert_int_equal(int_at(json_object_get(ev_at(rep, i), "data"), "items"), seen++);
+        more = json_is_true(json_object_get(rep, "more"));
+        seq = int_at(rep, "next_seq");
+        json_decref(rep);
+    }
+    assert_int_equal(seen, 1000);
+}
+
+static void test_from_a_time(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 500, NULL, &t_upserted);
+    lh_test_sleep_ms(50);
+    char t[LH_RFC3339_MAX];
+    lh_clock_rfc3339(t, sizeof t, 9);
+    lh_test_sleep_ms(50);
+    tell(f, 500, 500, NULL, &t_upserted);
+    char q[128];
+    snprintf(q, sizeof q, "{\"since_time\":\"%s\",\"limit\":1000}", t);
+    json_t *rep = events(f, q);
+    assert_int_equal(n_events(rep), 500);
+    assert_int_equal(int_at(ev_at(rep, 0), "seq"), 501);
+    assert_int_equal(int_at(json_object_get(ev_at(rep, 499), "data"), "items"), 999);
+    json_decref(rep);
+}
+
+static void test_filters(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 10, "rid-a", &t_upserted);
+    tell(f, 10, 5, "rid-b", &t_deleted);
+    tell(f, 15, 10, "rid-a", &t_upserted);
+    json_t *rep = events(f, "{\"type\":\"telld.deleted\"}");
+    assert_int_equal(n_events(rep), 5);
+    assert_int_equal(int_at(ev_at(rep, 0), "seq"), 11);
+    json_decref(rep);
+    rep = events(f, "{\"request_id\":\"rid-a\",\"limit\":15}");
+    assert_int_equal(n_events(rep), 15);
+    assert_int_equal(int_at(ev_at(rep, 10), "seq"), 16); /* rid-b's skipped over */
+    json_decref(rep);
+    rep = events(f, "{\"actor\":\"telld\",\"since_seq\":20}");
+    assert_int_equal(n_events(rep), 6);
+    json_decref(rep);
+    rep = events(f, "{\"actor\":\"catalogd\"}"); /* nobody else told anything */
+    assert_int_equal(n_events(rep), 0);
+    json_decref(rep);
+    rep = events(f, "{\"actor\":\"telld\",\"type\":\"catalogd.committed\"}"); /* cannot both be */
+    assert_int_equal(n_events(rep), 0);
+    json_decref(rep);
+}
+
+static void test_bad_requests_are_refused(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 3, NULL, &t_upserted);
+    static const struct {
+        const char *json, *field, *words;
+    } bad[] = {
+        {"{\"since_time\":\"yesterday\"}", "since_time", "RFC 3339"},
+        {"{\"since_time\":\"2026-02-30T00:00:00Z\"}", "since_time", "RFC 3339"},
+        {"{\"since_time\":\"2026-12-03T10:00:00\"}", "since_time", "RFC 3339"}, /* no zone */
+        {"{\"since_seq\":1,\"since_time\":\"2026-12-03T10:00:00Z\"}", "since_time", "not both"},
+        {"{\"since_seq\":0}", "since_seq", NULL},
+        {"{\"type\":\"committed\"}", "type", "<actor>.<event>"},
+        {"{\"type\":\"catalogd.>\"}", "type", NULL},
+        {"{\"actor\":\"a.b\"}", "actor", NULL},
+        {"{\"actor\":\"*\"}", "actor", NULL},
+        {"{\"limit\":0}", "limit", NULL},
+        {"{\"limit\":1001}", "limit", NULL},
+        {"{\"bogus\":1}", "bogus", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        lh_test_expect(lh_test_call_s(f->nc, &lh_ep_observer_events, bad[i].json), 400,
+                       bad[i].field, bad[i].words);
+    json_t *rep = events(f, "{}"); /* and observerd still answers */
+    assert_int_equal(n_events(rep), 3);
+    json_decref(rep);
+}
+
+static void test_over_http_and_the_command(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 3, "rid-http", &t_upserted);
+    lh_test_response r = lh_test_fetch(f->http_port, "GET", "/v1/events?since_seq=2&limit=5",
+                                       NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(n_events(r.json), 2);
+    assert_int_equal(int_at(ev_at(r.json, 0), "seq"), 2);
+    lh_test_response_free(&r);
+    r = lh_test_fetch(f->http_port, "GET", "/v1/events?since_time=soon", NULL, NULL, 0);
+    assert_int_equal(r.status, 400);
+    lh_test_response_free(&r);
+    char log[700];
+    snprintf(log, sizeof log, "%s/cli.log", f->nats.dir);
+    char *const argv[] = {LH_BINARY, "events", "--from", "2", "--limit", "1", NULL};
+    assert_int_equal(lh_test_stack_run(f, argv, log, 60000), 0);
+    char *out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "telld.upserted"));
+    assert_non_null(strstr(out, "rid-http"));
+    assert_non_null(strstr(out, "\"items\":1"));
+    assert_non_null(strstr(out, "(more: --from 3)"));
+    free(out);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t ns;
+    } good[] = {
+        {"1970-01-01T00:00:00Z", 0},
+        {"2000-03-01T00:00:00Z", 951868800LL * 1000000000},
+        {"2024-02-29T23:59:59Z", 1709251199LL * 1000000000},
+        {"2026-12-03T15:00:00.5+01:00", 1796306400LL * 1000000000 + 500000000},
+        {"2026-12-03t16:00:00.000000001z", 1796313600LL * 1000000000 + 1},
+        {"1969-12-31 23:59:59Z", -1000000000},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int64_t ns = 0;
+        assert_true(lh_clock_parse_rfc3339(good[i].s, strlen(good[i].s), &ns));
+        assert_int_equal(ns, good[i].ns);
+    }
+    static const char *const bad[] = {"", "2026-12-03", "2026-13-01T00:00:00Z",
+                                      "2025-02-29T00:00:00Z", "2026-12-03T24:00:00Z",
+                                      "2026-12-03T10:00:00.Z", "2026-12-03T10:00:00+1:00",
+                                      "2026-12-03T10:00:00Zjunk", "x026-12-03T10:00:00Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ns;
+        if (lh_clock_parse_rfc3339(bad[i], strlen(bad[i]), &ns))
+            fail_msg("'%s' was read as a time", bad[i]);
+    }
+    /* what lh_clock_rfc3339 writes, it reads */
+    char now[LH_RFC3339_MAX];
+    lh_clock_rfc3339(now, sizeof now, 9);
+    int64_t ns;
+    assert_true(lh_clock_parse_rfc3339(now, strlen(now), &ns));
+    assert_true(ns / 1000000000 - lh_clock_unix_s() <= 1 &&
+                lh_clock_unix_s() - ns / 1000000000 <= 1);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, lh_test_stack_teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339),
+        T(test_an_empty_log),
+        T(test_a_thousand_events_in_order_and_in_pages),
+        T(test_from_a_time),
+        T(test_filters),
+        T(test_bad_requests_are_refused),
+        T(test_over_http_and_the_command),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
