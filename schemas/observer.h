@@ -44,13 +44,50 @@ LH_MESSAGE(lh_observer_event, LH_OBSERVER_EVENT, "An event, with its place in th
     F(T, more, BOOL, .doc = "Whether the log holds more that match, after these.")
 LH_MESSAGE(lh_observer_events_reply, LH_OBSERVER_EVENTS_REPLY, "Events from the log.")
 
+/* ---- observer.stats ---- */
+
+#define LH_OBSERVER_STATS_REQUEST(F, T)
+LH_MESSAGE(lh_observer_stats_request, LH_OBSERVER_STATS_REQUEST, "Ask for the log's counts.")
+
+#define LH_OBSERVER_BUCKET(F, T)                                                            \
+    F(T, le_ms, FLOAT, .flags = LH_F_OMIT_UNSET,                                            \
+      .doc = "Upper bound in ms (absent on the last: +Inf).")                               \
+    F(T, count, INT, .doc = "Events in this bucket (not cumulative).")
+LH_MESSAGE(lh_observer_bucket, LH_OBSERVER_BUCKET, "One bucket of a latency histogram.")
+
+#define LH_OBSERVER_TYPE_STATS(F, T)                                                        \
+    F(T, actor, STRING, .doc = "The actor that told them.")                                 \
+    F(T, type, STRING, .doc = "`<actor>.<event>`.")                                         \
+    F(T, count, INT, .doc = "Events of this type in the log since observerd first read it.")\
+    F(T, last_time, STRING, .doc = "When the last one happened.")                           \
+    F(T, ms_count, INT, .doc = "Of them, those that say how long they took (`ms`).")        \
+    F(T, ms_sum, FLOAT, .doc = "Their total time, ms.")                                     \
+    F(T, ms_buckets, OBJECTS, .sub = &lh_observer_bucket_schema,                            \
+      .doc = "Their times as a histogram.")
+LH_MESSAGE(lh_observer_type_stats, LH_OBSERVER_TYPE_STATS, "Counts of one event type.")
+
+#define LH_OBSERVER_STATS_REPLY(F, T)                                                       \
+    F(T, types, OBJECTS, .sub = &lh_observer_type_stats_schema,                             \
+      .doc = "Per actor and event type, in the order first seen.")                          \
+    F(T, counted_seq, INT, .doc = "The last sequence number of the log counted.")           \
+    F(T, log_seq, INT, .doc = "The log's last sequence number now.")                        \
+    F(T, lag, INT, .doc = "Events in the log not counted yet.")                             \
+    F(T, services, ANY,                                                                     \
+      .doc = "Every actor instance's own `$SRV.STATS` document now, by `<name>.<id>`.")
+LH_MESSAGE(lh_observer_stats_reply, LH_OBSERVER_STATS_REPLY, "What the log says happened.")
+
 /* ---- contracts ---- */
 
 #define LH_OBSERVER_ENDPOINTS(E, S)                                                         \
     E(S, observer_events, "events", "observer.events", lh_observer_events_request,          \
       lh_observer_events_reply,                                                             \
       "Read the log back from a sequence number or a time, filtered by actor, type or "     \
-      "request id. 400 for a malformed time or filter.")
+      "request id. 400 for a malformed time or filter.")                                   \
+    E(S, observer_stats, "stats", "observer.stats", lh_observer_stats_request,              \
+      lh_observer_stats_reply,                                                              \
+      "Counts of every event type in the log, with time histograms, kept by a durable "     \
+      "consumer (no event counted twice or missed across restarts), beside every actor's "  \
+      "$SRV.STATS.")
 LH_SERVICE("observerd", LH_OBSERVER_ENDPOINTS, LH_NO_EVENTS)
 
 #endif

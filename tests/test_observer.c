@@ -4,7 +4,9 @@
  * 1,000 events read back in order from sequence 1, in pages, from a time;
  * filtered by type, actor and request id; an empty log; and bad input (a
  * malformed time, both starts, a type or actor that is not one, limits
- * out of range), each a 400 naming the field. And RFC 3339 reading itself.
+ * out of range), each a 400 naming the field; observer.stats counting each
+ * event once, with time histograms, across a restart of observerd. And
+ * RFC 3339 reading itself.
  */
 #include "tests/support/harness.h"
 
@@ -47,6 +49,12 @@ static const lh_actor_def t_actor = {
     .endpoints = t_endpoints,
     .n_endpoints = 1,
 };
+
+#define T_TIMED(F, T) F(T, ms, FLOAT, .doc = "How long it took.")
+LH_SCHEMA_DECLARE(t_timed, T_TIMED)
+LH_SCHEMA_DEFINE(t_timed, T_TIMED, "A timed event.")
+static const lh_event_contract t_timed_ev = {"telld", "timed", "events.telld.timed",
+                                             &t_timed_schema, "Timed."};
 
 static const lh_actor_def *const ACTORS[] = {&t_actor, &lh_observer_actor, &lh_gateway_actor,
                                              NULL};
@@ -220,6 +228,83 @@ static void test_over_http_and_the_command(void **state)
     free(out);
 }
 
+/* ---- observer.stats ---- */
+
+static void tell_timed(lh_test_stack *f, int n, double ms)
+{
+    lh_actor *a = lh_test_stack_actor(f, &t_actor);
+    for (int i = 0; i < n; i++) {
+        t_timed e = {.ms = ms};
+        if (i + 1 == n)
+            assert_true(lh_event_emit_acked(a, &t_timed_ev, &e));
+        else
+            lh_event_emit(a, &t_timed_ev, &e);
+    }
+}
+
+/* observer.stats once every event in the log is counted. */
+static json_t *settled_stats(lh_test_stack *f)
+{
+    for (int i = 0; i < 400; i++) {
+        json_t *rep = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_observer_stats, "{}"));
+        if (int_at(rep, "lag") == 0 && int_at(rep, "log_seq") > 0)
+            return rep;
+        json_decref(rep);
+        lh_test_sleep_ms(25);
+    }
+    fail_msg("observerd did not catch up with the log");
+    return NULL;
+}
+
+static json_t *type_stats(json_t *rep, const char *type)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(rep, "types"), i, t)
+        if (!strcmp(json_string_value(json_object_get(t, "type")), type))
+            return t;
+    return NULL;
+}
+
+static void test_stats_count_once_across_restarts(void **state)
+{
+    lh_test_stack *f = *state;
+    tell_timed(f, 50, 3.0);
+    tell(f, 0, 20, NULL, &t_upserted);
+    json_t *rep = settled_stats(f);
+    json_t *timed = type_stats(rep, "telld.timed");
+    assert_int_equal(int_at(timed, "count"), 50);
+    assert_string_equal(json_string_value(json_object_get(timed, "actor")), "telld");
+    assert_int_equal(int_at(timed, "ms_count"), 50);
+    assert_float_equal(json_real_value(json_object_get(timed, "ms_sum")), 150.0, 1e-9);
+    json_t *bucket = json_array_get(json_object_get(timed, "ms_buckets"), 5); /* (2.5, 5] */
+    assert_float_equal(json_real_value(json_object_get(bucket, "le_ms")), 5.0, 0);
+    assert_int_equal(int_at(bucket, "count"), 50);
+    assert_int_equal(int_at(type_stats(rep, "telld.upserted"), "count"), 20);
+    assert_int_equal(int_at(type_stats(rep, "telld.upserted"), "ms_count"), 0);
+    assert_int_equal(int_at(rep, "counted_seq"), 70);
+    bool telld_seen = false;
+    const char *key;
+    json_t *doc;
+    json_object_foreach(json_object_get(rep, "services"), key, doc)
+        telld_seen = telld_seen || !strncmp(key, "telld.", 6);
+    assert_true(telld_seen); /* every actor's own $SRV.STATS beside the log's counts */
+    json_decref(rep);
+    /* observerd away while more happens: it catches up, and counts nothing twice */
+    lh_test_stack_drop(f, &lh_observer_actor);
+    tell_timed(f, 30, 3.0);
+    lh_test_stack_add(f, &lh_observer_actor, 2);
+    rep = settled_stats(f);
+    assert_int_equal(int_at(type_stats(rep, "telld.timed"), "count"), 80);
+    assert_int_equal(int_at(type_stats(rep, "telld.upserted"), "count"), 20);
+    assert_int_equal(int_at(rep, "counted_seq"), 100);
+    json_decref(rep);
+    lh_test_response r = lh_test_fetch(f->http_port, "GET", "/v1/observer/stats", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(int_at(type_stats(r.json, "telld.timed"), "count"), 80);
+    lh_test_response_free(&r);
+}
+
 static void test_rfc3339(void **state)
 {
     (void)state;
@@ -268,6 +353,7 @@ int main(void)
         T(test_filters),
         T(test_bad_requests_are_refused),
         T(test_over_http_and_the_command),
+        T(test_stats_count_once_across_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
