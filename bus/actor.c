@@ -278,6 +278,12 @@ lh_err *lh_deferred_stream_send(lh_deferred *d, const lh_schema *schema, const v
     return lh_stream_send_struct(d->stream, d->as_json, schema, chunk);
 }
 
+lh_err *lh_deferred_stream_keepalive(lh_deferred *d)
+{
+    assert(d->stream);
+    return lh_stream_keepalive(d->stream);
+}
+
 bool lh_deferred_stream_cancelled(const lh_deferred *d)
 {
     return d->stream && lh_stream_cancelled(d->stream);
@@ -335,6 +341,12 @@ lh_err *lh_ctx_stream_send(lh_ctx *ctx, const lh_schema *schema, const void *chu
 }
 
 bool lh_ctx_stream_cancelled(lh_ctx *ctx) { return ctx->stream && lh_stream_cancelled(ctx->stream); }
+
+lh_err *lh_ctx_stream_keepalive(lh_ctx *ctx)
+{
+    assert(ctx->stream);
+    return lh_stream_keepalive(ctx->stream);
+}
 
 /* ---- lifecycle ---- */
 

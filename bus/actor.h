@@ -130,6 +130,8 @@ void lh_deferred_fail(lh_deferred *d, const lh_err *err);
 bool lh_deferred_stream_begin(lh_deferred *d);
 lh_err *lh_deferred_stream_send(lh_deferred *d, const lh_schema *schema, const void *chunk);
 bool lh_deferred_stream_cancelled(const lh_deferred *d);
+/* Tells the requester the stream is still there, with nothing to say. */
+lh_err *lh_deferred_stream_keepalive(lh_deferred *d);
 
 /* ---- answering in a stream (bus/stream.h) ---- */
 
@@ -144,6 +146,8 @@ bool lh_ctx_stream_begin(lh_ctx *ctx);
 lh_err *lh_ctx_stream_send(lh_ctx *ctx, const lh_schema *schema, const void *chunk);
 /* The requester has cancelled the stream (false when none is open). */
 bool lh_ctx_stream_cancelled(lh_ctx *ctx);
+/* Tells the requester the stream is still there, with nothing to say. */
+lh_err *lh_ctx_stream_keepalive(lh_ctx *ctx);
 
 /* ---- discovery documents (ADR-32), also used by tests ---- */
 

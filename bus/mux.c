@@ -621,6 +621,15 @@ static bool lh_mux_on_stream(lh_mux *m, uint64_t seq, natsMsg *msg)
     char control[LH_STREAM_SUBJECT_MAX] = "";
     pthread_mutex_lock(&m->mu);
     lh_mux_req *r = lh_mux_find(m, seq);
+    if (kind == LH_STREAM_KEEPALIVE) { /* never an outcome: renews a live stream, handed on */
+        bool live = r && r->on_chunk && !r->cancelled;
+        if (live)
+            lh_mux_renew(m, r);
+        if (live && !r->cancel_after)
+            lh_mux_deliver(m, r, msg);
+        pthread_mutex_unlock(&m->mu);
+        return true;
+    }
     bool mine = r && r->on_chunk && (r->cancelled || kind == LH_STREAM_OPEN ||
                                      (kind == LH_STREAM_CHUNK && sseq == r->stream_next));
     if (mine && r->cancelled) { /* its callback ran: only telling the responder is left */

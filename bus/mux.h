@@ -53,7 +53,8 @@ size_t lh_mux_pending(lh_mux *m);
 /* ---- streamed replies (bus/stream.h) ---- */
 
 /* One chunk of a streamed reply (its body in the reply's encoding), in
- * order, on the inbox's delivery thread; never after the request's end
+ * order, or a keepalive (lh_stream_kind_of says LH_STREAM_KEEPALIVE; no
+ * body), on the inbox's delivery thread; never after the request's end
  * callback. The callback owns nothing and must not call the mux, but for
  * lh_mux_cancel of its own request (which then ends right after it). */
 typedef void (*lh_mux_chunk_cb)(void *user, natsMsg *msg);

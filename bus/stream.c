@@ -28,6 +28,8 @@
 lh_stream_kind lh_stream_kind_of(natsMsg *msg, uint64_t *seq)
 {
     const char *v = NULL;
+    if (natsMsgHeader_Get(msg, LH_HDR_STREAM_KEEPALIVE, &v) == NATS_OK && v)
+        return LH_STREAM_KEEPALIVE;
     if (natsMsgHeader_Get(msg, LH_HDR_STREAM_SEQ, &v) != NATS_OK || !v)
         return LH_STREAM_WHOLE;
     char *end;
@@ -240,6 +242,20 @@ lh_err *lh_stream_send(lh_stream *s, const char *data, size_t len)
     return NULL;
 }
 
+lh_err *lh_stream_keepalive(lh_stream *s)
+{
+    if (lh_stream_cancelled(s))
+        return lh_err_new(LH_ECANCELED, NULL, "the requester cancelled the stream");
+    natsMsg *m = NULL;
+    natsStatus st = natsMsg_Create(&m, s->reply, NULL, NULL, 0);
+    if (st == NATS_OK)
+        st = natsMsgHeader_Set(m, LH_HDR_STREAM_KEEPALIVE, "1");
+    if (st == NATS_OK)
+        st = natsConnection_PublishMsg(s->hub->nc, m);
+    natsMsg_Destroy(m);
+    return st == NATS_OK ? NULL : lh_err_from_nats(st, "keep the stream alive");
+}
+
 natsStatus lh_stream_end(lh_stream *s, natsMsg *msg)
 {
     natsStatus st = lh_stream_seq_header(msg, s->seq);
@@ -290,6 +306,8 @@ static lh_err *lh_stream_take(lh_stream_call *sc, natsMsg *msg, lh_arena *arena,
         return lh_err_new(LH_EUNAVAILABLE, NULL, "no actor is serving %s", subject);
     uint64_t seq = 0;
     lh_stream_kind kind = lh_stream_kind_of(msg, &seq);
+    if (kind == LH_STREAM_KEEPALIVE)
+        return NULL; /* its arrival renewed the wait: nothing else to do */
     if (kind == LH_STREAM_BAD || (kind != LH_STREAM_WHOLE && seq != sc->expect))
         return lh_err_new(LH_EINTERNAL, NULL, "the stream from %s lost message %" PRIu64,
                           subject, sc->expect);

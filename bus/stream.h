@@ -15,6 +15,10 @@
  *   seq n+1     `Lh-Stream-End: 1`: the outcome, the endpoint's ordinary
  *               reply or its error (ADR-32 error headers and body)
  *
+ * and, at any time, `Lh-Stream-Keepalive: 1` with no sequence number: a
+ * stream with nothing to say yet (a log followed while nothing happens)
+ * that is still there. It renews the deadline and carries nothing.
+ *
  * Every message renews the requester's deadline, so a stream may last as
  * long as it keeps talking. A requester that goes away publishes to the
  * control subject; the responder sees lh_stream_cancelled turn true and
@@ -42,6 +46,7 @@
 #define LH_HDR_STREAM_SEQ "Lh-Stream-Seq"
 #define LH_HDR_STREAM_END "Lh-Stream-End"
 #define LH_HDR_STREAM_CONTROL "Lh-Stream-Control"
+#define LH_HDR_STREAM_KEEPALIVE "Lh-Stream-Keepalive"
 /* Responders' control subjects: _LH_STREAM.<instance id>.<stream number>. */
 #define LH_STREAM_CONTROL_PREFIX "_LH_STREAM"
 #define LH_STREAM_SUBJECT_MAX 96
@@ -53,6 +58,7 @@ typedef enum {
     LH_STREAM_OPEN,  /* seq 0 */
     LH_STREAM_CHUNK,
     LH_STREAM_END,   /* the outcome */
+    LH_STREAM_KEEPALIVE, /* still there, nothing to say */
     LH_STREAM_BAD,   /* a sequence header that is not a number */
 } lh_stream_kind;
 
@@ -81,6 +87,8 @@ lh_stream *lh_stream_open(lh_stream_hub *h, const char *reply, const char *rid);
  * when the bus refused it. */
 lh_err *lh_stream_send(lh_stream *s, const char *data, size_t len);
 bool lh_stream_cancelled(const lh_stream *s);
+/* Says the stream is still there (renews the requester's deadline). */
+lh_err *lh_stream_keepalive(lh_stream *s);
 /* Marks `msg` as the stream's last message (its seq and the end header)
  * and closes the stream; the caller publishes msg. */
 natsStatus lh_stream_end(lh_stream *s, natsMsg *msg);

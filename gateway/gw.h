@@ -432,6 +432,8 @@ lh_err *lh_gw_copy_error(const lh_err *err, natsMsg *msg, lh_buf *body);
 /* A GET route whose bus request is its path parameters plus its query
  * string, typed by the endpoint's request schema; the reply as JSON. */
 extern const lh_gw_shape lh_gw_shape_query;
+/* lh_gw_shape_query, relayed as Server-Sent Events when `follow=true`. */
+extern const lh_gw_shape lh_gw_shape_query_followable;
 /* Whether a field can come from a query string (a string, number or bool). */
 bool lh_gw_query_field_ok(const lh_field *f);
 /* The path parameters and the query string as a struct of `schema` (in

@@ -199,3 +199,19 @@ const lh_gw_shape lh_gw_shape_query = {
     .reply = lh_gw_reply_json,
     .query = true,
 };
+
+/* The same, relayed as events when the query says `follow=true`. */
+static lh_err *lh_gw_query_followable_request(lh_gw_req *req, lh_buf *out)
+{
+    lh_err *err = lh_gw_query_request(req, out);
+    if (!err && lh_gw_msgpack_flag(out->data, out->len, "follow"))
+        req->sse = &lh_gw_sse_native;
+    return err;
+}
+
+const lh_gw_shape lh_gw_shape_query_followable = {
+    .name = "query",
+    .request = lh_gw_query_followable_request,
+    .reply = lh_gw_reply_json,
+    .query = true,
+};

@@ -58,7 +58,7 @@ static const lh_gw_route lh_gw_table[] = {
                  "OpenAI-compatible chat completions (one choice); with `stream: true`, "
                  "chat.completion.chunk events."),
     LH_GW_BUS("GET", "/v1/chat/providers", &lh_ep_chat_providers, &lh_gw_shape_query),
-    LH_GW_BUS("GET", "/v1/events", &lh_ep_observer_events, &lh_gw_shape_query),
+    LH_GW_BUS("GET", "/v1/events", &lh_ep_observer_events, &lh_gw_shape_query_followable),
     LH_GW_BUS("GET", "/v1/observer/stats", &lh_ep_observer_stats, &lh_gw_shape_query),
     LH_GW_BUS("POST", "/v1/catalog/datasets", &lh_ep_catalog_create, &lh_gw_shape_native),
     LH_GW_BUS("POST", "/v1/catalog/datasets/{name}/commit", &lh_ep_catalog_commit,

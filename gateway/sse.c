@@ -37,6 +37,7 @@ typedef struct lh_gw_sse {
     lh_buf pending;            /* SSE text not yet taken by the reader */
     size_t taken;
     bool streaming;            /* the 200 response is queued */
+    bool opened;               /* a chunk or keepalive came: the 200 may go out */
     bool ended;                /* the last event is in pending */
     lh_err *early_err;         /* an outcome before any chunk: answered whole */
     lh_buf early_body;         /* its body (JSON), or the whole reply's SSE */
@@ -60,6 +61,13 @@ static void lh_gw_sse_on_chunk(lh_gw_xfer *x, natsMsg *msg)
     lh_gw_sse *s = (lh_gw_sse *)x;
     if (s->ended)
         return;
+    s->opened = true;
+    uint64_t seq;
+    if (lh_stream_kind_of(msg, &seq) == LH_STREAM_KEEPALIVE) { /* an SSE comment: still here */
+        if (s->pending.len - s->taken < LH_GW_SSE_MAX_PENDING)
+            lh_buf_append_str(&s->pending, ": keepalive\n\n");
+        return;
+    }
     lh_err *err = NULL;
     if (s->pending.len - s->taken > LH_GW_SSE_MAX_PENDING)
         err = lh_err_new(LH_EUNAVAILABLE, NULL,
@@ -85,11 +93,11 @@ static void lh_gw_sse_on_end(lh_gw_xfer *x, lh_err *err, natsMsg *msg)
     size_t len = msg ? (size_t)natsMsg_GetDataLength(msg) : 0;
     if (s->ended)
         return;
-    if (!s->info.chunks && err) { /* nothing streamed yet: an ordinary error response */
+    if (!s->opened && err) { /* nothing streamed yet: an ordinary error response */
         s->early_err = lh_err_new(lh_err_code(err), lh_err_field(err), "%s", lh_err_message(err));
         lh_gw_error_out(s->shape, s->early_err, data, len, &s->early_body);
     } else { /* a whole answer before any chunk is streamed all the same */
-        lh_buf *out = s->info.chunks ? &s->pending : &s->early_body;
+        lh_buf *out = s->opened ? &s->pending : &s->early_body;
         lh_err *bad = err ? NULL : s->format->end(&s->info, data, len, out);
         if (err || bad)
             s->format->error(&s->info, err ? err : bad, out);
@@ -162,10 +170,10 @@ static void lh_gw_sse_proceed(lh_gw_req *req)
         lh_gw_respond(req, status, &s->early_body, NULL);
     } else if (s->early_ok) { /* whole, before any chunk: every event at once */
         lh_gw_respond(req, 200, &s->early_body, "text/event-stream");
-    } else if (s->info.chunks) {
+    } else if (s->opened) {
         resp = lh_gw_sse_respond(s);
     } else {
-        lh_gw_xfer_suspend(&s->x); /* resumed without news (cannot happen): wait on */
+        lh_gw_xfer_suspend(&s->x); /* resumed without news: wait on */
         req->state = LH_GW_SUSPENDED;
         req->on_resume = lh_gw_sse_proceed;
     }

@@ -22,7 +22,12 @@
       .doc = "Only events of this type (`catalogd.committed`).")                            \
     F(T, request_id, STRING, .max = 64, .doc = "Only the events this request caused.")     \
     F(T, limit, INT, .min = 1, .max = LH_OBSERVER_MAX_LIMIT, .def = 100,                    \
-      .doc = "At most this many events (1 to 1000, default 100).")
+      .doc = "At most this many events (1 to 1000, default 100); with follow, when given, " \
+             "the stream ends after them.")                                                 \
+    F(T, follow, BOOL, .def = 0,                                                            \
+      .doc = "Stream the events (`lh_observer_event` chunks), then every new one as it "    \
+             "happens, until the requester goes away: needs a streamed request (the "       \
+             "Lh-Stream header; SSE over HTTP).")
 LH_MESSAGE(lh_observer_events_request, LH_OBSERVER_EVENTS_REQUEST,
            "Read the log back, oldest first.")
 

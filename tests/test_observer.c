@@ -4,7 +4,9 @@
  * 1,000 events read back in order from sequence 1, in pages, from a time;
  * filtered by type, actor and request id; an empty log; and bad input (a
  * malformed time, both starts, a type or actor that is not one, limits
- * out of range), each a 400 naming the field; observer.stats counting each
+ * out of range), each a 400 naming the field; following the log (over the
+ * bus and as SSE) as it grows, and a stopping observerd ending its
+ * followers; observer.stats counting each
  * event once, with time histograms, across a restart of observerd. And
  * RFC 3339 reading itself.
  */
@@ -15,11 +17,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+#include <pthread.h>
+
 #include "actors/observer/observer.h"
 #include "bus/actor.h"
 #include "bus/clock.h"
 #include "bus/events.h"
 #include "bus/log.h"
+#include "bus/mux.h"
+#include "bus/stream.h"
 #include "gateway/gateway.h"
 #include "schemas/observer.h"
 #include "schemas/vector.h"
@@ -228,6 +235,166 @@ static void test_over_http_and_the_command(void **state)
     free(out);
 }
 
+/* ---- following ---- */
+
+typedef struct followed {
+    int64_t items[16];
+    size_t n;
+} followed;
+
+static bool take_event(void *user, const void *chunk)
+{
+    followed *fl = user;
+    const lh_observer_event *e = chunk;
+    lh_arena *arena = lh_arena_create();
+    lh_vector_items_event *d = NULL;
+    assert_null(lh_schema_decode_reply(&lh_vector_items_event_schema, e->data.data, e->data.len,
+                                       arena, (void **)&d));
+    if (fl->n < 16)
+        fl->items[fl->n] = d->items;
+    fl->n++;
+    lh_arena_destroy(arena);
+    return true;
+}
+
+typedef struct later {
+    lh_test_stack *f;
+    int from, n;
+} later;
+
+static void *tell_later(void *arg)
+{
+    later *l = arg;
+    lh_test_sleep_ms(300); /* after the follower has caught up with what was there */
+    tell(l->f, l->from, l->n, "rid-later", &t_upserted);
+    return NULL;
+}
+
+static void test_following_the_log(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 2, NULL, &t_upserted);
+    later l = {f, 2, 3};
+    pthread_t t;
+    pthread_create(&t, NULL, tell_later, &l);
+    lh_observer_events_request req = {0};
+    LH_SET(&req, follow, true);
+    LH_SET(&req, limit, 5);
+    followed fl = {0};
+    lh_arena *arena = lh_arena_create();
+    lh_observer_events_reply *rep = NULL;
+    lh_err *err = lh_call_stream(lh_test_stack_conn(f), &lh_ep_observer_events, &req,
+                                 &lh_observer_event_schema, take_event, &fl, arena,
+                                 (void **)&rep, 10000);
+    pthread_join(t, NULL);
+    if (err)
+        fail_msg("%s", lh_err_message(err));
+    assert_int_equal(fl.n, 5); /* the two there, then the three as they happened */
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(fl.items[i], (int64_t)i);
+    assert_int_equal(rep->next_seq, 6);
+    lh_arena_destroy(arena);
+    /* a plain request cannot follow */
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_observer_events, "{\"follow\":true}"), 400,
+                   "follow", "streamed request");
+}
+
+static size_t hang_up_after_two(char *data, size_t size, size_t n, void *user)
+{
+    lh_buf *got = user;
+    lh_buf_append(got, data, size * n);
+    size_t events = 0;
+    for (const char *p = lh_buf_cstr(got); (p = strstr(p, "data: ")); p += 6)
+        events++;
+    return events >= 2 ? 0 : size * n; /* 0: libcurl hangs up */
+}
+
+static void test_following_over_http(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 2, "rid-sse", &t_upserted);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/events?follow=true&type=telld.upserted",
+             f->http_port);
+    CURL *h = curl_easy_init();
+    lh_buf got;
+    lh_buf_init(&got);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hang_up_after_two);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &got);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+    assert_int_equal(curl_easy_perform(h), CURLE_WRITE_ERROR);
+    long status = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+    assert_int_equal(status, 200);
+    assert_string_equal(ct, "text/event-stream");
+    curl_easy_cleanup(h);
+    assert_non_null(strstr(lh_buf_cstr(&got), "\"seq\":1,"));
+    assert_non_null(strstr(lh_buf_cstr(&got), "\"seq\":2,"));
+    assert_non_null(strstr(lh_buf_cstr(&got), "rid-sse"));
+    lh_buf_free(&got);
+}
+
+typedef struct ended {
+    pthread_mutex_t mu;
+    int ends, code, chunks;
+} ended;
+
+static void ended_chunk(void *user, natsMsg *msg)
+{
+    (void)msg;
+    ended *e = user;
+    pthread_mutex_lock(&e->mu);
+    e->chunks++;
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void ended_end(void *user, lh_err *err, natsMsg *msg)
+{
+    (void)msg;
+    ended *e = user;
+    pthread_mutex_lock(&e->mu);
+    e->ends++;
+    e->code = err ? lh_err_code(err) : 0;
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void test_a_stopping_observer_ends_its_followers(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 1, NULL, &t_upserted);
+    lh_mux *m = lh_test_stack_mux(f);
+    ended e = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    static const char body[] = "{\"follow\":true}";
+    uint64_t h;
+    assert_null(lh_mux_stream(m, lh_ep_observer_events.subject, body, strlen(body), NULL, 10000,
+                              ended_chunk, ended_end, &e, &h));
+    for (int i = 0; i < 400; i++) {
+        pthread_mutex_lock(&e.mu);
+        int chunks = e.chunks;
+        pthread_mutex_unlock(&e.mu);
+        if (chunks)
+            break;
+        lh_test_sleep_ms(10);
+    }
+    lh_test_stack_drop(f, &lh_observer_actor); /* returns: its follower stops */
+    for (int i = 0; i < 400; i++) {
+        pthread_mutex_lock(&e.mu);
+        int ends = e.ends;
+        pthread_mutex_unlock(&e.mu);
+        if (ends)
+            break;
+        lh_test_sleep_ms(10);
+    }
+    assert_int_equal(e.chunks, 1);
+    assert_int_equal(e.ends, 1);
+    assert_int_equal(e.code, LH_EUNAVAILABLE); /* "observerd is stopping" */
+    lh_mux_destroy(m);
+}
+
 /* ---- observer.stats ---- */
 
 static void tell_timed(lh_test_stack *f, int n, double ms)
@@ -354,6 +521,9 @@ int main(void)
         T(test_bad_requests_are_refused),
         T(test_over_http_and_the_command),
         T(test_stats_count_once_across_restarts),
+        T(test_following_the_log),
+        T(test_following_over_http),
+        T(test_a_stopping_observer_ends_its_followers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@
 #define T_COUNT_REQUEST(F, T)                                                               \
     F(T, n, INT, .min = 0, .max = 1000, .doc = "How many chunks.")                          \
     F(T, delay_ms, INT, .min = 0, .max = 5000, .doc = "Pause after each.")                  \
-    F(T, fail_at, INT, .doc = "End with an error after this many chunks (0: never).")
+    F(T, fail_at, INT, .doc = "End with an error after this many chunks (0: never).")   \
+    F(T, keepalive_ms, INT, .doc = "During each pause, a keepalive this often (0: none).")
 LH_SCHEMA_DECLARE(t_count_request, T_COUNT_REQUEST)
 LH_SCHEMA_DEFINE(t_count_request, T_COUNT_REQUEST, "Count to n.")
 
@@ -64,7 +65,13 @@ static lh_err *count_handler(lh_ctx *ctx, const void *request, void *reply)
             return err;
         }
         rep->sent++;
-        sleep_ms((int)r->delay_ms);
+        for (int64_t slept = 0; slept < r->delay_ms;) { /* a pause, maybe kept alive */
+            int64_t nap = r->keepalive_ms ? r->keepalive_ms : r->delay_ms;
+            sleep_ms((int)nap);
+            slept += nap;
+            if (r->keepalive_ms && slept < r->delay_ms && (err = lh_ctx_stream_keepalive(ctx)))
+                return err;
+        }
     }
     return NULL;
 }
@@ -108,6 +115,17 @@ static bool on_chunk(void *user, const void *chunk)
         s->got[s->n] = c->i;
     s->n++;
     return !s->stop_after || s->n < s->stop_after;
+}
+
+static lh_err *count_kept(lh_test_stack *st, int n, int delay, int keepalive, int idle_ms,
+                          seen *s, t_count_reply **rep, lh_arena *arena)
+{
+    t_count_request req = {0};
+    LH_SET(&req, n, n);
+    LH_SET(&req, delay_ms, delay);
+    LH_SET(&req, keepalive_ms, keepalive);
+    return lh_call_stream(lh_test_stack_conn(st), &t_count, &req, &t_count_chunk_schema,
+                          on_chunk, s, arena, (void **)rep, idle_ms);
 }
 
 static lh_err *count(lh_test_stack *st, int n, int delay, int fail_at, int idle_ms, seen *s,
@@ -197,6 +215,20 @@ static void test_a_silent_stream_times_out(void **state)
     lh_arena_destroy(arena);
 }
 
+static void test_keepalives_keep_a_quiet_stream(void **state)
+{
+    lh_arena *arena = lh_arena_create();
+    seen s = {0};
+    t_count_reply *rep = NULL;
+    /* 800 ms silent between chunks against a 300 ms deadline: kept alive every 100 ms */
+    lh_err *err = count_kept(*state, 2, 800, 100, 300, &s, &rep, arena);
+    if (err)
+        fail_msg("%s", lh_err_message(err));
+    assert_int_equal(s.n, 2); /* keepalives are not chunks */
+    assert_int_equal(rep->sent, 2);
+    lh_arena_destroy(arena);
+}
+
 static void test_a_requester_that_stops_cancels(void **state)
 {
     lh_arena *arena = lh_arena_create();
@@ -270,13 +302,15 @@ static void mux_end(void *user, lh_err *err, natsMsg *msg)
         pthread_mutex_unlock(&(s)->mu);                                                     \
     } while (0)
 
-static uint64_t mux_count(lh_mux *m, mux_seen *s, int n, int delay, int idle_ms)
+static uint64_t mux_count_kept(lh_mux *m, mux_seen *s, int n, int delay, int keepalive,
+                               int idle_ms)
 {
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     t_count_request req = {0};
     LH_SET(&req, n, n);
     LH_SET(&req, delay_ms, delay);
+    LH_SET(&req, keepalive_ms, keepalive);
     lh_buf body;
     lh_buf_init(&body);
     lh_message_encode(&t_count_request_schema, &req, &body);
@@ -287,6 +321,24 @@ static uint64_t mux_count(lh_mux *m, mux_seen *s, int n, int delay, int idle_ms)
         fail_msg("%s", lh_err_message(err));
     lh_buf_free(&body);
     return handle;
+}
+
+static uint64_t mux_count(lh_mux *m, mux_seen *s, int n, int delay, int idle_ms)
+{
+    return mux_count_kept(m, s, n, delay, 0, idle_ms);
+}
+
+static void test_the_mux_keeps_a_quiet_stream(void **state)
+{
+    lh_mux *m = lh_test_stack_mux(*state);
+    mux_seen s = {0};
+    mux_count_kept(m, &s, 2, 800, 100, 300); /* silent 800 ms, deadline 300 ms, kept alive */
+    WAIT_FOR(&s, s.ends);
+    assert_int_equal(s.ends, 1);
+    assert_int_equal(s.end_code, 0);
+    assert_int_equal(s.sent, 2);
+    assert_true(s.chunks > 2); /* the keepalives were handed on too */
+    lh_mux_destroy(m);
 }
 
 static void test_the_mux_streams(void **state)
@@ -355,8 +407,10 @@ int main(void)
         cmocka_unit_test(test_a_plain_request_gets_one_reply),
         cmocka_unit_test(test_a_talking_stream_outlives_the_idle_deadline),
         cmocka_unit_test(test_a_silent_stream_times_out),
+        cmocka_unit_test(test_keepalives_keep_a_quiet_stream),
         cmocka_unit_test(test_a_requester_that_stops_cancels),
         cmocka_unit_test(test_the_mux_streams),
+        cmocka_unit_test(test_the_mux_keeps_a_quiet_stream),
         cmocka_unit_test(test_the_mux_cancels),
         cmocka_unit_test(test_the_mux_cancels_before_the_stream_opens),
     };

@@ -17,6 +17,8 @@
 
 /* How long one message may take to come: the consumer has it already. */
 #define LH_OBSERVER_NEXT_MS 5000
+/* How long to look when the consumer counts nothing yet. */
+#define LH_OBSERVER_PROBE_MS 250
 
 /* A subject token: letters, digits, '-' and '_' (no '.', '*', '>'). */
 static bool lh_obs_token(const char *s, size_t n)
@@ -85,8 +87,19 @@ static bool lh_obs_str_is(lh_str a, lh_str b)
     return a.len == b.len && (!a.len || !memcmp(a.s, b.s, a.len));
 }
 
-/* One message into `ev` (in arena); false when it is not an event. */
-static bool lh_obs_take(natsMsg *m, lh_arena *arena, lh_observer_event *ev, uint64_t *pending)
+lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subject, size_t cap,
+                             bool *none, jsSubOptions *so)
+{
+    lh_err *err = lh_obs_filter(req, subject, cap, none);
+    return err ? err : lh_obs_start(req, so);
+}
+
+bool lh_observer_wanted(const lh_observer_events_request *req, const lh_observer_event *ev)
+{
+    return !req->request_id.s || lh_obs_str_is(ev->request_id, req->request_id);
+}
+
+bool lh_observer_take(natsMsg *m, lh_arena *arena, lh_observer_event *ev, uint64_t *pending)
 {
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
@@ -119,18 +132,25 @@ static lh_err *lh_obs_read(natsSubscription *sub, uint64_t pending,
     size_t n = 0, scanned = 0;
     uint64_t left = pending;
     int64_t last_seq = 0;
-    while (left && n < (size_t)req->limit && scanned < LH_OBSERVER_MAX_SCAN) {
+    /* The server may count a consumer started by time only as it starts
+     * delivering: with none counted, a short look says whether any comes. */
+    bool probe = !pending;
+    while ((left || probe) && n < (size_t)req->limit && scanned < LH_OBSERVER_MAX_SCAN) {
         natsMsg *m = NULL;
-        natsStatus s = natsSubscription_NextMsg(&m, sub, LH_OBSERVER_NEXT_MS);
+        natsStatus s = natsSubscription_NextMsg(&m, sub, probe ? LH_OBSERVER_PROBE_MS
+                                                               : LH_OBSERVER_NEXT_MS);
+        probe = false;
+        if (s == NATS_TIMEOUT && !scanned)
+            break; /* nothing matches */
         if (s != NATS_OK)
             return lh_err_from_nats(s, "read the log");
         scanned++;
         lh_observer_event ev = {0};
-        bool ok = lh_obs_take(m, arena, &ev, &left);
+        bool ok = lh_observer_take(m, arena, &ev, &left);
         natsMsg_Destroy(m);
         if (ev.seq)
             last_seq = ev.seq;
-        if (ok && (!req->request_id.s || lh_obs_str_is(ev.request_id, req->request_id)))
+        if (ok && lh_observer_wanted(req, &ev))
             evs[n++] = ev;
     }
     rep->events = (lh_objs){evs, n};
@@ -145,9 +165,7 @@ lh_err *lh_observer_history(lh_conn *c, const lh_observer_events_request *req, l
     char subject[256];
     bool none = false;
     jsSubOptions so;
-    lh_err *err = lh_obs_filter(req, subject, sizeof subject, &none);
-    if (!err)
-        err = lh_obs_start(req, &so);
+    lh_err *err = lh_observer_consumer(req, subject, sizeof subject, &none, &so);
     if (err || none) {
         rep->next_seq = req->has_since_seq ? req->since_seq : 1;
         return err;

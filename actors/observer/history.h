@@ -16,6 +16,17 @@
  * `more` and where to go on. */
 #define LH_OBSERVER_MAX_SCAN 100000
 
+/* The subject and the ordered consumer `req` asks for; *none when no
+ * event can match (another actor's type). 400 for a malformed time or
+ * filter. */
+lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subject, size_t cap,
+                             bool *none, jsSubOptions *so);
+/* One log message as an event (in arena), and how many remain after it;
+ * false when it is not an event. */
+bool lh_observer_take(natsMsg *m, lh_arena *arena, lh_observer_event *ev, uint64_t *pending);
+/* Whether the event is one `req` asks for (its request id). */
+bool lh_observer_wanted(const lh_observer_events_request *req, const lh_observer_event *ev);
+
 /* Fills `rep` (in arena) with the events `req` asks for; 400 for a
  * malformed time or filter, 503 when the log cannot be read. */
 lh_err *lh_observer_history(lh_conn *c, const lh_observer_events_request *req, lh_arena *arena,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/observer/follow.h"
 #include "actors/observer/history.h"
 #include "actors/observer/tally.h"
 #include "bus/discovery_client.h"
@@ -21,10 +22,18 @@
 /* How long observer.stats listens for the actors' $SRV.STATS. */
 #define LH_OBSERVER_GATHER_MS 250
 
+typedef struct lh_observer_state {
+    lh_obs_tally *tally;
+    lh_obs_followers followers;
+} lh_observer_state;
+
 static lh_err *lh_observer_events_handler(lh_ctx *ctx, const void *request, void *reply)
 {
-    return lh_observer_history(lh_actor_conn(lh_ctx_actor(ctx)), request, lh_ctx_arena(ctx),
-                               reply);
+    const lh_observer_events_request *req = request;
+    lh_observer_state *st = lh_ctx_state(ctx);
+    if (req->follow)
+        return lh_obs_follow(&st->followers, ctx, req);
+    return lh_observer_history(lh_actor_conn(lh_ctx_actor(ctx)), req, lh_ctx_arena(ctx), reply);
 }
 
 /* The log's last sequence number (0 when there is no log yet). */
@@ -85,7 +94,7 @@ static lh_raw lh_observer_services(lh_conn *c, lh_arena *arena)
 static lh_err *lh_observer_stats_handler(lh_ctx *ctx, const void *request, void *reply)
 {
     (void)request;
-    lh_obs_tally *t = lh_ctx_state(ctx);
+    lh_obs_tally *t = ((lh_observer_state *)lh_ctx_state(ctx))->tally;
     lh_observer_stats_reply *rep = reply;
     lh_conn *c = lh_actor_conn(lh_ctx_actor(ctx));
     lh_obs_tally_read(t, lh_ctx_arena(ctx), rep);
@@ -98,12 +107,37 @@ static lh_err *lh_observer_stats_handler(lh_ctx *ctx, const void *request, void 
 
 static lh_err *lh_observer_init(lh_actor *actor, void **state)
 {
+    lh_observer_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/observerd", lh_actor_config(actor)->data_dir);
-    return lh_obs_tally_start(actor, dir, (lh_obs_tally **)state);
+    lh_err *err = lh_obs_tally_start(actor, dir, &st->tally);
+    if (err) {
+        free(st);
+        return err;
+    }
+    lh_obs_followers_init(&st->followers);
+    *state = st;
+    return NULL;
 }
 
-static void lh_observer_fini(void *state) { lh_obs_tally_stop(state); }
+static void lh_observer_stop(lh_actor *actor, void *state)
+{
+    (void)actor;
+    lh_observer_state *st = state;
+    lh_obs_followers_stop(&st->followers);
+}
+
+static void lh_observer_fini(void *state)
+{
+    lh_observer_state *st = state;
+    if (!st)
+        return;
+    lh_obs_tally_stop(st->tally);
+    lh_obs_followers_fini(&st->followers);
+    free(st);
+}
 
 static const lh_endpoint_def lh_observer_endpoints[] = {
     {&lh_ep_observer_events, lh_observer_events_handler},
@@ -119,5 +153,6 @@ const lh_actor_def lh_observer_actor = {
     .endpoints = lh_observer_endpoints,
     .n_endpoints = sizeof lh_observer_endpoints / sizeof lh_observer_endpoints[0],
     .init = lh_observer_init,
+    .stop = lh_observer_stop,
     .fini = lh_observer_fini,
 };
