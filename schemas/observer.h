@@ -81,6 +81,29 @@ LH_MESSAGE(lh_observer_type_stats, LH_OBSERVER_TYPE_STATS, "Counts of one event 
       .doc = "Every actor instance's own `$SRV.STATS` document now, by `<name>.<id>`.")
 LH_MESSAGE(lh_observer_stats_reply, LH_OBSERVER_STATS_REPLY, "What the log says happened.")
 
+/* ---- observer.replay ---- */
+
+#define LH_OBSERVER_REPLAY_REQUEST(F, T)                                                    \
+    F(T, to_subject, STRING, .required = true, .min = 1, .max = 200,                        \
+      .doc = "Where to publish the events: a plain subject (no wildcards), not under "      \
+             "`events.` (that would write them into the log again) nor `$`.")              \
+    F(T, from_seq, INT, .min = 1, .max = 9007199254740992.0, .flags = LH_F_OMIT_UNSET,      \
+      .doc = "From this sequence number on (default: the start).")                          \
+    F(T, from_time, STRING, .max = 64, .doc = "From this RFC 3339 time on; not with from_seq.")\
+    F(T, actor, STRING, .max = 64, .doc = "Only this actor's events.")                      \
+    F(T, type, STRING, .max = 128, .doc = "Only events of this type.")                      \
+    F(T, request_id, STRING, .max = 64, .doc = "Only the events this request caused.")
+LH_MESSAGE(lh_observer_replay_request, LH_OBSERVER_REPLAY_REQUEST,
+           "Publish the log's history to a subject, in order, at full speed.")
+
+#define LH_OBSERVER_REPLAY_REPLY(F, T)                                                      \
+    F(T, to_subject, STRING, .doc = "Where they went.")                                     \
+    F(T, replayed, INT, .doc = "Events published.")                                         \
+    F(T, last_seq, INT, .doc = "The last sequence number looked at (0: none).")             \
+    F(T, next_seq, INT, .doc = "Where a later replay would go on from.")
+LH_MESSAGE(lh_observer_replay_reply, LH_OBSERVER_REPLAY_REPLY,
+           "A replay's end; also published to to_subject, with Lh-Replay-End.")
+
 /* ---- contracts ---- */
 
 #define LH_OBSERVER_ENDPOINTS(E, S)                                                         \
@@ -92,7 +115,12 @@ LH_MESSAGE(lh_observer_stats_reply, LH_OBSERVER_STATS_REPLY, "What the log says 
       lh_observer_stats_reply,                                                              \
       "Counts of every event type in the log, with time histograms, kept by a durable "     \
       "consumer (no event counted twice or missed across restarts), beside every actor's "  \
-      "$SRV.STATS.")
+      "$SRV.STATS.")                                                                       \
+    E(S, observer_replay, "replay", "observer.replay", lh_observer_replay_request,          \
+      lh_observer_replay_reply,                                                             \
+      "Publish the history (from a sequence or a time, filtered) to to_subject in order, "  \
+      "each event as it was with Lh-Replay-Seq and Lh-Event-Subject, then a message with "  \
+      "Lh-Replay-End carrying this reply; answered when done.")
 LH_SERVICE("observerd", LH_OBSERVER_ENDPOINTS, LH_NO_EVENTS)
 
 #endif

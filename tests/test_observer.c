@@ -395,6 +395,66 @@ static void test_a_stopping_observer_ends_its_followers(void **state)
     lh_mux_destroy(m);
 }
 
+/* ---- replay ---- */
+
+static void test_replay_to_a_subject(void **state)
+{
+    lh_test_stack *f = *state;
+    tell(f, 0, 10, NULL, &t_upserted);
+    tell(f, 10, 5, NULL, &t_deleted);
+    tell(f, 15, 10, NULL, &t_upserted);
+    natsSubscription *sub = NULL;
+    assert_int_equal(natsConnection_SubscribeSync(&sub, f->nc, "replay.out"), NATS_OK);
+    natsSubscription_SetPendingLimits(sub, -1, -1);
+    natsConnection_Flush(f->nc);
+    json_t *rep = lh_test_ok(lh_test_call_s(
+        f->nc, &lh_ep_observer_replay,
+        "{\"to_subject\":\"replay.out\",\"type\":\"telld.upserted\",\"from_seq\":5}"));
+    assert_int_equal(int_at(rep, "replayed"), 16); /* seqs 5..10 and 16..25 */
+    assert_int_equal(int_at(rep, "next_seq"), 26);
+    json_decref(rep);
+    int64_t last = 0;
+    for (int i = 0; i < 16; i++) {
+        natsMsg *m = NULL;
+        assert_int_equal(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK);
+        const char *seq = NULL, *subject = NULL;
+        assert_int_equal(natsMsgHeader_Get(m, "Lh-Replay-Seq", &seq), NATS_OK);
+        assert_int_equal(natsMsgHeader_Get(m, "Lh-Event-Subject", &subject), NATS_OK);
+        assert_string_equal(subject, "events.telld.upserted");
+        assert_true(atoll(seq) > last); /* in order */
+        last = atoll(seq);
+        lh_arena *arena = lh_arena_create();
+        lh_event_envelope *env = NULL;
+        void *data = NULL;
+        assert_null(lh_event_decode(&t_upserted, natsMsg_GetData(m),
+                                    (size_t)natsMsg_GetDataLength(m), arena, &env, &data));
+        assert_int_equal(((lh_vector_items_event *)data)->items, last - 1);
+        lh_arena_destroy(arena);
+        natsMsg_Destroy(m);
+    }
+    natsMsg *end = NULL; /* then the end, which says as much */
+    assert_int_equal(natsSubscription_NextMsg(&end, sub, 5000), NATS_OK);
+    const char *flag = NULL;
+    assert_int_equal(natsMsgHeader_Get(end, "Lh-Replay-End", &flag), NATS_OK);
+    natsMsg_Destroy(end);
+    natsSubscription_Destroy(sub);
+    /* refused before anything is sent */
+    static const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"{\"to_subject\":\"events.again\"}", "to_subject"},
+        {"{\"to_subject\":\"$JS.API.x\"}", "to_subject"},
+        {"{\"to_subject\":\"out.*\"}", "to_subject"},
+        {"{\"to_subject\":\"out..x\"}", "to_subject"},
+        {"{\"to_subject\":\"out\",\"from_time\":\"then\"}", "from_time"},
+        {"{\"to_subject\":\"out\",\"type\":\"x\"}", "type"},
+        {"{}", "to_subject"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        lh_test_expect(lh_test_call_s(f->nc, &lh_ep_observer_replay, bad[i].json), 400,
+                       bad[i].field, NULL);
+}
+
 /* ---- observer.stats ---- */
 
 static void tell_timed(lh_test_stack *f, int n, double ms)
@@ -524,6 +584,7 @@ int main(void)
         T(test_following_the_log),
         T(test_following_over_http),
         T(test_a_stopping_observer_ends_its_followers),
+        T(test_replay_to_a_subject),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

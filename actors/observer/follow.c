@@ -44,6 +44,29 @@ void lh_obs_followers_stop(lh_obs_followers *f)
     pthread_mutex_unlock(&f->mu);
 }
 
+lh_err *lh_obs_followers_take(lh_obs_followers *f)
+{
+    pthread_mutex_lock(&f->mu);
+    lh_err *err = atomic_load(&f->stopping)
+                      ? lh_err_new(LH_EUNAVAILABLE, NULL, "observerd is stopping")
+                  : f->active >= LH_OBSERVER_MAX_FOLLOWERS
+                      ? lh_err_new(LH_EBUSY, NULL, "%d followers already; try again later",
+                                   LH_OBSERVER_MAX_FOLLOWERS)
+                      : NULL;
+    if (!err)
+        f->active++;
+    pthread_mutex_unlock(&f->mu);
+    return err;
+}
+
+void lh_obs_followers_release(lh_obs_followers *f)
+{
+    pthread_mutex_lock(&f->mu);
+    if (--f->active == 0)
+        pthread_cond_broadcast(&f->idle);
+    pthread_mutex_unlock(&f->mu);
+}
+
 void lh_obs_followers_fini(lh_obs_followers *f)
 {
     pthread_cond_destroy(&f->idle);
@@ -118,6 +141,8 @@ static lh_err *lh_obs_follow_run(lh_obs_follower *w, lh_arena *arena,
     if (s == NATS_OK) /* the log made if it is not there yet: following it waits for events */
         err = lh_events_ensure_stream(lh_actor_conn(w->actor));
     if (!err && s == NATS_OK)
+        lh_err_free(lh_observer_resolve_time(js, &so));
+    if (!err && s == NATS_OK)
         s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
     int64_t next = req->has_since_seq ? req->since_seq : 1;
     if (!err && s == NATS_OK)
@@ -150,25 +175,13 @@ static void *lh_obs_follow_main(void *arg)
     lh_buf_free(&w->request);
     lh_obs_followers *f = w->f;
     free(w);
-    pthread_mutex_lock(&f->mu);
-    if (--f->active == 0)
-        pthread_cond_broadcast(&f->idle);
-    pthread_mutex_unlock(&f->mu);
+    lh_obs_followers_release(f);
     return NULL;
 }
 
 lh_err *lh_obs_follow(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_events_request *req)
 {
-    pthread_mutex_lock(&f->mu);
-    lh_err *err = atomic_load(&f->stopping)
-                      ? lh_err_new(LH_EUNAVAILABLE, NULL, "observerd is stopping")
-                  : f->active >= LH_OBSERVER_MAX_FOLLOWERS
-                      ? lh_err_new(LH_EBUSY, NULL, "%d followers already; try again later",
-                                   LH_OBSERVER_MAX_FOLLOWERS)
-                      : NULL;
-    if (!err)
-        f->active++;
-    pthread_mutex_unlock(&f->mu);
+    lh_err *err = lh_obs_followers_take(f);
     if (err)
         return err;
     lh_obs_follower *w = calloc(1, sizeof *w);
@@ -199,9 +212,6 @@ lh_err *lh_obs_follow(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_events
     lh_err_free(err);
     lh_buf_free(&w->request);
     free(w);
-    pthread_mutex_lock(&f->mu);
-    if (--f->active == 0)
-        pthread_cond_broadcast(&f->idle);
-    pthread_mutex_unlock(&f->mu);
+    lh_obs_followers_release(f);
     return NULL;
 }

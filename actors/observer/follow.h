@@ -29,8 +29,16 @@ void lh_obs_followers_init(lh_obs_followers *f);
 void lh_obs_followers_stop(lh_obs_followers *f);
 void lh_obs_followers_fini(lh_obs_followers *f);
 
+/* Takes a follower's slot (a replay takes one too), or says why there is
+ * none; lh_obs_followers_release gives it back. */
+lh_err *lh_obs_followers_take(lh_obs_followers *f);
+void lh_obs_followers_release(lh_obs_followers *f);
+
 /* Defers the request and follows the log for it on a new thread; an
  * error (nothing started) when it cannot. */
 lh_err *lh_obs_follow(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_events_request *req);
+
+/* Defers observer.replay and runs it on a new thread (replay.c). */
+lh_err *lh_obs_replay(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_replay_request *req);
 
 #endif

@@ -17,8 +17,6 @@
 
 /* How long one message may take to come: the consumer has it already. */
 #define LH_OBSERVER_NEXT_MS 5000
-/* How long to look when the consumer counts nothing yet. */
-#define LH_OBSERVER_PROBE_MS 250
 
 /* A subject token: letters, digits, '-' and '_' (no '.', '*', '>'). */
 static bool lh_obs_token(const char *s, size_t n)
@@ -87,6 +85,43 @@ static bool lh_obs_str_is(lh_str a, lh_str b)
     return a.len == b.len && (!a.len || !memcmp(a.s, b.s, a.len));
 }
 
+/* The time of message `seq`; false when the log does not hold it. */
+static bool lh_obs_time_of(jsCtx *js, uint64_t seq, int64_t *ns)
+{
+    natsMsg *m = NULL;
+    jsErrCode jerr = 0;
+    if (js_GetMsg(&m, js, LH_EVENTS_STREAM, seq, NULL, &jerr) != NATS_OK)
+        return false;
+    *ns = natsMsg_GetTime(m);
+    natsMsg_Destroy(m);
+    return true;
+}
+
+lh_err *lh_observer_resolve_time(jsCtx *js, jsSubOptions *so)
+{
+    if (so->Config.DeliverPolicy != js_DeliverByStartTime)
+        return NULL;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, js, LH_EVENTS_STREAM, NULL, &jerr);
+    if (s != NATS_OK)
+        return NULL; /* no log: the consumer's own start is as good */
+    uint64_t lo = si->State.FirstSeq, hi = si->State.LastSeq + 1; /* the answer is in [lo, hi] */
+    jsStreamInfo_Destroy(si);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int64_t ns;
+        if (!lh_obs_time_of(js, mid, &ns) || ns < so->Config.OptStartTime)
+            lo = mid + 1; /* before the time (or gone: the front of the log) */
+        else
+            hi = mid;
+    }
+    so->Config.DeliverPolicy = js_DeliverByStartSequence;
+    so->Config.OptStartSeq = lo ? lo : 1;
+    so->Config.OptStartTime = 0;
+    return NULL;
+}
+
 lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subject, size_t cap,
                              bool *none, jsSubOptions *so)
 {
@@ -132,16 +167,9 @@ static lh_err *lh_obs_read(natsSubscription *sub, uint64_t pending,
     size_t n = 0, scanned = 0;
     uint64_t left = pending;
     int64_t last_seq = 0;
-    /* The server may count a consumer started by time only as it starts
-     * delivering: with none counted, a short look says whether any comes. */
-    bool probe = !pending;
-    while ((left || probe) && n < (size_t)req->limit && scanned < LH_OBSERVER_MAX_SCAN) {
+    while (left && n < (size_t)req->limit && scanned < LH_OBSERVER_MAX_SCAN) {
         natsMsg *m = NULL;
-        natsStatus s = natsSubscription_NextMsg(&m, sub, probe ? LH_OBSERVER_PROBE_MS
-                                                               : LH_OBSERVER_NEXT_MS);
-        probe = false;
-        if (s == NATS_TIMEOUT && !scanned)
-            break; /* nothing matches */
+        natsStatus s = natsSubscription_NextMsg(&m, sub, LH_OBSERVER_NEXT_MS);
         if (s != NATS_OK)
             return lh_err_from_nats(s, "read the log");
         scanned++;
@@ -175,6 +203,8 @@ lh_err *lh_observer_history(lh_conn *c, const lh_observer_events_request *req, l
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     natsStatus s = natsConnection_JetStream(&js, lh_conn_nats(c), NULL);
+    if (s == NATS_OK)
+        lh_err_free(lh_observer_resolve_time(js, &so));
     if (s == NATS_OK)
         s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
     if (s == NATS_OK)

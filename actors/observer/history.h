@@ -21,6 +21,12 @@
  * filter. */
 lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subject, size_t cap,
                              bool *none, jsSubOptions *so);
+/* Turns a start by time in `so` into a start by sequence: the first
+ * message of the log at or after that time, found by bisection over the
+ * log's messages (their times only grow). A start by sequence is counted
+ * exactly by the server from the moment the consumer exists; a start by
+ * time is not always. */
+lh_err *lh_observer_resolve_time(jsCtx *js, jsSubOptions *so);
 /* One log message as an event (in arena), and how many remain after it;
  * false when it is not an event. */
 bool lh_observer_take(natsMsg *m, lh_arena *arena, lh_observer_event *ev, uint64_t *pending);

@@ -105,6 +105,13 @@ static lh_err *lh_observer_stats_handler(lh_ctx *ctx, const void *request, void 
     return NULL;
 }
 
+static lh_err *lh_observer_replay_handler(lh_ctx *ctx, const void *request, void *reply)
+{
+    (void)reply; /* deferred: the replay answers when it is done */
+    lh_observer_state *st = lh_ctx_state(ctx);
+    return lh_obs_replay(&st->followers, ctx, request);
+}
+
 static lh_err *lh_observer_init(lh_actor *actor, void **state)
 {
     lh_observer_state *st = calloc(1, sizeof *st);
@@ -142,6 +149,7 @@ static void lh_observer_fini(void *state)
 static const lh_endpoint_def lh_observer_endpoints[] = {
     {&lh_ep_observer_events, lh_observer_events_handler},
     {&lh_ep_observer_stats, lh_observer_stats_handler},
+    {&lh_ep_observer_replay, lh_observer_replay_handler},
 };
 
 const lh_actor_def lh_observer_actor = {

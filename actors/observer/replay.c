@@ -1,0 +1,241 @@
+/*
+ * replay.c — observer.replay: the history, as it stands when the replay
+ * starts, published to a subject of the caller's choosing, in order, at
+ * full speed; each event's envelope as the log keeps it, with its place
+ * (Lh-Replay-Seq) and its subject (Lh-Event-Subject); then one message
+ * with Lh-Replay-End carrying the count, which is also the reply. On a
+ * thread of its own (a follower's slot), so a long replay holds no bus
+ * thread.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/observer/follow.h"
+#include "actors/observer/history.h"
+#include "bus/events.h"
+#include "bus/log.h"
+
+#define LH_HDR_REPLAY_SEQ "Lh-Replay-Seq"
+#define LH_HDR_REPLAY_END "Lh-Replay-End"
+#define LH_HDR_EVENT_SUBJECT "Lh-Event-Subject"
+#define LH_OBS_REPLAY_NEXT_MS 5000
+
+typedef struct lh_obs_replayer {
+    lh_obs_followers *f;
+    lh_actor *actor;
+    lh_deferred *reply;
+    lh_buf request;
+    char rid[72];
+} lh_obs_replayer;
+
+/* A plain subject of tokens, not the log's own nor a system one. */
+static lh_err *lh_obs_check_target(lh_str s)
+{
+    bool ok = s.len && s.s[0] != '.' && s.s[s.len - 1] != '.';
+    for (size_t i = 0; ok && i < s.len; i++)
+        ok = s.s[i] > ' ' && s.s[i] != '*' && s.s[i] != '>' && s.s[i] < 0x7f &&
+             !(s.s[i] == '.' && s.s[i + 1] == '.');
+    if (!ok)
+        return lh_err_new(LH_EBADREQ, "to_subject",
+                          "'%.*s' is not a plain subject (tokens, no wildcards)", (int)s.len,
+                          s.s);
+    if ((s.len >= 7 && !memcmp(s.s, "events.", 7)) || s.s[0] == '$')
+        return lh_err_new(LH_EBADREQ, "to_subject",
+                          "'%.*s' is the log's own or a system subject: replaying there would "
+                          "write history again", (int)s.len, s.s);
+    return NULL;
+}
+
+/* The replay's filter as observer.events would read it. */
+static void lh_obs_as_events(const lh_observer_replay_request *r, lh_observer_events_request *e)
+{
+    *e = (lh_observer_events_request){.since_time = r->from_time, .actor = r->actor,
+                                      .type = r->type, .request_id = r->request_id};
+    if (r->has_from_seq)
+        LH_SET(e, since_seq, r->from_seq);
+}
+
+static natsStatus lh_obs_republish(natsConnection *nc, const char *to, natsMsg *m, int64_t seq)
+{
+    natsMsg *out = NULL;
+    char v[24];
+    snprintf(v, sizeof v, "%" PRId64, seq);
+    natsStatus s = natsMsg_Create(&out, to, NULL, natsMsg_GetData(m), natsMsg_GetDataLength(m));
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(out, LH_HDR_REPLAY_SEQ, v);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(out, LH_HDR_EVENT_SUBJECT, natsMsg_GetSubject(m));
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(nc, out);
+    natsMsg_Destroy(out);
+    return s;
+}
+
+/* Publishes what matches now; the counts in rep. */
+static lh_err *lh_obs_replay_read(lh_obs_replayer *w, natsSubscription *sub, uint64_t pending,
+                                  const lh_observer_events_request *e, const char *to,
+                                  lh_observer_replay_reply *rep)
+{
+    natsConnection *nc = lh_conn_nats(lh_actor_conn(w->actor));
+    lh_arena *arena = lh_arena_create();
+    uint64_t left = pending;
+    lh_err *err = NULL;
+    while (!err && left) {
+        natsMsg *m = NULL;
+        natsStatus s = natsSubscription_NextMsg(&m, sub, LH_OBS_REPLAY_NEXT_MS);
+        if (s != NATS_OK) {
+            err = lh_err_from_nats(s, "read the log");
+            break;
+        }
+        lh_observer_event ev = {0};
+        if (lh_observer_take(m, arena, &ev, &left) && lh_observer_wanted(e, &ev)) {
+            s = lh_obs_republish(nc, to, m, ev.seq);
+            err = s == NATS_OK ? NULL : lh_err_from_nats(s, to);
+            rep->replayed += !err;
+        }
+        if (ev.seq)
+            rep->last_seq = ev.seq;
+        natsMsg_Destroy(m);
+        lh_arena_reset(arena);
+        if (!err && atomic_load(&w->f->stopping))
+            err = lh_err_new(LH_EUNAVAILABLE, NULL, "observerd is stopping");
+    }
+    lh_arena_destroy(arena);
+    return err;
+}
+
+static lh_err *lh_obs_replay_run(lh_obs_replayer *w, lh_arena *arena,
+                                 lh_observer_replay_reply *rep)
+{
+    lh_observer_replay_request *r = NULL;
+    lh_err *err = lh_schema_decode(&lh_observer_replay_request_schema, w->request.data,
+                                   w->request.len, arena, (void **)&r);
+    if (err)
+        return err;
+    char to[256], subject[256];
+    snprintf(to, sizeof to, "%.*s", (int)r->to_subject.len, r->to_subject.s);
+    rep->to_subject = r->to_subject;
+    lh_observer_events_request e;
+    lh_obs_as_events(r, &e);
+    bool none = false;
+    jsSubOptions so;
+    err = lh_observer_consumer(&e, subject, sizeof subject, &none, &so);
+    jsCtx *js = NULL;
+    natsSubscription *sub = NULL;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = NATS_OK;
+    if (!err && !none) {
+        s = natsConnection_JetStream(&js, lh_conn_nats(lh_actor_conn(w->actor)), NULL);
+        if (s == NATS_OK)
+            lh_err_free(lh_observer_resolve_time(js, &so));
+        if (s == NATS_OK)
+            s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
+        if (s == NATS_OK)
+            s = natsSubscription_GetConsumerInfo(&ci, sub, NULL, &jerr);
+        if (s == NATS_OK)
+            err = lh_obs_replay_read(w, sub, ci->Delivered.Consumer + ci->NumPending, &e, to, rep);
+        else if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) /* no log: nothing to replay */
+            err = lh_err_wrap_as(lh_err_from_nats(s, "the log"), LH_EUNAVAILABLE,
+                                 "cannot read the log");
+    }
+    jsConsumerInfo_Destroy(ci);
+    if (sub)
+        natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    jsCtx_Destroy(js);
+    rep->next_seq = rep->last_seq ? rep->last_seq + 1 : (r->has_from_seq ? r->from_seq : 1);
+    return err;
+}
+
+/* The end, on to_subject too: whoever listens there knows it is over. */
+static void lh_obs_replay_end(lh_obs_replayer *w, const lh_observer_replay_reply *rep)
+{
+    lh_buf body;
+    lh_buf_init(&body);
+    lh_message_encode(&lh_observer_replay_reply_schema, rep, &body);
+    char to[256];
+    snprintf(to, sizeof to, "%.*s", (int)rep->to_subject.len, rep->to_subject.s);
+    natsConnection *nc = lh_conn_nats(lh_actor_conn(w->actor));
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, to, NULL, body.data, (int)body.len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, LH_HDR_REPLAY_END, "1");
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(nc, m);
+    natsMsg_Destroy(m);
+    natsConnection_Flush(nc); /* everything out before the reply says it is */
+    lh_buf_free(&body);
+}
+
+static void *lh_obs_replay_main(void *arg)
+{
+    lh_obs_replayer *w = arg;
+    lh_log_set_actor(lh_actor_def_of(w->actor)->name);
+    lh_log_set_request_id(w->rid);
+    lh_arena *arena = lh_arena_create();
+    lh_observer_replay_reply rep = {0};
+    lh_err *err = lh_obs_replay_run(w, arena, &rep);
+    if (err) {
+        lh_deferred_fail(w->reply, err);
+    } else {
+        lh_obs_replay_end(w, &rep);
+        lh_deferred_reply(w->reply, &rep);
+        lh_info("replayed %lld events to %.*s", (long long)rep.replayed,
+                (int)rep.to_subject.len, rep.to_subject.s);
+    }
+    lh_err_free(err);
+    lh_arena_destroy(arena);
+    lh_buf_free(&w->request);
+    lh_obs_followers *f = w->f;
+    free(w);
+    lh_obs_followers_release(f);
+    return NULL;
+}
+
+lh_err *lh_obs_replay(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_replay_request *req)
+{
+    lh_observer_events_request e;
+    lh_obs_as_events(req, &e);
+    char subject[256];
+    bool none;
+    jsSubOptions so;
+    lh_err *err = lh_obs_check_target(req->to_subject); /* refused before anything starts */
+    if (!err)
+        err = lh_observer_consumer(&e, subject, sizeof subject, &none, &so);
+    if (err && !strcmp(lh_err_field(err) ? lh_err_field(err) : "", "since_time")) {
+        lh_err *named = lh_err_new(LH_EBADREQ, "from_time", "%s", lh_err_message(err));
+        lh_err_free(err);
+        err = named;
+    }
+    if (!err)
+        err = lh_obs_followers_take(f);
+    if (err)
+        return err;
+    lh_obs_replayer *w = calloc(1, sizeof *w);
+    if (!w)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    w->f = f;
+    w->actor = lh_ctx_actor(ctx);
+    snprintf(w->rid, sizeof w->rid, "%s", lh_ctx_request_id(ctx));
+    lh_buf_init(&w->request);
+    lh_message_encode_given(&lh_observer_replay_request_schema, req, &w->request);
+    w->reply = lh_ctx_defer(ctx);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, lh_obs_replay_main, w);
+    pthread_attr_destroy(&attr);
+    if (rc == 0)
+        return NULL;
+    lh_err *no = lh_err_new(LH_EUNAVAILABLE, NULL, "cannot start a thread to replay");
+    lh_deferred_fail(w->reply, no);
+    lh_err_free(no);
+    lh_buf_free(&w->request);
+    free(w);
+    lh_obs_followers_release(f);
+    return NULL;
+}
