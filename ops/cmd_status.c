@@ -179,6 +179,9 @@ static void lh_parse_stats(json_t *doc, lh_status_row *row)
     size_t i;
     json_t *ep;
     json_array_foreach(json_object_get(doc, "endpoints"), i, ep) {
+        const char *name = json_string_value(json_object_get(ep, "name"));
+        if (name && !strcmp(name, "events"))
+            continue; /* the events it told are not requests it served */
         row->requests += json_integer_value(json_object_get(ep, "num_requests"));
         row->errors += json_integer_value(json_object_get(ep, "num_errors"));
         row->processing_ns += json_integer_value(json_object_get(ep, "processing_time"));
