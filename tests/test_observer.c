@@ -372,6 +372,12 @@ static void test_a_stopping_observer_ends_its_followers(void **state)
     uint64_t h;
     assert_null(lh_mux_stream(m, lh_ep_observer_events.subject, body, strlen(body), NULL, 10000,
                               ended_chunk, ended_end, &e, &h));
+    /* and one whose filter nothing can match: it waits all the same */
+    ended none = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    static const char never[] =
+        "{\"follow\":true,\"actor\":\"telld\",\"type\":\"catalogd.committed\"}";
+    assert_null(lh_mux_stream(m, lh_ep_observer_events.subject, never, strlen(never), NULL,
+                              10000, ended_chunk, ended_end, &none, &h));
     for (int i = 0; i < 400; i++) {
         pthread_mutex_lock(&e.mu);
         int chunks = e.chunks;
@@ -383,12 +389,17 @@ static void test_a_stopping_observer_ends_its_followers(void **state)
     lh_test_stack_drop(f, &lh_observer_actor); /* returns: its follower stops */
     for (int i = 0; i < 400; i++) {
         pthread_mutex_lock(&e.mu);
-        int ends = e.ends;
+        pthread_mutex_lock(&none.mu);
+        int ends = e.ends + none.ends;
+        pthread_mutex_unlock(&none.mu);
         pthread_mutex_unlock(&e.mu);
-        if (ends)
+        if (ends == 2)
             break;
         lh_test_sleep_ms(10);
     }
+    assert_int_equal(none.chunks, 0);
+    assert_int_equal(none.ends, 1);
+    assert_int_equal(none.code, LH_EUNAVAILABLE);
     assert_int_equal(e.chunks, 1);
     assert_int_equal(e.ends, 1);
     assert_int_equal(e.code, LH_EUNAVAILABLE); /* "observerd is stopping" */

@@ -19,62 +19,8 @@
 
 #define LH_OBS_NEXT_MS 1000
 
-typedef struct lh_obs_follower {
-    lh_obs_followers *f;
-    lh_actor *actor;
-    lh_deferred *reply;
-    lh_buf request; /* msgpack: the handler's arena is gone when the thread runs */
-    char rid[72];
-} lh_obs_follower;
-
-void lh_obs_followers_init(lh_obs_followers *f)
-{
-    pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->idle, NULL);
-    f->active = 0;
-    atomic_store(&f->stopping, false);
-}
-
-void lh_obs_followers_stop(lh_obs_followers *f)
-{
-    pthread_mutex_lock(&f->mu);
-    atomic_store(&f->stopping, true); /* each sees it within LH_OBS_NEXT_MS */
-    while (f->active > 0)
-        pthread_cond_wait(&f->idle, &f->mu);
-    pthread_mutex_unlock(&f->mu);
-}
-
-lh_err *lh_obs_followers_take(lh_obs_followers *f)
-{
-    pthread_mutex_lock(&f->mu);
-    lh_err *err = atomic_load(&f->stopping)
-                      ? lh_err_new(LH_EUNAVAILABLE, NULL, "observerd is stopping")
-                  : f->active >= LH_OBSERVER_MAX_FOLLOWERS
-                      ? lh_err_new(LH_EBUSY, NULL, "%d followers already; try again later",
-                                   LH_OBSERVER_MAX_FOLLOWERS)
-                      : NULL;
-    if (!err)
-        f->active++;
-    pthread_mutex_unlock(&f->mu);
-    return err;
-}
-
-void lh_obs_followers_release(lh_obs_followers *f)
-{
-    pthread_mutex_lock(&f->mu);
-    if (--f->active == 0)
-        pthread_cond_broadcast(&f->idle);
-    pthread_mutex_unlock(&f->mu);
-}
-
-void lh_obs_followers_fini(lh_obs_followers *f)
-{
-    pthread_cond_destroy(&f->idle);
-    pthread_mutex_destroy(&f->mu);
-}
-
 /* Why to stop now, or NULL to go on. */
-static lh_err *lh_obs_should_stop(lh_obs_follower *w)
+static lh_err *lh_obs_should_stop(lh_obs_job *w)
 {
     if (lh_deferred_stream_cancelled(w->reply))
         return lh_err_new(LH_ECANCELED, NULL, "the requester stopped following");
@@ -85,7 +31,7 @@ static lh_err *lh_obs_should_stop(lh_obs_follower *w)
 
 /* Streams events until told to stop or `limit` are sent; *next the
  * sequence after the last one looked at. */
-static lh_err *lh_obs_stream(lh_obs_follower *w, natsSubscription *sub,
+static lh_err *lh_obs_stream(lh_obs_job *w, natsSubscription *sub,
                              const lh_observer_events_request *req, int64_t *next)
 {
     lh_arena *arena = lh_arena_create();
@@ -93,7 +39,11 @@ static lh_err *lh_obs_stream(lh_obs_follower *w, natsSubscription *sub,
     lh_err *err = NULL;
     while (!err && !(req->has_limit && sent >= req->limit)) {
         natsMsg *m = NULL;
-        natsStatus s = natsSubscription_NextMsg(&m, sub, LH_OBS_NEXT_MS);
+        natsStatus s = NATS_TIMEOUT;
+        if (sub)
+            s = natsSubscription_NextMsg(&m, sub, LH_OBS_NEXT_MS);
+        else /* nothing can match: wait as a quiet log would */
+            nats_Sleep(LH_OBS_NEXT_MS);
         if (s == NATS_OK) {
             lh_observer_event ev = {0};
             uint64_t left;
@@ -119,21 +69,17 @@ static lh_err *lh_obs_stream(lh_obs_follower *w, natsSubscription *sub,
     return err;
 }
 
-static lh_err *lh_obs_follow_run(lh_obs_follower *w, lh_arena *arena,
-                                 lh_observer_events_reply *rep)
+static lh_err *lh_obs_follow_run(lh_obs_job *w, void *request, lh_arena *arena, void *reply)
 {
-    lh_observer_events_request *req = NULL;
-    lh_err *err = lh_schema_decode(&lh_observer_events_request_schema, w->request.data,
-                                   w->request.len, arena, (void **)&req);
+    const lh_observer_events_request *req = request;
+    lh_observer_events_reply *rep = reply;
+    (void)arena;
     char subject[256];
     bool none = false;
     jsSubOptions so;
-    if (!err)
-        err = lh_observer_consumer(req, subject, sizeof subject, &none, &so);
+    lh_err *err = lh_observer_consumer(req, subject, sizeof subject, &none, &so);
     if (err)
         return err;
-    if (none) /* nothing can match: an empty log is all there will be */
-        snprintf(subject, sizeof subject, "events.%s", "observerd-none");
     jsCtx *js = NULL;
     natsSubscription *sub = NULL;
     jsErrCode jerr = 0;
@@ -141,8 +87,8 @@ static lh_err *lh_obs_follow_run(lh_obs_follower *w, lh_arena *arena,
     if (s == NATS_OK) /* the log made if it is not there yet: following it waits for events */
         err = lh_events_ensure_stream(lh_actor_conn(w->actor));
     if (!err && s == NATS_OK)
-        lh_err_free(lh_observer_resolve_time(js, &so));
-    if (!err && s == NATS_OK)
+        lh_observer_resolve_time(js, &so);
+    if (!err && s == NATS_OK && !none) /* none can match: only keepalives until it ends */
         s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
     int64_t next = req->has_since_seq ? req->since_seq : 1;
     if (!err && s == NATS_OK)
@@ -158,60 +104,7 @@ static lh_err *lh_obs_follow_run(lh_obs_follower *w, lh_arena *arena,
     return err;
 }
 
-static void *lh_obs_follow_main(void *arg)
-{
-    lh_obs_follower *w = arg;
-    lh_log_set_actor(lh_actor_def_of(w->actor)->name);
-    lh_log_set_request_id(w->rid);
-    lh_arena *arena = lh_arena_create();
-    lh_observer_events_reply rep = {0};
-    lh_err *err = lh_obs_follow_run(w, arena, &rep);
-    if (err)
-        lh_deferred_fail(w->reply, err);
-    else
-        lh_deferred_reply(w->reply, &rep);
-    lh_err_free(err);
-    lh_arena_destroy(arena);
-    lh_buf_free(&w->request);
-    lh_obs_followers *f = w->f;
-    free(w);
-    lh_obs_followers_release(f);
-    return NULL;
-}
-
 lh_err *lh_obs_follow(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_events_request *req)
 {
-    lh_err *err = lh_obs_followers_take(f);
-    if (err)
-        return err;
-    lh_obs_follower *w = calloc(1, sizeof *w);
-    if (!w)
-        abort(); /* out of memory: as lh_buf does, we do not limp on */
-    w->f = f;
-    w->actor = lh_ctx_actor(ctx);
-    snprintf(w->rid, sizeof w->rid, "%s", lh_ctx_request_id(ctx));
-    lh_buf_init(&w->request);
-    lh_message_encode_given(&lh_observer_events_request_schema, req, &w->request);
-    w->reply = lh_ctx_defer(ctx);
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!lh_deferred_stream_begin(w->reply)) {
-        err = lh_err_new(LH_EBADREQ, "follow",
-                         "follow streams the log: ask with a streamed request (the Lh-Stream "
-                         "header; over HTTP, GET /v1/events?follow=true answers as events)");
-    } else if (pthread_create(&t, &attr, lh_obs_follow_main, w) == 0) {
-        pthread_attr_destroy(&attr);
-        return NULL;
-    } else {
-        err = lh_err_new(LH_EUNAVAILABLE, NULL, "cannot start a thread to follow the log");
-    }
-    pthread_attr_destroy(&attr);
-    lh_deferred_fail(w->reply, err);
-    lh_err_free(err);
-    lh_buf_free(&w->request);
-    free(w);
-    lh_obs_followers_release(f);
-    return NULL;
+    return lh_obs_job_start(f, ctx, &lh_ep_observer_events, req, lh_obs_follow_run, "follow");
 }

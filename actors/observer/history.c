@@ -97,15 +97,15 @@ static bool lh_obs_time_of(jsCtx *js, uint64_t seq, int64_t *ns)
     return true;
 }
 
-lh_err *lh_observer_resolve_time(jsCtx *js, jsSubOptions *so)
+void lh_observer_resolve_time(jsCtx *js, jsSubOptions *so)
 {
     if (so->Config.DeliverPolicy != js_DeliverByStartTime)
-        return NULL;
+        return;
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_GetStreamInfo(&si, js, LH_EVENTS_STREAM, NULL, &jerr);
     if (s != NATS_OK)
-        return NULL; /* no log: the consumer's own start is as good */
+        return; /* no log: the consumer's own start is as good */
     uint64_t lo = si->State.FirstSeq, hi = si->State.LastSeq + 1; /* the answer is in [lo, hi] */
     jsStreamInfo_Destroy(si);
     while (lo < hi) {
@@ -119,7 +119,6 @@ lh_err *lh_observer_resolve_time(jsCtx *js, jsSubOptions *so)
     so->Config.DeliverPolicy = js_DeliverByStartSequence;
     so->Config.OptStartSeq = lo ? lo : 1;
     so->Config.OptStartTime = 0;
-    return NULL;
 }
 
 lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subject, size_t cap,
@@ -204,7 +203,7 @@ lh_err *lh_observer_history(lh_conn *c, const lh_observer_events_request *req, l
     jsErrCode jerr = 0;
     natsStatus s = natsConnection_JetStream(&js, lh_conn_nats(c), NULL);
     if (s == NATS_OK)
-        lh_err_free(lh_observer_resolve_time(js, &so));
+        lh_observer_resolve_time(js, &so);
     if (s == NATS_OK)
         s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
     if (s == NATS_OK)

@@ -25,8 +25,8 @@ lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subjec
  * message of the log at or after that time, found by bisection over the
  * log's messages (their times only grow). A start by sequence is counted
  * exactly by the server from the moment the consumer exists; a start by
- * time is not always. */
-lh_err *lh_observer_resolve_time(jsCtx *js, jsSubOptions *so);
+ * time is not always. Without a log it is left as it is. */
+void lh_observer_resolve_time(jsCtx *js, jsSubOptions *so);
 /* One log message as an event (in arena), and how many remain after it;
  * false when it is not an event. */
 bool lh_observer_take(natsMsg *m, lh_arena *arena, lh_observer_event *ev, uint64_t *pending);

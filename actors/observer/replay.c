@@ -22,14 +22,6 @@
 #define LH_HDR_EVENT_SUBJECT "Lh-Event-Subject"
 #define LH_OBS_REPLAY_NEXT_MS 5000
 
-typedef struct lh_obs_replayer {
-    lh_obs_followers *f;
-    lh_actor *actor;
-    lh_deferred *reply;
-    lh_buf request;
-    char rid[72];
-} lh_obs_replayer;
-
 /* A plain subject of tokens, not the log's own nor a system one. */
 static lh_err *lh_obs_check_target(lh_str s)
 {
@@ -74,7 +66,7 @@ static natsStatus lh_obs_republish(natsConnection *nc, const char *to, natsMsg *
 }
 
 /* Publishes what matches now; the counts in rep. */
-static lh_err *lh_obs_replay_read(lh_obs_replayer *w, natsSubscription *sub, uint64_t pending,
+static lh_err *lh_obs_replay_read(lh_obs_job *w, natsSubscription *sub, uint64_t pending,
                                   const lh_observer_events_request *e, const char *to,
                                   lh_observer_replay_reply *rep)
 {
@@ -106,14 +98,10 @@ static lh_err *lh_obs_replay_read(lh_obs_replayer *w, natsSubscription *sub, uin
     return err;
 }
 
-static lh_err *lh_obs_replay_run(lh_obs_replayer *w, lh_arena *arena,
-                                 lh_observer_replay_reply *rep)
+/* Publishes what matches; the counts in rep. */
+static lh_err *lh_obs_replay_publish(lh_obs_job *w, const lh_observer_replay_request *r,
+                                    lh_observer_replay_reply *rep)
 {
-    lh_observer_replay_request *r = NULL;
-    lh_err *err = lh_schema_decode(&lh_observer_replay_request_schema, w->request.data,
-                                   w->request.len, arena, (void **)&r);
-    if (err)
-        return err;
     char to[256], subject[256];
     snprintf(to, sizeof to, "%.*s", (int)r->to_subject.len, r->to_subject.s);
     rep->to_subject = r->to_subject;
@@ -121,7 +109,7 @@ static lh_err *lh_obs_replay_run(lh_obs_replayer *w, lh_arena *arena,
     lh_obs_as_events(r, &e);
     bool none = false;
     jsSubOptions so;
-    err = lh_observer_consumer(&e, subject, sizeof subject, &none, &so);
+    lh_err *err = lh_observer_consumer(&e, subject, sizeof subject, &none, &so);
     jsCtx *js = NULL;
     natsSubscription *sub = NULL;
     jsConsumerInfo *ci = NULL;
@@ -130,7 +118,7 @@ static lh_err *lh_obs_replay_run(lh_obs_replayer *w, lh_arena *arena,
     if (!err && !none) {
         s = natsConnection_JetStream(&js, lh_conn_nats(lh_actor_conn(w->actor)), NULL);
         if (s == NATS_OK)
-            lh_err_free(lh_observer_resolve_time(js, &so));
+            lh_observer_resolve_time(js, &so);
         if (s == NATS_OK)
             s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
         if (s == NATS_OK)
@@ -151,7 +139,7 @@ static lh_err *lh_obs_replay_run(lh_obs_replayer *w, lh_arena *arena,
 }
 
 /* The end, on to_subject too: whoever listens there knows it is over. */
-static void lh_obs_replay_end(lh_obs_replayer *w, const lh_observer_replay_reply *rep)
+static void lh_obs_replay_end(lh_obs_job *w, const lh_observer_replay_reply *rep)
 {
     lh_buf body;
     lh_buf_init(&body);
@@ -170,28 +158,16 @@ static void lh_obs_replay_end(lh_obs_replayer *w, const lh_observer_replay_reply
     lh_buf_free(&body);
 }
 
-static void *lh_obs_replay_main(void *arg)
+static lh_err *lh_obs_replay_run(lh_obs_job *w, void *request, lh_arena *arena, void *reply)
 {
-    lh_obs_replayer *w = arg;
-    lh_log_set_actor(lh_actor_def_of(w->actor)->name);
-    lh_log_set_request_id(w->rid);
-    lh_arena *arena = lh_arena_create();
-    lh_observer_replay_reply rep = {0};
-    lh_err *err = lh_obs_replay_run(w, arena, &rep);
-    if (err) {
-        lh_deferred_fail(w->reply, err);
-    } else {
-        lh_obs_replay_end(w, &rep);
-        lh_deferred_reply(w->reply, &rep);
-        lh_info("replayed %lld events to %.*s", (long long)rep.replayed,
-                (int)rep.to_subject.len, rep.to_subject.s);
-    }
-    lh_err_free(err);
-    lh_arena_destroy(arena);
-    lh_buf_free(&w->request);
-    lh_obs_followers *f = w->f;
-    free(w);
-    lh_obs_followers_release(f);
+    (void)arena;
+    lh_observer_replay_reply *rep = reply;
+    lh_err *err = lh_obs_replay_publish(w, request, rep);
+    if (err)
+        return err;
+    lh_obs_replay_end(w, rep);
+    lh_info("replayed %lld events to %.*s", (long long)rep->replayed, (int)rep->to_subject.len,
+            rep->to_subject.s);
     return NULL;
 }
 
@@ -210,32 +186,6 @@ lh_err *lh_obs_replay(lh_obs_followers *f, lh_ctx *ctx, const lh_observer_replay
         lh_err_free(err);
         err = named;
     }
-    if (!err)
-        err = lh_obs_followers_take(f);
-    if (err)
-        return err;
-    lh_obs_replayer *w = calloc(1, sizeof *w);
-    if (!w)
-        abort(); /* out of memory: as lh_buf does, we do not limp on */
-    w->f = f;
-    w->actor = lh_ctx_actor(ctx);
-    snprintf(w->rid, sizeof w->rid, "%s", lh_ctx_request_id(ctx));
-    lh_buf_init(&w->request);
-    lh_message_encode_given(&lh_observer_replay_request_schema, req, &w->request);
-    w->reply = lh_ctx_defer(ctx);
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, lh_obs_replay_main, w);
-    pthread_attr_destroy(&attr);
-    if (rc == 0)
-        return NULL;
-    lh_err *no = lh_err_new(LH_EUNAVAILABLE, NULL, "cannot start a thread to replay");
-    lh_deferred_fail(w->reply, no);
-    lh_err_free(no);
-    lh_buf_free(&w->request);
-    free(w);
-    lh_obs_followers_release(f);
-    return NULL;
+    return err ? err
+               : lh_obs_job_start(f, ctx, &lh_ep_observer_replay, req, lh_obs_replay_run, NULL);
 }
