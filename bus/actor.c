@@ -460,13 +460,11 @@ void lh_actor_destroy(lh_actor *a)
         lh_drain_endpoints(a);
         lh_stream_hub_destroy(a->hub); /* no handler runs, so no stream is open */
         a->hub = NULL;
-        lh_event_log_destroy(a->events, LH_EVENT_LOG_FLUSH_MS); /* what is queued, out */
-        a->events = NULL;
+        lh_event_log_stop(a->events, LH_EVENT_LOG_FLUSH_MS); /* what is queued, out */
         lh_conn_drain(a->conn, 30000);
     }
     lh_stream_hub_destroy(a->hub);
-    lh_event_log_destroy(a->events, 0); /* not connected: nothing can go out */
-    a->events = NULL;
+    lh_event_log_stop(a->events, 0); /* not connected: nothing can go out */
     lh_discovery_unsubscribe(a);
     size_t n = a->def->n_endpoints * (size_t)a->workers;
     for (size_t i = 0; i < n; i++) {
@@ -479,6 +477,8 @@ void lh_actor_destroy(lh_actor *a)
     if (a->initialised && a->def->fini)
         a->def->fini(a->state);
     lh_conn_destroy(a->conn);
+    /* Only now: until the connection is gone, $SRV.STATS may read its counts. */
+    lh_event_log_destroy(a->events);
     for (size_t e = 0; e < a->def->n_endpoints; e++)
         pthread_mutex_destroy(&a->eps[e].mu);
     lh_info("%s stopped", a->def->name);

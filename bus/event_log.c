@@ -48,6 +48,7 @@ struct lh_event_log {
     uint64_t next_ticket;
     uint64_t acked_upto; /* every ticket <= this one is published or dropped */
     bool stopping;
+    bool stopped;       /* the thread is gone; the counts stay readable */
     int64_t stop_by_ms; /* lh_clock_ms: the flush's end */
     bool stream_ready;
     lh_event_log_counts counts;
@@ -169,17 +170,28 @@ lh_err *lh_event_log_create(lh_conn *c, lh_event_log **out)
     return NULL;
 }
 
-void lh_event_log_destroy(lh_event_log *l, int flush_ms)
+void lh_event_log_stop(lh_event_log *l, int flush_ms)
 {
-    if (!l)
+    if (!l || l->stopped)
         return;
     pthread_mutex_lock(&l->mu);
     l->stopping = true;
     l->stop_by_ms = lh_clock_ms() + flush_ms;
     pthread_cond_signal(&l->work);
     pthread_mutex_unlock(&l->mu);
-    pthread_join(l->thread, NULL);
+    pthread_join(l->thread, NULL); /* it leaves only with the queue empty */
     jsCtx_Destroy(l->js);
+    l->js = NULL;
+    pthread_mutex_lock(&l->mu);
+    l->stopped = true;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void lh_event_log_destroy(lh_event_log *l)
+{
+    if (!l)
+        return;
+    lh_event_log_stop(l, 0);
     pthread_cond_destroy(&l->acked);
     pthread_cond_destroy(&l->work);
     pthread_mutex_destroy(&l->mu);
@@ -199,6 +211,15 @@ uint64_t lh_event_log_put(lh_event_log *l, const char *subject, const char *id, 
     lh_buf_init(body);
     pthread_mutex_lock(&l->mu);
     e->ticket = l->next_ticket++;
+    if (l->stopped) { /* told after the log stopped (an actor's fini): nobody will send it */
+        uint64_t ticket = l->acked_upto = e->ticket;
+        l->counts.queued++;
+        l->counts.dropped++;
+        pthread_mutex_unlock(&l->mu);
+        lh_warn("event %s %s told after the event log stopped: dropped", e->subject, e->id);
+        lh_event_entry_free(e);
+        return ticket;
+    }
     if (l->n >= LH_EVENT_LOG_MAX_QUEUED && l->head && l->head->next) {
         /* the second oldest: the oldest is being published right now */
         lh_event_entry *old = l->head->next;

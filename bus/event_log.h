@@ -39,9 +39,13 @@ typedef struct lh_event_log_counts {
 
 /* Starts the publishing thread on the connection (which must outlive it). */
 lh_err *lh_event_log_create(lh_conn *c, lh_event_log **out);
-/* Publishes what is queued for up to flush_ms, then stops; what is left
- * is counted as dropped. Accepts NULL. */
-void lh_event_log_destroy(lh_event_log *l, int flush_ms);
+/* Publishes what is queued for up to flush_ms, then stops the thread;
+ * what is left, and what is put after, is counted as dropped. The counts
+ * stay readable (discovery may still ask) until lh_event_log_destroy.
+ * Accepts NULL; a second call does nothing. */
+void lh_event_log_stop(lh_event_log *l, int flush_ms);
+/* Stops (without waiting) if not stopped, and frees. Accepts NULL. */
+void lh_event_log_destroy(lh_event_log *l);
 
 /* Queues the message `body` (taken over: reset on return) for `subject`
  * with the event id `id` and the request id `rid` (may be NULL); returns
