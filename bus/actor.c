@@ -408,7 +408,9 @@ lh_err *lh_actor_create(const lh_actor_def *def, const lh_actor_opts *opts, lh_a
     lh_log_set_actor(def->name); /* start-up lines name the actor */
     lh_conn_opts co = {.url = a->config.nats_url, .name = def->name, .wait_for_server = true};
     lh_err *err = lh_conn_create(&co, &a->conn);
-    if (!err && def->n_endpoints) /* before init: an actor may tell the log as it starts */
+    /* before init: an actor may tell the log as it starts; with LH_EVENTS=off
+     * there is no log, and every event is nothing (lh_event_emit) */
+    if (!err && def->n_endpoints && a->config.events)
         err = lh_event_log_create(a->conn, &a->events);
     if (!err && def->init) {
         err = def->init(a, &a->state);

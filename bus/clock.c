@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,21 +20,31 @@ int64_t lh_clock_ns(void) { return lh_clock_read(CLOCK_MONOTONIC, 1); }
 int64_t lh_clock_ms(void) { return lh_clock_read(CLOCK_MONOTONIC, 1000000); }
 int64_t lh_clock_unix_s(void) { return (int64_t)time(NULL); }
 
-void lh_clock_rfc3339(char *out, size_t cap, int digits)
+void lh_clock_format_rfc3339(int64_t unix_ns, char *out, size_t cap, int digits)
 {
     assert(digits == 0 || digits == 3 || digits == 6 || digits == 9);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    time_t sec = (time_t)(unix_ns / 1000000000);
+    long frac = (long)(unix_ns % 1000000000);
+    if (frac < 0) { /* before 1970: the fraction counts up from the second before */
+        sec--;
+        frac += 1000000000;
+    }
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    long frac = ts.tv_nsec;
     for (int d = 9; d > digits; d--)
         frac /= 10;
     if (digits)
         snprintf(out + n, cap - n, ".%0*ldZ", digits, frac);
     else
         snprintf(out + n, cap - n, "Z");
+}
+
+void lh_clock_rfc3339(char *out, size_t cap, int digits)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lh_clock_format_rfc3339((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, out, cap, digits);
 }
 
 /* n digits at s as a number; false if any is not a digit. */
@@ -100,6 +111,8 @@ bool lh_clock_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns)
     if (i != len)
         return false;
     int64_t secs = lh_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    if (secs >= INT64_MAX / 1000000000 || secs <= INT64_MIN / 1000000000)
+        return false; /* past what nanoseconds in 64 bits hold (1678 to 2262) */
     *unix_ns = secs * 1000000000 + frac;
     return true;
 }

@@ -22,10 +22,13 @@ int64_t lh_clock_unix_s(void);
 /* Now, in UTC, with `digits` (0, 3, 6 or 9) of fractional seconds:
  * "2024-06-01T12:00:00Z", "2024-06-01T12:00:00.123Z", ... */
 void lh_clock_rfc3339(char *out, size_t cap, int digits);
+/* The same for a time given as nanoseconds since the epoch. */
+void lh_clock_format_rfc3339(int64_t unix_ns, char *out, size_t cap, int digits);
 
 /* Reads an RFC 3339 time ("2024-06-01T12:00:00Z", with up to 9 fraction
  * digits, `Z` or a `+hh:mm`/`-hh:mm` offset; `t` or a space for `T`) as
- * nanoseconds since the epoch; false for anything else. */
+ * nanoseconds since the epoch; false for anything else, and for times
+ * nanoseconds in 64 bits cannot hold (before 1678, after 2262). */
 bool lh_clock_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns);
 
 #endif

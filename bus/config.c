@@ -61,4 +61,7 @@ void lh_config_load(lh_config *cfg)
     cfg->http_port = lh_env_int("LH_HTTP_PORT", 8080, 1, 65535);
     cfg->workers = lh_env_int("LH_WORKERS", 1, 1, 256);
     cfg->request_timeout_ms = lh_env_int("LH_REQUEST_TIMEOUT_MS", 30000, 1, 3600000);
+    char events[8];
+    lh_env_str(events, sizeof events, "LH_EVENTS", "on");
+    cfg->events = strcmp(events, "off") != 0;
 }

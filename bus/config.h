@@ -14,6 +14,7 @@
 #ifndef LH_CONFIG_H
 #define LH_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct lh_config {
@@ -23,6 +24,7 @@ typedef struct lh_config {
     int http_port;
     int workers;
     int request_timeout_ms;
+    bool events; /* LH_EVENTS: tell the log (on), or nothing at all (off) */
 } lh_config;
 
 /* Fills cfg from defaults and the environment. */

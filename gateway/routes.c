@@ -20,6 +20,7 @@
 #include "schemas/ingest.h"
 #include "schemas/matrix.h"
 #include "schemas/observer.h"
+#include "schemas/pathway.h"
 #include "schemas/query.h"
 #include "schemas/storage.h"
 #include "schemas/vector.h"
@@ -60,6 +61,11 @@ static const lh_gw_route lh_gw_table[] = {
     LH_GW_BUS("GET", "/v1/chat/providers", &lh_ep_chat_providers, &lh_gw_shape_query),
     LH_GW_BUS("GET", "/v1/events", &lh_ep_observer_events, &lh_gw_shape_query_followable),
     LH_GW_BUS("GET", "/v1/observer/stats", &lh_ep_observer_stats, &lh_gw_shape_query),
+    LH_GW_BUS("GET", "/v1/lineage", &lh_ep_pathway_lineage, &lh_gw_shape_query),
+    LH_GW_BUS("GET", "/v1/lineage/trace", &lh_ep_pathway_trace, &lh_gw_shape_query),
+    LH_GW_BUS("POST", "/v1/lineage", &lh_ep_pathway_record, &lh_gw_shape_native),
+    LH_GW_BUS("GET", "/v1/lineage/openlineage", &lh_ep_pathway_openlineage,
+              &lh_gw_shape_query),
     LH_GW_BUS("POST", "/v1/catalog/datasets", &lh_ep_catalog_create, &lh_gw_shape_native),
     LH_GW_BUS("POST", "/v1/catalog/datasets/{name}/commit", &lh_ep_catalog_commit,
               &lh_gw_shape_native),

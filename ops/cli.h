@@ -39,6 +39,7 @@ extern const lh_command lh_cmd_retrieve;
 extern const lh_command lh_cmd_eval;
 extern const lh_command lh_cmd_chat;
 extern const lh_command lh_cmd_events;
+extern const lh_command lh_cmd_lineage;
 
 /* Prints the command's usage text. */
 void lh_cli_print_usage(const lh_command *cmd, FILE *out);

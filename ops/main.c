@@ -11,6 +11,7 @@
 static const lh_command *const lh_commands[] = {
     &lh_cmd_up, &lh_cmd_down, &lh_cmd_status, &lh_cmd_req, &lh_cmd_serve, &lh_cmd_docs,
     &lh_cmd_ingest, &lh_cmd_sql, &lh_cmd_retrieve, &lh_cmd_eval, &lh_cmd_chat, &lh_cmd_events,
+    &lh_cmd_lineage,
 };
 
 #define LH_N_COMMANDS (sizeof lh_commands / sizeof lh_commands[0])

@@ -12,6 +12,7 @@
 #include "actors/ingest/ingest.h"
 #include "actors/matrix/matrix.h"
 #include "actors/observer/observer.h"
+#include "actors/pathway/pathway.h"
 #include "actors/query/query.h"
 #include "actors/storage/storage.h"
 #include "actors/vector/vector.h"
@@ -27,6 +28,7 @@ static const lh_actor_def *const lh_actors[] = {
     &lh_ingest_actor, /* calls storaged, catalogd, embedd and vectord */
     &lh_query_actor,  /* calls storaged and catalogd */
     &lh_observer_actor, /* reads the log */
+    &lh_pathway_actor,  /* makes the log into lineage */
     &lh_gateway_actor, /* last: it fronts all the others */
 };
 

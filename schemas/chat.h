@@ -113,6 +113,7 @@ LH_MESSAGE(lh_chat_chunk, LH_CHAT_CHUNK, "A piece of a streamed answer.")
     F(T, finish_reason, STRING, .doc = "`stop` or `length`.")                               \
     F(T, usage, OBJECT, .sub = &lh_chat_usage_schema, .doc = "Tokens used.")                \
     F(T, citations, INT, .doc = "Passages the answer cited.")                               \
+    F(T, corpora, STRINGS, .doc = "The indexes of the passages it cited, each once.")        \
     F(T, failed_attempts, INT, .doc = "Models that failed before it.")
 LH_MESSAGE(lh_chat_completed_event, LH_CHAT_COMPLETED_EVENT, "A conversation answered.")
 

@@ -13,6 +13,7 @@
 #include "schemas/ingest.h"
 #include "schemas/matrix.h"
 #include "schemas/observer.h"
+#include "schemas/pathway.h"
 #include "schemas/query.h"
 #include "schemas/storage.h"
 #include "schemas/vector.h"
@@ -29,7 +30,8 @@
     X(LH_CHAT_ENDPOINTS, LH_CHAT_EVENTS)                                                    \
     X(LH_INGEST_ENDPOINTS, LH_INGEST_EVENTS)                                                \
     X(LH_QUERY_ENDPOINTS, LH_QUERY_EVENTS)                                                  \
-    X(LH_OBSERVER_ENDPOINTS, LH_NO_EVENTS)
+    X(LH_OBSERVER_ENDPOINTS, LH_NO_EVENTS)                                                  \
+    X(LH_PATHWAY_ENDPOINTS, LH_PATHWAY_EVENTS)
 
 #define LH__ENDPOINT_REFS(ENDPOINTS, EVENTS) ENDPOINTS(LH__EP_REF, _)
 #define LH__EVENT_REFS(ENDPOINTS, EVENTS) EVENTS(LH__EV_REF, _)

@@ -565,7 +565,9 @@ static void test_rfc3339(void **state)
     static const char *const bad[] = {"", "2026-12-03", "2026-13-01T00:00:00Z",
                                       "2025-02-29T00:00:00Z", "2026-12-03T24:00:00Z",
                                       "2026-12-03T10:00:00.Z", "2026-12-03T10:00:00+1:00",
-                                      "2026-12-03T10:00:00Zjunk", "x026-12-03T10:00:00Z"};
+                                      "2026-12-03T10:00:00Zjunk", "x026-12-03T10:00:00Z",
+                                      /* past what 64-bit nanoseconds hold */
+                                      "2999-01-01T00:00:00Z", "1000-01-01T00:00:00Z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ns;
         if (lh_clock_parse_rfc3339(bad[i], strlen(bad[i]), &ns))
@@ -578,6 +580,15 @@ static void test_rfc3339(void **state)
     assert_true(lh_clock_parse_rfc3339(now, strlen(now), &ns));
     assert_true(ns / 1000000000 - lh_clock_unix_s() <= 1 &&
                 lh_clock_unix_s() - ns / 1000000000 <= 1);
+    /* and any time formatted reads back as itself */
+    static const int64_t times[] = {0, -1, 1796306400LL * 1000000000 + 123000000,
+                                    -86400LL * 1000000000 + 999000000};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char t[LH_RFC3339_MAX];
+        lh_clock_format_rfc3339(times[i], t, sizeof t, 9);
+        assert_true(lh_clock_parse_rfc3339(t, strlen(t), &ns));
+        assert_int_equal(ns, times[i]);
+    }
 }
 
 int main(void)

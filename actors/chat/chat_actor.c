@@ -150,13 +150,32 @@ static lh_err *lh_chat_job_answer(lh_chat_job *job, lh_arena *arena,
     return lh_chat_answer(&run, &plan, &prompt, *rep);
 }
 
+/* The indexes rep's citations come from, each once (lineage's sources). */
+static size_t lh_chat_corpora(const lh_chat_complete_reply *rep, lh_str *out, size_t cap)
+{
+    const lh_chat_citation *c = rep->citations.v;
+    size_t n = 0;
+    for (size_t i = 0; i < rep->citations.n; i++) {
+        size_t k = 0;
+        while (k < n && !(out[k].len == c[i].corpus.len &&
+                          !memcmp(out[k].s, c[i].corpus.s, c[i].corpus.len)))
+            k++;
+        if (k == n && n < cap && c[i].corpus.s)
+            out[n++] = c[i].corpus;
+    }
+    return n;
+}
+
 /* The log hears of every answer: model and usage, never the text. */
 static void lh_chat_completed(lh_chat_job *job, const lh_chat_complete_reply *rep)
 {
+    lh_str corpora[LH_MATRIX_MAX_CORPORA];
     lh_chat_completed_event ev = {.model = rep->model, .provider = rep->provider,
                                   .streamed = job->streamed,
                                   .finish_reason = rep->finish_reason, .usage = rep->usage,
                                   .citations = (int64_t)rep->citations.n,
+                                  .corpora = {corpora, lh_chat_corpora(rep, corpora,
+                                                                       LH_MATRIX_MAX_CORPORA)},
                                   .failed_attempts = (int64_t)rep->failed_attempts.n};
     lh_event_emit(job->actor, &lh_ev_chat_completed, &ev);
 }

@@ -2,28 +2,25 @@
  * tally.c — the counts of tally.h.
  *
  * Exactly once, the way a consumer of an at-least-once log gets it: the
- * durable consumer `observerd` may deliver a message again (a crash after
- * the counts were kept but before the acknowledgement), so the counts are
- * kept with the last stream sequence they include, in one synced LevelDB
- * write per batch, and a message at or below that sequence is acknowledged
- * without being counted again. A restarted observerd resumes where its
+ * durable consumer `observerd` (bus/log_reader.h) may deliver a message
+ * again (a crash after the counts were kept but before the
+ * acknowledgement), so the counts are kept with the last stream sequence
+ * they include, in one synced LevelDB write per batch, and the reader
+ * skips what is at or below it. A restarted observerd resumes where its
  * consumer stands, so nothing in between is missed.
  */
 #include "actors/observer/tally.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus/events.h"
-#include "bus/log.h"
+#include "bus/log_reader.h"
 #include "lib/state/state.h"
 
 #define LH_OBS_MAX_TYPES 512
-#define LH_OBS_BATCH 256
-#define LH_OBS_FETCH_MS 500
 #define LH_OBS_DURABLE "observerd"
 static const char lh_obs_key[] = "tally";
 
@@ -40,10 +37,8 @@ typedef struct lh_obs_count {
 } lh_obs_count;
 
 struct lh_obs_tally {
-    lh_actor *actor;
     lh_state_db db;
-    pthread_t thread;
-    atomic_bool stopping;
+    lh_log_reader *reader;
     pthread_mutex_t mu; /* the counts */
     lh_obs_count counts[LH_OBS_MAX_TYPES];
     size_t n;
@@ -187,77 +182,18 @@ static lh_err *lh_obs_restore(lh_obs_tally *t)
 
 /* ---- the reader ---- */
 
-static natsSubscription *lh_obs_subscribe(lh_obs_tally *t, jsCtx *js)
+/* Counts a batch of new events and keeps the counts (log_reader.h). */
+static lh_err *lh_obs_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n,
+                            lh_arena *arena)
 {
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = LH_EVENTS_STREAM;
-    so.Config.AckPolicy = js_AckExplicit;
-    so.Config.DeliverPolicy = js_DeliverAll; /* for a new consumer; a kept one resumes */
-    natsSubscription *sub = NULL;
-    jsErrCode jerr = 0;
-    natsStatus s = js_PullSubscribe(&sub, js, "events.>", LH_OBS_DURABLE, NULL, &so, &jerr);
-    if (s != NATS_OK)
-        lh_debug("the log is not readable yet: %s", natsStatus_GetText(s));
-    (void)t;
-    return s == NATS_OK ? sub : NULL;
-}
-
-/* Counts a batch, keeps the counts, then acknowledges it. */
-static void lh_obs_batch(lh_obs_tally *t, natsMsgList *list, lh_arena *arena)
-{
+    lh_obs_tally *t = user;
     pthread_mutex_lock(&t->mu);
-    for (int i = 0; i < list->Count; i++) {
-        jsMsgMetaData *meta = NULL;
-        if (natsMsg_GetMetaData(&meta, list->Msgs[i]) != NATS_OK)
-            continue;
-        uint64_t seq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
-        if (seq <= t->counted_seq)
-            continue; /* delivered again: counted already */
-        lh_obs_count_msg(t, list->Msgs[i], arena);
-        t->counted_seq = seq;
-    }
+    for (int i = 0; i < n; i++)
+        lh_obs_count_msg(t, msgs[i], arena);
+    t->counted_seq = seqs[n - 1];
     lh_err *err = lh_obs_keep(t);
     pthread_mutex_unlock(&t->mu);
-    if (err) { /* not kept: not acknowledged, so delivered again */
-        lh_error("%s", lh_err_message(err));
-        lh_err_free(err);
-        return;
-    }
-    for (int i = 0; i < list->Count; i++)
-        natsMsg_Ack(list->Msgs[i], NULL);
-}
-
-static void *lh_obs_main(void *arg)
-{
-    lh_obs_tally *t = arg;
-    lh_log_set_actor(lh_actor_def_of(t->actor)->name);
-    jsCtx *js = NULL;
-    natsConnection_JetStream(&js, lh_conn_nats(lh_actor_conn(t->actor)), NULL);
-    natsSubscription *sub = NULL;
-    lh_arena *arena = lh_arena_create();
-    while (!atomic_load(&t->stopping)) {
-        if (!sub && !(sub = lh_obs_subscribe(t, js))) {
-            nats_Sleep(LH_OBS_FETCH_MS);
-            continue;
-        }
-        natsMsgList list = {0};
-        jsErrCode jerr = 0;
-        natsStatus s = natsSubscription_Fetch(&list, sub, LH_OBS_BATCH, LH_OBS_FETCH_MS, &jerr);
-        if (s == NATS_OK)
-            lh_obs_batch(t, &list, arena);
-        natsMsgList_Destroy(&list);
-        lh_arena_reset(arena);
-        if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
-            natsSubscription_Destroy(sub); /* the stream or the consumer went: find them again */
-            sub = NULL;
-        }
-    }
-    natsSubscription_Destroy(sub);
-    lh_arena_destroy(arena);
-    jsCtx_Destroy(js);
-    return NULL;
+    return err;
 }
 
 lh_err *lh_obs_tally_start(lh_actor *a, const char *dir, lh_obs_tally **out)
@@ -265,15 +201,17 @@ lh_err *lh_obs_tally_start(lh_actor *a, const char *dir, lh_obs_tally **out)
     lh_obs_tally *t = calloc(1, sizeof *t);
     if (!t)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
-    t->actor = a;
     pthread_mutex_init(&t->mu, NULL);
     lh_err *err = lh_state_mkdirs(dir);
     if (!err)
         err = lh_state_db_open(&t->db, dir, 0);
     if (!err)
         err = lh_obs_restore(t);
-    if (!err && pthread_create(&t->thread, NULL, lh_obs_main, t) != 0)
-        err = lh_err_new(LH_EINTERNAL, NULL, "start the log's reader");
+    if (!err) {
+        lh_log_reader_opts o = {.durable = LH_OBS_DURABLE, .applied_seq = t->counted_seq,
+                                .apply = lh_obs_apply, .user = t};
+        err = lh_log_reader_start(a, &o, &t->reader);
+    }
     if (err) {
         if (t->db.db)
             lh_state_db_close(&t->db);
@@ -289,8 +227,7 @@ void lh_obs_tally_stop(lh_obs_tally *t)
 {
     if (!t)
         return;
-    atomic_store(&t->stopping, true);
-    pthread_join(t->thread, NULL);
+    lh_log_reader_stop(t->reader);
     lh_state_db_close(&t->db);
     pthread_mutex_destroy(&t->mu);
     free(t);

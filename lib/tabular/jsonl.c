@@ -15,7 +15,7 @@
 struct lh_jsonl {
     lh_buf line;    /* a line spanning chunks, so far */
     int64_t line_no; /* the number of the line being collected, from 1 */
-    lh_tab_map keys; /* key, exactly -> column */
+    lh_strmap keys; /* key, exactly -> column */
     lh_buf data;    /* the record's texts, NUL-separated */
     lh_tab_fpos *pos; /* one per column */
     size_t cap_pos;
@@ -36,7 +36,7 @@ void lh_jsonl_destroy(lh_jsonl *j)
         return;
     lh_buf_free(&j->line);
     lh_buf_free(&j->data);
-    lh_tab_map_free(&j->keys);
+    lh_strmap_free(&j->keys);
     free(j->pos);
     free(j);
 }
@@ -111,7 +111,7 @@ static size_t lh_jsonl_new_keys(const lh_jsonl *j, json_t *obj)
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
-        fresh += lh_tab_map_get(&j->keys, key, strlen(key)) == LH_TAB_ABSENT;
+        fresh += lh_strmap_get(&j->keys, key, strlen(key)) == LH_STRMAP_ABSENT;
     return fresh;
 }
 
@@ -136,15 +136,15 @@ static lh_err *lh_jsonl_object(lh_tab_reader *r, json_t *obj)
     json_t *v;
     json_object_foreach(obj, key, v) {
         size_t len = strlen(key);
-        if (lh_tab_map_get(&j->keys, key, len) == LH_TAB_ABSENT)
-            lh_tab_map_put(&j->keys, key, len, lh_tab_add_column(r, key, len));
+        if (lh_strmap_get(&j->keys, key, len) == LH_STRMAP_ABSENT)
+            lh_strmap_put(&j->keys, key, len, lh_tab_add_column(r, key, len));
     }
     lh_jsonl_reserve(j, r->n_names);
     for (size_t i = 0; i < r->n_names; i++)
         j->pos[i] = (lh_tab_fpos){.kind = LH_TAB_NULL};
     lh_buf_reset(&j->data);
     json_object_foreach(obj, key, v)
-        j->pos[lh_tab_map_get(&j->keys, key, strlen(key))] = lh_jsonl_value(j, v);
+        j->pos[lh_strmap_get(&j->keys, key, strlen(key))] = lh_jsonl_value(j, v);
     lh_buf_append(&j->data, "", 1); /* so an object of nulls still has a buffer */
     return lh_tab_emit(r, j->line_no, j->data.data, j->pos, r->n_names);
 }

@@ -14,86 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- the string map ---- */
-
-static uint64_t lh_tab_hash(const char *s, size_t n, bool fold)
-{
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        h = (h ^ (fold ? (unsigned char)tolower(c) : c)) * 1099511628211u;
-    }
-    return h;
-}
-
-static bool lh_tab_key_eq(const lh_tab_map_entry *e, const char *s, size_t n, bool fold)
-{
-    if (e->len != n)
-        return false;
-    return fold ? !strncasecmp(e->key, s, n) : !memcmp(e->key, s, n);
-}
-
-/* The slot holding `key`, or the free slot where it would go. */
-static lh_tab_map_entry *lh_tab_map_slot(const lh_tab_map *m, const char *key, size_t len,
-                                         uint64_t h)
-{
-    size_t mask = m->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        lh_tab_map_entry *e = &m->v[i];
-        if (!e->key || (e->hash == h && lh_tab_key_eq(e, key, len, m->fold_case)))
-            return e;
-    }
-}
-
-size_t lh_tab_map_get(const lh_tab_map *m, const char *key, size_t len)
-{
-    if (!m->cap)
-        return LH_TAB_ABSENT;
-    lh_tab_map_entry *e = lh_tab_map_slot(m, key, len, lh_tab_hash(key, len, m->fold_case));
-    return e->key ? e->value : LH_TAB_ABSENT;
-}
-
-static void lh_tab_map_grow(lh_tab_map *m)
-{
-    lh_tab_map old = *m;
-    m->cap = old.cap ? old.cap * 2 : 64;
-    m->v = calloc(m->cap, sizeof *m->v);
-    if (!m->v)
-        abort(); /* as lh_buf: out of memory is not recoverable here */
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.v[i].key)
-            *lh_tab_map_slot(m, old.v[i].key, old.v[i].len, old.v[i].hash) = old.v[i];
-    free(old.v);
-}
-
-void lh_tab_map_put(lh_tab_map *m, const char *key, size_t len, size_t value)
-{
-    if ((m->n + 1) * 2 > m->cap)
-        lh_tab_map_grow(m);
-    uint64_t h = lh_tab_hash(key, len, m->fold_case);
-    lh_tab_map_entry *e = lh_tab_map_slot(m, key, len, h);
-    if (!e->key) {
-        e->key = malloc(len + 1);
-        if (!e->key)
-            abort();
-        memcpy(e->key, key, len);
-        e->key[len] = '\0';
-        e->len = len;
-        e->hash = h;
-        m->n++;
-    }
-    e->value = value;
-}
-
-void lh_tab_map_free(lh_tab_map *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->v[i].key);
-    free(m->v);
-    m->v = NULL;
-    m->cap = m->n = 0;
-}
-
 /* ---- columns ---- */
 
 static bool lh_tab_blank(const char *s, size_t n)
@@ -117,7 +37,7 @@ static char *lh_tab_strndup(const char *s, size_t n)
 /* `base` itself if free, else base_2, base_3, ... (ignoring case). */
 static char *lh_tab_unique_name(lh_tab_reader *r, const char *base, size_t len)
 {
-    if (lh_tab_map_get(&r->folded, base, len) == LH_TAB_ABSENT)
+    if (lh_strmap_get(&r->folded, base, len) == LH_STRMAP_ABSENT)
         return lh_tab_strndup(base, len);
     lh_buf b;
     lh_buf_init(&b);
@@ -125,7 +45,7 @@ static char *lh_tab_unique_name(lh_tab_reader *r, const char *base, size_t len)
         lh_buf_reset(&b);
         lh_buf_append(&b, base, len);
         lh_buf_appendf(&b, "_%u", k);
-        if (lh_tab_map_get(&r->folded, b.data, b.len) == LH_TAB_ABSENT)
+        if (lh_strmap_get(&r->folded, b.data, b.len) == LH_STRMAP_ABSENT)
             break;
     }
     char *name = lh_tab_strndup(b.data, b.len);
@@ -147,7 +67,7 @@ size_t lh_tab_add_column(lh_tab_reader *r, const char *name, size_t len)
             abort();
     }
     char *unique = lh_tab_unique_name(r, name, len);
-    lh_tab_map_put(&r->folded, unique, strlen(unique), r->n_names);
+    lh_strmap_put(&r->folded, unique, strlen(unique), r->n_names);
     r->names[r->n_names] = unique;
     return r->n_names++;
 }
@@ -258,7 +178,7 @@ void lh_tab_reader_destroy(lh_tab_reader *r)
     for (size_t i = 0; i < r->n_names; i++)
         free(r->names[i]);
     free(r->names);
-    lh_tab_map_free(&r->folded);
+    lh_strmap_free(&r->folded);
     free(r->fields);
     free(r);
 }

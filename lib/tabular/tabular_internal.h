@@ -13,27 +13,7 @@
 
 #include "lib/tabular/tabular.h"
 #include "bus/buf.h"
-
-/* A small string -> index hash table (open addressing), exact or ignoring
- * ASCII case. */
-typedef struct lh_tab_map_entry {
-    char *key; /* owned; NULL = free slot */
-    size_t len;
-    uint64_t hash;
-    size_t value;
-} lh_tab_map_entry;
-
-typedef struct lh_tab_map {
-    lh_tab_map_entry *v;
-    size_t cap, n;
-    bool fold_case;
-} lh_tab_map;
-
-#define LH_TAB_ABSENT ((size_t)-1)
-
-size_t lh_tab_map_get(const lh_tab_map *m, const char *key, size_t len);
-void lh_tab_map_put(lh_tab_map *m, const char *key, size_t len, size_t value);
-void lh_tab_map_free(lh_tab_map *m);
+#include "bus/strmap.h"
 
 /* Where one field's text sits in a record's byte buffer (offsets, since
  * the buffer moves as it grows). */
@@ -54,7 +34,7 @@ struct lh_tab_reader {
     bool have_columns; /* CSV: the header (or first record) has been read */
     char **names;    /* column names, unique ignoring case */
     size_t n_names, cap_names;
-    lh_tab_map folded; /* names, ignoring case -> index */
+    lh_strmap folded; /* names, ignoring case -> index */
     int64_t records, bad, bytes;
     lh_tab_field *fields; /* the record being handed out */
     size_t cap_fields;

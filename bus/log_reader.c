@@ -1,0 +1,160 @@
+/*
+ * log_reader.c — the durable reader of log_reader.h.
+ */
+#include "bus/log_reader.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/events.h"
+#include "bus/log.h"
+
+#define LH_LOG_READER_BATCH 256
+#define LH_LOG_READER_WAIT_MS 500
+
+struct lh_log_reader {
+    lh_actor *actor;
+    lh_log_reader_opts opts;
+    char durable[64];
+    uint64_t applied; /* the last sequence applied and kept */
+    pthread_t thread;
+    atomic_bool stopping;
+};
+
+/* Drops the consumer when it stands past what the owner kept: the
+ * owner's state is behind (lost, or rebuilt from nothing). */
+static void lh_log_reader_realign(lh_log_reader *r, jsCtx *js)
+{
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    if (js_GetConsumerInfo(&ci, js, LH_EVENTS_STREAM, r->durable, NULL, &jerr) != NATS_OK)
+        return; /* none yet: it is made to start right after applied */
+    bool ahead = ci->AckFloor.Stream > r->applied;
+    jsConsumerInfo_Destroy(ci);
+    if (ahead) {
+        lh_info("the log's consumer %s stands past sequence %llu, which is all that is kept: "
+                "reading again from there", r->durable, (unsigned long long)r->applied);
+        js_DeleteConsumer(js, LH_EVENTS_STREAM, r->durable, NULL, &jerr);
+    }
+}
+
+static natsSubscription *lh_log_reader_subscribe(lh_log_reader *r, jsCtx *js)
+{
+    lh_log_reader_realign(r, js);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = LH_EVENTS_STREAM;
+    so.Config.AckPolicy = js_AckExplicit;
+    /* For a new consumer only (a kept one resumes where it stands): right
+     * after what is kept. An existing consumer's policy is not compared
+     * when it is left at its default. */
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    bool exists = js_GetConsumerInfo(&ci, js, LH_EVENTS_STREAM, r->durable, NULL, &jerr) ==
+                  NATS_OK;
+    jsConsumerInfo_Destroy(ci);
+    if (!exists && r->applied) {
+        so.Config.DeliverPolicy = js_DeliverByStartSequence;
+        so.Config.OptStartSeq = r->applied + 1;
+    }
+    natsSubscription *sub = NULL;
+    natsStatus s = js_PullSubscribe(&sub, js, "events.>", r->durable, NULL, &so, &jerr);
+    if (s != NATS_OK)
+        lh_debug("the log is not readable yet: %s", natsStatus_GetText(s));
+    return s == NATS_OK ? sub : NULL;
+}
+
+/* Applies the batch's new messages; acknowledges the batch once kept. */
+static void lh_log_reader_batch(lh_log_reader *r, natsMsgList *list, lh_arena *arena)
+{
+    natsMsg **fresh = lh_arena_alloc(arena, (size_t)list->Count * sizeof *fresh);
+    uint64_t *seqs = lh_arena_alloc(arena, (size_t)list->Count * sizeof *seqs);
+    int n = 0;
+    uint64_t last = r->applied;
+    for (int i = 0; i < list->Count; i++) {
+        jsMsgMetaData *meta = NULL;
+        if (natsMsg_GetMetaData(&meta, list->Msgs[i]) != NATS_OK)
+            continue;
+        uint64_t seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+        if (seq <= last)
+            continue; /* delivered again: applied already */
+        fresh[n] = list->Msgs[i];
+        seqs[n++] = last = seq;
+    }
+    lh_err *err = n ? r->opts.apply(r->opts.user, fresh, seqs, n, arena) : NULL;
+    if (err) { /* not kept: not acknowledged, so delivered again */
+        lh_error("%s", lh_err_message(err));
+        lh_err_free(err);
+        return;
+    }
+    r->applied = last;
+    for (int i = 0; i < list->Count; i++)
+        natsMsg_Ack(list->Msgs[i], NULL);
+}
+
+static void *lh_log_reader_main(void *arg)
+{
+    lh_log_reader *r = arg;
+    lh_log_set_actor(lh_actor_def_of(r->actor)->name);
+    jsCtx *js = NULL;
+    natsConnection_JetStream(&js, lh_conn_nats(lh_actor_conn(r->actor)), NULL);
+    natsSubscription *sub = NULL;
+    lh_arena *arena = lh_arena_create();
+    while (!atomic_load(&r->stopping)) {
+        if (!sub && !(sub = lh_log_reader_subscribe(r, js))) {
+            nats_Sleep(LH_LOG_READER_WAIT_MS);
+            continue;
+        }
+        natsMsgList list = {0};
+        jsErrCode jerr = 0;
+        natsStatus s = natsSubscription_Fetch(&list, sub, r->opts.batch, LH_LOG_READER_WAIT_MS,
+                                              &jerr);
+        if (s == NATS_OK)
+            lh_log_reader_batch(r, &list, arena);
+        natsMsgList_Destroy(&list);
+        lh_arena_reset(arena);
+        if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
+            natsSubscription_Destroy(sub); /* the stream or the consumer went: find them again */
+            sub = NULL;
+        }
+    }
+    natsSubscription_Destroy(sub);
+    lh_arena_destroy(arena);
+    jsCtx_Destroy(js);
+    return NULL;
+}
+
+lh_err *lh_log_reader_start(lh_actor *a, const lh_log_reader_opts *opts, lh_log_reader **out)
+{
+    assert(opts->durable && opts->apply);
+    lh_log_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        abort(); /* out of memory: as lh_buf does, we do not limp on */
+    r->actor = a;
+    r->opts = *opts;
+    snprintf(r->durable, sizeof r->durable, "%s", opts->durable);
+    r->opts.durable = r->durable;
+    if (r->opts.batch <= 0)
+        r->opts.batch = LH_LOG_READER_BATCH;
+    r->applied = opts->applied_seq;
+    if (pthread_create(&r->thread, NULL, lh_log_reader_main, r) != 0) {
+        free(r);
+        return lh_err_new(LH_EINTERNAL, NULL, "start the log's reader");
+    }
+    *out = r;
+    return NULL;
+}
+
+void lh_log_reader_stop(lh_log_reader *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->stopping, true);
+    pthread_join(r->thread, NULL);
+    free(r);
+}

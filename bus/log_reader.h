@@ -1,0 +1,46 @@
+/*
+ * log_reader.h — an actor's durable reader of the platform's log (the
+ * JetStream stream EVENTS): one thread fetching batches through a durable
+ * pull consumer and handing them, in order, to the actor's apply
+ * function, which keeps what it made of them before the batch is
+ * acknowledged.
+ *
+ * The reader's owner keeps the last sequence it applied with what it
+ * applied; that sequence, not the consumer, is the truth. A message at or
+ * below it (delivered again after a crash between keeping and
+ * acknowledging) is skipped, and a consumer that stands past it (the
+ * owner's state was lost or removed) is recreated to start right after
+ * it, so an owner rebuilt from nothing reads the whole log again.
+ */
+#ifndef LH_BUS_LOG_READER_H
+#define LH_BUS_LOG_READER_H
+
+#include <stdint.h>
+
+#include "bus/actor.h"
+#include "bus/err.h"
+
+typedef struct lh_log_reader lh_log_reader;
+
+/* Applies msgs[0..n), the log's messages after the last applied, in
+ * order, seqs[i] being msgs[i]'s stream sequence; arena is reset after
+ * each batch. NULL once what they made is kept (they are acknowledged);
+ * an error leaves them unacknowledged, to come again. */
+typedef lh_err *(*lh_log_apply_fn)(void *user, natsMsg **msgs, const uint64_t *seqs, int n,
+                                   lh_arena *arena);
+
+typedef struct lh_log_reader_opts {
+    const char *durable;  /* the consumer's name: one per reading actor */
+    uint64_t applied_seq; /* the last sequence the owner kept (0: none) */
+    int batch;            /* messages per fetch (default 256) */
+    lh_log_apply_fn apply;
+    void *user;
+} lh_log_reader_opts;
+
+/* Starts reading on its own thread; the log may not exist yet (it is
+ * looked for again every half second). */
+lh_err *lh_log_reader_start(lh_actor *a, const lh_log_reader_opts *opts, lh_log_reader **out);
+/* Stops the thread after the batch in hand and frees. Accepts NULL. */
+void lh_log_reader_stop(lh_log_reader *r);
+
+#endif
