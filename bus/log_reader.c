@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/clock.h"
 #include "bus/events.h"
 #include "bus/log.h"
 
@@ -20,7 +21,11 @@ struct lh_log_reader {
     lh_actor *actor;
     lh_log_reader_opts opts;
     char durable[64];
-    uint64_t applied; /* the last sequence applied and kept */
+    uint64_t kept;    /* the last sequence applied and kept */
+    uint64_t applied; /* the last sequence applied */
+    natsMsg **unkept; /* applied, not kept: acknowledged once kept */
+    int n_unkept;
+    int64_t first_unkept_ms; /* lh_clock_ms when the first of them came */
     pthread_t thread;
     atomic_bool stopping;
 };
@@ -33,11 +38,11 @@ static void lh_log_reader_realign(lh_log_reader *r, jsCtx *js)
     jsErrCode jerr = 0;
     if (js_GetConsumerInfo(&ci, js, LH_EVENTS_STREAM, r->durable, NULL, &jerr) != NATS_OK)
         return; /* none yet: it is made to start right after applied */
-    bool ahead = ci->AckFloor.Stream > r->applied;
+    bool ahead = ci->AckFloor.Stream > r->kept;
     jsConsumerInfo_Destroy(ci);
     if (ahead) {
         lh_info("the log's consumer %s stands past sequence %llu, which is all that is kept: "
-                "reading again from there", r->durable, (unsigned long long)r->applied);
+                "reading again from there", r->durable, (unsigned long long)r->kept);
         js_DeleteConsumer(js, LH_EVENTS_STREAM, r->durable, NULL, &jerr);
     }
 }
@@ -57,9 +62,9 @@ static natsSubscription *lh_log_reader_subscribe(lh_log_reader *r, jsCtx *js)
     bool exists = js_GetConsumerInfo(&ci, js, LH_EVENTS_STREAM, r->durable, NULL, &jerr) ==
                   NATS_OK;
     jsConsumerInfo_Destroy(ci);
-    if (!exists && r->applied) {
+    if (!exists && r->kept) {
         so.Config.DeliverPolicy = js_DeliverByStartSequence;
-        so.Config.OptStartSeq = r->applied + 1;
+        so.Config.OptStartSeq = r->kept + 1;
     }
     natsSubscription *sub = NULL;
     natsStatus s = js_PullSubscribe(&sub, js, "events.>", r->durable, NULL, &so, &jerr);
@@ -68,33 +73,56 @@ static natsSubscription *lh_log_reader_subscribe(lh_log_reader *r, jsCtx *js)
     return s == NATS_OK ? sub : NULL;
 }
 
-/* Applies the batch's new messages; acknowledges the batch once kept. */
-static void lh_log_reader_batch(lh_log_reader *r, natsMsgList *list, lh_arena *arena)
+/* Keeps what is applied and acknowledges it; on failure, lets it come
+ * again (unacknowledged) and applies from what was kept. */
+static void lh_log_reader_keep(lh_log_reader *r)
+{
+    if (!r->n_unkept)
+        return;
+    lh_err *err = r->opts.keep(r->opts.user, r->applied);
+    if (err) {
+        lh_error("%s", lh_err_message(err));
+        lh_err_free(err);
+        r->applied = r->kept;
+    } else {
+        r->kept = r->applied;
+    }
+    for (int i = 0; i < r->n_unkept; i++) {
+        if (!err)
+            natsMsg_Ack(r->unkept[i], NULL);
+        natsMsg_Destroy(r->unkept[i]);
+    }
+    r->n_unkept = 0;
+}
+
+/* Applies the batch's new messages and takes them (from the list) to
+ * acknowledge once kept; the ones delivered again are acknowledged now. */
+static void lh_log_reader_apply(lh_log_reader *r, natsMsgList *list, lh_arena *arena)
 {
     natsMsg **fresh = lh_arena_alloc(arena, (size_t)list->Count * sizeof *fresh);
     uint64_t *seqs = lh_arena_alloc(arena, (size_t)list->Count * sizeof *seqs);
     int n = 0;
-    uint64_t last = r->applied;
     for (int i = 0; i < list->Count; i++) {
         jsMsgMetaData *meta = NULL;
         if (natsMsg_GetMetaData(&meta, list->Msgs[i]) != NATS_OK)
             continue;
         uint64_t seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
-        if (seq <= last)
-            continue; /* delivered again: applied already */
+        if (seq <= r->applied) { /* delivered again: applied already */
+            if (seq <= r->kept)
+                natsMsg_Ack(list->Msgs[i], NULL);
+            continue; /* (not kept yet: the redelivery waits for AckWait) */
+        }
         fresh[n] = list->Msgs[i];
-        seqs[n++] = last = seq;
+        seqs[n++] = r->applied = seq;
+        r->unkept[r->n_unkept++] = list->Msgs[i];
+        list->Msgs[i] = NULL; /* ours now: acknowledged once kept */
     }
-    lh_err *err = n ? r->opts.apply(r->opts.user, fresh, seqs, n, arena) : NULL;
-    if (err) { /* not kept: not acknowledged, so delivered again */
-        lh_error("%s", lh_err_message(err));
-        lh_err_free(err);
+    if (!n)
         return;
-    }
-    r->applied = last;
-    for (int i = 0; i < list->Count; i++)
-        natsMsg_Ack(list->Msgs[i], NULL);
+    if (r->n_unkept == n)
+        r->first_unkept_ms = lh_clock_ms();
+    r->opts.apply(r->opts.user, fresh, seqs, n, arena);
 }
 
 static void *lh_log_reader_main(void *arg)
@@ -110,19 +138,30 @@ static void *lh_log_reader_main(void *arg)
             nats_Sleep(LH_LOG_READER_WAIT_MS);
             continue;
         }
+        /* wait no longer than the oldest unkept message may, and take no
+         * more than the room left before a keep */
+        int64_t wait = LH_LOG_READER_WAIT_MS;
+        if (r->n_unkept)
+            wait = r->first_unkept_ms + LH_LOG_READER_KEEP_MS - lh_clock_ms();
         natsMsgList list = {0};
         jsErrCode jerr = 0;
-        natsStatus s = natsSubscription_Fetch(&list, sub, r->opts.batch, LH_LOG_READER_WAIT_MS,
-                                              &jerr);
+        natsStatus s = wait > 0 ? natsSubscription_Fetch(&list, sub, r->opts.batch - r->n_unkept,
+                                                         wait, &jerr)
+                                : NATS_TIMEOUT;
         if (s == NATS_OK)
-            lh_log_reader_batch(r, &list, arena);
+            lh_log_reader_apply(r, &list, arena);
         natsMsgList_Destroy(&list);
         lh_arena_reset(arena);
+        if (r->n_unkept &&
+            (r->n_unkept == r->opts.batch ||
+             lh_clock_ms() - r->first_unkept_ms >= LH_LOG_READER_KEEP_MS))
+            lh_log_reader_keep(r);
         if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
             natsSubscription_Destroy(sub); /* the stream or the consumer went: find them again */
             sub = NULL;
         }
     }
+    lh_log_reader_keep(r); /* what is applied, kept before stopping */
     natsSubscription_Destroy(sub);
     lh_arena_destroy(arena);
     jsCtx_Destroy(js);
@@ -131,7 +170,7 @@ static void *lh_log_reader_main(void *arg)
 
 lh_err *lh_log_reader_start(lh_actor *a, const lh_log_reader_opts *opts, lh_log_reader **out)
 {
-    assert(opts->durable && opts->apply);
+    assert(opts->durable && opts->apply && opts->keep);
     lh_log_reader *r = calloc(1, sizeof *r);
     if (!r)
         abort(); /* out of memory: as lh_buf does, we do not limp on */
@@ -141,8 +180,12 @@ lh_err *lh_log_reader_start(lh_actor *a, const lh_log_reader_opts *opts, lh_log_
     r->opts.durable = r->durable;
     if (r->opts.batch <= 0)
         r->opts.batch = LH_LOG_READER_BATCH;
-    r->applied = opts->applied_seq;
+    r->kept = r->applied = opts->applied_seq;
+    r->unkept = calloc((size_t)r->opts.batch, sizeof *r->unkept);
+    if (!r->unkept)
+        abort();
     if (pthread_create(&r->thread, NULL, lh_log_reader_main, r) != 0) {
+        free(r->unkept);
         free(r);
         return lh_err_new(LH_EINTERNAL, NULL, "start the log's reader");
     }
@@ -156,5 +199,6 @@ void lh_log_reader_stop(lh_log_reader *r)
         return;
     atomic_store(&r->stopping, true);
     pthread_join(r->thread, NULL);
+    free(r->unkept);
     free(r);
 }

@@ -11,6 +11,7 @@
  */
 #include "actors/observer/tally.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,15 +183,24 @@ static lh_err *lh_obs_restore(lh_obs_tally *t)
 
 /* ---- the reader ---- */
 
-/* Counts a batch of new events and keeps the counts (log_reader.h). */
-static lh_err *lh_obs_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n,
-                            lh_arena *arena)
+/* Counts a batch of new events (log_reader.h). */
+static void lh_obs_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n,
+                         lh_arena *arena)
 {
     lh_obs_tally *t = user;
     pthread_mutex_lock(&t->mu);
     for (int i = 0; i < n; i++)
         lh_obs_count_msg(t, msgs[i], arena);
     t->counted_seq = seqs[n - 1];
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Keeps the counts with the sequence they reach (log_reader.h). */
+static lh_err *lh_obs_keep_counts(void *user, uint64_t seq)
+{
+    lh_obs_tally *t = user;
+    pthread_mutex_lock(&t->mu);
+    assert(seq == t->counted_seq);
     lh_err *err = lh_obs_keep(t);
     pthread_mutex_unlock(&t->mu);
     return err;
@@ -209,7 +219,7 @@ lh_err *lh_obs_tally_start(lh_actor *a, const char *dir, lh_obs_tally **out)
         err = lh_obs_restore(t);
     if (!err) {
         lh_log_reader_opts o = {.durable = LH_OBS_DURABLE, .applied_seq = t->counted_seq,
-                                .apply = lh_obs_apply, .user = t};
+                                .apply = lh_obs_apply, .keep = lh_obs_keep_counts, .user = t};
         err = lh_log_reader_start(a, &o, &t->reader);
     }
     if (err) {

@@ -227,12 +227,13 @@ void lh_pw_feed_event(lh_pw_graph *g, const char *msg, size_t len, lh_arena *are
     }
 }
 
-lh_err *lh_pw_feed_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n,
-                         lh_arena *arena)
+void lh_pw_feed_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n, lh_arena *arena)
 {
+    (void)seqs;
     lh_pw_graph *g = user;
     for (int i = 0; i < n; i++)
         lh_pw_feed_event(g, natsMsg_GetData(msgs[i]), (size_t)natsMsg_GetDataLength(msgs[i]),
                          arena);
-    return lh_pw_graph_keep(g, seqs[n - 1]);
 }
+
+lh_err *lh_pw_feed_keep(void *user, uint64_t seq) { return lh_pw_graph_keep(user, seq); }

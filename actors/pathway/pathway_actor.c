@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "actors/pathway/pathway_internal.h"
+#include "bus/buf.h"
 #include "bus/clock.h"
 #include "bus/events.h"
 #include "bus/log_reader.h"
@@ -146,7 +147,8 @@ static lh_err *lh_pathway_init(lh_actor *actor, void **state)
     if (!err) {
         lh_log_reader_opts o = {.durable = "pathwayd",
                                 .applied_seq = lh_pw_graph_applied(st->graph),
-                                .apply = lh_pw_feed_apply, .user = st->graph};
+                                .apply = lh_pw_feed_apply, .keep = lh_pw_feed_keep,
+                                .user = st->graph};
         err = lh_log_reader_start(actor, &o, &st->reader);
     }
     if (err) {
@@ -168,6 +170,17 @@ static void lh_pathway_fini(void *state)
     free(st);
 }
 
+/* How far into the log the graph is: its trace endpoint's $SRV.STATS data. */
+static void lh_pathway_stats_data(lh_actor *actor, void *state, const lh_contract *k,
+                                  lh_buf *out)
+{
+    (void)actor;
+    lh_pathway_state *st = state;
+    if (k == &lh_ep_pathway_trace && st)
+        lh_buf_appendf(out, "\"applied_seq\":%llu",
+                       (unsigned long long)lh_pw_graph_applied(st->graph));
+}
+
 static const lh_endpoint_def lh_pathway_endpoints[] = {
     {&lh_ep_pathway_record, lh_pathway_record},
     {&lh_ep_pathway_trace, lh_pathway_trace_handler},
@@ -185,4 +198,5 @@ const lh_actor_def lh_pathway_actor = {
     .n_endpoints = sizeof lh_pathway_endpoints / sizeof lh_pathway_endpoints[0],
     .init = lh_pathway_init,
     .fini = lh_pathway_fini,
+    .stats_data = lh_pathway_stats_data,
 };

@@ -19,9 +19,9 @@ lh_str lh_pw_dataset_node(lh_arena *arena, lh_str name, int64_t version);
 /* Applies one message of the log (an event envelope) to the graph;
  * anything else is passed over. */
 void lh_pw_feed_event(lh_pw_graph *g, const char *msg, size_t len, lh_arena *arena);
-/* The log reader's apply function (bus/log_reader.h); user is the graph. */
-lh_err *lh_pw_feed_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n,
-                         lh_arena *arena);
+/* The log reader's apply and keep (bus/log_reader.h); user is the graph. */
+void lh_pw_feed_apply(void *user, natsMsg **msgs, const uint64_t *seqs, int n, lh_arena *arena);
+lh_err *lh_pw_feed_keep(void *user, uint64_t seq);
 
 /* At most this many nodes in a trace. */
 #define LH_PW_MAX_NODES 10000
