@@ -1,5 +1,5 @@
 /*
- * cmd_events.c — `lakehouse events [--from SEQ|TIME] [--type T] [--actor A]
+ * cmd_events.c — `lakehouse events [tail] [--from SEQ|TIME] [--type T] [--actor A]
  * [--request-id R] [--limit N] [--follow] [--json]`: the log read back
  * through observerd (observer.events), one event per line (sequence,
  * time, type, request id, its fields as JSON), or observerd's reply as
@@ -19,8 +19,9 @@
 #include "schemas/observer.h"
 
 static const char lh_events_usage[] =
-    "usage: lakehouse events [--from SEQ|TIME] [--type T] [--actor A] [--request-id R]\n"
-    "                        [--limit N] [--follow] [--json] [--data-dir DIR]\n"
+    "usage: lakehouse events [tail] [--from SEQ|TIME] [--type T] [--actor A]\n"
+    "                        [--request-id R] [--limit N] [--follow] [--json]\n"
+    "                        [--data-dir DIR]\n"
     "\n"
     "Prints what happened, oldest first, from the platform's log (observer.events):\n"
     "one event per line, its sequence number, time, type, request id and fields.\n"
@@ -86,7 +87,10 @@ static int lh_events_parse(int argc, char **argv, lh_events_args *a)
         case LH_CLI_END: return -1;
         case LH_CLI_HELP: lh_cli_print_usage(c, stdout); return LH_EXIT_OK;
         case LH_CLI_ERROR: return LH_EXIT_USAGE;
-        case LH_CLI_POSITIONAL: return lh_cli_usage_error(c, "unexpected argument '%s'", value);
+        case LH_CLI_POSITIONAL: /* `lakehouse events tail ...` reads as well */
+            if (strcmp(value, "tail"))
+                return lh_cli_usage_error(c, "unexpected argument '%s'", value);
+            break;
         case LH_CLI_OPTION: rc = lh_events_option(a, opt, value); break;
         }
         if (rc)

@@ -92,7 +92,12 @@ LH_MESSAGE(lh_observer_stats_reply, LH_OBSERVER_STATS_REPLY, "What the log says 
     F(T, from_time, STRING, .max = 64, .doc = "From this RFC 3339 time on; not with from_seq.")\
     F(T, actor, STRING, .max = 64, .doc = "Only this actor's events.")                      \
     F(T, type, STRING, .max = 128, .doc = "Only events of this type.")                      \
-    F(T, request_id, STRING, .max = 64, .doc = "Only the events this request caused.")
+    F(T, request_id, STRING, .max = 64, .doc = "Only the events this request caused.")     \
+    F(T, batch, INT, .min = 1, .max = LH_OBSERVER_MAX_LIMIT, .def = 1,                      \
+      .doc = "Events per message: 1 (the default) publishes each event as the log keeps "  \
+             "it; more packs up to that many (and 256 KiB) into one message shaped as an "  \
+             "observer.events reply (`events`, `next_seq`, `more`), with Lh-Replay-Batch "  \
+             "giving the count: for readers that want the history fast.")
 LH_MESSAGE(lh_observer_replay_request, LH_OBSERVER_REPLAY_REQUEST,
            "Publish the log's history to a subject, in order, at full speed.")
 

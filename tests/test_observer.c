@@ -24,6 +24,7 @@
 #include "bus/actor.h"
 #include "bus/clock.h"
 #include "bus/events.h"
+#include "bus/json.h"
 #include "bus/log.h"
 #include "bus/mux.h"
 #include "bus/stream.h"
@@ -225,7 +226,7 @@ static void test_over_http_and_the_command(void **state)
     lh_test_response_free(&r);
     char log[700];
     snprintf(log, sizeof log, "%s/cli.log", f->nats.dir);
-    char *const argv[] = {LH_BINARY, "events", "--from", "2", "--limit", "1", NULL};
+    char *const argv[] = {LH_BINARY, "events", "tail", "--from", "2", "--limit", "1", NULL};
     assert_int_equal(lh_test_stack_run(f, argv, log, 60000), 0);
     char *out = lh_test_read_file(log, NULL);
     assert_non_null(strstr(out, "telld.upserted"));
@@ -448,6 +449,45 @@ static void test_replay_to_a_subject(void **state)
     const char *flag = NULL;
     assert_int_equal(natsMsgHeader_Get(end, "Lh-Replay-End", &flag), NATS_OK);
     natsMsg_Destroy(end);
+    /* batched: the same 16 in pages of 7, 7 and 2, each an observer.events page */
+    rep = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_observer_replay,
+                                    "{\"to_subject\":\"replay.out\",\"type\":\"telld.upserted\","
+                                    "\"from_seq\":5,\"batch\":7}"));
+    assert_int_equal(int_at(rep, "replayed"), 16);
+    json_decref(rep);
+    static const int sizes[] = {7, 7, 2};
+    int64_t want = 5;
+    for (int i = 0; i < 3; i++) {
+        natsMsg *m = NULL;
+        assert_int_equal(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK);
+        const char *count = NULL, *first = NULL;
+        assert_int_equal(natsMsgHeader_Get(m, "Lh-Replay-Batch", &count), NATS_OK);
+        assert_int_equal(atoi(count), sizes[i]);
+        assert_int_equal(natsMsgHeader_Get(m, "Lh-Replay-Seq", &first), NATS_OK);
+        lh_buf text;
+        lh_buf_init(&text);
+        assert_null(lh_msgpack_to_json(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
+                                       &text));
+        json_t *page = json_loads(lh_buf_cstr(&text), 0, NULL);
+        json_t *evs = json_object_get(page, "events");
+        assert_int_equal(json_array_size(evs), sizes[i]);
+        assert_int_equal(int_at(json_array_get(evs, 0), "seq"), atoll(first));
+        for (size_t k = 0; k < json_array_size(evs); k++) {
+            json_t *e = json_array_get(evs, k);
+            assert_int_equal(int_at(e, "seq"), want);
+            assert_int_equal(int_at(json_object_get(e, "data"), "items"), want - 1);
+            assert_string_equal(json_string_value(json_object_get(e, "type")), "telld.upserted");
+            want = want == 10 ? 16 : want + 1; /* 11..15 are telld.deleted */
+        }
+        assert_true(json_is_boolean(json_object_get(page, "more")));
+        assert_int_equal(json_is_true(json_object_get(page, "more")), i < 2);
+        json_decref(page);
+        lh_buf_free(&text);
+        natsMsg_Destroy(m);
+    }
+    assert_int_equal(natsSubscription_NextMsg(&end, sub, 5000), NATS_OK);
+    assert_int_equal(natsMsgHeader_Get(end, "Lh-Replay-End", &flag), NATS_OK);
+    natsMsg_Destroy(end);
     natsSubscription_Destroy(sub);
     /* refused before anything is sent */
     static const struct {
@@ -459,6 +499,8 @@ static void test_replay_to_a_subject(void **state)
         {"{\"to_subject\":\"out..x\"}", "to_subject"},
         {"{\"to_subject\":\"out\",\"from_time\":\"then\"}", "from_time"},
         {"{\"to_subject\":\"out\",\"type\":\"x\"}", "type"},
+        {"{\"to_subject\":\"out\",\"batch\":0}", "batch"},
+        {"{\"to_subject\":\"out\",\"batch\":1001}", "batch"},
         {"{}", "to_subject"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

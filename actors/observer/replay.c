@@ -20,6 +20,7 @@
 #define LH_HDR_REPLAY_SEQ "Lh-Replay-Seq"
 #define LH_HDR_REPLAY_END "Lh-Replay-End"
 #define LH_HDR_EVENT_SUBJECT "Lh-Event-Subject"
+#define LH_HDR_REPLAY_BATCH "Lh-Replay-Batch"
 #define LH_OBS_REPLAY_NEXT_MS 5000
 
 /* A plain subject of tokens, not the log's own nor a system one. */
@@ -65,12 +66,69 @@ static natsStatus lh_obs_republish(natsConnection *nc, const char *to, natsMsg *
     return s;
 }
 
+/* Events held for one message of a batched replay, with the log's
+ * messages their fields point into. */
+typedef struct lh_obs_batch {
+    natsConnection *nc;
+    const char *to;
+    size_t max;          /* events per message; 1: each event as it is */
+    natsMsg **msgs;
+    lh_observer_event *evs;
+    size_t n, bytes;
+    lh_buf out;
+} lh_obs_batch;
+
+#define LH_OBS_REPLAY_BATCH_BYTES (256 * 1024)
+
+/* Publishes the events held as one message (`more`: others follow). */
+static natsStatus lh_obs_batch_flush(lh_obs_batch *b, bool more)
+{
+    if (!b->n)
+        return NATS_OK;
+    lh_observer_events_reply page = {.events = {b->evs, b->n},
+                                     .next_seq = b->evs[b->n - 1].seq + 1, .more = more};
+    lh_buf_reset(&b->out);
+    lh_message_encode(&lh_observer_events_reply_schema, &page, &b->out);
+    char first[24], count[24];
+    snprintf(first, sizeof first, "%" PRId64, b->evs[0].seq);
+    snprintf(count, sizeof count, "%zu", b->n);
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, b->to, NULL, b->out.data, (int)b->out.len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, LH_HDR_REPLAY_SEQ, first);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(m, LH_HDR_REPLAY_BATCH, count);
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(b->nc, m);
+    natsMsg_Destroy(m);
+    for (size_t i = 0; i < b->n; i++)
+        natsMsg_Destroy(b->msgs[i]);
+    b->n = b->bytes = 0;
+    return s;
+}
+
+/* Sends one event on: as it is, or into the batch (which takes m). */
+static natsStatus lh_obs_batch_add(lh_obs_batch *b, natsMsg *m, const lh_observer_event *ev,
+                                   bool more)
+{
+    if (b->max == 1) {
+        natsStatus s = lh_obs_republish(b->nc, b->to, m, ev->seq);
+        natsMsg_Destroy(m);
+        return s;
+    }
+    b->msgs[b->n] = m;
+    b->evs[b->n++] = *ev;
+    b->bytes += (size_t)natsMsg_GetDataLength(m);
+    if (b->n < b->max && b->bytes < LH_OBS_REPLAY_BATCH_BYTES)
+        return NATS_OK;
+    return lh_obs_batch_flush(b, more);
+}
+
 /* Publishes what matches now; the counts in rep. */
 static lh_err *lh_obs_replay_read(lh_obs_job *w, natsSubscription *sub, uint64_t pending,
-                                  const lh_observer_events_request *e, const char *to,
+                                  const lh_observer_events_request *e, lh_obs_batch *b,
                                   lh_observer_replay_reply *rep)
 {
-    natsConnection *nc = lh_conn_nats(lh_actor_conn(w->actor));
     lh_arena *arena = lh_arena_create();
     uint64_t left = pending;
     lh_err *err = NULL;
@@ -83,17 +141,22 @@ static lh_err *lh_obs_replay_read(lh_obs_job *w, natsSubscription *sub, uint64_t
         }
         lh_observer_event ev = {0};
         if (lh_observer_take(m, arena, &ev, &left) && lh_observer_wanted(e, &ev)) {
-            s = lh_obs_republish(nc, to, m, ev.seq);
-            err = s == NATS_OK ? NULL : lh_err_from_nats(s, to);
+            s = lh_obs_batch_add(b, m, &ev, left > 0);
+            m = NULL; /* the batch's now */
+            err = s == NATS_OK ? NULL : lh_err_from_nats(s, b->to);
             rep->replayed += !err;
         }
         if (ev.seq)
             rep->last_seq = ev.seq;
         natsMsg_Destroy(m);
-        lh_arena_reset(arena);
+        if (!b->n) /* nothing held points into the arena */
+            lh_arena_reset(arena);
         if (!err && atomic_load(&w->f->stopping))
             err = lh_err_new(LH_EUNAVAILABLE, NULL, "observerd is stopping");
     }
+    natsStatus s = lh_obs_batch_flush(b, false);
+    if (!err && s != NATS_OK)
+        err = lh_err_from_nats(s, b->to);
     lh_arena_destroy(arena);
     return err;
 }
@@ -123,8 +186,20 @@ static lh_err *lh_obs_replay_publish(lh_obs_job *w, const lh_observer_replay_req
             s = js_SubscribeSync(&sub, js, subject, NULL, &so, &jerr);
         if (s == NATS_OK)
             s = natsSubscription_GetConsumerInfo(&ci, sub, NULL, &jerr);
-        if (s == NATS_OK)
-            err = lh_obs_replay_read(w, sub, ci->Delivered.Consumer + ci->NumPending, &e, to, rep);
+        if (s == NATS_OK) {
+            size_t max = r->has_batch ? (size_t)r->batch : 1;
+            lh_obs_batch b = {.nc = lh_conn_nats(lh_actor_conn(w->actor)), .to = to, .max = max,
+                              .msgs = calloc(max, sizeof *b.msgs),
+                              .evs = calloc(max, sizeof *b.evs)};
+            lh_buf_init(&b.out);
+            if (!b.msgs || !b.evs)
+                abort(); /* out of memory: as lh_buf does, we do not limp on */
+            err = lh_obs_replay_read(w, sub, ci->Delivered.Consumer + ci->NumPending, &e, &b,
+                                     rep);
+            free(b.msgs);
+            free(b.evs);
+            lh_buf_free(&b.out);
+        }
         else if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) /* no log: nothing to replay */
             err = lh_err_wrap_as(lh_err_from_nats(s, "the log"), LH_EUNAVAILABLE,
                                  "cannot read the log");

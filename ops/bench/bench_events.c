@@ -5,9 +5,14 @@
  *   lh-bench-events fill URL N     N events published into the log (the
  *                                  stream EVENTS) as fast as JetStream
  *                                  takes them, acknowledged asynchronously
- *   lh-bench-events replay URL     observer.replay of the whole log to a
+ *   lh-bench-events replay URL [BATCH]
+ *                                  observer.replay of the whole log to a
  *                                  subject this program counts, timed from
- *                                  the request to the end message
+ *                                  the request to the end message; BATCH
+ *                                  events per message (default 1)
+ *   lh-bench-events read URL       the whole log read by an ordered
+ *                                  consumer doing nothing with it: the
+ *                                  bound a reader meets
  *   lh-bench-events graph DIR N    a lineage graph of N edges shaped like
  *                                  the platform's own, written straight
  *                                  into pathwayd's store at DIR
@@ -128,15 +133,17 @@ static void lh_on_replayed(natsConnection *nc, natsSubscription *sub, natsMsg *m
 {
     (void)nc, (void)sub;
     lh_counter *c = arg;
-    const char *end = NULL;
-    if (natsMsgHeader_Get(m, "Lh-Replay-End", &end) == NATS_OK)
+    const char *v = NULL;
+    if (natsMsgHeader_Get(m, "Lh-Replay-End", &v) == NATS_OK)
         atomic_store(&c->ended, true);
+    else if (natsMsgHeader_Get(m, "Lh-Replay-Batch", &v) == NATS_OK)
+        atomic_fetch_add(&c->n, atol(v)); /* a batch: that many events */
     else
         atomic_fetch_add(&c->n, 1);
     natsMsg_Destroy(m);
 }
 
-static int lh_replay(const char *url)
+static int lh_replay(const char *url, int batch)
 {
     natsConnection *nc = lh_connect(url);
     lh_counter c = {0};
@@ -147,6 +154,7 @@ static int lh_replay(const char *url)
     lh_buf body;
     lh_buf_init(&body);
     lh_observer_replay_request req = {.to_subject = {"bench.replayed", 14}};
+    LH_SET(&req, batch, batch);
     lh_message_encode_given(lh_ep_observer_replay.request, &req, &body);
     double t0 = lh_now_s();
     natsMsg *reply = NULL;
@@ -159,10 +167,48 @@ static int lh_replay(const char *url)
     if (s != NATS_OK)
         fprintf(stderr, "lh-bench-events: replay: %s\n", natsStatus_GetText(s));
     else
-        printf("replayed=%ld seconds=%.3f events_per_s=%.0f\n", n, secs, n / secs);
+        printf("replayed=%ld batch=%d seconds=%.3f events_per_s=%.0f\n", n, batch, secs,
+               n / secs);
     natsMsg_Destroy(reply);
     lh_buf_free(&body);
     natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    return s == NATS_OK ? 0 : 1;
+}
+
+/* ---- read ---- */
+
+/* The whole log through an ordered consumer, nothing done with it: the
+ * bound any reader of the log on this connection meets. */
+static int lh_read(const char *url)
+{
+    natsConnection *nc = lh_connect(url);
+    jsCtx *js = NULL;
+    natsConnection_JetStream(&js, nc, NULL);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = LH_EVENTS_STREAM;
+    so.Ordered = true;
+    natsSubscription *sub = NULL;
+    jsErrCode jerr = 0;
+    double t0 = lh_now_s();
+    natsStatus s = js_SubscribeSync(&sub, js, "events.>", NULL, &so, &jerr);
+    natsSubscription_SetPendingLimits(sub, -1, -1);
+    long n = 0;
+    for (uint64_t left = 1; s == NATS_OK && left;) {
+        natsMsg *m = NULL;
+        s = natsSubscription_NextMsg(&m, sub, 5000);
+        jsMsgMetaData *meta = NULL;
+        if (s == NATS_OK && natsMsg_GetMetaData(&meta, m) == NATS_OK)
+            left = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+        natsMsg_Destroy(m);
+        n += s == NATS_OK;
+    }
+    double secs = lh_now_s() - t0;
+    printf("read=%ld seconds=%.3f events_per_s=%.0f\n", n, secs, n / secs);
+    natsSubscription_Destroy(sub);
+    jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     return s == NATS_OK ? 0 : 1;
 }
@@ -225,12 +271,15 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "fill"))
         return lh_fill(argv[2], atol(argv[3]));
-    if (argc == 3 && !strcmp(argv[1], "replay"))
-        return lh_replay(argv[2]);
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "replay"))
+        return lh_replay(argv[2], argc == 4 ? atoi(argv[3]) : 1);
+    if (argc == 3 && !strcmp(argv[1], "read"))
+        return lh_read(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "graph"))
         return lh_graph(argv[2], atol(argv[3]));
     fprintf(stderr, "usage: lh-bench-events fill URL N\n"
-                    "       lh-bench-events replay URL\n"
+                    "       lh-bench-events replay URL [BATCH]\n"
+                    "       lh-bench-events read URL\n"
                     "       lh-bench-events graph DIR N\n");
     return 2;
 }

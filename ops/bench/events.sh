@@ -5,7 +5,9 @@
 #      on the bus, the stack with LH_EVENTS=on against LH_EVENTS=off,
 #      alternated over ROUNDS rounds;
 #   2. replaying 1,000,000 events from the log to a subscriber
-#      (observer.replay), after observerd and pathwayd have caught up;
+#      (observer.replay, each event a message, then 100 per message),
+#      after observerd and pathwayd have caught up; and the bound, the
+#      log read by an ordered consumer doing nothing else;
 #   3. pathway.trace at depth 5 on a 100,000-edge graph shaped like the
 #      platform's own, one request at a time on the bus.
 #
@@ -21,7 +23,7 @@ WRITE=0
 EVENTS=1000000
 EDGES=100000
 SECONDS_EACH=8
-ROUNDS=2
+ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --write) WRITE=1 ;;
@@ -95,6 +97,8 @@ print(max(d["lag"], d["log_seq"]-(seqs[0] if seqs else 0)))')
 done
 CATCHUP=$(python3 -c "import sys; print(round(float('$(date +%s.%N)') - $T0, 1))")
 REPLAY=$("$BUILD/lh-bench-events" replay "$URL")
+REPLAY100=$("$BUILD/lh-bench-events" replay "$URL" 100)
+READ=$("$BUILD/lh-bench-events" read "$URL")
 
 # ---- 3. trace ----
 LH_DATA_DIR=$TMP/data "$LH" down >/dev/null 2>&1 || true
@@ -131,9 +135,14 @@ $(row upsert "vector.upsert, 100 vectors of 64")
 **Replay**: $(echo "$FILL" | field events) events published into the log at
 $(echo "$FILL" | field events_per_s) events/s (asynchronous acknowledgements);
 observerd's counts and pathwayd's graph caught up with all of them
-${CATCHUP} s after the last was published; then \`observer.replay\` of the
-whole log to a subscriber: $(echo "$REPLAY" | field replayed) events in
-$(echo "$REPLAY" | field seconds) s, **$(echo "$REPLAY" | field events_per_s) events/s**.
+${CATCHUP} s after the last was published. Then the whole log to a
+subscriber:
+
+| reading | events | seconds | events/s |
+|---|---|---|---|
+| \`observer.replay\`, each event a message | $(echo "$REPLAY" | field replayed) | $(echo "$REPLAY" | field seconds) | $(echo "$REPLAY" | field events_per_s) |
+| \`observer.replay\` with \`batch\` 100 | $(echo "$REPLAY100" | field replayed) | $(echo "$REPLAY100" | field seconds) | **$(echo "$REPLAY100" | field events_per_s)** |
+| the bound: an ordered consumer reading, nothing else | $(echo "$READ" | field read) | $(echo "$READ" | field seconds) | $(echo "$READ" | field events_per_s) |
 
 **Trace**: a lineage graph of $(echo "$GRAPH" | field edges) edges shaped like the
 platform's (objects -> versions -> 50 indexes -> answers, versions ->
