@@ -22,7 +22,8 @@ struct lh_log_reader {
     lh_log_reader_opts opts;
     char durable[64];
     uint64_t kept;    /* the last sequence applied and kept */
-    uint64_t applied; /* the last sequence applied */
+    _Atomic uint64_t applied; /* the last sequence applied (read by lh_log_reader_applied) */
+    bool failed;              /* a keep failed: reading stopped */
     natsMsg **unkept; /* applied, not kept: acknowledged once kept */
     int n_unkept;
     int64_t first_unkept_ms; /* lh_clock_ms when the first of them came */
@@ -31,14 +32,17 @@ struct lh_log_reader {
 };
 
 /* Drops the consumer when it stands past what the owner kept: the
- * owner's state is behind (lost, or rebuilt from nothing). */
+ * owner's state is behind (lost, or rebuilt from nothing), or it stopped
+ * without keeping what it had been sent (a crash): what was delivered and
+ * not kept would otherwise come back only after newer events were kept,
+ * and be taken for a repeat. */
 static void lh_log_reader_realign(lh_log_reader *r, jsCtx *js)
 {
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     if (js_GetConsumerInfo(&ci, js, LH_EVENTS_STREAM, r->durable, NULL, &jerr) != NATS_OK)
-        return; /* none yet: it is made to start right after applied */
-    bool ahead = ci->AckFloor.Stream > r->kept;
+        return; /* none yet: it is made to start right after kept */
+    bool ahead = ci->AckFloor.Stream > r->kept || ci->Delivered.Stream > r->kept;
     jsConsumerInfo_Destroy(ci);
     if (ahead) {
         lh_info("the log's consumer %s stands past sequence %llu, which is all that is kept: "
@@ -73,17 +77,22 @@ static natsSubscription *lh_log_reader_subscribe(lh_log_reader *r, jsCtx *js)
     return s == NATS_OK ? sub : NULL;
 }
 
-/* Keeps what is applied and acknowledges it; on failure, lets it come
- * again (unacknowledged) and applies from what was kept. */
+/* Keeps what is applied and acknowledges it. A keep that fails stops
+ * the reader (fail-stop): the owner's state on disk is what was kept
+ * before, the messages stay unacknowledged, and a restart reads again from
+ * the kept sequence (realign) with the owner reloaded from disk. Going on
+ * instead would apply later events over a group that never made it. */
 static void lh_log_reader_keep(lh_log_reader *r)
 {
-    if (!r->n_unkept)
+    if (!r->n_unkept || r->failed)
         return;
     lh_err *err = r->opts.keep(r->opts.user, r->applied);
     if (err) {
-        lh_error("%s", lh_err_message(err));
+        lh_error("the log's reader %s stops: %s; it reads again from sequence %llu when "
+                 "restarted", r->durable, lh_err_message(err),
+                 (unsigned long long)r->kept + 1);
         lh_err_free(err);
-        r->applied = r->kept;
+        r->failed = true;
     } else {
         r->kept = r->applied;
     }
@@ -134,6 +143,10 @@ static void *lh_log_reader_main(void *arg)
     natsSubscription *sub = NULL;
     lh_arena *arena = lh_arena_create();
     while (!atomic_load(&r->stopping)) {
+        if (r->failed) {
+            nats_Sleep(LH_LOG_READER_WAIT_MS);
+            continue;
+        }
         if (!sub && !(sub = lh_log_reader_subscribe(r, js))) {
             nats_Sleep(LH_LOG_READER_WAIT_MS);
             continue;
@@ -157,6 +170,7 @@ static void *lh_log_reader_main(void *arg)
              lh_clock_ms() - r->first_unkept_ms >= LH_LOG_READER_KEEP_MS))
             lh_log_reader_keep(r);
         if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
+            lh_log_reader_keep(r); /* the messages in hand belong to sub: ack before it goes */
             natsSubscription_Destroy(sub); /* the stream or the consumer went: find them again */
             sub = NULL;
         }
@@ -192,6 +206,8 @@ lh_err *lh_log_reader_start(lh_actor *a, const lh_log_reader_opts *opts, lh_log_
     *out = r;
     return NULL;
 }
+
+uint64_t lh_log_reader_applied(lh_log_reader *r) { return atomic_load(&r->applied); }
 
 void lh_log_reader_stop(lh_log_reader *r)
 {

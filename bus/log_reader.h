@@ -15,8 +15,10 @@
  * applied; that sequence, not the consumer, is the truth. A message at or
  * below it (delivered again after a crash between keeping and
  * acknowledging) is skipped, and a consumer that stands past it (the
- * owner's state was lost or removed) is recreated to start right after
- * it, so an owner rebuilt from nothing reads the whole log again.
+ * owner's state was lost or removed, or it crashed holding a group not
+ * kept) is recreated to start right after it, so an owner rebuilt from
+ * nothing reads the whole log again. A keep that fails stops the reader
+ * (logged): nothing later is applied over what was not kept.
  */
 #ifndef LH_BUS_LOG_READER_H
 #define LH_BUS_LOG_READER_H
@@ -53,7 +55,12 @@ typedef struct lh_log_reader_opts {
 /* Starts reading on its own thread; the log may not exist yet (it is
  * looked for again every half second). */
 lh_err *lh_log_reader_start(lh_actor *a, const lh_log_reader_opts *opts, lh_log_reader **out);
-/* Stops the thread after the batch in hand and frees. Accepts NULL. */
+/* The last sequence applied (kept or about to be): for an owner that
+ * waits until the log it wrote to has come round. */
+uint64_t lh_log_reader_applied(lh_log_reader *r);
+/* Stops the thread after keeping what it applied, and frees; call it
+ * while the connection is up (the actor's stop), so what is kept is
+ * acknowledged. Accepts NULL. */
 void lh_log_reader_stop(lh_log_reader *r);
 
 #endif

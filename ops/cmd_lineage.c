@@ -11,6 +11,7 @@
 #include "bus/config.h"
 #include "bus/json.h"
 #include "bus/request.h"
+#include "bus/strmap.h"
 #include "ops/cli.h"
 #include "schemas/pathway.h"
 
@@ -102,21 +103,26 @@ static void lh_lineage_end_line(const lh_pathway_node *n)
     putchar('\n');
 }
 
-/* The edges from (down) or into (up) `id`, each a line, then theirs. */
+/* The edges from (down) or into (up) `id`, each a line, then theirs; a
+ * node met again is named, not followed again (lineage that rejoins would
+ * otherwise print its branches over and over). */
 static void lh_lineage_tree(const lh_pathway_trace_reply *t, lh_str id, bool down, int level,
-                            int depth)
+                            int depth, lh_strmap *shown)
 {
     const lh_pathway_edge *e = t->edges.v;
     for (size_t i = 0; i < t->edges.n && level < depth; i++) {
         if (!lh_lineage_eq(down ? e[i].from : e[i].to, id))
             continue;
         lh_str next = down ? e[i].to : e[i].from;
-        const lh_pathway_node *n = lh_lineage_node(t, next);
-        printf("%*s%s %-7.*s %.*s  (%.*s)", 2 + 4 * level, "", down ? "->" : "<-",
+        bool again = lh_strmap_get(shown, next.s, next.len) != LH_STRMAP_ABSENT;
+        printf("%*s%s %-7.*s %.*s  (%.*s)%s", 2 + 4 * level, "", down ? "->" : "<-",
                (int)e[i].step.len, e[i].step.s, (int)next.len, next.s, (int)e[i].time.len,
-               e[i].time.s);
-        lh_lineage_end_line(n);
-        lh_lineage_tree(t, next, down, level + 1, depth);
+               e[i].time.s, again ? "  (above)" : "");
+        lh_lineage_end_line(lh_lineage_node(t, next));
+        if (again)
+            continue;
+        lh_strmap_put(shown, next.s, next.len, 1);
+        lh_lineage_tree(t, next, down, level + 1, depth, shown);
     }
 }
 
@@ -125,10 +131,13 @@ static void lh_lineage_show(const lh_lineage_args *a, const lh_pathway_trace_rep
     printf("%.*s", (int)t->node.len, t->node.s);
     lh_lineage_end_line(lh_lineage_node(t, t->node));
     int depth = a->depth ? a->depth : 5;
+    lh_strmap shown = {0};
     if (!a->direction || !strcmp(a->direction, "up"))
-        lh_lineage_tree(t, t->node, false, 0, depth);
+        lh_lineage_tree(t, t->node, false, 0, depth, &shown);
+    lh_strmap_free(&shown);
     if (!a->direction || !strcmp(a->direction, "down"))
-        lh_lineage_tree(t, t->node, true, 0, depth);
+        lh_lineage_tree(t, t->node, true, 0, depth, &shown);
+    lh_strmap_free(&shown);
     if (t->truncated)
         printf("(cut at %zu nodes)\n", t->nodes.n);
 }

@@ -11,7 +11,9 @@
 #include "bus/contract.h"
 #include "bus/schema.h"
 
-#define LH_PATHWAY_NODE_MAX 1024
+/* An object's node holds its bucket, a key of up to 1024 bytes and a sha256. */
+#define LH_PATHWAY_NODE_MAX 1200
+#define LH_PATHWAY_MAX_CURSOR (2 * (1 + 64 + 2 * (LH_PATHWAY_NODE_MAX + 1)))
 #define LH_PATHWAY_MAX_DEPTH 50
 #define LH_PATHWAY_MAX_RECORD 1000
 #define LH_PATHWAY_MAX_RUNS 1000
@@ -101,6 +103,8 @@ LH_MESSAGE(lh_pathway_lineage_reply, LH_PATHWAY_LINEAGE_REPLY,
 #define LH_PATHWAY_OPENLINEAGE_REQUEST(F, T)                                                \
     F(T, since, STRING, .max = 64,                                                          \
       .doc = "Runs whose edges were made at or after this RFC 3339 time (default: all).")   \
+    F(T, cursor, STRING, .max = LH_PATHWAY_MAX_CURSOR,                                      \
+      .doc = "Go on where a page stopped: its `next_cursor` (then since is not needed).")   \
     F(T, limit, INT, .min = 1, .max = LH_PATHWAY_MAX_RUNS, .def = 100,                      \
       .doc = "At most this many runs (1 to 1000, default 100), two events each.")
 LH_MESSAGE(lh_pathway_openlineage_request, LH_PATHWAY_OPENLINEAGE_REQUEST,
@@ -130,7 +134,9 @@ LH_MESSAGE(lh_openlineage_run_event, LH_OPENLINEAGE_RUN_EVENT,
     F(T, events, OBJECTS, .sub = &lh_openlineage_run_event_schema,                          \
       .doc = "START then COMPLETE for each run, runs oldest first.")                        \
     F(T, more, BOOL, .doc = "Whether later runs exist.")                                    \
-    F(T, next_since, STRING, .doc = "Where to go on from (`since`) when there are more.")
+    F(T, next_cursor, STRING,                                                               \
+      .doc = "When there are more: the `cursor` of the next page (a run whose edges "       \
+             "straddle the two is in both, with the same runId).")
 LH_MESSAGE(lh_pathway_openlineage_reply, LH_PATHWAY_OPENLINEAGE_REPLY,
            "Lineage as OpenLineage run events.")
 

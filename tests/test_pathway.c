@@ -292,6 +292,15 @@ static void test_recorded_edges_and_bad_input(void **state)
     lh_test_expect(lh_test_call_s(f->nc, &lh_ep_pathway_lineage, "{\"node\":\"x:y\",\"depth\":"
                                                                  "\"deep\"}"),
                    400, "depth", NULL);
+    /* with no log there is nowhere to record into */
+    setenv("LH_EVENTS", "off", 1);
+    lh_test_stack_restart(f, &lh_pathway_actor, 2);
+    unsetenv("LH_EVENTS");
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_pathway_record,
+                                  "{\"edges\":[{\"from\":\"a:b\",\"to\":\"c:d\","
+                                  "\"step\":\"x\"}]}"),
+                   503, NULL, "LH_EVENTS=off");
+    lh_test_stack_restart(f, &lh_pathway_actor, 2);
     json_t *after = trace(f, "report:q4", "up", 5);
     assert_true(json_equal(before, after));
     json_decref(before);
@@ -411,16 +420,37 @@ static void test_openlineage_export(void **state)
     assert_true(ingest);
     assert_true(json_is_false(json_object_get(x, "more")));
     json_decref(x);
-    /* in pages of one run: each page goes on from where the last stopped */
-    x = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_pathway_openlineage, "{\"limit\":1}"));
-    assert_int_equal(json_array_size(json_object_get(x, "events")), 2);
-    assert_true(json_is_true(json_object_get(x, "more")));
-    char q[128];
-    snprintf(q, sizeof q, "{\"since\":\"%s\"}", str_at(x, "next_since"));
-    json_decref(x);
-    x = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_pathway_openlineage, q));
-    assert_true(json_array_size(json_object_get(x, "events")) >= 2);
-    json_decref(x);
+    /* in pages of one run, three of them in one millisecond: every run
+     * once, and the paging ends */
+    for (int i = 0; i < 3; i++) {
+        char body[200];
+        snprintf(body, sizeof body, "{\"edges\":[{\"from\":\"file:f%d\",\"to\":\"report:r%d\","
+                                    "\"step\":\"same\",\"time\":\"2030-01-01T00:00:00Z\"}]}", i, i);
+        json_decref(lh_test_ok(lh_test_call_s(f->nc, &lh_ep_pathway_record, body)));
+    }
+    json_t *runs = json_object();
+    char q[4096];
+    snprintf(q, sizeof q, "{\"since\":\"2030-01-01T00:00:00Z\",\"limit\":1}");
+    int pages = 0;
+    for (bool more = true; more; pages++) {
+        assert_true(pages < 10);
+        x = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_pathway_openlineage, q));
+        json_t *evs = json_object_get(x, "events");
+        assert_int_equal(json_array_size(evs), 2);
+        json_object_set_new(runs, str_at(json_object_get(json_array_get(evs, 0), "run"), "runId"),
+                            json_true());
+        more = json_is_true(json_object_get(x, "more"));
+        if (more)
+            snprintf(q, sizeof q, "{\"cursor\":\"%s\",\"limit\":1}", str_at(x, "next_cursor"));
+        json_decref(x);
+    }
+    assert_int_equal(pages, 3);
+    assert_int_equal(json_object_size(runs), 3);
+    json_decref(runs);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_pathway_openlineage, "{\"cursor\":\"zz\"}"),
+                   400, "cursor", NULL);
+    lh_test_expect(lh_test_call_s(f->nc, &lh_ep_pathway_openlineage, "{\"cursor\":\"6e61\"}"),
+                   400, "cursor", NULL); /* hex, but not a time key */
     /* nothing after the future */
     x = lh_test_ok(lh_test_call_s(f->nc, &lh_ep_pathway_openlineage,
                                   "{\"since\":\"2200-01-01T00:00:00Z\"}"));
@@ -546,6 +576,12 @@ static void test_the_graph_alone(void **state)
     lh_pw_graph_join(g, &remade, true);
     assert_true(lh_pw_graph_node(g, (lh_str){"a:5", 3}, arena, &n5));
     assert_null(n5.deleted.s);
+    /* told gone before it was told made: remembered gone */
+    lh_pw_graph_delete(g, (lh_str){"ghost:x", 7}, false, when);
+    lh_pathway_edge haunt = edge_of("ghost:x", "b:2");
+    lh_pw_graph_join(g, &haunt, false);
+    assert_true(lh_pw_graph_node(g, (lh_str){"ghost:x", 7}, arena, &n5));
+    assert_non_null(n5.deleted.s);
     /* a star past the bound: cut, and said so */
     for (int i = 0; i < LH_PW_MAX_NODES + 5; i++) {
         char leaf[32];

@@ -134,6 +134,7 @@ static void lh_observer_stop(lh_actor *actor, void *state)
     (void)actor;
     lh_observer_state *st = state;
     lh_obs_followers_stop(&st->followers);
+    lh_obs_tally_stop_reading(st->tally); /* before the connection drains: acks go out */
 }
 
 static void lh_observer_fini(void *state)

@@ -233,6 +233,12 @@ lh_err *lh_obs_tally_start(lh_actor *a, const char *dir, lh_obs_tally **out)
     return NULL;
 }
 
+void lh_obs_tally_stop_reading(lh_obs_tally *t)
+{
+    lh_log_reader_stop(t->reader);
+    t->reader = NULL;
+}
+
 void lh_obs_tally_stop(lh_obs_tally *t)
 {
     if (!t)

@@ -16,7 +16,9 @@ typedef struct lh_obs_tally lh_obs_tally;
 
 /* Opens the counts under `dir` and starts reading the log. */
 lh_err *lh_obs_tally_start(lh_actor *a, const char *dir, lh_obs_tally **out);
-/* Stops the thread (what is counted is kept) and frees. Accepts NULL. */
+/* Stops reading (what is counted is kept): while the connection is up. */
+void lh_obs_tally_stop_reading(lh_obs_tally *t);
+/* Stops reading if it still does, and frees. Accepts NULL. */
 void lh_obs_tally_stop(lh_obs_tally *t);
 /* The counts now, into rep (in arena); counted_seq and the types. */
 void lh_obs_tally_read(lh_obs_tally *t, lh_arena *arena, lh_observer_stats_reply *rep);

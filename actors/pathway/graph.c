@@ -198,6 +198,19 @@ void lh_pw_graph_delete(lh_pw_graph *g, lh_str prefix, bool versions, lh_str tim
         lh_pw_put_node(g, &k, n);
     }
     leveldb_iter_destroy(it);
+    lh_pathway_node n = {0};
+    lh_buf_reset(&k);
+    lh_buf_append(&k, pfx, plen);
+    if (!versions && !lh_pw_get_node(g, &k, arena, &n)) {
+        /* told gone before it was told made (the log's start has aged
+         * out): remembered as gone, so an edge naming it later leaves it
+         * so, applied once or again */
+        const char *colon = memchr(prefix.s, ':', prefix.len);
+        assert(colon);
+        n = (lh_pathway_node){.id = prefix, .kind = {prefix.s, (size_t)(colon - prefix.s)},
+                              .time = time, .deleted = time};
+        lh_pw_put_node(g, &k, &n);
+    }
     pthread_mutex_unlock(&g->mu);
     free(pfx);
     lh_buf_free(&k);
@@ -348,11 +361,18 @@ void lh_pw_graph_edges(lh_pw_graph *g, lh_str id, bool down, lh_arena *arena, lh
     lh_buf_free(&k);
 }
 
+typedef struct lh_pw_timed_walk {
+    lh_pw_graph *g;
+    lh_arena *arena;
+    lh_pw_timed_fn fn;
+    void *user;
+} lh_pw_timed_walk;
+
 static bool lh_pw_each_timed(void *user, const char *key, size_t klen, const char *v,
                              size_t vlen)
 {
     (void)v, (void)vlen;
-    lh_pw_walk *w = user;
+    lh_pw_timed_walk *w = user;
     /* t<time>\0<from>\0<to> */
     const char *from = memchr(key, 0, klen);
     const char *to = from ? memchr(from + 1, 0, (size_t)(key + klen - from - 1)) : NULL;
@@ -360,19 +380,22 @@ static bool lh_pw_each_timed(void *user, const char *key, size_t klen, const cha
         return true;
     lh_str f = {from + 1, (size_t)(to - from - 1)}, t = {to + 1, (size_t)(key + klen - to - 1)};
     lh_pathway_edge *e = lh_pw_get_edge(w->g, f, t, w->arena);
-    return e ? w->fn(w->user, e) : true;
+    return e ? w->fn(w->user, e, key, klen) : true;
 }
 
-void lh_pw_graph_by_time(lh_pw_graph *g, const char *since, lh_arena *arena, lh_pw_edge_fn fn,
-                         void *user)
+void lh_pw_graph_by_time(lh_pw_graph *g, const char *since, const char *at, size_t at_len,
+                         lh_arena *arena, lh_pw_timed_fn fn, void *user)
 {
     lh_buf prefix, from;
     lh_buf_init(&prefix);
     lh_buf_init(&from);
     lh_buf_append(&prefix, "t", 1);
-    lh_pw_key(&from, 't', (lh_str){since ? since : "", since ? strlen(since) : 0}, LH_PW_NONE,
-              LH_PW_NONE);
-    lh_pw_walk w = {g, arena, 0, true, LH_PW_NONE, fn, user};
+    if (at)
+        lh_buf_append(&from, at, at_len);
+    else
+        lh_pw_key(&from, 't', (lh_str){since ? since : "", since ? strlen(since) : 0},
+                  LH_PW_NONE, LH_PW_NONE);
+    lh_pw_timed_walk w = {g, arena, fn, user};
     lh_pw_scan(g, &prefix, from.data, from.len, lh_pw_each_timed, &w);
     lh_buf_free(&prefix);
     lh_buf_free(&from);

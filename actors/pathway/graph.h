@@ -6,10 +6,12 @@
  * Changes are written as they come (unsynced) and made durable together
  * by lh_pw_graph_keep, which writes the sequence they reach synced:
  * LevelDB's log is one file written in order, so a synced write makes
- * every write before it durable too. Every change is idempotent (an edge
- * is keyed by its two nodes; the latest step joining them is kept), so a
- * crash between changes and keep only means the same events are applied
- * again.
+ * every write before it durable too. Applying the same events again, in
+ * the log's order, from the kept sequence on gives the same graph (an
+ * edge is keyed by its two nodes and the last step applied joining them
+ * is kept; a node's time is the earliest it was named at; a deletion
+ * leaves a mark, even on a node not yet seen), so a crash between changes
+ * and keep only means those events are applied again.
  */
 #ifndef LH_PATHWAY_GRAPH_H
 #define LH_PATHWAY_GRAPH_H
@@ -59,9 +61,12 @@ bool lh_pw_graph_node(lh_pw_graph *g, lh_str id, lh_arena *arena, lh_pathway_nod
 typedef bool (*lh_pw_edge_fn)(void *user, const lh_pathway_edge *e);
 void lh_pw_graph_edges(lh_pw_graph *g, lh_str id, bool down, lh_arena *arena, lh_pw_edge_fn fn,
                        void *user);
-/* Calls fn with every edge made at or after `since` (NULL: all), oldest
- * first, in arena, until fn returns false. */
-void lh_pw_graph_by_time(lh_pw_graph *g, const char *since, lh_arena *arena, lh_pw_edge_fn fn,
-                         void *user);
+/* Calls fn with every edge made at or after `since` (NULL: all), or from
+ * the edge whose time key is `at` (a key fn was given before) on, oldest
+ * first, in arena, with its time key, until fn returns false. */
+typedef bool (*lh_pw_timed_fn)(void *user, const lh_pathway_edge *e, const char *key,
+                               size_t klen);
+void lh_pw_graph_by_time(lh_pw_graph *g, const char *since, const char *at, size_t at_len,
+                         lh_arena *arena, lh_pw_timed_fn fn, void *user);
 
 #endif

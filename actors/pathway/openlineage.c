@@ -9,6 +9,8 @@
  * namespace `lakehouse.<kind>`. The runId is a UUID made from the step
  * and run id, so exporting twice gives the same ids (Marquez takes a run
  * again as an update): a run whose edges straddle a page is in both.
+ * Pages go on from a cursor, the exact time key where the last one
+ * stopped, so many runs in one millisecond never hold paging in place.
  */
 #include "actors/pathway/pathway_internal.h"
 
@@ -35,8 +37,45 @@ typedef struct lh_ol_export {
     size_t n;
     lh_buf key;
     bool more;
-    lh_str next_since;
+    lh_str next_cursor;
 } lh_ol_export;
+
+static const char lh_ol_hex[] = "0123456789abcdef";
+
+/* The time key an edge was found at, as a cursor. */
+static lh_str lh_ol_cursor(lh_arena *arena, const char *key, size_t klen)
+{
+    char *c = lh_arena_alloc(arena, 2 * klen + 1);
+    for (size_t i = 0; i < klen; i++) {
+        c[2 * i] = lh_ol_hex[(unsigned char)key[i] >> 4];
+        c[2 * i + 1] = lh_ol_hex[(unsigned char)key[i] & 15];
+    }
+    c[2 * klen] = '\0';
+    return (lh_str){c, 2 * klen};
+}
+
+static int lh_ol_nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool lh_pw_cursor_key(lh_str cursor, lh_arena *arena, const char **key, size_t *klen)
+{
+    if (cursor.len < 2 || cursor.len % 2)
+        return false;
+    char *k = lh_arena_alloc(arena, cursor.len / 2 + 1);
+    for (size_t i = 0; i < cursor.len / 2; i++) {
+        int hi = lh_ol_nibble(cursor.s[2 * i]), lo = lh_ol_nibble(cursor.s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        k[i] = (char)(hi << 4 | lo);
+    }
+    if (k[0] != 't')
+        return false; /* not a time key: not one of ours */
+    *key = k;
+    *klen = cursor.len / 2;
+    return true;
+}
 
 /* Adds id to a NUL-separated list unless there already. */
 static void lh_ol_add(lh_buf *list, lh_str id)
@@ -51,7 +90,7 @@ static void lh_ol_add(lh_buf *list, lh_str id)
     lh_buf_append(list, "", 1);
 }
 
-static bool lh_ol_edge(void *user, const lh_pathway_edge *e)
+static bool lh_ol_edge(void *user, const lh_pathway_edge *e, const char *key, size_t klen)
 {
     lh_ol_export *x = user;
     lh_buf_reset(&x->key);
@@ -62,7 +101,7 @@ static bool lh_ol_edge(void *user, const lh_pathway_edge *e)
     if (at == LH_STRMAP_ABSENT) {
         if ((int64_t)x->n == x->limit) {
             x->more = true;
-            x->next_since = e->time;
+            x->next_cursor = lh_ol_cursor(x->arena, key, klen);
             return false;
         }
         at = x->n++;
@@ -139,13 +178,13 @@ static void lh_ol_events(lh_arena *arena, const lh_ol_run *r, lh_openlineage_run
     ev[1].eventTime = r->last;
 }
 
-void lh_pw_openlineage(lh_pw_graph *g, const char *since, int64_t limit, lh_arena *arena,
-                       lh_pathway_openlineage_reply *rep)
+void lh_pw_openlineage(lh_pw_graph *g, const char *since, const char *at, size_t at_len,
+                       int64_t limit, lh_arena *arena, lh_pathway_openlineage_reply *rep)
 {
     lh_ol_export x = {.arena = arena, .limit = limit};
     x.runs = lh_arena_alloc(arena, (size_t)limit * sizeof *x.runs);
     lh_buf_init(&x.key);
-    lh_pw_graph_by_time(g, since, arena, lh_ol_edge, &x);
+    lh_pw_graph_by_time(g, since, at, at_len, arena, lh_ol_edge, &x);
     lh_openlineage_run_event *ev = lh_arena_alloc(arena, (2 * x.n + 1) * sizeof *ev);
     for (size_t i = 0; i < x.n; i++) {
         lh_ol_events(arena, &x.runs[i], &ev[2 * i]);
@@ -153,7 +192,7 @@ void lh_pw_openlineage(lh_pw_graph *g, const char *since, int64_t limit, lh_aren
         lh_buf_free(&x.runs[i].outputs);
     }
     *rep = (lh_pathway_openlineage_reply){.events = {ev, 2 * x.n}, .more = x.more,
-                                          .next_since = x.next_since};
+                                          .next_cursor = x.next_cursor};
     lh_strmap_free(&x.at);
     lh_buf_free(&x.key);
 }

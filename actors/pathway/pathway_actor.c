@@ -1,8 +1,9 @@
 /*
  * pathway_actor.c — pathwayd: its endpoint table and lifecycle. The graph
  * (graph.c) lives under $LH_DATA_DIR/pathwayd and is fed by the durable
- * consumer `pathwayd` (feed.c); it is the log made into lineage, so
- * removing the directory and starting again rebuilds it from the log.
+ * consumer `pathwayd` (feed.c) and by nothing else: it is the log made
+ * into lineage, so removing the directory and starting again rebuilds it
+ * from the log.
  */
 #include "actors/pathway/pathway.h"
 
@@ -16,6 +17,9 @@
 #include "bus/events.h"
 #include "bus/log_reader.h"
 #include "schemas/pathway.h"
+
+/* How long pathway.record waits for the graph to read its edges back. */
+#define LH_PATHWAY_RECORD_WAIT_MS 5000
 
 typedef struct lh_pathway_state {
     lh_pw_graph *graph;
@@ -74,20 +78,43 @@ static lh_err *lh_pathway_complete(lh_ctx *ctx, lh_objs edges_in)
     return NULL;
 }
 
+/* The log's last sequence now (0: none, or not readable). */
+static uint64_t lh_pathway_log_tail(lh_actor *a)
+{
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    uint64_t seq = 0;
+    if (natsConnection_JetStream(&js, lh_conn_nats(lh_actor_conn(a)), NULL) == NATS_OK &&
+        js_GetStreamInfo(&si, js, LH_EVENTS_STREAM, NULL, &jerr) == NATS_OK)
+        seq = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    jsCtx_Destroy(js);
+    return seq;
+}
+
+/* Edges go into the log, and into the graph only from there (as every
+ * other edge does), so the graph is the log's whatever the timing; the
+ * reply waits until the reader has come round to them. */
 static lh_err *lh_pathway_record(lh_ctx *ctx, const void *request, void *reply)
 {
     const lh_pathway_record_request *req = request;
     lh_pathway_state *st = lh_ctx_state(ctx);
+    lh_actor *a = lh_ctx_actor(ctx);
+    if (!lh_actor_config(a)->events)
+        return lh_err_new(LH_EUNAVAILABLE, NULL,
+                          "LH_EVENTS=off: there is no log to record the edges into");
     lh_err *err = lh_pathway_complete(ctx, req->edges);
     if (err)
         return err;
     lh_pathway_recorded_event ev = {.edges = req->edges};
-    if (!lh_event_emit_acked(lh_ctx_actor(ctx), &lh_ev_pathway_recorded, &ev))
+    if (!lh_event_emit_acked(a, &lh_ev_pathway_recorded, &ev))
         return lh_err_new(LH_EUNAVAILABLE, NULL, "the log did not take the edges in time; "
                           "they are queued and will be recorded when it does");
-    const lh_pathway_edge *e = req->edges.v;
-    for (size_t i = 0; i < req->edges.n; i++) /* now, not when the log comes round */
-        lh_pw_graph_join(st->graph, &e[i], true); /* as feed.c will */
+    uint64_t tail = lh_pathway_log_tail(a);
+    int64_t until = lh_clock_ms() + LH_PATHWAY_RECORD_WAIT_MS;
+    while (lh_log_reader_applied(st->reader) < tail && lh_clock_ms() < until)
+        nats_Sleep(2);
     ((lh_pathway_record_reply *)reply)->recorded = (int64_t)req->edges.n;
     return NULL;
 }
@@ -127,12 +154,17 @@ static lh_err *lh_pathway_openlineage_handler(lh_ctx *ctx, const void *request, 
     const lh_pathway_openlineage_request *req = request;
     lh_pathway_state *st = lh_ctx_state(ctx);
     lh_str since = {0};
-    lh_err *err = req->since.s ? lh_pathway_time("since", req->since, lh_ctx_arena(ctx), &since)
-                               : NULL;
+    const char *at = NULL;
+    size_t at_len = 0;
+    if (req->cursor.s && !lh_pw_cursor_key(req->cursor, lh_ctx_arena(ctx), &at, &at_len))
+        return lh_err_new(LH_EBADREQ, "cursor", "not a cursor this export gave (next_cursor)");
+    lh_err *err = req->since.s && !at ? lh_pathway_time("since", req->since, lh_ctx_arena(ctx),
+                                                         &since)
+                                      : NULL;
     if (err)
         return err;
-    lh_pw_openlineage(st->graph, since.s, req->has_limit ? req->limit : 100, lh_ctx_arena(ctx),
-                      reply);
+    lh_pw_openlineage(st->graph, since.s, at, at_len, req->has_limit ? req->limit : 100,
+                      lh_ctx_arena(ctx), reply);
     return NULL;
 }
 
@@ -158,6 +190,16 @@ static lh_err *lh_pathway_init(lh_actor *actor, void **state)
     }
     *state = st;
     return NULL;
+}
+
+static void lh_pathway_stop(lh_actor *actor, void *state)
+{
+    (void)actor;
+    lh_pathway_state *st = state;
+    if (!st)
+        return;
+    lh_log_reader_stop(st->reader); /* before the connection drains: acks go out */
+    st->reader = NULL;
 }
 
 static void lh_pathway_fini(void *state)
@@ -197,6 +239,7 @@ const lh_actor_def lh_pathway_actor = {
     .endpoints = lh_pathway_endpoints,
     .n_endpoints = sizeof lh_pathway_endpoints / sizeof lh_pathway_endpoints[0],
     .init = lh_pathway_init,
+    .stop = lh_pathway_stop,
     .fini = lh_pathway_fini,
     .stats_data = lh_pathway_stats_data,
 };

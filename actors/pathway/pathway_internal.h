@@ -32,8 +32,11 @@ void lh_pw_trace(lh_pw_graph *g, const lh_pathway_trace_request *req, lh_arena *
 /* A trace in Marquez's shape. */
 void lh_pw_marquez(const lh_pathway_trace_reply *trace, lh_arena *arena,
                    lh_pathway_lineage_reply *rep);
-/* The runs made at or after `since` (normalized RFC 3339, or NULL). */
-void lh_pw_openlineage(lh_pw_graph *g, const char *since, int64_t limit, lh_arena *arena,
-                       lh_pathway_openlineage_reply *rep);
+/* The runs made at or after `since` (normalized RFC 3339, or NULL), or
+ * from the time key `at` on (a cursor's, lh_pw_cursor_key). */
+void lh_pw_openlineage(lh_pw_graph *g, const char *since, const char *at, size_t at_len,
+                       int64_t limit, lh_arena *arena, lh_pathway_openlineage_reply *rep);
+/* The time key of a page's cursor, in arena; false for one that is not. */
+bool lh_pw_cursor_key(lh_str cursor, lh_arena *arena, const char **key, size_t *klen);
 
 #endif
