@@ -158,17 +158,21 @@ static void *lh_log_reader_main(void *arg)
             wait = r->first_unkept_ms + LH_LOG_READER_KEEP_MS - lh_clock_ms();
         natsMsgList list = {0};
         jsErrCode jerr = 0;
-        natsStatus s = wait > 0 ? natsSubscription_Fetch(&list, sub, r->opts.batch - r->n_unkept,
-                                                         wait, &jerr)
-                                : NATS_TIMEOUT;
-        if (s == NATS_OK)
+        natsStatus s = natsSubscription_Fetch(&list, sub, r->opts.batch - r->n_unkept,
+                                              wait > 1 ? wait : 1, &jerr);
+        int got = s == NATS_OK ? list.Count : 0;
+        if (got)
             lh_log_reader_apply(r, &list, arena);
         natsMsgList_Destroy(&list);
         lh_arena_reset(arena);
-        if (r->n_unkept &&
-            (r->n_unkept == r->opts.batch ||
-             lh_clock_ms() - r->first_unkept_ms >= LH_LOG_READER_KEEP_MS))
+        int64_t left = r->first_unkept_ms + LH_LOG_READER_KEEP_MS - lh_clock_ms();
+        if (r->n_unkept && (r->n_unkept == r->opts.batch || left <= 0))
             lh_log_reader_keep(r);
+        else if (got && r->n_unkept)
+            /* a trickle: let the rest of the window gather, and take it in
+             * one fetch, rather than wake for every event beside the
+             * requests that told them */
+            nats_Sleep(left);
         if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) {
             lh_log_reader_keep(r); /* the messages in hand belong to sub: ack before it goes */
             natsSubscription_Destroy(sub); /* the stream or the consumer went: find them again */

@@ -329,7 +329,14 @@ static void test_the_graph_rebuilt_from_the_log_is_the_same(void **state)
     ok(f, &lh_ep_vector_drop, json_pack("{s:s}", "index", "kb"));
     char *chat = chat_of(f);
     await_edge(f, "dataset:docs@1", "query:");
-    lh_test_sleep_ms(300); /* the drop, read too */
+    for (int i = 0; i < 200; i++) { /* the drop, read too */
+        json_t *t = trace(f, "index:kb", "up", 1);
+        bool dropped = json_object_get(node(t, "index:kb"), "deleted") != NULL;
+        json_decref(t);
+        if (dropped)
+            break;
+        lh_test_sleep_ms(50);
+    }
     json_t *live = snapshot(f, object, chat);
     /* from nothing: pathwayd's directory removed, the log read again */
     lh_test_stack_drop(f, &lh_pathway_actor);
