@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# deps.sh — installs the Debian 12 packages Lakehouse builds and runs with.
+# deps.sh — installs the Debian 12 packages Lakehouse builds and runs with,
+# then DuckDB's library and header, which Debian does not package
+# (ops/duckdb.sh: pinned, sha256-checked, from DuckDB's npm packages).
 # Idempotent and non-interactive: does nothing when everything is present.
 set -euo pipefail
 
@@ -16,7 +18,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  exec "$(dirname "$0")/duckdb.sh" # not in Debian: pinned, from npm
+fi
 
 echo "deps: installing ${missing[*]}" >&2
 SUDO=""
@@ -24,3 +28,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"$(dirname "$0")/duckdb.sh" # not in Debian: pinned, from npm
