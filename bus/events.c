@@ -74,6 +74,20 @@ lh_err *lh_event_decode(const lh_event_contract *ev, const char *msg, size_t len
 
 /* ---- the stream ---- */
 
+uint64_t lh_events_last_seq(lh_conn *c)
+{
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    uint64_t seq = 0;
+    if (natsConnection_JetStream(&js, lh_conn_nats(c), NULL) == NATS_OK &&
+        js_GetStreamInfo(&si, js, LH_EVENTS_STREAM, NULL, &jerr) == NATS_OK)
+        seq = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    jsCtx_Destroy(js);
+    return seq;
+}
+
 static void lh_events_config(jsStreamConfig *cfg, const char **subjects)
 {
     jsStreamConfig_Init(cfg);

@@ -57,6 +57,9 @@ bool lh_event_emit_acked(lh_actor *a, const lh_event_contract *ev, const void *v
 lh_err *lh_event_decode(const lh_event_contract *ev, const char *msg, size_t len,
                         lh_arena *arena, lh_event_envelope **env, void **data);
 
+/* The log's last sequence number now (0: no log yet, or not readable). */
+uint64_t lh_events_last_seq(lh_conn *c);
+
 /* Creates the EVENTS stream (file storage) or brings its limits and
  * duplicate window up to date. */
 lh_err *lh_events_ensure_stream(lh_conn *c);

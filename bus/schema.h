@@ -52,11 +52,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bus/buf.h"
 #include "bus/err.h"
 
 typedef struct lh_str { const char *s; size_t len; } lh_str;      /* s NULL when absent */
+/* Same bytes (an absent string equals an empty one). */
+static inline bool lh_str_equal(lh_str a, lh_str b)
+{
+    return a.len == b.len && (!a.len || !memcmp(a.s, b.s, a.len));
+}
 typedef struct lh_strs { lh_str *v; size_t n; } lh_strs;
 typedef struct lh_floats { float *v; size_t n; } lh_floats;
 typedef struct lh_matrix { float *v; size_t rows, cols; } lh_matrix; /* row-major */

@@ -85,13 +85,11 @@ static int lh_lineage_parse(int argc, char **argv, lh_lineage_args *a)
     }
 }
 
-static bool lh_lineage_eq(lh_str a, lh_str b) { return a.len == b.len && !memcmp(a.s, b.s, a.len); }
-
 static const lh_pathway_node *lh_lineage_node(const lh_pathway_trace_reply *t, lh_str id)
 {
     const lh_pathway_node *n = t->nodes.v;
     for (size_t i = 0; i < t->nodes.n; i++)
-        if (lh_lineage_eq(n[i].id, id))
+        if (lh_str_equal(n[i].id, id))
             return &n[i];
     return NULL;
 }
@@ -111,7 +109,7 @@ static void lh_lineage_tree(const lh_pathway_trace_reply *t, lh_str id, bool dow
 {
     const lh_pathway_edge *e = t->edges.v;
     for (size_t i = 0; i < t->edges.n && level < depth; i++) {
-        if (!lh_lineage_eq(down ? e[i].from : e[i].to, id))
+        if (!lh_str_equal(down ? e[i].from : e[i].to, id))
             continue;
         lh_str next = down ? e[i].to : e[i].from;
         bool again = lh_strmap_get(shown, next.s, next.len) != LH_STRMAP_ABSENT;

@@ -234,6 +234,11 @@ static void test_over_http_and_the_command(void **state)
     assert_non_null(strstr(out, "\"items\":1"));
     assert_non_null(strstr(out, "(more: --from 3)"));
     free(out);
+    char *const bogus[] = {LH_BINARY, "events", "head", NULL}; /* only `tail` is a word */
+    assert_int_equal(lh_test_stack_run(f, bogus, log, 60000), 2);
+    out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "unexpected argument 'head'"));
+    free(out);
 }
 
 /* ---- following ---- */

@@ -509,6 +509,17 @@ static void test_over_http_and_the_command(void **state)
     assert_non_null(strstr(out, "  <- excel   dataset:docs@1"));
     assert_non_null(strstr(out, "      <- ingest  object:src/a.csv@"));
     free(out);
+    /* command-line mistakes: exit 2, naming the mistake */
+    char *const no_node[] = {LH_BINARY, "lineage", NULL};
+    assert_int_equal(lh_test_stack_run(f, no_node, log, 60000), 2);
+    out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "which node?"));
+    free(out);
+    char *const deep[] = {LH_BINARY, "lineage", "report:r", "--depth", "99", NULL};
+    assert_int_equal(lh_test_stack_run(f, deep, log, 60000), 2);
+    out = lh_test_read_file(log, NULL);
+    assert_non_null(strstr(out, "--depth expects 1 to 50"));
+    free(out);
     char *const missing[] = {LH_BINARY, "lineage", "dataset:nothing@9", NULL};
     assert_int_equal(lh_test_stack_run(f, missing, log, 60000), 1);
     out = lh_test_read_file(log, NULL);

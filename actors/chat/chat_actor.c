@@ -157,8 +157,7 @@ static size_t lh_chat_corpora(const lh_chat_complete_reply *rep, lh_str *out, si
     size_t n = 0;
     for (size_t i = 0; i < rep->citations.n; i++) {
         size_t k = 0;
-        while (k < n && !(out[k].len == c[i].corpus.len &&
-                          !memcmp(out[k].s, c[i].corpus.s, c[i].corpus.len)))
+        while (k < n && !lh_str_equal(out[k], c[i].corpus))
             k++;
         if (k == n && n < cap && c[i].corpus.s)
             out[n++] = c[i].corpus;

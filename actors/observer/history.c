@@ -80,11 +80,6 @@ static lh_err *lh_obs_start(const lh_observer_events_request *req, jsSubOptions 
     return NULL;
 }
 
-static bool lh_obs_str_is(lh_str a, lh_str b)
-{
-    return a.len == b.len && (!a.len || !memcmp(a.s, b.s, a.len));
-}
-
 /* The time of message `seq`; false when the log does not hold it. */
 static bool lh_obs_time_of(jsCtx *js, uint64_t seq, int64_t *ns)
 {
@@ -130,7 +125,7 @@ lh_err *lh_observer_consumer(const lh_observer_events_request *req, char *subjec
 
 bool lh_observer_wanted(const lh_observer_events_request *req, const lh_observer_event *ev)
 {
-    return !req->request_id.s || lh_obs_str_is(ev->request_id, req->request_id);
+    return !req->request_id.s || lh_str_equal(ev->request_id, req->request_id);
 }
 
 bool lh_observer_take(natsMsg *m, lh_arena *arena, lh_observer_event *ev, uint64_t *pending)

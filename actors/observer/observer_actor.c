@@ -36,21 +36,6 @@ static lh_err *lh_observer_events_handler(lh_ctx *ctx, const void *request, void
     return lh_observer_history(lh_actor_conn(lh_ctx_actor(ctx)), req, lh_ctx_arena(ctx), reply);
 }
 
-/* The log's last sequence number (0 when there is no log yet). */
-static uint64_t lh_observer_log_seq(lh_conn *c)
-{
-    jsCtx *js = NULL;
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    uint64_t seq = 0;
-    if (natsConnection_JetStream(&js, lh_conn_nats(c), NULL) == NATS_OK &&
-        js_GetStreamInfo(&si, js, LH_EVENTS_STREAM, NULL, &jerr) == NATS_OK)
-        seq = si->State.LastSeq;
-    jsStreamInfo_Destroy(si);
-    jsCtx_Destroy(js);
-    return seq;
-}
-
 static bool lh_observer_collect(void *user, json_t *doc)
 {
     json_array_append(user, doc);
@@ -98,7 +83,7 @@ static lh_err *lh_observer_stats_handler(lh_ctx *ctx, const void *request, void 
     lh_observer_stats_reply *rep = reply;
     lh_conn *c = lh_actor_conn(lh_ctx_actor(ctx));
     lh_obs_tally_read(t, lh_ctx_arena(ctx), rep);
-    uint64_t last = lh_observer_log_seq(c);
+    uint64_t last = lh_events_last_seq(c);
     rep->log_seq = (int64_t)last;
     rep->lag = last > (uint64_t)rep->counted_seq ? (int64_t)(last - (uint64_t)rep->counted_seq) : 0;
     rep->services = lh_observer_services(c, lh_ctx_arena(ctx));

@@ -53,13 +53,14 @@ static lh_str lh_pw_name(lh_arena *arena, const char *fmt, ...)
     return (lh_str){lh_arena_strndup(arena, tmp, (size_t)n), (size_t)n};
 }
 
-lh_str lh_pw_object_node(lh_arena *arena, lh_str bucket, lh_str key, lh_str sha256)
+/* The nodes of an object and of a dataset version (NULL s: too long). */
+static lh_str lh_pw_object_node(lh_arena *arena, lh_str bucket, lh_str key, lh_str sha256)
 {
     return lh_pw_name(arena, "object:%.*s/%.*s@%.*s", (int)bucket.len, bucket.s, (int)key.len,
                       key.s, (int)sha256.len, sha256.s);
 }
 
-lh_str lh_pw_dataset_node(lh_arena *arena, lh_str name, int64_t version)
+static lh_str lh_pw_dataset_node(lh_arena *arena, lh_str name, int64_t version)
 {
     return lh_pw_name(arena, "dataset:%.*s@%lld", (int)name.len, name.s, (long long)version);
 }

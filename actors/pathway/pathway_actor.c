@@ -78,21 +78,6 @@ static lh_err *lh_pathway_complete(lh_ctx *ctx, lh_objs edges_in)
     return NULL;
 }
 
-/* The log's last sequence now (0: none, or not readable). */
-static uint64_t lh_pathway_log_tail(lh_actor *a)
-{
-    jsCtx *js = NULL;
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    uint64_t seq = 0;
-    if (natsConnection_JetStream(&js, lh_conn_nats(lh_actor_conn(a)), NULL) == NATS_OK &&
-        js_GetStreamInfo(&si, js, LH_EVENTS_STREAM, NULL, &jerr) == NATS_OK)
-        seq = si->State.LastSeq;
-    jsStreamInfo_Destroy(si);
-    jsCtx_Destroy(js);
-    return seq;
-}
-
 /* Edges go into the log, and into the graph only from there (as every
  * other edge does), so the graph is the log's whatever the timing; the
  * reply waits until the reader has come round to them. */
@@ -111,7 +96,7 @@ static lh_err *lh_pathway_record(lh_ctx *ctx, const void *request, void *reply)
     if (!lh_event_emit_acked(a, &lh_ev_pathway_recorded, &ev))
         return lh_err_new(LH_EUNAVAILABLE, NULL, "the log did not take the edges in time; "
                           "they are queued and will be recorded when it does");
-    uint64_t tail = lh_pathway_log_tail(a);
+    uint64_t tail = lh_events_last_seq(lh_actor_conn(a));
     int64_t until = lh_clock_ms() + LH_PATHWAY_RECORD_WAIT_MS;
     while (lh_log_reader_applied(st->reader) < tail && lh_clock_ms() < until)
         nats_Sleep(2);

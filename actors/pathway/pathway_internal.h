@@ -12,10 +12,6 @@
 #include "bus/err.h"
 #include "schemas/pathway.h"
 
-/* The nodes of an object and of a dataset version (NULL s: too long). */
-lh_str lh_pw_object_node(lh_arena *arena, lh_str bucket, lh_str key, lh_str sha256);
-lh_str lh_pw_dataset_node(lh_arena *arena, lh_str name, int64_t version);
-
 /* Applies one message of the log (an event envelope) to the graph;
  * anything else is passed over. */
 void lh_pw_feed_event(lh_pw_graph *g, const char *msg, size_t len, lh_arena *arena);

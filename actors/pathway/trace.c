@@ -7,7 +7,6 @@
 #include "actors/pathway/pathway_internal.h"
 
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bus/buf.h"
@@ -23,7 +22,6 @@ typedef struct lh_pw_walker {
     size_t n_nodes, cap_nodes;
     lh_pathway_edge *edges;
     size_t n_edges, cap_edges;
-    size_t frontier_end; /* nodes[..frontier_end) are expanded or in this round */
     bool down, truncated;
     lh_buf key;
 } lh_pw_walker;
