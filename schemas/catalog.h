@@ -20,6 +20,16 @@
     F(T, key, STRING, .required = true, .min = 1, .max = 1024, .doc = "Key.")
 LH_MESSAGE(lh_catalog_location, LH_CATALOG_LOCATION, "Where a version's data lives.")
 
+#define LH_CATALOG_PARQUET(F, T)                                                           \
+    F(T, location, OBJECT, .required = true, .sub = &lh_catalog_location_schema,           \
+      .doc = "The Parquet object.")                                                        \
+    F(T, sha256, STRING, .required = true, .min = 64, .max = 64,                           \
+      .doc = "Its SHA-256: 64 hex digits.")                                                \
+    F(T, bytes, INT, .required = true, .min = 0, .max = 9e15, .doc = "Its size.")
+LH_MESSAGE(lh_catalog_parquet, LH_CATALOG_PARQUET,
+           "A version's rows as a Parquet object, with the version's schema and row count: "
+           "what queryd reads.")
+
 #define LH_CATALOG_COLUMN(F, T)                                                            \
     F(T, name, STRING, .required = true, .min = 1, .max = 255,                            \
       .doc = "Column name: unique in the version ignoring case, no control characters.")  \
@@ -56,7 +66,10 @@ LH_MESSAGE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST,
       .doc = "SHA-256 of the data object: 64 hex digits (either case; kept lowercase).")   \
     F(T, csv, OBJECT, .sub = &lh_catalog_csv_options_schema,                               \
       .doc = "How the CSV is read (so readers such as queryd read it the same way); "      \
-             "absent for JSON Lines.")
+             "absent for JSON Lines.")                                                    \
+    F(T, parquet, OBJECT, .sub = &lh_catalog_parquet_schema,                               \
+      .doc = "The same rows as Parquet, typed by `schema` (ingestd writes it); queryd "    \
+             "reads it instead of the data object.")
 LH_MESSAGE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST,
            "Record a new version of a dataset.")
 
@@ -71,7 +84,9 @@ LH_MESSAGE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST,
     F(T, sha256, STRING, .doc = "SHA-256 of the data object.")                             \
     F(T, committed, STRING, .doc = "Commit time, RFC 3339 UTC.")                           \
     F(T, csv, OBJECT, .sub = &lh_catalog_csv_options_schema,                               \
-      .doc = "How to read the CSV (absent for JSON Lines, and in histories and listings).")
+      .doc = "How to read the CSV (absent for JSON Lines, and in histories and listings).") \
+    F(T, parquet, OBJECT, .sub = &lh_catalog_parquet_schema,                               \
+      .doc = "The rows as Parquet (absent for versions committed without it).")
 LH_MESSAGE(lh_catalog_version, LH_CATALOG_VERSION, "One version of a dataset.")
 
 #define LH_CATALOG_DATASET(F, T)                                                           \

@@ -67,8 +67,11 @@ static lh_err *lh_check_commit(const lh_catalog_commit_request *req, char key[],
 lh_err *lh_cat_apply_commit(lh_cat_store *s, const lh_catalog_commit_request *req,
                             const char *now, lh_arena *a, lh_catalog_dataset **out)
 {
-    char key[LH_CAT_NAME_MAX + 1], sha[65];
+    char key[LH_CAT_NAME_MAX + 1], sha[65], pq_sha[65];
     lh_err *err = lh_check_commit(req, key, sha);
+    const lh_catalog_parquet *parquet = req->parquet;
+    if (!err && parquet)
+        err = lh_cat_check_sha256(&parquet->sha256, "parquet.sha256", pq_sha);
     if (err)
         return err;
     lh_catalog_dataset *d = NULL;
@@ -84,6 +87,12 @@ lh_err *lh_cat_apply_commit(lh_cat_store *s, const lh_catalog_commit_request *re
     v->location = req->location;
     v->schema = req->schema;
     v->csv = req->csv;
+    if (parquet) { /* its checksum as checked, lowercase */
+        lh_catalog_parquet *pq = lh_arena_alloc(a, sizeof *pq);
+        *pq = *parquet;
+        pq->sha256 = lh_copy_str(a, pq_sha, 64);
+        v->parquet = pq;
+    }
     v->rows = req->rows;
     v->bytes = req->bytes;
     v->sha256 = lh_copy_str(a, sha, 64);

@@ -31,6 +31,18 @@ static void lh_copy_brief(lh_arena *a, const lh_catalog_version *src, lh_catalog
         loc->key = lh_copy_str(a, &from->key);
         dst->location = loc;
     }
+    if (src->parquet) {
+        const lh_catalog_parquet *from = src->parquet;
+        const lh_catalog_location *from_loc = from->location;
+        lh_catalog_parquet *pq = lh_arena_alloc(a, sizeof *pq);
+        lh_catalog_location *loc = lh_arena_alloc(a, sizeof *loc);
+        loc->bucket = lh_copy_str(a, &from_loc->bucket);
+        loc->key = lh_copy_str(a, &from_loc->key);
+        pq->location = loc;
+        pq->sha256 = lh_copy_str(a, &from->sha256);
+        pq->bytes = from->bytes;
+        dst->parquet = pq;
+    }
     dst->rows = src->rows;
     dst->bytes = src->bytes;
     dst->sha256 = lh_copy_str(a, &src->sha256);

@@ -1,270 +1,263 @@
 /*
- * guard.c — what keeps a query a query, enforced by SQLite itself.
+ * guard.c — what a statement may be, decided on DuckDB's own parse tree.
  *
- * The authorizer runs while SQLite compiles the user's statement and
- * allows only what reading needs: SELECT, recursive CTEs, harmless
- * functions, and reads of the dataset views and, through one of them
- * only, the cache table behind it. Everything else (writes, DDL,
- * ATTACH/DETACH, PRAGMA, transactions, ANALYZE, load_extension(), reads
- * of sqlite_master or the cache's tables by name) is refused while
- * compiling, before anything runs. Behind it: the connection is opened
- * read-only, sqlite3_stmt_readonly() must hold, and the statement must
- * return rows. The progress handler enforces the deadline.
+ * json_serialize_sql gives the tree of a query as JSON, and refuses
+ * anything that is not a query, so a write, DDL, ATTACH, COPY, SET,
+ * PRAGMA, INSTALL or LOAD never gets a tree. From the tree: every table
+ * the statement names (resolve.c turns datasets into views), the names
+ * its WITH clauses define, and the two ways a query could read outside
+ * the datasets, both refused: names qualified by a schema or catalog
+ * (information_schema, pg_catalog, the temp schema of the views) and
+ * table functions (read_csv, read_parquet, glob, duckdb_settings, query
+ * ...) other than the generators range, generate_series and unnest.
+ * Behind this the engine is contained too (engine.c), and run.c runs a
+ * statement only when DuckDB prepares it as a SELECT.
+ *
+ * A statement whose first word is a known non-query keyword is refused
+ * before it is parsed, so SQL from other dialects (VACUUM INTO, SAVEPOINT)
+ * answers 403 as a write, not 400 as a syntax error.
  */
 #include "actors/query/query_internal.h"
-#include "bus/clock.h"
 
-#include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-/* ---- the authorizer ---- */
+#include <jansson.h>
 
-static int lh_deny(lh_qguard *g, bool general, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static const char *const lh_write_words[] = {
+    "ABORT",   "ALTER",   "ANALYZE",  "ATTACH",     "BEGIN",   "CALL",     "CHECKPOINT",
+    "COMMENT", "COMMIT",  "COPY",     "CREATE",     "DEALLOCATE", "DELETE", "DETACH",
+    "DROP",    "END",     "EXECUTE",  "EXPORT",     "FORCE",   "GRANT",    "IMPORT",
+    "INSERT",  "INSTALL", "LOAD",     "MERGE",      "PRAGMA",  "PREPARE",  "REINDEX",
+    "RELEASE", "REPLACE", "RESET",    "REVOKE",     "ROLLBACK", "SAVEPOINT", "SET",
+    "START",   "TRUNCATE", "UPDATE",  "UPSERT",     "USE",     "VACUUM",
+};
 
-/* Keeps the first refusal, except that one about the schema tables
- * (CREATE and DROP write sqlite_master first) gives way to the action's
- * own, which says better what was tried. */
-static int lh_deny(lh_qguard *g, bool general, const char *fmt, ...)
+static const char *const lh_table_functions[] = {"range", "generate_series", "unnest"};
+
+/* ---- the text ---- */
+
+/* Past blanks and comments from `i`. */
+static size_t lh_skip_space(const char *sql, size_t len, size_t i)
 {
-    if (!g->denied[0] || g->denied_general) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(g->denied, sizeof g->denied, fmt, ap);
-        va_end(ap);
-        g->denied_general = general;
-    }
-    return SQLITE_DENY;
-}
-
-static bool lh_is_schema_table(const char *t)
-{
-    return t && (!strcasecmp(t, "sqlite_master") || !strcasecmp(t, "sqlite_temp_master") ||
-                 !strcasecmp(t, "sqlite_schema") || !strcasecmp(t, "sqlite_temp_schema"));
-}
-
-/* CREATE and DROP are seen first as writes to sqlite_master. */
-static bool lh_is_schema_write(int action, const char *table)
-{
-    return (action == SQLITE_INSERT || action == SQLITE_UPDATE || action == SQLITE_DELETE) &&
-           lh_is_schema_table(table);
-}
-
-/* What the statement tried, in SQL's words, for the refusal message. */
-static const char *lh_action_name(int action, const char *a1)
-{
-    switch (action) {
-    /* SQLite also asks to update sqlite_master for table-valued functions. */
-    case SQLITE_INSERT:
-    case SQLITE_UPDATE:
-    case SQLITE_DELETE:
-        if (lh_is_schema_write(action, a1))
-            return "CREATE, DROP and table-valued functions (json_each, pragma_*)";
-        return action == SQLITE_INSERT ? "INSERT" : action == SQLITE_UPDATE ? "UPDATE" : "DELETE";
-    case SQLITE_CREATE_INDEX: case SQLITE_CREATE_TEMP_INDEX: return "CREATE INDEX";
-    case SQLITE_CREATE_TABLE: case SQLITE_CREATE_TEMP_TABLE: return "CREATE TABLE";
-    case SQLITE_CREATE_TRIGGER: case SQLITE_CREATE_TEMP_TRIGGER: return "CREATE TRIGGER";
-    case SQLITE_CREATE_VIEW: case SQLITE_CREATE_TEMP_VIEW: return "CREATE VIEW";
-    case SQLITE_CREATE_VTABLE: return "CREATE VIRTUAL TABLE";
-    case SQLITE_DROP_INDEX: case SQLITE_DROP_TEMP_INDEX: return "DROP INDEX";
-    case SQLITE_DROP_TABLE: case SQLITE_DROP_TEMP_TABLE: return "DROP TABLE";
-    case SQLITE_DROP_TRIGGER: case SQLITE_DROP_TEMP_TRIGGER: return "DROP TRIGGER";
-    case SQLITE_DROP_VIEW: case SQLITE_DROP_TEMP_VIEW: return "DROP VIEW";
-    case SQLITE_DROP_VTABLE: return "DROP VIRTUAL TABLE";
-    case SQLITE_TRANSACTION: return "BEGIN, COMMIT and ROLLBACK";
-    case SQLITE_SAVEPOINT: return "SAVEPOINT and RELEASE";
-    case SQLITE_ATTACH: return "ATTACH";
-    case SQLITE_DETACH: return "DETACH";
-    case SQLITE_ALTER_TABLE: return "ALTER TABLE";
-    case SQLITE_REINDEX: return "REINDEX";
-    case SQLITE_ANALYZE: return "ANALYZE";
-    default: return "this statement";
-    }
-}
-
-static lh_qview *lh_view_of_table(lh_qsession *s, const char *table)
-{
-    size_t n;
-    lh_qview *v = lh_qsession_views(s, &n);
-    for (size_t i = 0; table && i < n; i++)
-        if (!strcmp(v[i].table, table))
-            return &v[i];
-    return NULL;
-}
-
-/* Only the engine's and the cache's own tables have such names: no
- * dataset name holds ':' or starts with sqlite_. */
-static bool lh_is_internal(const char *table)
-{
-    return !table || strchr(table, ':') || !strncasecmp(table, "sqlite_", 7);
-}
-
-static int lh_deny_read(lh_qguard *g, const char *table)
-{
-    if (lh_is_schema_table(table))
-        return lh_deny(g, false, "reading %s is not allowed: catalog.get describes datasets",
-                       table);
-    return lh_deny(g, false, "reading '%s' is not allowed: only datasets can be queried",
-                   table ? table : "?");
-}
-
-/* A dataset view, or through one (`inner` names it) the one table it
- * shows. A CTE can carry a view's name as `inner`, hence the table check. */
-static int lh_authorize_read(lh_qguard *g, const char *table, const char *db, const char *inner)
-{
-    lh_qview *v = NULL;
-    if (db && !strcmp(db, "temp") && (v = lh_qsession_find_view(g->session, table)))
-        v->used = true;
-    else if (db && !strcmp(db, "main") && inner &&
-             (v = lh_qsession_find_view(g->session, inner)) && !strcmp(v->table, table))
-        v->used = true;
-    else
-        return lh_deny_read(g, table);
-    return SQLITE_OK;
-}
-
-/* SQLite's check on a table the statement names but takes no value from
- * (SELECT count(*) FROM t): the name is as written, the schema too (NULL
- * when unqualified), and no view context is given. Any name but the
- * internal ones is a view of ours or a CTE or subquery of the statement. */
-static int lh_authorize_unread(lh_qguard *g, const char *table)
-{
-    lh_qview *v = lh_qsession_find_view(g->session, table);
-    if (!v)
-        v = lh_view_of_table(g->session, table);
-    if (v)
-        v->used = true;
-    else if (lh_is_internal(table))
-        return lh_deny_read(g, table);
-    return SQLITE_OK;
-}
-
-static int lh_authorize_function(lh_qguard *g, const char *name)
-{
-    /* Functions that reach outside the database or hand out pointers. */
-    static const char *const refused[] = {"load_extension", "fts3_tokenizer", "fts5"};
-    for (size_t i = 0; name && i < sizeof refused / sizeof refused[0]; i++)
-        if (!strcasecmp(name, refused[i]))
-            return lh_deny(g, false, "the function %s() is not allowed", name);
-    return SQLITE_OK;
-}
-
-static int lh_authorize(void *user, int action, const char *a1, const char *a2, const char *db,
-                        const char *inner)
-{
-    lh_qguard *g = user;
-    if (g->internal)
-        return SQLITE_OK;
-    switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_RECURSIVE: return SQLITE_OK;
-    case SQLITE_READ:
-        return a2 && !a2[0] ? lh_authorize_unread(g, a1) : lh_authorize_read(g, a1, db, inner);
-    case SQLITE_FUNCTION: return lh_authorize_function(g, a2);
-    case SQLITE_PRAGMA:
-        return lh_deny(g, false, "PRAGMA %s is not allowed: queries are read-only", a1);
-    default:
-        return lh_deny(g, lh_is_schema_write(action, a1),
-                       "%s %s not allowed: queries are read-only",
-                       lh_action_name(action, a1), lh_is_schema_write(action, a1) ? "are" : "is");
-    }
-}
-
-/* ---- the deadline ---- */
-
-static int lh_progress(void *user)
-{
-    lh_qguard *g = user;
-    if (atomic_load(g->stop))
-        return 1;
-    if (g->deadline_ns && lh_clock_ns() >= g->deadline_ns) {
-        g->timed_out = true;
-        return 1;
-    }
-    return 0;
-}
-
-/* ---- installing ---- */
-
-lh_err *lh_qguard_install(sqlite3 *db, lh_qguard *g)
-{
-    static const struct {
-        int option, value;
-    } settings[] = {
-        {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0},
-        {SQLITE_DBCONFIG_DEFENSIVE, 1},
-        {SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0},
-        {SQLITE_DBCONFIG_ENABLE_TRIGGER, 0},
-    };
-    bool ok = true;
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        ok = ok && sqlite3_db_config(db, settings[i].option, settings[i].value, NULL) == SQLITE_OK;
-    if (!ok)
-        return lh_err_new(LH_EINTERNAL, NULL, "lock the query connection down: %s",
-                          sqlite3_errmsg(db));
-    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, LH_QUERY_MAX_VALUE_BYTES);
-    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
-    /* ~1000 VM steps take microseconds: the deadline is checked that often. */
-    sqlite3_progress_handler(db, 1000, lh_progress, g);
-    return sqlite3_set_authorizer(db, lh_authorize, g) == SQLITE_OK
-               ? NULL
-               : lh_err_new(LH_EINTERNAL, NULL, "install the authorizer: %s", sqlite3_errmsg(db));
-}
-
-/* ---- after prepare ---- */
-
-/* Blanks, comments and ';' only, up to `end`. */
-static bool lh_rest_is_blank(const char *p, const char *end)
-{
-    while (p < end) {
-        if (*p == ';' || *p == ' ' || (*p >= '\t' && *p <= '\r')) {
-            p++;
-        } else if (end - p >= 2 && p[0] == '-' && p[1] == '-') {
-            while (p < end && *p != '\n')
-                p++;
-        } else if (end - p >= 2 && p[0] == '/' && p[1] == '*') {
-            const char *close = memmem(p + 2, (size_t)(end - p - 2), "*/", 2);
-            p = close ? close + 2 : end; /* SQLite lets a comment run to the end */
+    while (i < len) {
+        if (isspace((unsigned char)sql[i])) {
+            i++;
+        } else if (sql[i] == '-' && i + 1 < len && sql[i + 1] == '-') {
+            while (i < len && sql[i] != '\n')
+                i++;
+        } else if (sql[i] == '/' && i + 1 < len && sql[i + 1] == '*') {
+            const char *end = strstr(sql + i + 2, "*/");
+            i = end ? (size_t)(end - sql) + 2 : len;
         } else {
-            return false;
+            break;
         }
     }
-    return true;
+    return i;
 }
 
-lh_err *lh_qguard_check(sqlite3_stmt *stmt, const char *tail, const char *end)
+/* Past a quoted string or identifier starting at `i` (quote doubled inside). */
+static size_t lh_skip_quoted(const char *sql, size_t len, size_t i)
 {
-    if (!stmt)
-        return lh_err_new(LH_EBADREQ, "sql", "the SQL holds no statement (only blanks or "
-                          "comments)");
-    if (!lh_rest_is_blank(tail, end))
-        return lh_err_new(LH_EBADREQ, "sql", "only one statement per query: there is more "
-                          "after the first one");
-    if (!sqlite3_stmt_readonly(stmt))
-        return lh_err_new(LH_EFORBIDDEN, "sql", "the statement writes: queries are read-only");
-    if (sqlite3_column_count(stmt) == 0) /* REINDEX, VACUUM and the like return nothing */
-        return lh_err_new(LH_EFORBIDDEN, "sql", "only queries are allowed: this statement "
-                          "returns no rows");
+    char q = sql[i++];
+    while (i < len) {
+        if (sql[i++] != q)
+            continue;
+        if (i < len && sql[i] == q)
+            i++;
+        else
+            break;
+    }
+    return i;
+}
+
+size_t lh_qguard_statement_len(const char *sql, size_t len)
+{
+    size_t i = 0, end = 0;
+    while ((i = lh_skip_space(sql, len, i)) < len) {
+        if (sql[i] == ';')
+            break;
+        i = sql[i] == '\'' || sql[i] == '"' ? lh_skip_quoted(sql, len, i) : i + 1;
+        end = i;
+    }
+    return end;
+}
+
+static lh_err *lh_check_first_word(const char *sql, size_t len)
+{
+    size_t i = lh_skip_space(sql, len, 0), n = 0;
+    char word[16];
+    while (i + n < len && n < sizeof word - 1 && isalpha((unsigned char)sql[i + n])) {
+        word[n] = (char)toupper((unsigned char)sql[i + n]);
+        n++;
+    }
+    word[n] = '\0';
+    for (size_t k = 0; n && k < sizeof lh_write_words / sizeof lh_write_words[0]; k++)
+        if (!strcmp(word, lh_write_words[k]))
+            return lh_err_new(LH_EFORBIDDEN, "sql", "queries are read-only: %s statements "
+                              "are refused", word);
     return NULL;
 }
 
-bool lh_qguard_is_view_write(const char *msg)
+static lh_err *lh_count_statements(duckdb_connection conn, const char *sql)
 {
-    /* SQLite's own refusals, checked before it calls the authorizer. */
-    static const char *const starts[] = {
-        "cannot modify ",             /* UPDATE, DELETE of a view */
-        "Cannot add a column to a view",
-        "cannot drop column from view",
-        "cannot rename columns of view",
-    };
-    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
-        if (!strncmp(msg, starts[i], strlen(starts[i])))
+    duckdb_extracted_statements ext = NULL;
+    idx_t n = duckdb_extract_statements(conn, sql, &ext);
+    lh_err *err = NULL;
+    if (n == 0 && duckdb_extract_statements_error(ext))
+        err = lh_err_new(LH_EBADREQ, "sql", "%s", duckdb_extract_statements_error(ext));
+    else if (n == 0)
+        err = lh_err_new(LH_EBADREQ, "sql", "no statement: the text holds only blanks and "
+                         "comments");
+    else if (n > 1)
+        err = lh_err_new(LH_EBADREQ, "sql", "send one statement at a time (this text holds "
+                         "%llu)", (unsigned long long)n);
+    duckdb_destroy_extracted(&ext);
+    return err;
+}
+
+/* ---- the tree ---- */
+
+static lh_err *lh_serialize(duckdb_connection conn, const char *sql, json_t **tree)
+{
+    duckdb_prepared_statement ps = NULL;
+    duckdb_result r;
+    lh_err *err = NULL;
+    if (duckdb_prepare(conn, "SELECT json_serialize_sql($1::VARCHAR)", &ps) == DuckDBError)
+        return lh_err_new(LH_EINTERNAL, NULL, "DuckDB: %s", duckdb_prepare_error(ps));
+    duckdb_bind_varchar(ps, 1, sql);
+    if (duckdb_execute_prepared(ps, &r) == DuckDBError) {
+        err = lh_err_new(LH_EINTERNAL, NULL, "DuckDB: %s", duckdb_result_error(&r));
+    } else {
+        char *json = duckdb_value_varchar(&r, 0, 0);
+        /* query_location is a uint64 (-1 when unknown): beyond json_int_t */
+        *tree = json ? json_loads(json, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+        duckdb_free(json);
+        if (!*tree)
+            err = lh_err_new(LH_EINTERNAL, NULL, "DuckDB gave no parse tree");
+    }
+    duckdb_destroy_result(&r);
+    duckdb_destroy_prepare(&ps);
+    return err;
+}
+
+static lh_err *lh_tree_error(json_t *tree)
+{
+    if (!json_is_true(json_object_get(tree, "error")))
+        return NULL;
+    const char *type = json_string_value(json_object_get(tree, "error_type"));
+    const char *msg = json_string_value(json_object_get(tree, "error_message"));
+    if (type && !strcmp(type, "parser"))
+        return lh_err_new(LH_EBADREQ, "sql", "%s", msg ? msg : "syntax error");
+    return lh_err_new(LH_EFORBIDDEN, "sql", "queries are read-only: only SELECT, WITH ... "
+                      "SELECT, VALUES and FROM ... statements are run");
+}
+
+static lh_err *lh_add_name(char names[][LH_QUERY_VIEW_MAX], size_t *n, const char *name)
+{
+    if (strlen(name) >= LH_QUERY_VIEW_MAX)
+        return lh_err_new(LH_EBADREQ, "sql", "no such table: %.64s...", name);
+    for (size_t i = 0; i < *n; i++)
+        if (!strcasecmp(names[i], name))
+            return NULL;
+    if (*n == LH_QUERY_MAX_REFS)
+        return lh_err_new(LH_EBADREQ, "sql", "the statement names more than %d tables",
+                          LH_QUERY_MAX_REFS);
+    snprintf(names[(*n)++], LH_QUERY_VIEW_MAX, "%s", name);
+    return NULL;
+}
+
+static const char *lh_str_of(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static lh_err *lh_check_table(json_t *node, lh_qrefs *refs)
+{
+    const char *schema = lh_str_of(node, "schema_name"), *catalog = lh_str_of(node, "catalog_name");
+    const char *table = lh_str_of(node, "table_name");
+    if (schema[0] || catalog[0])
+        return lh_err_new(LH_EFORBIDDEN, "sql", "%s%s%s.%s: names qualified by a schema are "
+                          "refused (datasets are plain names)", catalog, catalog[0] ? "." : "",
+                          schema, table);
+    return lh_add_name(refs->names, &refs->n, table);
+}
+
+static lh_err *lh_check_function(json_t *node)
+{
+    const char *name = lh_str_of(json_object_get(node, "function"), "function_name");
+    for (size_t i = 0; i < sizeof lh_table_functions / sizeof lh_table_functions[0]; i++)
+        if (!strcasecmp(name, lh_table_functions[i]))
+            return NULL;
+    return lh_err_new(LH_EFORBIDDEN, "sql", "table function %s() is refused: only range, "
+                      "generate_series and unnest are allowed", name);
+}
+
+static lh_err *lh_note_ctes(json_t *cte_map, lh_qrefs *refs)
+{
+    size_t i;
+    json_t *kv;
+    lh_err *err = NULL;
+    json_array_foreach(json_object_get(cte_map, "map"), i, kv) {
+        const char *name = json_string_value(json_object_get(kv, "key"));
+        if (name && !err)
+            err = lh_add_name(refs->ctes, &refs->n_ctes, name);
+    }
+    return err;
+}
+
+static lh_err *lh_walk(json_t *node, lh_qrefs *refs)
+{
+    lh_err *err = NULL;
+    if (json_is_array(node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(node, i, v) if (!err) err = lh_walk(v, refs);
+        return err;
+    }
+    if (!json_is_object(node))
+        return NULL;
+    const char *type = lh_str_of(node, "type");
+    if (!strcmp(type, "BASE_TABLE"))
+        err = lh_check_table(node, refs);
+    else if (!strcmp(type, "TABLE_FUNCTION"))
+        err = lh_check_function(node);
+    else if (!strcmp(type, "SHOW_REF"))
+        err = lh_err_new(LH_EFORBIDDEN, "sql", "DESCRIBE, SHOW and SUMMARIZE are refused; "
+                         "ask catalogd for a dataset's schema");
+    json_t *ctes = json_object_get(node, "cte_map");
+    if (!err && ctes)
+        err = lh_note_ctes(ctes, refs);
+    const char *key;
+    json_t *v;
+    json_object_foreach(node, key, v) if (!err) err = lh_walk(v, refs);
+    return err;
+}
+
+bool lh_qrefs_is_cte(const lh_qrefs *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_ctes; i++)
+        if (!strcasecmp(r->ctes[i], name))
             return true;
-    size_t n = strlen(msg);
-    static const char altered[] = " may not be altered"; /* ALTER TABLE of a view */
-    return !strncmp(msg, "view ", 5) && n > sizeof altered &&
-           !strcmp(msg + n - (sizeof altered - 1), altered);
+    return false;
+}
+
+lh_err *lh_qguard_parse(lh_qsession *s, const char *sql, size_t len, lh_qrefs *refs)
+{
+    refs->n = refs->n_ctes = 0;
+    lh_err *err = lh_check_first_word(sql, len);
+    if (!err)
+        err = lh_count_statements(lh_qsession_conn(s), sql);
+    json_t *tree = NULL;
+    if (!err)
+        err = lh_serialize(lh_qsession_conn(s), sql, &tree);
+    if (!err)
+        err = lh_tree_error(tree);
+    if (!err)
+        err = lh_walk(json_object_get(tree, "statements"), refs);
+    json_decref(tree);
+    return err;
 }

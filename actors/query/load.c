@@ -1,10 +1,9 @@
 /*
- * load.c — one dataset version into a typed table of the cache: the
- * inserting half of a load. The table gets the catalog's columns with
- * SQL types (booleans as BOOLEAN holding 0/1, a name result.c reads back);
- * rows arrive already typed from the reading thread (feed.c) and go in
- * through one prepared INSERT, bound by type, inside the cache's
- * transaction (cache.c), so a failure anywhere leaves no table behind.
+ * load.c — a version committed before datasets were stored as Parquet
+ * (its only object is the CSV or JSON Lines upload): its rows, typed by
+ * the reading thread (feed.c) exactly as ingestd inferred them, written
+ * into a Parquet file of the cache (lib/parquet). The reading and the
+ * writing overlap; a failure in either leaves no file (cache.c).
  */
 #include "actors/query/query_internal.h"
 
@@ -13,125 +12,66 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/parquet/parquet.h"
+
 typedef struct lh_qloader {
-    sqlite3 *db;
-    sqlite3_stmt *insert;
     const lh_catalog_dataset *d;
     const lh_catalog_version *v; /* d->version */
-    const lh_catalog_column *cols;
+    lh_parquet_column *cols;
     lh_tab_type *types;
     size_t n;
+    lh_parquet_writer *w;
 } lh_qloader;
-
-static const char *lh_sql_type(lh_tab_type t)
-{
-    switch (t) {
-    case LH_TAB_TYPE_INTEGER: return "INTEGER";
-    case LH_TAB_TYPE_REAL: return "REAL";
-    case LH_TAB_TYPE_BOOLEAN: return "BOOLEAN";
-    default: return "TEXT";
-    }
-}
-
-static void lh_append_ident(lh_buf *b, const char *s, size_t n)
-{
-    lh_buf_append(b, "\"", 1);
-    for (size_t i = 0; i < n; i++)
-        lh_buf_append(b, s[i] == '"' ? "\"\"" : s + i, s[i] == '"' ? 2 : 1);
-    lh_buf_append(b, "\"", 1);
-}
 
 static lh_err *lh_parse_types(lh_qloader *l)
 {
-    l->cols = l->v->schema.v;
+    const lh_catalog_column *cols = l->v->schema.v;
     l->n = l->v->schema.n;
     if (l->n == 0 || l->n > LH_CATALOG_MAX_COLUMNS)
         return lh_err_new(LH_EUNPROCESSABLE, NULL, "version %" PRId64 " of '%s' has no columns",
                           l->v->version, l->d->name.s);
     l->types = calloc(l->n, sizeof *l->types);
-    if (!l->types)
+    l->cols = calloc(l->n, sizeof *l->cols);
+    if (!l->types || !l->cols)
         abort();
-    for (size_t i = 0; i < l->n; i++)
-        if (!lh_tab_type_parse(l->cols[i].type.s, l->cols[i].type.len, &l->types[i]))
-            return lh_err_new(LH_EUNPROCESSABLE, NULL, "column '%s' of '%s' has an unknown "
-                              "type '%s'", l->cols[i].name.s, l->d->name.s, l->cols[i].type.s);
-    return NULL;
-}
-
-static lh_err *lh_run_sql(lh_qloader *l, lh_buf *sql, const char *what, sqlite3_stmt **keep)
-{
-    int rc = keep ? sqlite3_prepare_v3(l->db, lh_buf_cstr(sql), (int)sql->len,
-                                       SQLITE_PREPARE_PERSISTENT, keep, NULL)
-                  : sqlite3_exec(l->db, lh_buf_cstr(sql), NULL, NULL, NULL);
-    lh_err *err = rc == SQLITE_OK ? NULL
-                                  : lh_err_new(LH_EINTERNAL, NULL, "%s: %s", what,
-                                               sqlite3_errmsg(l->db));
-    lh_buf_free(sql);
-    return err;
-}
-
-static lh_err *lh_create_table(lh_qloader *l, const char *table)
-{
-    lh_buf sql;
-    lh_buf_init(&sql);
-    lh_buf_append_str(&sql, "CREATE TABLE main.");
-    lh_append_ident(&sql, table, strlen(table));
     for (size_t i = 0; i < l->n; i++) {
-        lh_buf_append_str(&sql, i ? ", " : "(");
-        lh_append_ident(&sql, l->cols[i].name.s, l->cols[i].name.len);
-        lh_buf_appendf(&sql, " %s", lh_sql_type(l->types[i]));
+        if (!lh_tab_type_parse(cols[i].type.s, cols[i].type.len, &l->types[i]))
+            return lh_err_new(LH_EUNPROCESSABLE, NULL, "column '%s' of '%s' has an unknown "
+                              "type '%s'", cols[i].name.s, l->d->name.s, cols[i].type.s);
+        l->cols[i] = (lh_parquet_column){cols[i].name.s, cols[i].name.len, l->types[i]};
     }
-    lh_buf_append_str(&sql, ")");
-    return lh_run_sql(l, &sql, "create the table", NULL);
-}
-
-static lh_err *lh_prepare_insert(lh_qloader *l, const char *table)
-{
-    lh_buf sql;
-    lh_buf_init(&sql);
-    lh_buf_append_str(&sql, "INSERT INTO main.");
-    lh_append_ident(&sql, table, strlen(table));
-    lh_buf_append_str(&sql, " VALUES (");
-    for (size_t i = 0; i < l->n; i++)
-        lh_buf_append_str(&sql, i ? ", ?" : "?");
-    lh_buf_append_str(&sql, ")");
-    return lh_run_sql(l, &sql, "prepare the insert", &l->insert);
+    return NULL;
 }
 
 /* ---- rows ---- */
 
-static int lh_bind_cell(lh_qloader *l, int at, lh_tab_type t, const lh_qcell *c,
-                        const lh_qbatch *b)
+static lh_err *lh_put_cell(lh_qloader *l, lh_tab_type t, const lh_qcell *c, const lh_qbatch *b)
 {
     if (c->null)
-        return sqlite3_bind_null(l->insert, at);
+        return lh_parquet_put_null(l->w);
     switch (t) {
-    case LH_TAB_TYPE_REAL: return sqlite3_bind_double(l->insert, at, c->v.r);
-    case LH_TAB_TYPE_INTEGER:
-    case LH_TAB_TYPE_BOOLEAN: return sqlite3_bind_int64(l->insert, at, c->v.i);
-    default: /* the batch outlives the row's insert */
-        return sqlite3_bind_text64(l->insert, at, b->text.data + c->v.s.off, c->v.s.len,
-                                   SQLITE_STATIC, SQLITE_UTF8);
+    case LH_TAB_TYPE_REAL: return lh_parquet_put_real(l->w, c->v.r);
+    case LH_TAB_TYPE_INTEGER: return lh_parquet_put_int(l->w, c->v.i);
+    case LH_TAB_TYPE_BOOLEAN: return lh_parquet_put_bool(l->w, c->v.i != 0);
+    default: return lh_parquet_put_text(l->w, b->text.data + c->v.s.off, c->v.s.len);
     }
 }
 
-static lh_err *lh_insert_batch(lh_qloader *l, const lh_qbatch *b)
+static lh_err *lh_write_batch(lh_qloader *l, const lh_qbatch *b)
 {
-    for (size_t r = 0; r < b->rows; r++) {
+    lh_err *err = NULL;
+    for (size_t r = 0; r < b->rows && !err; r++) {
         const lh_qcell *row = b->cells + r * l->n;
-        for (size_t i = 0; i < l->n; i++)
-            if (lh_bind_cell(l, (int)i + 1, l->types[i], &row[i], b) != SQLITE_OK)
-                return lh_err_new(LH_EINTERNAL, NULL, "bind: %s", sqlite3_errmsg(l->db));
-        int rc = sqlite3_step(l->insert);
-        sqlite3_reset(l->insert);
-        if (rc != SQLITE_DONE)
-            return lh_err_new(LH_EINTERNAL, NULL, "insert: %s", sqlite3_errmsg(l->db));
+        for (size_t i = 0; i < l->n && !err; i++)
+            err = lh_put_cell(l, l->types[i], &row[i], b);
+        if (!err)
+            err = lh_parquet_end_row(l->w);
     }
-    return NULL;
+    return err;
 }
 
-/* Inserts what the feed reads; an insert failure stops the reading. */
-static lh_err *lh_insert_all(lh_qloader *l, const lh_qload_source *src, int64_t *rows)
+/* Writes what the feed reads; a write failure stops the reading. */
+static lh_err *lh_write_all(lh_qloader *l, const lh_qload_source *src)
 {
     lh_qfeed *feed = NULL;
     lh_err *err = lh_qfeed_start(src, l->types, l->n, &feed);
@@ -139,8 +79,7 @@ static lh_err *lh_insert_all(lh_qloader *l, const lh_qload_source *src, int64_t 
         return err;
     lh_qbatch *b;
     while (!err && (b = lh_qfeed_next(feed))) {
-        err = lh_insert_batch(l, b);
-        *rows += (int64_t)b->rows;
+        err = lh_write_batch(l, b);
         lh_qfeed_recycle(feed, b);
     }
     lh_err *read_err = lh_qfeed_end(feed);
@@ -151,22 +90,25 @@ static lh_err *lh_insert_all(lh_qloader *l, const lh_qload_source *src, int64_t 
     return read_err;
 }
 
-lh_err *lh_qload_table(sqlite3 *db, const char *table, const lh_qload_source *src,
-                       int64_t *rows)
+lh_err *lh_qload_parquet(const lh_qload_source *src, const char *path, int64_t *rows)
 {
     const lh_catalog_dataset *d = src->dataset;
     const lh_catalog_version *v = d->version;
     assert(d->name.s && v && v->location && v->sha256.s);
-    lh_qloader l = {.db = db, .d = d, .v = v};
+    lh_qloader l = {.d = d, .v = v};
     *rows = 0;
     lh_err *err = lh_parse_types(&l);
+    if (!err) {
+        lh_parquet_spec spec = {.columns = l.cols, .n = l.n, .tmp_dir = src->tmp_dir,
+                                .memory_limit = "1GB", .threads = 1};
+        err = lh_parquet_writer_create(&spec, &l.w);
+    }
     if (!err)
-        err = lh_create_table(&l, table);
+        err = lh_write_all(&l, src);
     if (!err)
-        err = lh_prepare_insert(&l, table);
-    if (!err)
-        err = lh_insert_all(&l, src, rows);
-    sqlite3_finalize(l.insert);
+        err = lh_parquet_writer_finish(l.w, path, rows);
+    lh_parquet_writer_destroy(l.w);
     free(l.types);
+    free(l.cols);
     return err;
 }

@@ -1,7 +1,7 @@
 /*
  * params.c — `params`: checked when the request arrives (a bad value is a
  * 400 before the query takes a thread), bound by position when it runs.
- * Values only ever reach SQLite through sqlite3_bind_*, never the text.
+ * Values only ever reach DuckDB through duckdb_bind_*, never the text.
  */
 #include "actors/query/query_internal.h"
 
@@ -68,34 +68,34 @@ lh_err *lh_qparams_check(const lh_raw *params)
     return err;
 }
 
-static int lh_bind_one(sqlite3_stmt *st, int at, const lh_mp_value *v)
+static duckdb_state lh_bind_one(duckdb_prepared_statement st, idx_t at, const lh_mp_value *v)
 {
     switch (v->type) {
-    case LH_MP_NIL: return sqlite3_bind_null(st, at);
-    case LH_MP_BOOL: return sqlite3_bind_int(st, at, v->b);
-    case LH_MP_INT: return sqlite3_bind_int64(st, at, v->i);
-    case LH_MP_FLOAT: return sqlite3_bind_double(st, at, v->f);
-    case LH_MP_STR: /* copied: the request's bytes go before the statement runs */
-        return sqlite3_bind_text64(st, at, v->s, v->n, SQLITE_TRANSIENT, SQLITE_UTF8);
-    default: return SQLITE_MISUSE; /* lh_qparams_check refused it already */
+    case LH_MP_NIL: return duckdb_bind_null(st, at);
+    case LH_MP_BOOL: return duckdb_bind_boolean(st, at, v->b);
+    case LH_MP_INT: return duckdb_bind_int64(st, at, v->i);
+    case LH_MP_FLOAT: return duckdb_bind_double(st, at, v->f);
+    case LH_MP_STR: return duckdb_bind_varchar_length(st, at, v->s, v->n); /* copied */
+    default: return DuckDBError; /* lh_qparams_check refused it already */
     }
 }
 
-lh_err *lh_qparams_bind(sqlite3_stmt *stmt, const lh_raw *params)
+lh_err *lh_qparams_bind(duckdb_prepared_statement stmt, const lh_raw *params)
 {
     lh_qparams q;
     lh_err *err = lh_qparams_open(params, &q);
-    int want = sqlite3_bind_parameter_count(stmt);
-    if (!err && q.n != (size_t)want)
-        err = lh_err_new(LH_EBADREQ, "params", "the statement has %d parameter%s and params "
+    size_t want = (size_t)duckdb_nparams(stmt);
+    if (!err && q.n != want)
+        err = lh_err_new(LH_EBADREQ, "params", "the statement has %zu parameter%s and params "
                          "gives %zu value%s", want, want == 1 ? "" : "s", q.n,
                          q.n == 1 ? "" : "s");
     for (size_t i = 0; !err && i < q.n; i++) {
         lh_mp_value v;
         err = lh_qparams_next(&q, i, &v);
-        if (!err && lh_bind_one(stmt, (int)i + 1, &v) != SQLITE_OK)
+        if (!err && lh_bind_one(stmt, (idx_t)i + 1, &v) == DuckDBError)
             err = lh_err_new(LH_EBADREQ, "params", "params[%zu] cannot be bound: %s", i,
-                             sqlite3_errmsg(sqlite3_db_handle(stmt)));
+                             duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt)
+                                                        : "DuckDB refused it");
     }
     return err;
 }

@@ -5,8 +5,11 @@
  * whatever --workers says. Each thread owns one session (connection and
  * views), so no connection is ever shared. A full queue answers 429.
  *
- * Stopping fails what is still queued (503), and running statements and
- * loads see `stop` at their next progress check or range, so every
+ * The watch, a thread of its own, sleeps until the nearest deadline of a
+ * running statement and interrupts the statements past theirs.
+ *
+ * Stopping fails what is still queued (503), interrupts running
+ * statements, and loads see `stop` at their next range, so every
  * deferred reply is sent before the connection drains.
  */
 #include "actors/query/query_internal.h"
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/clock.h"
 #include "bus/digest.h"
 #include "bus/events.h"
 #include "bus/log.h"
@@ -95,6 +99,61 @@ static void *lh_thread_main(void *arg)
     return NULL;
 }
 
+/* ---- the watch ---- */
+
+#define LH_QWATCH_IDLE_NS 1000000000ll /* asleep at most this long with nothing running */
+#define LH_QWATCH_AGAIN_NS 10000000ll  /* an interrupt sent; again after this if still running */
+
+static void lh_wait_until(lh_query_state *st, int64_t wake_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t delta = wake_ns - lh_clock_ns();
+    if (delta <= 0)
+        return;
+    ts.tv_sec += delta / 1000000000;
+    ts.tv_nsec += delta % 1000000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&st->watch_wake, &st->mu, &ts);
+}
+
+/* An interrupt that reaches a connection just before its statement
+ * starts is lost (DuckDB clears it when a statement begins), so one past
+ * its deadline, or any while stopping, is interrupted again and again
+ * until its thread ends it. */
+static void *lh_watch_main(void *arg)
+{
+    lh_query_state *st = arg;
+    pthread_mutex_lock(&st->mu);
+    while (!st->watch_quit) {
+        bool stopping = st->stopping;
+        pthread_mutex_unlock(&st->mu);
+        int64_t now = lh_clock_ns(), wake = now + LH_QWATCH_IDLE_NS;
+        for (int i = 0; i < st->n_threads; i++) {
+            int64_t deadline = lh_qsession_watch(st->sessions[i], now, stopping);
+            int64_t next = !deadline ? wake : deadline > now && !stopping ? deadline
+                                                                           : now + LH_QWATCH_AGAIN_NS;
+            if (next < wake)
+                wake = next;
+        }
+        pthread_mutex_lock(&st->mu);
+        if (!st->watch_quit)
+            lh_wait_until(st, wake);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+void lh_qpool_watch_poke(lh_query_state *st)
+{
+    pthread_mutex_lock(&st->mu);
+    pthread_cond_signal(&st->watch_wake);
+    pthread_mutex_unlock(&st->mu);
+}
+
 /* ---- start and stop ---- */
 
 static lh_err *lh_start_thread(lh_query_state *st, int i)
@@ -119,7 +178,10 @@ lh_err *lh_qpool_start(lh_query_state *st)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     lh_err *err = NULL;
     for (int i = 0; i < st->n_threads && !err; i++)
-        err = lh_qsession_open(st->cache_path, &st->stop, &st->sessions[i]);
+        err = lh_qsession_open(st->db, &st->sessions[i]);
+    if (!err && pthread_create(&st->watch, NULL, lh_watch_main, st) != 0)
+        err = lh_err_new(LH_EINTERNAL, NULL, "cannot start the query watch");
+    st->watching = !err;
     for (int i = 0; i < st->n_threads && !err; i++)
         err = lh_start_thread(st, i);
     return err; /* stop joins the threads that did start */
@@ -144,8 +206,16 @@ void lh_qpool_stop(lh_query_state *st)
         queued = next;
     }
     lh_err_free(why);
+    lh_qpool_watch_poke(st); /* it interrupts what runs, until the threads end */
     for (int i = 0; i < st->started; i++)
         pthread_join(st->threads[i], NULL);
+    pthread_mutex_lock(&st->mu);
+    st->watch_quit = true;
+    pthread_cond_signal(&st->watch_wake);
+    pthread_mutex_unlock(&st->mu);
+    if (st->watching)
+        pthread_join(st->watch, NULL);
+    st->watching = false;
     for (int i = 0; st->sessions && i < st->n_threads; i++)
         lh_qsession_close(st->sessions[i]);
     free(st->threads);

@@ -1,16 +1,18 @@
 /*
- * resolve.c — from a table name SQLite could not find to a view of a
- * dataset version.
+ * resolve.c — from the table names of a statement to views of dataset
+ * versions.
  *
- * run.c prepares the statement as written; when SQLite answers "no such
- * table: X" and X is a dataset ("sales": its latest version) or a pinned
- * version ("sales@2"), the version is loaded into the cache if it is not
- * there yet and shown on this connection as a view named X, and run.c
- * prepares again. So only what a statement names is ever loaded, and the
- * name is matched by SQLite's own parser, never by reading the SQL text.
+ * guard.c lists the names DuckDB's parser found. Each that is a dataset
+ * ("sales": its latest version) or a pinned version ("sales@2") gets its
+ * version's Parquet file into the cache if it is not there yet (fetched
+ * from storaged, or written from the CSV or JSON Lines object for a
+ * version committed without one) and is shown on this connection as a
+ * view named as written. So only what a statement names is ever fetched,
+ * and names are matched by the engine's parser, never by reading text.
  */
 #include "actors/query/query_internal.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,7 @@ typedef struct lh_qref {
 } lh_qref;
 
 /* "name" or "name@N" (N a version number without leading zeros); false
- * for anything else, such as "main.sales", which is then SQLite's error. */
+ * for anything else. */
 static bool lh_parse_ref(const char *missing, lh_qref *ref)
 {
     const char *at = strchr(missing, '@');
@@ -114,7 +116,7 @@ static lh_err *lh_describe(lh_qfill *f)
     return lh_err_wrap(err, "describe '%s'", f->name);
 }
 
-static lh_err *lh_fill(void *user, sqlite3 *db, const char *table, int64_t *rows)
+static lh_err *lh_fill(void *user, const char *path, int64_t *rows)
 {
     lh_qfill *f = user;
     lh_err *err = lh_describe(f);
@@ -129,58 +131,93 @@ static lh_err *lh_fill(void *user, sqlite3 *db, const char *table, int64_t *rows
         .conn = lh_actor_conn(f->st->actor),
         .timeout_ms = lh_qcall_timeout(f->st),
         .stop = &f->st->stop,
+        .tmp_dir = f->st->tmp_dir,
     };
-    return lh_qload_table(db, table, &src, rows);
+    return v->parquet ? lh_qfetch_parquet(&src, path, rows) : lh_qload_parquet(&src, path, rows);
+}
+
+/* The cache's name for a version: its Parquet object's sha256, which
+ * says everything about the rows; or, for a version without one, its
+ * name, number and source sha256 (queryd writes that file itself). */
+static void lh_cache_key(const char *name, int64_t version, const char *sha256,
+                         const lh_catalog_parquet *pq, char key[LH_QUERY_KEY_MAX])
+{
+    if (pq && pq->sha256.s) {
+        snprintf(key, LH_QUERY_KEY_MAX, "pq-%s", pq->sha256.s);
+        return;
+    }
+    char lower[64];
+    size_t n = strlen(name);
+    for (size_t i = 0; i <= n && i < sizeof lower; i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[sizeof lower - 1] = '\0';
+    snprintf(key, LH_QUERY_KEY_MAX, "v-%s-%" PRId64 "-%.16s", lower, version, sha256);
 }
 
 /* ---- the view ---- */
 
 static lh_err *lh_show(lh_qsession *s, const char *missing, const lh_catalog_dataset *d,
-                       const lh_qfill *f, const char *table)
+                       const lh_qfill *f, const char *path)
 {
-    lh_qview v = {.version = f->version, .pinned = strchr(missing, '@') != NULL};
+    lh_qview v = {.version = f->version, .pinned = strchr(missing, '@') != NULL, .used = true};
     snprintf(v.name, sizeof v.name, "%s", missing);
     snprintf(v.dataset, sizeof v.dataset, "%s", d->name.s);
     snprintf(v.created, sizeof v.created, "%s", d->created.s ? d->created.s : "");
     snprintf(v.sha256, sizeof v.sha256, "%s", f->sha256);
-    snprintf(v.table, sizeof v.table, "%s", table);
+    snprintf(v.path, sizeof v.path, "%s", path);
     return lh_qsession_add_view(s, &v);
 }
 
-lh_err *lh_qresolve(lh_query_state *st, lh_qsession *s, const lh_catalog_list_reply *cat,
-                    const char *missing, bool *resolved)
+/* Shows `name`, a dataset or pinned version not yet shown as a view. */
+static lh_err *lh_resolve_one(lh_query_state *st, lh_qsession *s, const lh_catalog_dataset *d,
+                              const lh_qref *ref, const char *name)
 {
-    *resolved = false;
-    lh_qref ref;
-    if (!lh_parse_ref(missing, &ref) || strlen(missing) >= LH_QUERY_VIEW_MAX ||
-        lh_qsession_find_view(s, missing))
-        return NULL;
-    const lh_catalog_dataset *d = lh_qcatalog_find(cat, ref.name);
-    if (!d && !ref.version)
-        return NULL; /* an unknown table: SQLite's 400 says so */
-    if (!d)
-        return lh_err_new(LH_ENOTFOUND, "sql", "no dataset named '%s'", ref.name);
-    lh_err *err = lh_check_version(d, &ref);
+    lh_err *err = lh_check_version(d, ref);
     if (err)
         return err;
     lh_arena *a = lh_arena_create();
-    lh_qfill f = {.st = st, .a = a, .name = d->name.s, .version = ref.version};
-    if (ref.version) { /* the sha256 of an older version needs catalog.get */
+    lh_qfill f = {.st = st, .a = a, .name = d->name.s, .version = ref->version};
+    const lh_catalog_version *v = d->version;
+    if (ref->version) { /* an older version's sha256 needs catalog.get */
         err = lh_describe(&f);
-        const lh_catalog_version *pinned = err ? NULL : f.full->version;
-        f.sha256 = pinned ? pinned->sha256.s : NULL;
+        v = err ? NULL : f.full->version;
     } else {
-        const lh_catalog_version *latest = d->version;
         f.version = d->latest;
-        f.sha256 = latest->sha256.s;
     }
-    char table[LH_QUERY_TABLE_MAX];
-    lh_qversion_id id = {.name = d->name.s, .version = f.version, .sha256 = f.sha256};
+    char key[LH_QUERY_KEY_MAX], path[PATH_MAX];
+    if (!err) {
+        f.sha256 = v->sha256.s;
+        lh_cache_key(d->name.s, f.version, f.sha256, v->parquet, key);
+        err = lh_qcache_acquire(st->cache, key, lh_fill, &f, path);
+    }
     if (!err)
-        err = lh_qcache_acquire(st->cache, &id, lh_fill, &f, table);
-    if (!err)
-        err = lh_show(s, missing, d, &f, table);
+        err = lh_show(s, name, d, &f, path);
     lh_arena_destroy(a);
-    *resolved = !err;
+    return err;
+}
+
+lh_err *lh_qresolve_all(lh_query_state *st, lh_qsession *s, const lh_catalog_list_reply *cat,
+                        const lh_qrefs *refs)
+{
+    lh_err *err = NULL;
+    for (size_t i = 0; i < refs->n && !err; i++) {
+        const char *name = refs->names[i];
+        lh_qview *shown = lh_qsession_find_view(s, name);
+        if (shown) {
+            shown->used = true;
+            continue;
+        }
+        lh_qref ref;
+        bool is_ref = lh_parse_ref(name, &ref);
+        const lh_catalog_dataset *d = is_ref ? lh_qcatalog_find(cat, ref.name) : NULL;
+        if (d)
+            err = lh_resolve_one(st, s, d, &ref, name);
+        else if (lh_qrefs_is_cte(refs, name))
+            continue;
+        else if (is_ref && ref.version)
+            err = lh_err_new(LH_ENOTFOUND, "sql", "no dataset named '%s'", ref.name);
+        else
+            err = lh_err_new(LH_EBADREQ, "sql", "no such table: %s", name);
+    }
     return err;
 }

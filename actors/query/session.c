@@ -1,15 +1,19 @@
 /*
- * session.c — one query thread's read-only connection to the cache and
- * the dataset views it shows.
+ * session.c — one query thread's DuckDB connection, the dataset views it
+ * shows, and the deadline of the statement it runs.
  *
- * A statement names datasets ("sales", "sales@2"); the cache holds
- * tables named "ds:sales:2:<sha>". The bridge is a TEMP VIEW per name on
- * this connection (`CREATE TEMP VIEW "sales" AS SELECT * FROM
- * main."ds:sales:2:..."`), created by us with the authorizer stood aside,
- * and kept while the catalog still backs it: every query first drops
- * the views whose dataset has a newer version, was deleted or was
- * re-created. Views live in this connection's temp schema, so threads
- * never see each other's, and the cache file is never written by them.
+ * A statement names datasets ("sales", "sales@2"); the cache holds their
+ * versions as Parquet files. The bridge is a TEMP VIEW per name on this
+ * connection (`CREATE TEMP VIEW "sales" AS SELECT * FROM
+ * read_parquet('<cache>/<key>.parquet')`), created by us, never by a
+ * statement (guard.c lets only queries through), and kept while the
+ * catalog still backs it: every query first drops the views whose
+ * dataset has a newer version, was deleted or was re-created. Temp views
+ * belong to this connection, so threads never see each other's.
+ *
+ * The deadline: pool.c's watch calls lh_qsession_watch, which interrupts
+ * the connection (duckdb_interrupt) once the running statement is past
+ * it. `mu` makes an interrupt reach only the statement it was meant for.
  */
 #include "actors/query/query_internal.h"
 #include "bus/clock.h"
@@ -20,53 +24,36 @@
 #include <string.h>
 #include <strings.h>
 
-#define LH_QSESSION_MMAP_BYTES (1ll << 30) /* reads map the file instead of copying it */
+#include "lib/parquet/parquet.h"
 
 struct lh_qsession {
-    sqlite3 *db;
-    lh_qguard guard;
+    duckdb_connection conn;
     lh_qview *views;
     size_t n, cap;
+    pthread_mutex_t mu;  /* the three below, between this thread and the watch */
+    int64_t deadline_ns; /* of the running statement; 0: none runs */
+    bool timed_out;
 };
 
-static lh_err *lh_session_err(lh_qsession *s, const char *what)
+static lh_err *lh_exec(lh_qsession *s, const char *sql)
 {
-    return lh_err_new(LH_EINTERNAL, NULL, "%s: %s", what, sqlite3_errmsg(s->db));
+    duckdb_result r;
+    lh_err *err = NULL;
+    if (duckdb_query(s->conn, sql, &r) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "%s: %s", sql, duckdb_result_error(&r));
+    duckdb_destroy_result(&r);
+    return err;
 }
 
-/* Runs our own DDL; the authorizer lets it through whole. */
-static lh_err *lh_exec_internal(lh_qsession *s, const char *sql)
-{
-    s->guard.internal = true;
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    s->guard.internal = false;
-    return rc == SQLITE_OK ? NULL : lh_session_err(s, sql);
-}
-
-lh_err *lh_qsession_open(const char *path, const atomic_bool *stop, lh_qsession **out)
+lh_err *lh_qsession_open(duckdb_database db, lh_qsession **out)
 {
     lh_qsession *s = calloc(1, sizeof *s);
     if (!s)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    s->guard.session = s;
-    s->guard.stop = stop;
-    /* Read-only below the authorizer too; temp views still work. */
-    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
-    lh_err *err = NULL;
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
-        err = lh_err_new(LH_EINTERNAL, NULL, "open %s for queries: %s", path,
-                         s->db ? sqlite3_errmsg(s->db) : "out of memory");
-    if (!err) {
-        sqlite3_busy_timeout(s->db, 30000);
-        char pragmas[64];
-        snprintf(pragmas, sizeof pragmas, "PRAGMA mmap_size=%lld", LH_QSESSION_MMAP_BYTES);
-        err = lh_exec_internal(s, pragmas);
-    }
-    if (!err)
-        err = lh_qguard_install(s->db, &s->guard);
-    if (err) {
+    pthread_mutex_init(&s->mu, NULL);
+    if (duckdb_connect(db, &s->conn) == DuckDBError) {
         lh_qsession_close(s);
-        return err;
+        return lh_err_new(LH_EINTERNAL, NULL, "DuckDB: cannot connect a query thread");
     }
     *out = s;
     return NULL;
@@ -76,12 +63,14 @@ void lh_qsession_close(lh_qsession *s)
 {
     if (!s)
         return;
-    sqlite3_close(s->db);
+    if (s->conn)
+        duckdb_disconnect(&s->conn);
+    pthread_mutex_destroy(&s->mu);
     free(s->views);
     free(s);
 }
 
-sqlite3 *lh_qsession_db(lh_qsession *s) { return s->db; }
+duckdb_connection lh_qsession_conn(lh_qsession *s) { return s->conn; }
 
 lh_qview *lh_qsession_views(lh_qsession *s, size_t *n)
 {
@@ -101,10 +90,12 @@ lh_qview *lh_qsession_find_view(lh_qsession *s, const char *name)
 
 static lh_err *lh_drop_view(lh_qsession *s, size_t i)
 {
-    char *sql = sqlite3_mprintf("DROP VIEW temp.\"%w\"", s->views[i].name);
-    assert(sql);
-    lh_err *err = lh_exec_internal(s, sql);
-    sqlite3_free(sql);
+    lh_buf sql;
+    lh_buf_init(&sql);
+    lh_buf_append_str(&sql, "DROP VIEW IF EXISTS temp.main.");
+    lh_parquet_quote(&sql, s->views[i].name, strlen(s->views[i].name), '"');
+    lh_err *err = lh_exec(s, lh_buf_cstr(&sql));
+    lh_buf_free(&sql);
     s->views[i] = s->views[--s->n];
     return err;
 }
@@ -144,35 +135,54 @@ lh_err *lh_qsession_add_view(lh_qsession *s, const lh_qview *v)
         if (!s->views)
             abort();
     }
-    char *sql = sqlite3_mprintf("CREATE TEMP VIEW \"%w\" AS SELECT * FROM main.\"%w\"", v->name,
-                                v->table);
-    assert(sql);
-    lh_err *err = lh_exec_internal(s, sql);
-    sqlite3_free(sql);
+    lh_buf sql;
+    lh_buf_init(&sql);
+    lh_buf_append_str(&sql, "CREATE OR REPLACE TEMP VIEW ");
+    lh_parquet_quote(&sql, v->name, strlen(v->name), '"');
+    lh_buf_append_str(&sql, " AS SELECT * FROM read_parquet(");
+    lh_parquet_quote(&sql, v->path, strlen(v->path), '\'');
+    lh_buf_append_str(&sql, ")");
+    lh_err *err = lh_exec(s, lh_buf_cstr(&sql));
+    lh_buf_free(&sql);
     if (!err)
         s->views[s->n++] = *v;
     return err;
 }
 
-/* ---- statement limits ---- */
-
-int lh_qsession_prepare(lh_qsession *s, const char *sql, size_t len, sqlite3_stmt **stmt,
-                        const char **tail)
-{
-    assert(len <= INT_MAX);
-    s->guard.denied[0] = '\0';
-    s->guard.denied_general = false;
-    return sqlite3_prepare_v3(s->db, sql, (int)len, 0, stmt, tail);
-}
+/* ---- the deadline ---- */
 
 void lh_qsession_begin(lh_qsession *s, int64_t timeout_ms)
 {
-    s->guard.timed_out = false;
-    s->guard.deadline_ns = timeout_ms > 0 ? lh_clock_ns() + timeout_ms * 1000000 : 0;
+    assert(timeout_ms > 0);
+    pthread_mutex_lock(&s->mu);
+    s->timed_out = false;
+    s->deadline_ns = lh_clock_ns() + timeout_ms * 1000000;
+    pthread_mutex_unlock(&s->mu);
 }
 
-void lh_qsession_end(lh_qsession *s) { s->guard.deadline_ns = 0; }
+void lh_qsession_end(lh_qsession *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->deadline_ns = 0;
+    pthread_mutex_unlock(&s->mu);
+}
 
-bool lh_qsession_timed_out(const lh_qsession *s) { return s->guard.timed_out; }
+bool lh_qsession_timed_out(lh_qsession *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool t = s->timed_out;
+    pthread_mutex_unlock(&s->mu);
+    return t;
+}
 
-const char *lh_qsession_denial(const lh_qsession *s) { return s->guard.denied; }
+int64_t lh_qsession_watch(lh_qsession *s, int64_t now_ns, bool stopping)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t deadline = s->deadline_ns;
+    if (deadline && (stopping || now_ns >= deadline)) {
+        s->timed_out = !stopping;
+        duckdb_interrupt(s->conn);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return deadline;
+}

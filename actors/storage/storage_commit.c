@@ -19,11 +19,11 @@
 #include "actors/storage/names.h"
 #include "bus/log.h"
 
-lh_err *lh_st_append_hashed(lh_st_state *st, lh_st_writer *w, lh_st_sha *sha, const char *data,
+lh_err *lh_st_append_hashed(lh_st_state *st, lh_st_writer *w, lh_sha256 *sha, const char *data,
                             size_t len)
 {
     lh_err *err = st->backend->ops->append(w, data, len);
-    lh_st_sha_update(sha, data, len);
+    lh_sha256_update(sha, data, len);
     return err;
 }
 

@@ -62,7 +62,7 @@ lh_err *lh_st_commit(lh_st_state *st, lh_st_writer *w, const char *token,
  * nothing was appended, and the hash has taken the data anyway: the
  * caller must rebuild or drop it. (Hashing on a second thread while the
  * disk writes was measured: no faster, as the bus is the bottleneck.) */
-lh_err *lh_st_append_hashed(lh_st_state *st, lh_st_writer *w, lh_st_sha *sha, const char *data,
+lh_err *lh_st_append_hashed(lh_st_state *st, lh_st_writer *w, lh_sha256 *sha, const char *data,
                             size_t len);
 
 /* A NUL-terminated copy in the request's arena. */

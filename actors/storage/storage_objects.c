@@ -61,18 +61,18 @@ lh_err *lh_st_put_handler(lh_ctx *ctx, const void *request, void *reply)
     char token[LH_ST_ID_LEN + 1];
     lh_new_id(token);
     lh_st_writer *w = NULL;
-    lh_st_sha *sha = lh_st_sha_create();
+    lh_sha256 *sha = lh_sha256_create();
     err = sha ? st->backend->ops->write_begin(st->backend, token, &w)
               : lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     if (!err)
         err = lh_st_append_hashed(st, w, sha, req->data.data, req->data.len);
     if (!err) {
-        lh_st_sha_hex(sha, got);
+        lh_sha256_running_hex(sha, got);
         if (expect[0] && strcmp(expect, got))
             err = lh_err_new(LH_EUNPROCESSABLE, "sha256",
                              "the data's SHA-256 is %s, not %s; nothing was written", got, expect);
     }
-    lh_st_sha_destroy(sha);
+    lh_sha256_destroy(sha);
     if (err) {
         if (w)
             st->backend->ops->abort(w);

@@ -136,13 +136,13 @@ static lh_err *lh_st_rebuild_sha(lh_st_state *st, lh_st_upload *u)
     char *buf = malloc(LH_ST_REREAD_CHUNK);
     if (!buf)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
-    lh_st_sha_reset(u->sha);
+    lh_sha256_reset(u->sha);
     lh_err *err = NULL;
     for (uint64_t at = 0; !err && at < u->size; at += LH_ST_REREAD_CHUNK) {
         size_t n = u->size - at < LH_ST_REREAD_CHUNK ? (size_t)(u->size - at) : LH_ST_REREAD_CHUNK;
         err = st->backend->ops->read_written(u->writer, at, buf, n);
         if (!err)
-            lh_st_sha_update(u->sha, buf, n);
+            lh_sha256_update(u->sha, buf, n);
     }
     free(buf);
     u->sha_ready = !err;
@@ -334,7 +334,7 @@ static lh_err *lh_st_commit_locked(lh_ctx *ctx, lh_st_state *st, lh_st_upload *u
     if (err)
         return err;
     char got[LH_ST_SHA_HEX + 1];
-    lh_st_sha_hex(u->sha, got);
+    lh_sha256_running_hex(u->sha, got);
     if (expect[0] && strcmp(expect, got))
         return lh_err_new(LH_EUNPROCESSABLE, "sha256",
                           "the upload's %llu bytes have SHA-256 %s, not %s; nothing was written "

@@ -41,7 +41,7 @@ lh_st_upload *lh_st_upload_new(const char *id, const char *bucket, const char *k
     u->content_type = content_type ? lh_st_dup(content_type, strlen(content_type)) : NULL;
     u->metadata = metadata_len ? lh_st_dup(metadata, metadata_len) : NULL;
     u->metadata_len = metadata_len;
-    u->sha = lh_st_sha_create();
+    u->sha = lh_sha256_create();
     bool ok = u->key && u->sha && (!content_type || u->content_type) &&
               (!metadata_len || u->metadata);
     if (!ok) {
@@ -60,7 +60,7 @@ void lh_st_upload_free(lh_st_upload *u, lh_st_backend *backend)
         assert(backend);
         backend->ops->detach(u->writer);
     }
-    lh_st_sha_destroy(u->sha);
+    lh_sha256_destroy(u->sha);
     free(u->key);
     free(u->content_type);
     free(u->metadata);

@@ -36,7 +36,7 @@ typedef struct lh_st_upload {
     uint64_t last_part;        /* bytes of part number `parts` */
     _Atomic int64_t touched;   /* last activity, wall-clock seconds (the reaper reads it unlocked) */
     lh_st_writer *writer;
-    lh_st_sha *sha;
+    lh_sha256 *sha;
     bool sha_ready; /* sha covers all `size` bytes; false after a restart until rebuilt */
     /* A part that came one ahead of its turn, held with its reply until
      * its predecessor is appended (storage_upload.c); NULL when none. */

@@ -1,7 +1,7 @@
 /*
  * source.c — the read loop of source.h: storage.get by ranges, each
- * checked (same object, the offset asked, progress before the end), fed
- * to the reader.
+ * checked (same object, the offset asked, progress before the end), handed
+ * to a sink: the reader, or (queryd's Parquet objects) a file.
  */
 #include "lib/tabular/source.h"
 
@@ -27,7 +27,7 @@ static lh_err *lh_tab_check_range(const lh_tab_source *src, const lh_storage_get
     return NULL;
 }
 
-lh_err *lh_tab_source_read(const lh_tab_source *src, lh_tab_reader *reader)
+lh_err *lh_tab_source_each(const lh_tab_source *src, lh_tab_source_sink sink, void *sink_user)
 {
     lh_arena *arena = lh_arena_create();
     lh_err *err = NULL;
@@ -47,7 +47,7 @@ lh_err *lh_tab_source_read(const lh_tab_source *src, lh_tab_reader *reader)
         if (!err)
             err = lh_tab_check_range(src, rep, offset);
         if (!err)
-            err = lh_tab_reader_feed(reader, rep->data.data ? rep->data.data : "", rep->data.len);
+            err = sink(sink_user, rep->data.data ? rep->data.data : "", rep->data.len);
         if (err)
             break;
         offset += (int64_t)rep->data.len;
@@ -56,5 +56,16 @@ lh_err *lh_tab_source_read(const lh_tab_source *src, lh_tab_reader *reader)
             src->after(src->user, offset);
     }
     lh_arena_destroy(arena);
+    return err;
+}
+
+static lh_err *lh_feed_reader(void *user, const char *data, size_t len)
+{
+    return lh_tab_reader_feed(user, data, len);
+}
+
+lh_err *lh_tab_source_read(const lh_tab_source *src, lh_tab_reader *reader)
+{
+    lh_err *err = lh_tab_source_each(src, lh_feed_reader, reader);
     return err ? err : lh_tab_reader_finish(reader);
 }

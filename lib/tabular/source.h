@@ -34,6 +34,10 @@ typedef struct lh_tab_source {
     void *user;
 } lh_tab_source;
 
+/* Hands the whole object to `sink`, range by range, in order. */
+typedef lh_err *(*lh_tab_source_sink)(void *user, const char *data, size_t len);
+lh_err *lh_tab_source_each(const lh_tab_source *src, lh_tab_source_sink sink, void *sink_user);
+
 /* Feeds the whole object to `reader`, then finishes it. */
 lh_err *lh_tab_source_read(const lh_tab_source *src, lh_tab_reader *reader);
 

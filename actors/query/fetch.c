@@ -1,0 +1,86 @@
+/*
+ * fetch.c — a version's Parquet object (written by ingestd at commit)
+ * copied from storaged into the cache, range by range through the bus,
+ * its sha256 checked against the catalog's as the bytes arrive. The rows
+ * are the catalog's count: the file is not opened here; DuckDB reads it
+ * when a statement does.
+ */
+#include "actors/query/query_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lib/tabular/source.h"
+#include "bus/digest.h"
+
+typedef struct lh_qcopy {
+    int fd;
+    lh_sha256 *sha;
+    const atomic_bool *stop;
+} lh_qcopy;
+
+static lh_err *lh_copy_range(void *user, const char *data, size_t len)
+{
+    lh_qcopy *c = user;
+    lh_sha256_update(c->sha, data, len);
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(c->fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return lh_err_new(errno == ENOSPC ? LH_EUNAVAILABLE : LH_EINTERNAL, NULL,
+                              "write the query cache: %s", strerror(errno));
+        done += (size_t)n;
+    }
+    return NULL;
+}
+
+static lh_err *lh_before_range(void *user)
+{
+    const lh_qcopy *c = user;
+    return atomic_load(c->stop) ? lh_err_new(LH_EUNAVAILABLE, NULL, "queryd is stopping; ask "
+                                             "again later")
+                                : NULL;
+}
+
+lh_err *lh_qfetch_parquet(const lh_qload_source *src, const char *path, int64_t *rows)
+{
+    const lh_catalog_version *v = src->dataset->version;
+    const lh_catalog_parquet *pq = v->parquet;
+    const lh_catalog_location *loc = pq->location;
+    lh_qcopy c = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
+                  .stop = src->stop};
+    if (c.fd < 0)
+        return lh_err_new(LH_EINTERNAL, NULL, "create %s: %s", path, strerror(errno));
+    c.sha = lh_sha256_create();
+    if (!c.sha)
+        abort();
+    lh_tab_source s = {
+        .conn = src->conn,
+        .timeout_ms = src->timeout_ms,
+        .bucket = loc->bucket.s,
+        .key = loc->key.s,
+        .sha256 = pq->sha256.s,
+        .chunk = 4u << 20,
+        .before = lh_before_range,
+        .user = &c,
+    };
+    lh_err *err = lh_tab_source_each(&s, lh_copy_range, &c);
+    if (close(c.fd) != 0 && !err)
+        err = lh_err_new(LH_EINTERNAL, NULL, "write %s: %s", path, strerror(errno));
+    char hex[LH_SHA256_HEX + 1];
+    lh_sha256_running_hex(c.sha, hex);
+    lh_sha256_destroy(c.sha);
+    if (!err && strcasecmp(hex, pq->sha256.s))
+        err = lh_err_new(LH_EUNPROCESSABLE, NULL, "the Parquet object of version %" PRId64
+                         " of '%s' does not have its recorded sha256", v->version,
+                         src->dataset->name.s);
+    *rows = v->rows;
+    return err;
+}

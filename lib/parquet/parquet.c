@@ -1,0 +1,187 @@
+/*
+ * parquet.c — the writer of parquet.h: a private DuckDB database per
+ * file, one table, its appender, then COPY ... TO.
+ */
+#include "lib/parquet/parquet.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <duckdb.h>
+
+#include "bus/buf.h"
+
+struct lh_parquet_writer {
+    duckdb_database db;
+    duckdb_connection conn;
+    duckdb_appender app;
+    int64_t rows;
+};
+
+void lh_parquet_quote(lh_buf *out, const char *s, size_t len, char quote)
+{
+    lh_buf_append(out, &quote, 1);
+    for (size_t i = 0; i < len; i++) {
+        lh_buf_append(out, s + i, 1);
+        if (s[i] == quote)
+            lh_buf_append(out, &quote, 1);
+    }
+    lh_buf_append(out, &quote, 1);
+}
+
+static const char *lh_duck_type(lh_tab_type t)
+{
+    switch (t) {
+    case LH_TAB_TYPE_INTEGER: return "BIGINT";
+    case LH_TAB_TYPE_REAL: return "DOUBLE";
+    case LH_TAB_TYPE_BOOLEAN: return "BOOLEAN";
+    default: return "VARCHAR";
+    }
+}
+
+static lh_err *lh_exec(lh_parquet_writer *w, const char *sql)
+{
+    duckdb_result r;
+    lh_err *err = NULL;
+    if (duckdb_query(w->conn, sql, &r) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s", duckdb_result_error(&r));
+    duckdb_destroy_result(&r);
+    return err;
+}
+
+static lh_err *lh_open(lh_parquet_writer *w, const lh_parquet_spec *spec)
+{
+    duckdb_config cfg;
+    if (duckdb_create_config(&cfg) == DuckDBError)
+        return lh_err_new(LH_EINTERNAL, NULL, "parquet writer: no DuckDB configuration");
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", spec->threads);
+    duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+    duckdb_set_config(cfg, "autoload_known_extensions", "false");
+    if (spec->tmp_dir)
+        duckdb_set_config(cfg, "temp_directory", spec->tmp_dir);
+    if (spec->memory_limit)
+        duckdb_set_config(cfg, "memory_limit", spec->memory_limit);
+    if (spec->threads > 0)
+        duckdb_set_config(cfg, "threads", threads);
+    char *why = NULL;
+    lh_err *err = NULL;
+    if (duckdb_open_ext(NULL, &w->db, cfg, &why) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s", why ? why : "cannot open");
+    else if (duckdb_connect(w->db, &w->conn) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "parquet writer: cannot connect");
+    duckdb_free(why);
+    duckdb_destroy_config(&cfg);
+    return err;
+}
+
+static lh_err *lh_create_table(lh_parquet_writer *w, const lh_parquet_spec *spec)
+{
+    lh_buf sql;
+    lh_buf_init(&sql);
+    lh_buf_append_str(&sql, "CREATE TABLE t (");
+    for (size_t i = 0; i < spec->n; i++) {
+        if (i)
+            lh_buf_append_str(&sql, ", ");
+        lh_parquet_quote(&sql, spec->columns[i].name, spec->columns[i].len, '"');
+        lh_buf_appendf(&sql, " %s", lh_duck_type(spec->columns[i].type));
+    }
+    lh_buf_append_str(&sql, ")");
+    lh_err *err = lh_exec(w, lh_buf_cstr(&sql));
+    lh_buf_free(&sql);
+    if (!err && duckdb_appender_create(w->conn, NULL, "t", &w->app) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s",
+                         duckdb_appender_error(w->app));
+    return err;
+}
+
+lh_err *lh_parquet_writer_create(const lh_parquet_spec *spec, lh_parquet_writer **out)
+{
+    assert(spec->n > 0);
+    *out = NULL;
+    lh_parquet_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    lh_err *err = lh_open(w, spec);
+    if (!err)
+        err = lh_create_table(w, spec);
+    if (err) {
+        lh_parquet_writer_destroy(w);
+        return err;
+    }
+    *out = w;
+    return NULL;
+}
+
+static lh_err *lh_appended(lh_parquet_writer *w, duckdb_state s)
+{
+    if (s != DuckDBError)
+        return NULL;
+    const char *why = duckdb_appender_error(w->app);
+    return lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s", why ? why : "append failed");
+}
+
+lh_err *lh_parquet_put_null(lh_parquet_writer *w)
+{
+    return lh_appended(w, duckdb_append_null(w->app));
+}
+
+lh_err *lh_parquet_put_int(lh_parquet_writer *w, int64_t v)
+{
+    return lh_appended(w, duckdb_append_int64(w->app, v));
+}
+
+lh_err *lh_parquet_put_real(lh_parquet_writer *w, double v)
+{
+    return lh_appended(w, duckdb_append_double(w->app, v));
+}
+
+lh_err *lh_parquet_put_bool(lh_parquet_writer *w, bool v)
+{
+    return lh_appended(w, duckdb_append_bool(w->app, v));
+}
+
+lh_err *lh_parquet_put_text(lh_parquet_writer *w, const char *s, size_t len)
+{
+    return lh_appended(w, duckdb_append_varchar_length(w->app, s, len));
+}
+
+lh_err *lh_parquet_end_row(lh_parquet_writer *w)
+{
+    lh_err *err = lh_appended(w, duckdb_appender_end_row(w->app));
+    if (!err)
+        w->rows++;
+    return err;
+}
+
+lh_err *lh_parquet_writer_finish(lh_parquet_writer *w, const char *path, int64_t *rows)
+{
+    lh_err *err = lh_appended(w, duckdb_appender_close(w->app));
+    if (err)
+        return err;
+    lh_buf sql;
+    lh_buf_init(&sql);
+    lh_buf_append_str(&sql, "COPY t TO ");
+    lh_parquet_quote(&sql, path, strlen(path), '\'');
+    lh_buf_append_str(&sql, " (FORMAT parquet, COMPRESSION zstd)");
+    err = lh_exec(w, lh_buf_cstr(&sql));
+    lh_buf_free(&sql);
+    if (!err && rows)
+        *rows = w->rows;
+    return err;
+}
+
+void lh_parquet_writer_destroy(lh_parquet_writer *w)
+{
+    if (!w)
+        return;
+    if (w->app)
+        duckdb_appender_destroy(&w->app);
+    if (w->conn)
+        duckdb_disconnect(&w->conn);
+    if (w->db)
+        duckdb_close(&w->db);
+    free(w);
+}
