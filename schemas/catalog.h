@@ -69,7 +69,10 @@ LH_MESSAGE(lh_catalog_create_request, LH_CATALOG_CREATE_REQUEST,
              "absent for JSON Lines.")                                                    \
     F(T, parquet, OBJECT, .sub = &lh_catalog_parquet_schema,                               \
       .doc = "The same rows as Parquet, typed by `schema` (ingestd writes it); queryd "    \
-             "reads it instead of the data object.")
+             "reads it instead of the data object.")                                      \
+    F(T, source_kept, BOOL, .def = 1,                                                      \
+      .doc = "false when the data object is deleted once the version is committed (only " \
+             "with `parquet`, which then holds the version's only copy).")
 LH_MESSAGE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST,
            "Record a new version of a dataset.")
 
@@ -86,7 +89,10 @@ LH_MESSAGE(lh_catalog_commit_request, LH_CATALOG_COMMIT_REQUEST,
     F(T, csv, OBJECT, .sub = &lh_catalog_csv_options_schema,                               \
       .doc = "How to read the CSV (absent for JSON Lines, and in histories and listings).") \
     F(T, parquet, OBJECT, .sub = &lh_catalog_parquet_schema,                               \
-      .doc = "The rows as Parquet (absent for versions committed without it).")
+      .doc = "The rows as Parquet (absent for versions committed without it).")           \
+    F(T, source_kept, BOOL, .def = 1,                                                      \
+      .doc = "false when the data object (`location`) was deleted after the commit: "      \
+             "`parquet` is then the version's only copy.")
 LH_MESSAGE(lh_catalog_version, LH_CATALOG_VERSION, "One version of a dataset.")
 
 #define LH_CATALOG_DATASET(F, T)                                                           \

@@ -14,6 +14,8 @@
 #define LH_INGEST_MAX_ERRORS 20 /* first errors kept per job */
 /* Where `lakehouse ingest` and POST /v1/datasets/{name} put the files they upload. */
 #define LH_INGEST_UPLOAD_BUCKET "ingest-uploads"
+/* Where ingestd stores each version's rows as Parquet: <dataset>/<job>.parquet. */
+#define LH_INGEST_TABLE_BUCKET "datasets"
 
 
 #define LH_INGEST_EMBED_OPTIONS(F, T)                                                      \
@@ -112,7 +114,7 @@ LH_MESSAGE(lh_ingest_upload_query, LH_INGEST_UPLOAD_QUERY,
     F(T, job, STRING, .doc = "Job id.")                                                    \
     F(T, dataset, STRING, .doc = "The dataset it writes.")                                 \
     F(T, state, STRING, .doc = "`queued`, `running`, `succeeded` or `failed`.")            \
-    F(T, phase, STRING, .doc = "`read`, `embed` or `done`.")                               \
+    F(T, phase, STRING, .doc = "`read`, `parquet`, `embed` or `done`.")                               \
     F(T, rows, INT, .doc = "Rows read so far.")                                            \
     F(T, rows_rejected, INT, .doc = "Rows rejected so far.")                               \
     F(T, rows_embedded, INT, .doc = "Rows embedded so far.")                               \

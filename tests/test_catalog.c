@@ -438,6 +438,18 @@ static void refuse_bad_commits(fixture *f)
                   "missing required field");
     refuse_commit(f, "base", loc, "[]", tail, 400, "schema", "at least 1");
     refuse_commit(f, "base", loc, NULL, tail, 400, "schema", "missing required field 'schema'");
+    refuse_commit(f, "base", loc, cols,
+                  ",\"rows\":1,\"bytes\":1,\"sha256\":\"" SHA_A "\",\"source_kept\":false",
+                  400, "source_kept", "needs `parquet`");
+    refuse_commit(f, "base", loc, cols,
+                  ",\"rows\":1,\"bytes\":1,\"sha256\":\"" SHA_A "\",\"parquet\":{\"location\":"
+                  "{\"bucket\":\"cat-data\",\"key\":\"k.parquet\"},\"bytes\":1,"
+                  "\"sha256\":\"zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}",
+                  400, "parquet.sha256", NULL);
+    refuse_commit(f, "base", loc, cols,
+                  ",\"rows\":1,\"bytes\":1,\"sha256\":\"" SHA_A "\",\"parquet\":{\"bytes\":1,"
+                  "\"sha256\":\"" SHA_A "\"}",
+                  400, "parquet.location", "missing required field");
     refuse_commit(f, "base", NULL, cols, tail, 400, "location", "missing required field");
     refuse_commit(f, "base", "{\"bucket\":\"cat-data\"}", cols, tail, 400, "location.key",
                   "missing required field 'location.key'");

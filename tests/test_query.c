@@ -842,6 +842,127 @@ static void test_version_not_matching_its_schema(void **state)
     json_decref(sql_ok(f, "SELECT 1")); /* nothing stuck */
 }
 
+/* ---- Parquet ---- */
+
+static json_t *version_of(fixture *f, const char *name)
+{
+    json_t *ds =
+        lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_get, json_pack("{s:s}", "name", name)));
+    json_t *v = json_incref(json_object_get(ds, "version"));
+    json_decref(ds);
+    return v;
+}
+
+/* ingestd stores each version's rows as a Parquet object, recorded in the
+ * version with its sha256; queryd reads that object, not the source. */
+static void test_versions_are_parquet_objects(void **state)
+{
+    fixture *f = *state;
+    ingest(f, "pq", "csv", "id,name,score,ok\n1,a,1.5,true\n2,,2,false\n3,c,,\n");
+    json_t *v = version_of(f, "pq");
+    json_t *pq = json_object_get(v, "parquet");
+    json_t *loc = json_object_get(pq, "location");
+    assert_string_equal(str_at(loc, "bucket"), "datasets");
+    assert_true(json_is_true(json_object_get(v, "source_kept")));
+    json_t *head = lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_head,
+        json_pack("{s:s, s:s}", "bucket", "datasets", "key", str_at(loc, "key"))));
+    assert_string_equal(str_at(head, "sha256"), str_at(pq, "sha256"));
+    assert_int_equal(int_at(head, "size"), int_at(pq, "bytes"));
+    json_decref(head);
+    json_t *got = lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_get,
+        json_pack("{s:s, s:s, s:i, s:i}", "bucket", "datasets", "key", str_at(loc, "key"),
+                  "offset", 0, "length", 4)));
+    assert_string_equal(json_string_value(json_object_get(got, "data")), "UEFSMQ=="); /* PAR1 */
+    json_decref(got);
+    /* The source gone, the version still answers: from its Parquet object. */
+    json_t *src = json_object_get(v, "location");
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_storage_delete,
+        json_pack("{s:s, s:s}", "bucket", str_at(src, "bucket"), "key", str_at(src, "key")))));
+    json_t *r = sql_ok(f, "SELECT count(*), sum(score), count(name), bool_and(ok) FROM pq");
+    assert_int_equal(json_integer_value(cell(r, 0, 0)), 3);
+    assert_true(json_real_value(cell(r, 0, 1)) == 3.5);
+    assert_int_equal(json_integer_value(cell(r, 0, 2)), 2);
+    assert_true(json_is_false(cell(r, 0, 3)));
+    json_decref(r);
+    r = sql_ok(f, "SELECT * FROM pq");
+    char *cols = columns_text(r);
+    assert_string_equal(cols, "id:integer name:text score:real ok:boolean");
+    free(cols);
+    json_decref(r);
+    json_decref(v);
+}
+
+/* LH_INGEST_KEEP_SOURCE=0: the upload is deleted once the version is
+ * committed; the version says so and still answers. */
+static void test_source_dropped_when_asked(void **state)
+{
+    fixture *f = *state;
+    lh_test_stack_drop(f, &lh_ingest_actor);
+    setenv("LH_INGEST_KEEP_SOURCE", "0", 1);
+    lh_test_stack_add(f, &lh_ingest_actor, 2);
+    unsetenv("LH_INGEST_KEEP_SOURCE");
+    ingest(f, "lean", "jsonl", "{\"k\":1}\n{\"k\":2}\n");
+    json_t *v = version_of(f, "lean");
+    assert_true(json_is_false(json_object_get(v, "source_kept")));
+    json_t *src = json_object_get(v, "location");
+    lh_test_expect(lh_test_call_j(f->nc, &lh_ep_storage_head,
+                                  json_pack("{s:s, s:s}", "bucket", str_at(src, "bucket"), "key",
+                                            str_at(src, "key"))),
+                   404, NULL, NULL);
+    json_decref(v);
+    assert_int_equal(sql_int(f, "SELECT sum(k) FROM lean"), 3);
+    lh_test_stack_drop(f, &lh_ingest_actor);
+    lh_test_stack_add(f, &lh_ingest_actor, 2);
+}
+
+/* A version committed without a Parquet object (before ingestd wrote
+ * them, or by hand) is written as Parquet by queryd from its CSV. */
+static void test_version_without_parquet_is_converted(void **state)
+{
+    fixture *f = *state;
+    commit_by_hand(f, "handmade", "handmade.csv", "a,b\n1,x\n2,y\n3,\n", "text", 3);
+    json_t *v = version_of(f, "handmade");
+    assert_null(json_object_get(v, "parquet"));
+    json_decref(v);
+    json_int_t loads = stat_of(f, "loads");
+    json_t *r = sql_ok(f, "SELECT sum(a), count(b), string_agg(b, '' ORDER BY a) FROM handmade");
+    assert_int_equal(json_integer_value(cell(r, 0, 0)), 6);
+    assert_int_equal(json_integer_value(cell(r, 0, 1)), 2);
+    assert_string_equal(json_string_value(cell(r, 0, 2)), "xy");
+    json_decref(r);
+    assert_int_equal(stat_of(f, "loads"), loads + 1);
+}
+
+/* A Parquet object whose bytes are not the ones the version recorded is
+ * refused (422), and nothing is cached from it. */
+static void test_parquet_object_checked(void **state)
+{
+    fixture *f = *state;
+    json_decref(lh_test_ok(
+        lh_test_call_j(f->nc, &lh_ep_storage_put,
+                       json_pack("{s:s, s:s, s:s}", "bucket", "qtest", "key", "fake.parquet",
+                                 "data", "PAR1 not really"))));
+    json_decref(lh_test_ok(lh_test_call_j(f->nc, &lh_ep_catalog_create,
+                                          json_pack("{s:s, s:s}", "name", "forged", "format",
+                                                    "csv"))));
+    const char *zeros = "0000000000000000000000000000000000000000000000000000000000000000";
+    json_decref(lh_test_ok(lh_test_call_j(
+        f->nc, &lh_ep_catalog_commit,
+        json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:s}], s:i, s:i, s:s, s:{s:{s:s, s:s}, s:s, "
+                  "s:i}}",
+                  "name", "forged", "location", "bucket", "qtest", "key", "fake.parquet",
+                  "schema", "name", "a", "type", "integer", "rows", 1, "bytes", 15, "sha256",
+                  zeros, "parquet", "location", "bucket", "qtest", "key", "fake.parquet",
+                  "sha256", zeros, "bytes", 15))));
+    json_int_t loads = stat_of(f, "loads");
+    sql_refused(f, "SELECT * FROM forged", 422, "does not have its recorded sha256");
+    assert_int_equal(stat_of(f, "loads"), loads);
+    json_decref(sql_ok(f, "SELECT 1"));
+}
+
 static void test_stats(void **state)
 {
     fixture *f = *state;
@@ -875,6 +996,10 @@ int main(void)
         cmocka_unit_test(test_stop_answers_running_and_queued),
         cmocka_unit_test(test_recreated_dataset_is_not_served_stale),
         cmocka_unit_test(test_version_not_matching_its_schema),
+        cmocka_unit_test(test_versions_are_parquet_objects),
+        cmocka_unit_test(test_source_dropped_when_asked),
+        cmocka_unit_test(test_version_without_parquet_is_converted),
+        cmocka_unit_test(test_parquet_object_checked),
         cmocka_unit_test(test_stats),
     };
     return cmocka_run_group_tests(tests, group_setup, lh_test_stack_teardown);

@@ -72,6 +72,9 @@ lh_err *lh_cat_apply_commit(lh_cat_store *s, const lh_catalog_commit_request *re
     const lh_catalog_parquet *parquet = req->parquet;
     if (!err && parquet)
         err = lh_cat_check_sha256(&parquet->sha256, "parquet.sha256", pq_sha);
+    if (!err && !req->source_kept && !parquet)
+        err = lh_err_new(LH_EBADREQ, "source_kept", "source_kept false needs `parquet`: the "
+                         "version would have no data");
     if (err)
         return err;
     lh_catalog_dataset *d = NULL;
@@ -87,6 +90,7 @@ lh_err *lh_cat_apply_commit(lh_cat_store *s, const lh_catalog_commit_request *re
     v->location = req->location;
     v->schema = req->schema;
     v->csv = req->csv;
+    v->source_kept = req->source_kept;
     if (parquet) { /* its checksum as checked, lowercase */
         lh_catalog_parquet *pq = lh_arena_alloc(a, sizeof *pq);
         *pq = *parquet;

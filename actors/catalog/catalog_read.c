@@ -43,6 +43,7 @@ static void lh_copy_brief(lh_arena *a, const lh_catalog_version *src, lh_catalog
         pq->bytes = from->bytes;
         dst->parquet = pq;
     }
+    dst->source_kept = src->source_kept;
     dst->rows = src->rows;
     dst->bytes = src->bytes;
     dst->sha256 = lh_copy_str(a, &src->sha256);

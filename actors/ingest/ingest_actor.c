@@ -263,6 +263,10 @@ static lh_err *lh_ingest_init(lh_actor *actor, void **state)
                                     LH_STORAGE_MAX_GET);
     st->batch = (size_t)lh_config_env_int("LH_INGEST_EMBED_BATCH", LH_INGEST_DEFAULT_BATCH, 1, 1024);
     st->n_threads = (int)lh_config_env_int("LH_INGEST_JOB_THREADS", LH_INGEST_DEFAULT_THREADS, 1, 64);
+    st->keep_source = lh_config_env_int("LH_INGEST_KEEP_SOURCE", 1, 0, 1) == 1;
+    const char *memory = getenv("LH_INGEST_PARQUET_MEMORY");
+    snprintf(st->parquet_memory, sizeof st->parquet_memory, "%s",
+             memory && *memory ? memory : LH_INGEST_DEFAULT_PARQUET_MEMORY);
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->wake, NULL);
     lh_err *err = lh_open_store(st);

@@ -7,7 +7,8 @@
  *   jobs.c          the job table: create, find, progress, finish, waiters
  *   jobstore.c      jobs in LevelDB, and recovery after a restart
  *   runner.c        the job threads and their queue
- *   job_run.c       one job: read, infer, commit
+ *   job_run.c       one job: read, infer, Parquet, commit
+ *   parquet_pass.c  one job's second read: the rows as a Parquet object
  *   embed_pass.c    one job's second pass: embed and upsert a column
  *   calls.c         storaged, catalogd, embedd, vectord over the bus
  */
@@ -31,6 +32,7 @@
 #define LH_INGEST_DEFAULT_CHUNK (1024 * 1024)
 #define LH_INGEST_DEFAULT_BATCH 64
 #define LH_INGEST_DEFAULT_THREADS 2
+#define LH_INGEST_DEFAULT_PARQUET_MEMORY "1GB" /* per job; the writer spills past it */
 #define LH_INGEST_PROGRESS_ROWS 100000 /* an event at least this often, */
 #define LH_INGEST_PROGRESS_MS 1000     /* or this often, whichever first */
 
@@ -94,6 +96,8 @@ typedef struct lh_ingest_store lh_ingest_store;
 typedef struct lh_ingest_state {
     lh_actor *actor;
     char dir[PATH_MAX]; /* $LH_DATA_DIR/ingestd */
+    char parquet_memory[32]; /* the Parquet writer's memory limit (LH_INGEST_PARQUET_MEMORY) */
+    bool keep_source;        /* LH_INGEST_KEEP_SOURCE: the upload stays after the commit */
     lh_ingest_store *store;
     size_t chunk;
     size_t batch;
@@ -157,7 +161,16 @@ void lh_runner_enqueue_locked(lh_ingest_state *st, lh_job *job);
 
 /* Runs a job to its end (lh_job_finish included). */
 void lh_job_run(lh_ingest_state *st, lh_job *job);
-/* The second pass: embeds the spec's column of every good record. */
+/* The Parquet object of a version, once stored. */
+typedef struct lh_job_parquet {
+    char key[LH_STORAGE_MAX_KEY + 1]; /* in LH_INGEST_TABLE_BUCKET */
+    char sha256[65];
+    int64_t bytes;
+} lh_job_parquet;
+
+/* The rows read again and stored as a Parquet object (parquet_pass.c). */
+lh_err *lh_parquet_pass(lh_ingest_state *st, lh_job *job, lh_job_parquet *out);
+/* The embedding pass: embeds the spec's column of every good record. */
 lh_err *lh_embed_pass(lh_ingest_state *st, lh_job *job);
 
 #define LH_JOB_NO_COLUMN ((size_t)-1)

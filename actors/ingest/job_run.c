@@ -1,9 +1,11 @@
 /*
  * job_run.c — one ingest job: read the source object by ranges through
  * the reader (pass 1), counting rows, keeping the first row errors and
- * inferring the schema over the whole file; then create the dataset if
- * needed and commit a version pointing at the untouched source object;
- * then, when asked, the embedding pass (embed_pass.c).
+ * inferring the schema over the whole file; then the rows as a Parquet
+ * object (parquet_pass.c); then create the dataset if needed and commit
+ * a version recording both objects (the source dropped after the commit
+ * when LH_INGEST_KEEP_SOURCE=0); then, when asked, the embedding pass
+ * (embed_pass.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -211,7 +213,7 @@ static lh_err *lh_ensure_dataset(lh_ingest_state *st, const lh_job *job)
     return err;
 }
 
-static lh_err *lh_commit(lh_ingest_state *st, lh_job *job)
+static lh_err *lh_commit(lh_ingest_state *st, lh_job *job, const lh_job_parquet *pq)
 {
     lh_err *err = lh_ensure_dataset(st, job);
     if (err)
@@ -232,7 +234,14 @@ static lh_err *lh_commit(lh_ingest_state *st, lh_job *job)
     char delim[2] = {o->delimiter ? o->delimiter : ',', 0}, quote[2] = {o->quote ? o->quote : '"', 0};
     lh_catalog_csv_options csv = {.delimiter = {delim, 1}, .quote = {quote, 1},
                                   .header = !o->no_header};
+    lh_catalog_location pq_loc = {.bucket = {LH_INGEST_TABLE_BUCKET,
+                                             strlen(LH_INGEST_TABLE_BUCKET)},
+                                  .key = {pq->key, strlen(pq->key)}};
+    lh_catalog_parquet parquet = {.location = &pq_loc, .sha256 = {pq->sha256, 64},
+                                  .bytes = pq->bytes};
     lh_catalog_commit_request req = {
+        .parquet = &parquet,
+        .source_kept = st->keep_source,
         .csv = o->format == LH_TAB_CSV ? &csv : NULL,
         .name = {job->spec.dataset, strlen(job->spec.dataset)},
         .location = &loc,
@@ -251,6 +260,21 @@ static lh_err *lh_commit(lh_ingest_state *st, lh_job *job)
     }
     lh_arena_destroy(arena);
     return err;
+}
+
+/* The source once its rows are committed as Parquet: its deletion
+ * failing leaves an object behind, not a wrong version, so it is logged. */
+static void lh_drop_source(lh_ingest_state *st, const lh_job *job)
+{
+    lh_storage_object_request req = {.bucket = {job->spec.bucket, strlen(job->spec.bucket)},
+                                      .key = {job->spec.key, strlen(job->spec.key)}};
+    lh_arena *a = lh_arena_create();
+    lh_err *err = lh_ingest_call(st, &lh_ep_storage_delete, &req, a, NULL);
+    if (err)
+        lh_warn("job %s: the source %s/%s stays: %s", job->id, job->spec.bucket, job->spec.key,
+                lh_err_message(err));
+    lh_err_free(err);
+    lh_arena_destroy(a);
 }
 
 /* ---- the job ---- */
@@ -273,9 +297,14 @@ void lh_job_run(lh_ingest_state *st, lh_job *job)
 {
     lh_log_set_request_id(job->rid[0] ? job->rid : NULL);
     lh_job_start(st, job);
+    lh_job_parquet pq = {0};
     lh_err *err = lh_read_and_infer(st, job);
     if (!err)
-        err = lh_commit(st, job);
+        err = lh_parquet_pass(st, job, &pq);
+    if (!err)
+        err = lh_commit(st, job, &pq);
+    if (!err && !st->keep_source)
+        lh_drop_source(st, job);
     if (!err && job->spec.embed)
         err = lh_err_wrap(lh_embed_pass(st, job), "embed column '%s' (version %lld is "
                           "committed)", job->spec.embed_column, (long long)job->version);

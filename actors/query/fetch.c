@@ -1,7 +1,8 @@
 /*
  * fetch.c — a version's Parquet object (written by ingestd at commit)
  * copied from storaged into the cache, range by range through the bus,
- * its sha256 checked against the catalog's as the bytes arrive. The rows
+ * hashed as the bytes arrive and checked against the catalog's sha256 at
+ * the end (a wrong or changed object leaves nothing in the cache). The rows
  * are the catalog's count: the file is not opened here; DuckDB reads it
  * when a statement does.
  */
@@ -66,7 +67,7 @@ lh_err *lh_qfetch_parquet(const lh_qload_source *src, const char *path, int64_t 
         .timeout_ms = src->timeout_ms,
         .bucket = loc->bucket.s,
         .key = loc->key.s,
-        .sha256 = pq->sha256.s,
+        .sha256 = NULL, /* checked whole below: a wrong object is a 422, not a 409 */
         .chunk = 4u << 20,
         .before = lh_before_range,
         .user = &c,

@@ -12,7 +12,6 @@
  *   fetch.c        a version's Parquet object from storaged into the cache
  *   load.c         a version without one (committed before Parquet): its
  *                  CSV or JSON Lines rows written as Parquet
- *   feed.c         one version's object -> batches of typed rows
  *   session.c      a query thread's connection, its views, its deadline
  *   params.c       checking and binding `params`
  *   result.c       result chunks -> msgpack within the row and byte caps
@@ -74,7 +73,7 @@ lh_err *lh_qcache_acquire(lh_qcache *c, const char *key, lh_qfill_fn fill, void 
                           char path[PATH_MAX]);
 void lh_qcache_counts(lh_qcache *c, int64_t *loads, int64_t *rows, int64_t *cached);
 
-/* ---- fetch.c, load.c and feed.c ---- */
+/* ---- fetch.c and load.c ---- */
 
 typedef struct lh_qload_source {
     const lh_catalog_dataset *dataset; /* its format, and `version` with schema and location */
@@ -88,39 +87,6 @@ typedef struct lh_qload_source {
 lh_err *lh_qfetch_parquet(const lh_qload_source *src, const char *path, int64_t *rows);
 /* The version's CSV or JSON Lines rows, written to `path` as Parquet. */
 lh_err *lh_qload_parquet(const lh_qload_source *src, const char *path, int64_t *rows);
-
-/* One value of a batch, already of its column's type. */
-typedef struct lh_qcell {
-    union {
-        int64_t i; /* integer, boolean (0/1) */
-        double r;
-        struct {
-            uint32_t off, len; /* text, in the batch's `text` */
-        } s;
-    } v;
-    bool null;
-} lh_qcell;
-
-typedef struct lh_qbatch {
-    struct lh_qbatch *next;
-    size_t rows;
-    lh_qcell *cells; /* rows x columns */
-    lh_buf text;
-} lh_qbatch;
-
-/* A thread reading a version's object into batches of typed rows. */
-typedef struct lh_qfeed lh_qfeed;
-
-lh_err *lh_qfeed_start(const lh_qload_source *src, const lh_tab_type *types, size_t n,
-                       lh_qfeed **out);
-/* The next batch, waiting for it; NULL once the feed has ended. */
-lh_qbatch *lh_qfeed_next(lh_qfeed *f);
-/* Gives a batch back once its rows are written. */
-void lh_qfeed_recycle(lh_qfeed *f, lh_qbatch *b);
-/* Stops the reading if it still runs, waits for the thread and frees the
- * feed; returns why the reading failed (NULL when every row was read and
- * the columns and count are the catalog's). */
-lh_err *lh_qfeed_end(lh_qfeed *f);
 
 /* ---- session.c ---- */
 

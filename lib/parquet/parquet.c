@@ -18,6 +18,9 @@ struct lh_parquet_writer {
     duckdb_connection conn;
     duckdb_appender app;
     int64_t rows;
+    size_t n;
+    lh_tab_type *types;
+    char **names; /* for errors */
 };
 
 void lh_parquet_quote(lh_buf *out, const char *s, size_t len, char quote)
@@ -104,6 +107,17 @@ lh_err *lh_parquet_writer_create(const lh_parquet_spec *spec, lh_parquet_writer 
     lh_parquet_writer *w = calloc(1, sizeof *w);
     if (!w)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
+    w->n = spec->n;
+    w->types = calloc(spec->n, sizeof *w->types);
+    w->names = calloc(spec->n, sizeof *w->names);
+    if (!w->types || !w->names)
+        abort();
+    for (size_t i = 0; i < spec->n; i++) {
+        w->types[i] = spec->columns[i].type;
+        w->names[i] = strndup(spec->columns[i].name, spec->columns[i].len);
+        if (!w->names[i])
+            abort();
+    }
     lh_err *err = lh_open(w, spec);
     if (!err)
         err = lh_create_table(w, spec);
@@ -156,6 +170,56 @@ lh_err *lh_parquet_end_row(lh_parquet_writer *w)
     return err;
 }
 
+static lh_err *lh_put_value(lh_parquet_writer *w, lh_tab_type t, const lh_tab_value *v)
+{
+    if (v->null)
+        return lh_parquet_put_null(w);
+    switch (t) {
+    case LH_TAB_TYPE_INTEGER: return lh_parquet_put_int(w, v->i);
+    case LH_TAB_TYPE_REAL: return lh_parquet_put_real(w, v->r);
+    case LH_TAB_TYPE_BOOLEAN: return lh_parquet_put_bool(w, v->b);
+    default: return lh_parquet_put_text(w, v->s, v->len);
+    }
+}
+
+lh_err *lh_parquet_put_record(lh_parquet_writer *w, const lh_tab_record *rec)
+{
+    static const lh_tab_field absent = {"", 0, LH_TAB_NULL}; /* a JSONL key not seen yet */
+    if (rec->n > w->n)
+        return lh_err_new(LH_EUNPROCESSABLE, NULL, "line %lld has %zu fields; the schema has "
+                          "%zu columns", (long long)rec->line, rec->n, w->n);
+    lh_err *err = NULL;
+    for (size_t i = 0; i < w->n && !err; i++) {
+        lh_tab_value v;
+        if (!lh_tab_convert(i < rec->n ? &rec->fields[i] : &absent, w->types[i], &v))
+            return lh_err_new(LH_EUNPROCESSABLE, NULL, "line %lld, column '%s' is not %s",
+                              (long long)rec->line, w->names[i], lh_tab_type_name(w->types[i]));
+        err = lh_put_value(w, w->types[i], &v);
+    }
+    return err ? err : lh_parquet_end_row(w);
+}
+
+static lh_err *lh_on_record(void *user, const lh_tab_record *rec)
+{
+    return lh_parquet_put_record(user, rec);
+}
+
+static lh_err *lh_skip_bad(void *user, int64_t line, const char *message)
+{
+    (void)user, (void)line, (void)message;
+    return NULL;
+}
+
+lh_tab_handler lh_parquet_handler(lh_parquet_writer *w)
+{
+    return (lh_tab_handler){.record = lh_on_record, .bad_record = lh_skip_bad, .user = w};
+}
+
+int64_t lh_parquet_rows(const lh_parquet_writer *w)
+{
+    return w->rows;
+}
+
 lh_err *lh_parquet_writer_finish(lh_parquet_writer *w, const char *path, int64_t *rows)
 {
     lh_err *err = lh_appended(w, duckdb_appender_close(w->app));
@@ -183,5 +247,9 @@ void lh_parquet_writer_destroy(lh_parquet_writer *w)
         duckdb_disconnect(&w->conn);
     if (w->db)
         duckdb_close(&w->db);
+    for (size_t i = 0; w->names && i < w->n; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w->types);
     free(w);
 }

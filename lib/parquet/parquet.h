@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "lib/tabular/infer.h"
+#include "lib/tabular/tabular.h"
 #include "bus/buf.h"
 #include "bus/err.h"
 
@@ -44,6 +45,16 @@ lh_err *lh_parquet_put_real(lh_parquet_writer *w, double v);
 lh_err *lh_parquet_put_bool(lh_parquet_writer *w, bool v);
 lh_err *lh_parquet_put_text(lh_parquet_writer *w, const char *s, size_t len);
 lh_err *lh_parquet_end_row(lh_parquet_writer *w);
+/* Appends a record of the tabular reader as one row: each field becomes
+ * its column's type by lh_tab_convert, the rule that inferred the type
+ * (missing trailing fields are nulls). A field that does not fit, or more
+ * fields than columns, is a 422 naming the line and the column. */
+lh_err *lh_parquet_put_record(lh_parquet_writer *w, const lh_tab_record *rec);
+/* A reader handler appending every good record (put_record) and passing
+ * over malformed ones: a version only holds rows ingestd kept. */
+lh_tab_handler lh_parquet_handler(lh_parquet_writer *w);
+int64_t lh_parquet_rows(const lh_parquet_writer *w);
+
 /* Writes every row appended to `path` (replacing it); *rows gets their count. */
 lh_err *lh_parquet_writer_finish(lh_parquet_writer *w, const char *path, int64_t *rows);
 void lh_parquet_writer_destroy(lh_parquet_writer *w);
