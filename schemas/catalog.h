@@ -13,7 +13,9 @@
 #define LH_CATALOG_NAME_DOC                                                                \
     "Dataset name, usable as a SQL table name: a letter or '_' then letters, digits or " \
     "'_', at most 63 characters; not an SQL keyword reserved by SQLite nor starting with "  \
-    "'sqlite_'. Unique ignoring case (\"Sales\" and \"sales\" are one dataset)."
+    "'sqlite_'. Unique ignoring case (\"Sales\" and \"sales\" are one dataset). A few "     \
+    "words DuckDB reserves beyond SQLite's (pivot, qualify, show...) are allowed and are " \
+    "written quoted in SQL: SELECT * FROM \"pivot\"."
 
 #define LH_CATALOG_LOCATION(F, T)                                                          \
     F(T, bucket, STRING, .required = true, .min = 3, .max = 63, .doc = "Bucket.")         \

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/catalog/catalog.h"
@@ -384,6 +385,15 @@ static void test_unknown_names_and_syntax(void **state)
     sql_refused(f, "SELEC 1", 400, "syntax error");
     sql_refused(f, "SELECT * FROM \"sales@01\"", 400, "no such table");
     sql_refused(f, "-- nothing here", 400, "no statement");
+}
+
+/* A name DuckDB reserves but SQLite does not is a dataset, queried quoted. */
+static void test_duckdb_reserved_name_quoted(void **state)
+{
+    fixture *f = *state;
+    ingest(f, "pivot", "csv", "p\n4\n5\n");
+    assert_int_equal(sql_int(f, "SELECT sum(p) FROM \"pivot\""), 9);
+    assert_int_equal(sql_int(f, "SELECT sum(p) FROM \"pivot@1\""), 9);
 }
 
 /* ---- read-only ---- */
@@ -882,6 +892,17 @@ static void test_versions_are_parquet_objects(void **state)
         f->nc, &lh_ep_storage_delete,
         json_pack("{s:s, s:s}", "bucket", str_at(src, "bucket"), "key", str_at(src, "key")))));
     json_t *r = sql_ok(f, "SELECT count(*), sum(score), count(name), bool_and(ok) FROM pq");
+    /* One machine, one data directory: the cache holds storaged's file
+     * itself (a hard link), not a copy. */
+    char stored[1024], cached[1024];
+    snprintf(stored, sizeof stored, "%s/storaged/objects/datasets/%s", f->data_dir,
+             str_at(loc, "key"));
+    snprintf(cached, sizeof cached, "%s/queryd/cache/pq-%s.parquet", f->data_dir,
+             str_at(pq, "sha256"));
+    struct stat a, b;
+    assert_int_equal(stat(stored, &a), 0);
+    assert_int_equal(stat(cached, &b), 0);
+    assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
     assert_int_equal(json_integer_value(cell(r, 0, 0)), 3);
     assert_true(json_real_value(cell(r, 0, 1)) == 3.5);
     assert_int_equal(json_integer_value(cell(r, 0, 2)), 2);
@@ -983,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_join_two_datasets),
         cmocka_unit_test(test_new_version_without_restart),
         cmocka_unit_test(test_unknown_names_and_syntax),
+        cmocka_unit_test(test_duckdb_reserved_name_quoted),
         cmocka_unit_test(test_only_reads_are_allowed),
         cmocka_unit_test(test_row_cap_and_truncation),
         cmocka_unit_test(test_result_byte_bound),

@@ -1,7 +1,10 @@
 /*
  * names.c — dataset name, column and checksum rules (names.h). The
- * keyword list is SQLite's own (sqlite3_keyword_check), so it is exactly
- * the list of the SQLite queryd links, never a copy that drifts.
+ * keyword list is SQLite's own (sqlite3_keyword_check), the rule since
+ * queryd ran on SQLite; it stays now that queryd runs DuckDB, because a
+ * stricter rule would strand datasets already named. DuckDB reserves 25
+ * words SQLite does not (pivot, qualify, show, summarize, lateral ...):
+ * a dataset so named is queried quoted, SELECT * FROM "pivot".
  */
 #include "actors/catalog/names.h"
 

@@ -1,7 +1,8 @@
 /*
  * names.h — what catalogd accepts as a dataset name, a column list and a
- * checksum. Dataset names become SQL table names (queryd loads datasets
- * into SQLite under their names), so the rules are SQLite's: an
+ * checksum. Dataset names become SQL table names (queryd shows each as a
+ * view under its name), so the rules are those of SQL identifiers, with
+ * SQLite's keyword list (see names.c for why, and DuckDB's extra words): an
  * identifier that needs no quoting, not a keyword, not in the `sqlite_`
  * namespace, and unique without regard to ASCII case.
  */

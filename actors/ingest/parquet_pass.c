@@ -18,6 +18,8 @@
 #include "lib/parquet/parquet.h"
 #include "lib/state/state.h"
 #include "lib/tabular/upload.h"
+#include "bus/clock.h"
+#include "bus/log.h"
 
 static lh_err *lh_write_file(lh_ingest_state *st, lh_job *job, const char *tmp_dir,
                              const char *path)
@@ -56,9 +58,11 @@ lh_err *lh_parquet_pass(lh_ingest_state *st, lh_job *job, lh_job_parquet *out)
     snprintf(tmp_dir, sizeof tmp_dir, "%s/tmp", st->dir);
     snprintf(path, sizeof path, "%s/%s.parquet", tmp_dir, job->id);
     lh_job_progress_event(st, job, "parquet");
+    int64_t t0 = lh_clock_ns();
     lh_err *err = lh_state_mkdirs(tmp_dir);
     if (!err)
         err = lh_write_file(st, job, tmp_dir, path);
+    int64_t t1 = lh_clock_ns();
     char sha[LH_SHA256_HEX + 1], key[LH_STORAGE_MAX_KEY + 1];
     snprintf(key, sizeof key, "%s/%s.parquet", job->spec.dataset, job->id);
     lh_tab_upload up = {
@@ -71,6 +75,9 @@ lh_err *lh_parquet_pass(lh_ingest_state *st, lh_job *job, lh_job_parquet *out)
     if (!err)
         err = lh_tab_upload_file(&up, path, &out->bytes, sha);
     unlink(path);
+    if (!err)
+        lh_info("job %s: Parquet written in %.0f ms, stored (%" PRId64 " bytes) in %.0f ms",
+                job->id, (double)(t1 - t0) / 1e6, out->bytes, (double)(lh_clock_ns() - t1) / 1e6);
     if (!err) {
         snprintf(out->key, sizeof out->key, "%s", key);
         memcpy(out->sha256, sha, sizeof out->sha256);

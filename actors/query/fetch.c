@@ -2,7 +2,13 @@
  * fetch.c — a version's Parquet object (written by ingestd at commit)
  * copied from storaged into the cache, range by range through the bus,
  * hashed as the bytes arrive and checked against the catalog's sha256 at
- * the end (a wrong or changed object leaves nothing in the cache). The rows
+ * the end (a wrong or changed object leaves nothing in the cache).
+ *
+ * When storaged keeps its objects in local files under the same data
+ * directory and file system (one machine: the embedded default), the
+ * object's file is hard-linked into the cache instead, no byte copied
+ * (storaged never changes a committed file in place), and then hashed
+ * like a fetched one; any failure falls back to the fetch. The rows
  * are the catalog's count: the file is not opened here; DuckDB reads it
  * when a statement does.
  */
@@ -18,7 +24,9 @@
 #include <unistd.h>
 
 #include "lib/tabular/source.h"
+#include "actors/storage/storage.h"
 #include "bus/digest.h"
+#include "bus/log.h"
 
 typedef struct lh_qcopy {
     int fd;
@@ -50,10 +58,52 @@ static lh_err *lh_before_range(void *user)
                                 : NULL;
 }
 
+static bool lh_file_has_sha(const char *path, const char *sha256)
+{
+    FILE *f = fopen(path, "rb");
+    lh_sha256 *h = lh_sha256_create();
+    char *buf = malloc(1u << 20);
+    bool ok = f && h && buf;
+    for (size_t n; ok && (n = fread(buf, 1, 1u << 20, f)) > 0;)
+        lh_sha256_update(h, buf, n);
+    ok = ok && !ferror(f);
+    char hex[LH_SHA256_HEX + 1];
+    if (ok) {
+        lh_sha256_running_hex(h, hex);
+        ok = !strcasecmp(hex, sha256);
+    }
+    if (f)
+        fclose(f);
+    lh_sha256_destroy(h);
+    free(buf);
+    return ok;
+}
+
+/* The object's local file linked as `path`, when there is one with the
+ * right bytes. */
+static bool lh_link_local(const lh_qload_source *src, const lh_catalog_parquet *pq,
+                          const char *path)
+{
+    const lh_catalog_location *loc = pq->location;
+    char local[PATH_MAX];
+    if (!lh_storage_local_path(src->data_dir, loc->bucket.s, loc->key.s, local, sizeof local) ||
+        link(local, path) != 0)
+        return false;
+    if (lh_file_has_sha(path, pq->sha256.s))
+        return true;
+    unlink(path);
+    lh_warn("%s/%s: the local file does not have the catalog's sha256; fetching it",
+            loc->bucket.s, loc->key.s);
+    return false;
+}
+
 lh_err *lh_qfetch_parquet(const lh_qload_source *src, const char *path, int64_t *rows)
 {
     const lh_catalog_version *v = src->dataset->version;
     const lh_catalog_parquet *pq = v->parquet;
+    *rows = v->rows;
+    if (lh_link_local(src, pq, path))
+        return NULL;
     const lh_catalog_location *loc = pq->location;
     lh_qcopy c = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
                   .stop = src->stop};
@@ -82,6 +132,5 @@ lh_err *lh_qfetch_parquet(const lh_qload_source *src, const char *path, int64_t 
         err = lh_err_new(LH_EUNPROCESSABLE, NULL, "the Parquet object of version %" PRId64
                          " of '%s' does not have its recorded sha256", v->version,
                          src->dataset->name.s);
-    *rows = v->rows;
     return err;
 }

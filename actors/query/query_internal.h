@@ -81,9 +81,11 @@ typedef struct lh_qload_source {
     int timeout_ms;                    /* per storage.get */
     const atomic_bool *stop;           /* queryd is stopping: give up */
     const char *tmp_dir;               /* the Parquet writer's spill directory */
+    const char *data_dir;              /* $LH_DATA_DIR: storaged's local files, if here */
 } lh_qload_source;
 
-/* The version's Parquet object, copied to `path` (its sha256 checked). */
+/* The version's Parquet object at `path` (its sha256 checked): storaged's
+ * local file hard-linked when it can be, else copied through the bus. */
 lh_err *lh_qfetch_parquet(const lh_qload_source *src, const char *path, int64_t *rows);
 /* The version's CSV or JSON Lines rows, written to `path` as Parquet. */
 lh_err *lh_qload_parquet(const lh_qload_source *src, const char *path, int64_t *rows);

@@ -132,6 +132,7 @@ static lh_err *lh_fill(void *user, const char *path, int64_t *rows)
         .timeout_ms = lh_qcall_timeout(f->st),
         .stop = &f->st->stop,
         .tmp_dir = f->st->tmp_dir,
+        .data_dir = lh_actor_config(f->st->actor)->data_dir,
     };
     return v->parquet ? lh_qfetch_parquet(&src, path, rows) : lh_qload_parquet(&src, path, rows);
 }

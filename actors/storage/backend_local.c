@@ -12,6 +12,7 @@
  * objects here ("a" and "a/b"): such a commit is refused with 409.
  */
 #include "actors/storage/backend.h"
+#include "actors/storage/storage.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -449,13 +450,21 @@ static const lh_st_backend_ops lh_st_local_ops = {
     .destroy = lh_st_local_destroy,
 };
 
+bool lh_storage_local_path(const char *data_dir, const char *bucket, const char *key,
+                           char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/" LH_STORAGE_DIR "/" LH_STORAGE_LOCAL_OBJECTS "/%s/%s",
+                     data_dir, bucket, key);
+    return n > 0 && (size_t)n < cap;
+}
+
 lh_err *lh_st_local_backend_create(const char *root, lh_st_backend **out)
 {
     lh_st_local *b = calloc(1, sizeof *b);
     if (!b)
         return lh_err_new(LH_EINTERNAL, NULL, "out of memory");
     b->base.ops = &lh_st_local_ops;
-    snprintf(b->objects, sizeof b->objects, "%s/objects", root);
+    snprintf(b->objects, sizeof b->objects, "%s/" LH_STORAGE_LOCAL_OBJECTS, root);
     snprintf(b->tmp, sizeof b->tmp, "%s/tmp", root);
     lh_err *err = lh_st_mkdir(b->objects);
     if (!err)

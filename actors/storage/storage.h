@@ -22,8 +22,23 @@
 #ifndef LH_ACTOR_STORAGE_H
 #define LH_ACTOR_STORAGE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "bus/actor.h"
 
 extern const lh_actor_def lh_storage_actor;
+
+#define LH_STORAGE_DIR "storaged"         /* storaged's folder in $LH_DATA_DIR */
+#define LH_STORAGE_LOCAL_OBJECTS "objects" /* the local backend's committed objects in it */
+
+/* Where the local backend keeps the committed object bucket/key of the
+ * storaged whose data directory is `data_dir` (false when the path does
+ * not fit). A process on the same machine may hard-link it instead of
+ * copying its bytes (queryd's cache does): a committed file is never
+ * changed in place; a replacement is a new file renamed over the name.
+ * Whatever links it must still check the bytes' sha256. */
+bool lh_storage_local_path(const char *data_dir, const char *bucket, const char *key,
+                           char *out, size_t cap);
 
 #endif

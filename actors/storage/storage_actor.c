@@ -67,7 +67,7 @@ static lh_st_state *lh_st_alloc(lh_actor *actor)
 
 static lh_err *lh_st_open(lh_st_state *st, const lh_config *cfg)
 {
-    snprintf(st->dir, sizeof st->dir, "%s/storaged", cfg->data_dir);
+    snprintf(st->dir, sizeof st->dir, "%s/" LH_STORAGE_DIR, cfg->data_dir);
     char meta[PATH_MAX + 8];
     snprintf(meta, sizeof meta, "%s/meta", st->dir);
     bool fresh = access(meta, F_OK) != 0; /* nothing to recover the first time */
