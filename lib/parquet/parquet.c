@@ -1,6 +1,8 @@
 /*
  * parquet.c — the writer of parquet.h: a private DuckDB database per
- * file, one table, its appender, then COPY ... TO.
+ * file, one table, then COPY ... TO. Rows are written straight into the
+ * vectors of a data chunk (one value costs a store, not a call through
+ * the appender's value path) and the chunk is appended whole when full.
  */
 #include "lib/parquet/parquet.h"
 
@@ -13,6 +15,12 @@
 
 #include "bus/buf.h"
 
+typedef struct lh_pq_col {
+    duckdb_vector vec;
+    void *data;
+    uint64_t *validity; /* writable; every row valid until one is set null */
+} lh_pq_col;
+
 struct lh_parquet_writer {
     duckdb_database db;
     duckdb_connection conn;
@@ -21,6 +29,10 @@ struct lh_parquet_writer {
     size_t n;
     lh_tab_type *types;
     char **names; /* for errors */
+    duckdb_data_chunk chunk;
+    lh_pq_col *cols;
+    idx_t row, cap; /* the row being filled in the chunk; its capacity */
+    size_t col;     /* the next column of that row */
 };
 
 void lh_parquet_quote(lh_buf *out, const char *s, size_t len, char quote)
@@ -100,6 +112,60 @@ static lh_err *lh_create_table(lh_parquet_writer *w, const lh_parquet_spec *spec
     return err;
 }
 
+static duckdb_type lh_duck_type_id(lh_tab_type t)
+{
+    switch (t) {
+    case LH_TAB_TYPE_INTEGER: return DUCKDB_TYPE_BIGINT;
+    case LH_TAB_TYPE_REAL: return DUCKDB_TYPE_DOUBLE;
+    case LH_TAB_TYPE_BOOLEAN: return DUCKDB_TYPE_BOOLEAN;
+    default: return DUCKDB_TYPE_VARCHAR;
+    }
+}
+
+/* The chunk's vectors, fetched again after each reset. */
+static void lh_bind_vectors(lh_parquet_writer *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        lh_pq_col *c = &w->cols[i];
+        c->vec = duckdb_data_chunk_get_vector(w->chunk, i);
+        c->data = duckdb_vector_get_data(c->vec);
+        duckdb_vector_ensure_validity_writable(c->vec);
+        c->validity = duckdb_vector_get_validity(c->vec);
+    }
+}
+
+static void lh_create_chunk(lh_parquet_writer *w)
+{
+    duckdb_logical_type *types = calloc(w->n, sizeof *types);
+    w->cols = calloc(w->n, sizeof *w->cols);
+    if (!types || !w->cols)
+        abort();
+    for (size_t i = 0; i < w->n; i++)
+        types[i] = duckdb_create_logical_type(lh_duck_type_id(w->types[i]));
+    w->chunk = duckdb_create_data_chunk(types, w->n);
+    for (size_t i = 0; i < w->n; i++)
+        duckdb_destroy_logical_type(&types[i]);
+    free(types);
+    w->cap = duckdb_vector_size();
+    lh_bind_vectors(w);
+}
+
+/* Appends the rows of the chunk and starts it again. */
+static lh_err *lh_flush(lh_parquet_writer *w)
+{
+    if (w->row == 0)
+        return NULL;
+    duckdb_data_chunk_set_size(w->chunk, w->row);
+    lh_err *err = NULL;
+    if (duckdb_append_data_chunk(w->app, w->chunk) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s",
+                         duckdb_appender_error(w->app));
+    duckdb_data_chunk_reset(w->chunk);
+    lh_bind_vectors(w);
+    w->row = 0;
+    return err;
+}
+
 lh_err *lh_parquet_writer_create(const lh_parquet_spec *spec, lh_parquet_writer **out)
 {
     assert(spec->n > 0);
@@ -121,6 +187,8 @@ lh_err *lh_parquet_writer_create(const lh_parquet_spec *spec, lh_parquet_writer 
     lh_err *err = lh_open(w, spec);
     if (!err)
         err = lh_create_table(w, spec);
+    if (!err)
+        lh_create_chunk(w);
     if (err) {
         lh_parquet_writer_destroy(w);
         return err;
@@ -129,45 +197,78 @@ lh_err *lh_parquet_writer_create(const lh_parquet_spec *spec, lh_parquet_writer 
     return NULL;
 }
 
-static lh_err *lh_appended(lh_parquet_writer *w, duckdb_state s)
+/* The column the next value goes to, marked valid; NULL past the last. */
+static lh_pq_col *lh_next(lh_parquet_writer *w)
 {
-    if (s != DuckDBError)
+    if (w->col >= w->n)
         return NULL;
-    const char *why = duckdb_appender_error(w->app);
-    return lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s", why ? why : "append failed");
+    lh_pq_col *c = &w->cols[w->col++];
+    duckdb_validity_set_row_valid(c->validity, w->row);
+    return c;
+}
+
+static lh_err *lh_too_many(void)
+{
+    return lh_err_new(LH_EINTERNAL, NULL, "parquet writer: more values than columns in a row");
 }
 
 lh_err *lh_parquet_put_null(lh_parquet_writer *w)
 {
-    return lh_appended(w, duckdb_append_null(w->app));
+    lh_pq_col *c = lh_next(w);
+    if (!c)
+        return lh_too_many();
+    duckdb_validity_set_row_invalid(c->validity, w->row);
+    return NULL;
 }
 
 lh_err *lh_parquet_put_int(lh_parquet_writer *w, int64_t v)
 {
-    return lh_appended(w, duckdb_append_int64(w->app, v));
+    lh_pq_col *c = lh_next(w);
+    if (!c)
+        return lh_too_many();
+    assert(w->types[w->col - 1] == LH_TAB_TYPE_INTEGER);
+    ((int64_t *)c->data)[w->row] = v;
+    return NULL;
 }
 
 lh_err *lh_parquet_put_real(lh_parquet_writer *w, double v)
 {
-    return lh_appended(w, duckdb_append_double(w->app, v));
+    lh_pq_col *c = lh_next(w);
+    if (!c)
+        return lh_too_many();
+    assert(w->types[w->col - 1] == LH_TAB_TYPE_REAL);
+    ((double *)c->data)[w->row] = v;
+    return NULL;
 }
 
 lh_err *lh_parquet_put_bool(lh_parquet_writer *w, bool v)
 {
-    return lh_appended(w, duckdb_append_bool(w->app, v));
+    lh_pq_col *c = lh_next(w);
+    if (!c)
+        return lh_too_many();
+    assert(w->types[w->col - 1] == LH_TAB_TYPE_BOOLEAN);
+    ((bool *)c->data)[w->row] = v;
+    return NULL;
 }
 
 lh_err *lh_parquet_put_text(lh_parquet_writer *w, const char *s, size_t len)
 {
-    return lh_appended(w, duckdb_append_varchar_length(w->app, s, len));
+    lh_pq_col *c = lh_next(w);
+    if (!c)
+        return lh_too_many();
+    assert(w->types[w->col - 1] == LH_TAB_TYPE_TEXT);
+    duckdb_vector_assign_string_element_len(c->vec, w->row, s, len); /* copied */
+    return NULL;
 }
 
 lh_err *lh_parquet_end_row(lh_parquet_writer *w)
 {
-    lh_err *err = lh_appended(w, duckdb_appender_end_row(w->app));
-    if (!err)
-        w->rows++;
-    return err;
+    if (w->col != w->n)
+        return lh_err_new(LH_EINTERNAL, NULL, "parquet writer: a row of %zu values for %zu "
+                          "columns", w->col, w->n);
+    w->col = 0;
+    w->rows++;
+    return ++w->row == w->cap ? lh_flush(w) : NULL;
 }
 
 static lh_err *lh_put_value(lh_parquet_writer *w, lh_tab_type t, const lh_tab_value *v)
@@ -222,7 +323,10 @@ int64_t lh_parquet_rows(const lh_parquet_writer *w)
 
 lh_err *lh_parquet_writer_finish(lh_parquet_writer *w, const char *path, int64_t *rows)
 {
-    lh_err *err = lh_appended(w, duckdb_appender_close(w->app));
+    lh_err *err = lh_flush(w);
+    if (!err && duckdb_appender_close(w->app) == DuckDBError)
+        err = lh_err_new(LH_EINTERNAL, NULL, "parquet writer: %s",
+                         duckdb_appender_error(w->app));
     if (err)
         return err;
     lh_buf sql;
@@ -241,6 +345,9 @@ void lh_parquet_writer_destroy(lh_parquet_writer *w)
 {
     if (!w)
         return;
+    if (w->chunk)
+        duckdb_destroy_data_chunk(&w->chunk);
+    free(w->cols);
     if (w->app)
         duckdb_appender_destroy(&w->app);
     if (w->conn)

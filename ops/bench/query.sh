@@ -5,8 +5,8 @@
 # 1,000,000) and a 5-row `cities` dataset are ingested (ingestd writes each
 # version as a Parquet object); then
 #   1. the cold first query of the version: queryd's cache emptied and
-#      queryd restarted, so the query fetches the Parquet object from
-#      storaged through the bus (median of 3);
+#      queryd restarted, so the query first puts the Parquet object in the
+#      cache (a hard link to storaged's file here, one machine) (median of 3);
 #   2. three warm queries — GROUP BY, a filter, a join with the small
 #      dataset — timed four ways, median of RUNS each:
 #        bus:      one request after another on one connection (lh-bench req,
@@ -184,8 +184,9 @@ ${ROWS}-row CSV as dataset \`big\`, and a 5-row \`cities\`.
   infer, write and store the Parquet object, commit): **${INGEST} ms**;
   \`sqlite3 .import\` of the same file into a typed table: ${IMPORT} ms.
 - Cold first query of the version (queryd's cache emptied, queryd
-  restarted; the GROUP BY below through \`lakehouse sql\`, the Parquet object
-  fetched from storaged through the bus): **${COLD} ms**, against
+  restarted; the GROUP BY below through \`lakehouse sql\`: the version's
+  Parquet object put in the cache, here by a hard link to storaged's file,
+  then hashed): **${COLD} ms**, against
   ${COLD_WARM} ms for the same command warm (median of 3 and of ${RUNS}; both
   include the client's process start).
 - One bus round trip (PING of queryd, p50): ${PING} ms.
